@@ -1,0 +1,112 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { DecryptError, KeyringError } from "../core/errors.js";
+import type { Keyring } from "./keyring.js";
+
+const VERSION = "v1";
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** What a ciphertext is bound to: a copy in another tenant, table, row or field fails to decrypt. */
+export interface SecretContext {
+  /** Organization id, or "_" for integration-level values. */
+  tenant: string;
+  table: string;
+  row: string;
+  field: string;
+}
+
+function aad(kid: string, ctx: SecretContext): Buffer {
+  return Buffer.from([VERSION, kid, ctx.tenant, ctx.table, ctx.row, ctx.field].join("|"), "utf8");
+}
+
+function describeContext(ctx: SecretContext): string {
+  return `${ctx.table}/${ctx.row}/${ctx.field} (tenant ${ctx.tenant})`;
+}
+
+/**
+ * AES-256-GCM field encryption. Stored form: `v1.<kid>.<iv>.<ciphertext>.<tag>` (base64url parts).
+ * There is no plaintext fallback: anything else is rejected.
+ */
+export class SecretBox {
+  readonly #keyring: Keyring;
+  readonly #fingerprintKeys = new Map<string, Buffer>();
+
+  constructor(keyring: Keyring) {
+    this.#keyring = keyring;
+  }
+
+  get activeKid(): string {
+    return this.#keyring.active;
+  }
+
+  get kids(): string[] {
+    return [...this.#keyring.keys.keys()];
+  }
+
+  encrypt(plaintext: string, ctx: SecretContext, kid = this.#keyring.active): string {
+    const key = this.#keyring.keys.get(kid);
+    if (!key) throw new KeyringError(`Key "${kid}" is not in the keyring.`);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad(kid, ctx));
+    const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    const tag = cipher.getAuthTag();
+    return [VERSION, kid, iv.toString("base64url"), ct.toString("base64url"), tag.toString("base64url")].join(".");
+  }
+
+  decrypt(stored: string, ctx: SecretContext): string {
+    const parts = stored.split(".");
+    if (parts.length !== 5 || parts[0] !== VERSION) {
+      throw new DecryptError(`Stored secret at ${describeContext(ctx)} is not a ${VERSION} ciphertext; refusing to use it. Check the database for tampering.`, ctx as unknown as Record<string, unknown>);
+    }
+    const [, kid, ivB64, ctB64, tagB64] = parts as [string, string, string, string, string];
+    const key = this.#keyring.keys.get(kid);
+    if (!key) {
+      throw new DecryptError(`Stored secret at ${describeContext(ctx)} was encrypted with key "${kid}", which is not in the keyring. Add that key back (keys are only removed after \`bifrost keys rotate\`).`, { ...ctx, kid });
+    }
+    const iv = Buffer.from(ivB64, "base64url");
+    const tag = Buffer.from(tagB64, "base64url");
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
+      throw new DecryptError(`Stored secret at ${describeContext(ctx)} has a malformed IV or authentication tag; refusing to use it. Check the database for tampering.`, { ...ctx });
+    }
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
+      decipher.setAAD(aad(kid, ctx));
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(Buffer.from(ctB64, "base64url")), decipher.final()]).toString("utf8");
+    } catch {
+      throw new DecryptError(
+        `Stored secret at ${describeContext(ctx)} failed authentication: it was modified, copied from another row or organization, or encrypted with a different key. Investigate the database; the value was not used.`,
+        { ...ctx },
+      );
+    }
+  }
+
+  /** Key id a stored value was encrypted with (for rotation), or null when unparseable. */
+  static kidOf(stored: string): string | null {
+    const parts = stored.split(".");
+    return parts.length === 5 && parts[0] === VERSION ? (parts[1] ?? null) : null;
+  }
+
+  /**
+   * Short, keyed fingerprint of a plaintext: lets people see that a secret changed without exposing it.
+   * Keyed with a key derived from the active key, so it cannot be brute-forced offline from the database.
+   */
+  fingerprint(plaintext: string): string {
+    const kid = this.#keyring.active;
+    let fk = this.#fingerprintKeys.get(kid);
+    if (!fk) {
+      const key = this.#keyring.keys.get(kid) as Buffer;
+      fk = Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), Buffer.from("bifrost fingerprint v1"), 32));
+      this.#fingerprintKeys.set(kid, fk);
+    }
+    return `hmac-sha256:${createHmac("sha256", fk).update(plaintext, "utf8").digest("hex").slice(0, 12)}`;
+  }
+}
+
+/** A known plaintext encrypted per key id and stored in the database, checked at start. */
+export const CANARY_PLAINTEXT = "bifrost-keyring-canary";
+
+export function canaryContext(kid: string): SecretContext {
+  return { tenant: "_", table: "keyring_canaries", row: kid, field: "value" };
+}

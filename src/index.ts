@@ -1,0 +1,16 @@
+/**
+ * The workflow SDK: `import { workflow, integrations } from "bifrost"`.
+ * @module
+ */
+export { integrations, type GetOptions } from "./runtime/integrations.js";
+export { workflow, isWorkflow, execution, type WorkflowDefinition, type WorkflowFn } from "./runtime/workflow.js";
+export { IntegrationConfig } from "./runtime/config-map.js";
+export type { ResolvedIntegration, IntegrationSummary, OAuthCredentials } from "./runtime/types.js";
+export {
+  BifrostError,
+  ConfigError,
+  IntegrationNotFoundError,
+  NoExecutionContextError,
+  ValidationError,
+  DecryptError,
+} from "./core/errors.js";

@@ -1,0 +1,59 @@
+import { ValidationError } from "../core/errors.js";
+import type { ConfigValue, SecretView } from "../core/types.js";
+
+/**
+ * Read-only view of an integration's merged config (defaults + org overrides), typed values.
+ * `get()` returns plaintext secrets; `toJSON()` masks them so logging or returning the config
+ * never leaks a secret.
+ */
+export class IntegrationConfig {
+  readonly #values: ReadonlyMap<string, ConfigValue>;
+  readonly #schemaKeys: ReadonlySet<string>;
+  readonly #secrets: ReadonlyMap<string, string>;
+  readonly #integration: string;
+
+  constructor(integration: string, values: ReadonlyMap<string, ConfigValue>, schemaKeys: ReadonlySet<string>, secretFingerprints: ReadonlyMap<string, string>) {
+    this.#integration = integration;
+    this.#values = values;
+    this.#schemaKeys = schemaKeys;
+    this.#secrets = secretFingerprints;
+  }
+
+  /** The value of `key`, or undefined when it is optional and unset. Unknown keys throw (typo guard). */
+  get<T extends ConfigValue = ConfigValue>(key: string): T | undefined {
+    if (!this.#schemaKeys.has(key)) {
+      throw new ValidationError(
+        `Integration "${this.#integration}" has no config key "${key}". Known keys: ${[...this.#schemaKeys].join(", ") || "(none)"}.`,
+        { integration: this.#integration, key },
+      );
+    }
+    return this.#values.get(key) as T | undefined;
+  }
+
+  has(key: string): boolean {
+    return this.#values.has(key);
+  }
+
+  keys(): string[] {
+    return [...this.#values.keys()];
+  }
+
+  get size(): number {
+    return this.#values.size;
+  }
+
+  /** Plain object of the values with secrets masked as `{ set: true, fingerprint }`. */
+  toJSON(): Record<string, ConfigValue | SecretView> {
+    const out: Record<string, ConfigValue | SecretView> = {};
+    for (const [k, v] of this.#values) {
+      const fp = this.#secrets.get(k);
+      out[k] = fp === undefined ? v : { set: true, fingerprint: fp };
+    }
+    return out;
+  }
+
+  /** Secret plaintexts handed out by this config (for redacting workflow errors and logs). */
+  secretValues(): string[] {
+    return [...this.#secrets.keys()].map((k) => this.#values.get(k) as string);
+  }
+}

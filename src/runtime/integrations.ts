@@ -1,0 +1,59 @@
+import { ForbiddenError, IntegrationNotFoundError, NotFoundError } from "../core/errors.js";
+import { type ExecutionContext, requireContext } from "./context.js";
+import type { ExecutionOrg, IntegrationSummary, ResolvedIntegration } from "./types.js";
+
+export interface GetOptions {
+  /** Another organization's slug; only callers with a platform-level credential may ask. */
+  org?: string;
+}
+
+async function targetOrg(ctx: ExecutionContext, opts: GetOptions | undefined): Promise<ExecutionOrg | null> {
+  if (opts?.org === undefined || opts.org === ctx.org?.slug) return ctx.org;
+  if (!ctx.caller.platform) {
+    throw new ForbiddenError(`This workflow runs as organization "${ctx.org?.slug ?? "(none)"}" and may not read "${opts.org}": that needs a platform-level credential.`);
+  }
+  const org = await ctx.resolver.findOrg(opts.org);
+  if (!org) throw new NotFoundError(`Organization "${opts.org}" does not exist.`, { org: opts.org });
+  return org;
+}
+
+function get(ctx: ExecutionContext, name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
+  const key = `${org?.id ?? "_"}\u0000${name}`;
+  let hit = ctx.cache.get(key);
+  if (!hit) {
+    hit = ctx.resolver.resolve(name, org).then((r) => {
+      if (r) for (const s of r.config.secretValues()) ctx.secrets.add(s);
+      return r;
+    });
+    // A failed lookup is not cached: the next call tries again.
+    hit.catch(() => ctx.cache.delete(key));
+    ctx.cache.set(key, hit);
+  }
+  return hit;
+}
+
+/** The workflow-facing SDK: `await integrations.get("HaloPSA")`. */
+export const integrations = {
+  /**
+   * Merged config, entity mapping and credentials of `name` for the current organization.
+   * Returns null when no integration has that name. Without a mapping: defaults and `entityId: null`.
+   * Throws ConfigError when a required key has no value.
+   */
+  async get(name: string, opts?: GetOptions): Promise<ResolvedIntegration | null> {
+    const ctx = requireContext("integrations.get()");
+    return get(ctx, name, await targetOrg(ctx, opts));
+  },
+
+  /** Like get(), but throws IntegrationNotFoundError instead of returning null. */
+  async require(name: string, opts?: GetOptions): Promise<ResolvedIntegration> {
+    const found = await integrations.get(name, opts);
+    if (!found) throw new IntegrationNotFoundError(name);
+    return found;
+  },
+
+  /** Every integration, with whether (and to which entity) the current organization is mapped. */
+  async list(opts?: GetOptions): Promise<IntegrationSummary[]> {
+    const ctx = requireContext("integrations.list()");
+    return ctx.resolver.list(await targetOrg(ctx, opts));
+  },
+};

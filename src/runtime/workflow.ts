@@ -1,0 +1,31 @@
+import { ValidationError } from "../core/errors.js";
+import { currentContext } from "./context.js";
+
+const WORKFLOW = Symbol.for("bifrost.workflow.v1");
+
+export type WorkflowFn<I, O> = (input: I) => Promise<O> | O;
+
+export interface WorkflowDefinition<I = unknown, O = unknown> {
+  readonly [WORKFLOW]: true;
+  readonly name: string;
+  readonly handler: WorkflowFn<I, O>;
+}
+
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+
+/** Declare a workflow. Export it as the module's default export. */
+export function workflow<I = unknown, O = unknown>(name: string, handler: WorkflowFn<I, O>): WorkflowDefinition<I, O> {
+  if (!NAME.test(name)) throw new ValidationError(`Workflow name ${JSON.stringify(name)} is invalid: start with a letter; letters, digits, '_', '-', '.' only.`);
+  if (typeof handler !== "function") throw new ValidationError(`workflow("${name}", handler): handler must be a function.`);
+  return Object.freeze({ [WORKFLOW]: true as const, name, handler });
+}
+
+export function isWorkflow(value: unknown): value is WorkflowDefinition {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[WORKFLOW] === true;
+}
+
+/** The current execution's id and org, for logging inside a workflow. */
+export function execution(): { executionId: string; org: string | null } | null {
+  const ctx = currentContext();
+  return ctx ? { executionId: ctx.executionId, org: ctx.org?.slug ?? null } : null;
+}

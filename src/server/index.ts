@@ -1,0 +1,2 @@
+/** Server entry point (`bifrost/server`): filled in by the HTTP API module. */
+export {};

@@ -1,0 +1,99 @@
+import { join, resolve } from "node:path";
+import { KeyringError } from "../core/errors.js";
+import { loadKeyring } from "../crypto/keyring.js";
+import { CANARY_PLAINTEXT, canaryContext, SecretBox } from "../crypto/secret-box.js";
+import { describeStore, openStore } from "../storage/open.js";
+import type { Store } from "../storage/store.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { Deps } from "./deps.js";
+import { StoreResolver } from "./resolve.js";
+
+export interface BootOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Print warnings (development keyring). Defaults to stderr. */
+  warn?: (message: string) => void;
+  /** Create a development keyring when none is configured and the database holds no secrets yet. Default true. */
+  allowCreateDevKeyring?: boolean;
+  clock?: Clock;
+  /** Use this store instead of opening one from the environment (tests). */
+  store?: Store;
+}
+
+export interface Bifrost extends Deps {
+  resolver: StoreResolver;
+  home: string;
+  storeDescription: string;
+  keyringOrigin: string;
+  close(): Promise<void>;
+}
+
+export function bifrostHome(env: NodeJS.ProcessEnv): string {
+  return resolve(env.BIFROST_HOME || ".bifrost");
+}
+
+/**
+ * Check the keyring against the database: every key with a canary must decrypt it; keys without
+ * one get one. Refuses (KeyringError) on a wrong or missing key instead of failing later per request.
+ */
+export async function checkCanaries(store: Store, box: SecretBox, clock: Clock): Promise<void> {
+  const canaries = await store.getCanaries();
+  const known = new Set(box.kids);
+  const missing = canaries.filter((c) => !known.has(c.kid)).map((c) => c.kid);
+  if (missing.length > 0) {
+    throw new KeyringError(
+      `The keyring lacks key(s) ${missing.join(", ")} that this database was set up with, so its secrets cannot be read. ` +
+        `Start with the keyring that holds ${missing.join(", ")} (BIFROST_KEYRING_FILE or BIFROST_KEYRING). Refusing to start.`,
+      { missing },
+    );
+  }
+  for (const c of canaries) {
+    try {
+      if (box.decrypt(c.value, canaryContext(c.kid)) !== CANARY_PLAINTEXT) throw new Error("canary mismatch");
+    } catch {
+      throw new KeyringError(
+        `Keyring key "${c.kid}" does not match this database (its canary does not decrypt): this is the wrong key for "${c.kid}". ` +
+          `Start with the keyring this database was created with. Refusing to start.`,
+        { kid: c.kid },
+      );
+    }
+  }
+  const have = new Set(canaries.map((c) => c.kid));
+  for (const kid of box.kids) {
+    if (!have.has(kid)) await store.putCanary(kid, box.encrypt(CANARY_PLAINTEXT, canaryContext(kid), kid), clock.now());
+  }
+}
+
+/** Open storage, apply migrations, load and verify the keyring. */
+export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
+  const env = opts.env ?? process.env;
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`\n  WARNING: ${m}\n\n`));
+  const clock = opts.clock ?? systemClock;
+  const home = bifrostHome(env);
+  const location = { databaseUrl: env.DATABASE_URL || undefined, home };
+  const store = opts.store ?? openStore(location);
+  try {
+    await store.migrate();
+    const hasSecrets = (await store.getCanaries()).length > 0;
+    const { keyring, origin } = loadKeyring({
+      env,
+      devKeyringPath: join(home, "keyring.json"),
+      allowCreateDev: (opts.allowCreateDevKeyring ?? true) && !hasSecrets,
+      warn,
+    });
+    const box = new SecretBox(keyring);
+    await checkCanaries(store, box, clock);
+    return {
+      store,
+      box,
+      clock,
+      resolver: new StoreResolver(store, box),
+      home,
+      storeDescription: opts.store ? store.dialect : describeStore(location),
+      keyringOrigin: origin,
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}

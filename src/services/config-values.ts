@@ -1,0 +1,158 @@
+import { coerceValue } from "../core/coerce.js";
+import { schemaByKey } from "../core/config-schema.js";
+import { ValidationError } from "../core/errors.js";
+import { RESERVED_KEYS } from "../core/names.js";
+import { type ConfigValue, type DisplayValue, type Integration, isSecretView } from "../core/types.js";
+import type { SecretBox, SecretContext } from "../crypto/secret-box.js";
+import type { Store, StoredConfigValue } from "../storage/store.js";
+import type { Deps } from "./deps.js";
+
+export interface ConfigChange {
+  set: string[];
+  unset: string[];
+  unchanged: string[];
+}
+
+export const emptyChange = (): ConfigChange => ({ set: [], unset: [], unchanged: [] });
+
+export function secretContext(value: Pick<StoredConfigValue, "orgId" | "id" | "key">): SecretContext {
+  return { tenant: value.orgId ?? "_", table: "config_values", row: value.id, field: value.key };
+}
+
+/** A value a UI or export shows for a secret; writing it back must keep the stored secret. */
+function isMaskedEcho(raw: unknown, existing: StoredConfigValue | undefined): boolean {
+  if (isSecretView(raw)) return true;
+  if (typeof raw !== "string") return false;
+  if (/^[•*]+$/.test(raw)) return true;
+  return existing?.fingerprint != null && raw === existing.fingerprint;
+}
+
+/** Stored value → what the API, CLI and export show. Secrets become `{ set, fingerprint }`. */
+export function displayValue(v: StoredConfigValue): DisplayValue {
+  if (v.isSecret) return { set: true, fingerprint: v.fingerprint ?? "" };
+  return JSON.parse(v.value) as ConfigValue;
+}
+
+export function displayValues(values: readonly StoredConfigValue[]): Record<string, DisplayValue> {
+  const out: Record<string, DisplayValue> = Object.create(null) as Record<string, DisplayValue>;
+  for (const v of values) out[v.key] = displayValue(v);
+  return out;
+}
+
+/** Check that `values` is a plain object whose keys are all in the schema; names every offender. */
+export function checkValueKeys(integration: Integration, values: unknown, where: string): Record<string, unknown> {
+  if (typeof values !== "object" || values === null || Array.isArray(values)) {
+    throw new ValidationError(`${where} must be an object of key: value pairs.`, { path: where });
+  }
+  const keys = Object.keys(values);
+  const reserved = keys.filter((k) => RESERVED_KEYS.has(k));
+  if (reserved.length > 0) {
+    throw new ValidationError(`${where} uses reserved key(s) ${reserved.map((k) => `"${k}"`).join(", ")}; nothing was stored.`, { path: where, keys: reserved });
+  }
+  const schema = schemaByKey(integration.configSchema);
+  const unknown = keys.filter((k) => !schema.has(k));
+  if (unknown.length > 0) {
+    const known = [...schema.keys()];
+    throw new ValidationError(
+      `${where}: unknown config key(s) ${unknown.map((k) => `"${k}"`).join(", ")} for integration "${integration.name}". ` +
+        `Known keys: ${known.length ? known.join(", ") : "(none: add them to the config schema first)"}. Nothing was stored.`,
+      { path: where, unknown, known },
+    );
+  }
+  return values as Record<string, unknown>;
+}
+
+interface PlannedWrite {
+  key: string;
+  kind: "set" | "unset" | "unchanged";
+  row?: StoredConfigValue;
+}
+
+/**
+ * Validate and coerce every value first (nothing is written if one fails), then return the rows to write.
+ * `null` deletes; a masked echo of a secret keeps it.
+ */
+function planWrites(
+  deps: Deps,
+  integration: Integration,
+  orgId: string | null,
+  values: Record<string, unknown>,
+  existing: ReadonlyMap<string, StoredConfigValue>,
+): PlannedWrite[] {
+  const schema = schemaByKey(integration.configSchema);
+  const now = deps.clock.now();
+  return Object.entries(values).map(([key, raw]): PlannedWrite => {
+    const item = schema.get(key)!;
+    const current = existing.get(key);
+    if (raw === null) return { key, kind: current ? "unset" : "unchanged" };
+    if (item.type === "secret") {
+      if (isMaskedEcho(raw, current)) {
+        if (!current) {
+          throw new ValidationError(
+            `Config key "${key}" was given a masked value but no secret is stored for it; provide the real value (for example from an environment variable).`,
+            { key },
+          );
+        }
+        return { key, kind: "unchanged" };
+      }
+      const plaintext = coerceValue(item, raw) as string;
+      if (current?.isSecret && deps.box.decrypt(current.value, secretContext(current)) === plaintext) return { key, kind: "unchanged" };
+      const id = current?.id ?? deps.clock.id();
+      const row: StoredConfigValue = {
+        id,
+        integrationId: integration.id,
+        orgId,
+        key,
+        value: deps.box.encrypt(plaintext, secretContext({ id, orgId, key })),
+        isSecret: true,
+        fingerprint: deps.box.fingerprint(plaintext),
+        updatedAt: now,
+      };
+      return { key, kind: "set", row };
+    }
+    const text = JSON.stringify(coerceValue(item, raw));
+    if (current && !current.isSecret && current.value === text) return { key, kind: "unchanged" };
+    const row: StoredConfigValue = {
+      id: current?.id ?? deps.clock.id(),
+      integrationId: integration.id,
+      orgId,
+      key,
+      value: text,
+      isSecret: false,
+      fingerprint: null,
+      updatedAt: now,
+    };
+    return { key, kind: "set", row };
+  });
+}
+
+/**
+ * Write defaults (orgId null) or one org's overrides. All-or-nothing: validation happens before any write,
+ * and the writes share one transaction.
+ */
+export async function writeConfigValues(
+  deps: Deps & { store: Store },
+  integration: Integration,
+  orgId: string | null,
+  rawValues: unknown,
+  where: string,
+): Promise<ConfigChange> {
+  const values = checkValueKeys(integration, rawValues, where);
+  const existingRows = await deps.store.listConfigValues(integration.id, orgId);
+  const existing = new Map(existingRows.map((v) => [v.key, v]));
+  const plan = planWrites(deps, integration, orgId, values, existing);
+  const change = emptyChange();
+  const unset: string[] = [];
+  for (const p of plan) {
+    change[p.kind].push(p.key);
+    if (p.kind === "set" && p.row) await deps.store.upsertConfigValue(p.row);
+    if (p.kind === "unset") unset.push(p.key);
+  }
+  await deps.store.deleteConfigValues(integration.id, orgId, unset);
+  return change;
+}
+
+/** Decrypt a stored value for in-process comparison (apply) or workflow execution. */
+export function plainValue(box: SecretBox, v: StoredConfigValue): ConfigValue {
+  return v.isSecret ? box.decrypt(v.value, secretContext(v)) : (JSON.parse(v.value) as ConfigValue);
+}

@@ -1,0 +1,47 @@
+import { ConflictError, ValidationError } from "../core/errors.js";
+import { checkOrgSlug } from "../core/names.js";
+import type { Organization } from "../core/types.js";
+import type { Deps } from "./deps.js";
+import { requireOrg } from "./lookup.js";
+
+function checkName(name: unknown): string {
+  if (typeof name !== "string" || name.trim() === "" || name.length > 200) {
+    throw new ValidationError(`Organization name must be a non-empty string of at most 200 characters.`, { name });
+  }
+  return name.trim();
+}
+
+export async function createOrg(deps: Deps, input: { slug: string; name?: string }): Promise<Organization> {
+  const slug = checkOrgSlug(input.slug);
+  const name = checkName(input.name ?? slug);
+  const now = deps.clock.now();
+  const org: Organization = { id: deps.clock.id(), slug, name, createdAt: now, updatedAt: now };
+  await deps.store.insertOrg(org);
+  return org;
+}
+
+export async function updateOrg(deps: Deps, slug: string, patch: { name?: string; slug?: string }): Promise<Organization> {
+  const org = await requireOrg(deps.store, slug);
+  const next = {
+    ...(patch.name === undefined ? {} : { name: checkName(patch.name) }),
+    ...(patch.slug === undefined ? {} : { slug: checkOrgSlug(patch.slug) }),
+  };
+  const updatedAt = deps.clock.now();
+  await deps.store.updateOrg(org.id, { ...next, updatedAt });
+  return { ...org, ...next, updatedAt };
+}
+
+/** Refuses while the org has mappings: they carry its entity ids, overrides and (later) tokens. */
+export async function deleteOrg(deps: Deps, slug: string): Promise<void> {
+  const org = await requireOrg(deps.store, slug);
+  await deps.store.transaction(async (tx) => {
+    const mappings = await tx.listMappings({ orgId: org.id });
+    if (mappings.length > 0) {
+      throw new ConflictError(
+        `Organization "${slug}" has ${mappings.length} mapping(s); remove them first (\`bifrost mappings remove INTEGRATION --org ${slug}\`). Nothing was deleted.`,
+        { org: slug, mappings: mappings.length },
+      );
+    }
+    await tx.deleteOrg(org.id);
+  });
+}

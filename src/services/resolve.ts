@@ -1,0 +1,96 @@
+import { ConfigError } from "../core/errors.js";
+import type { ConfigSchemaItem, ConfigValue } from "../core/types.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js";
+import { IntegrationConfig } from "../runtime/config-map.js";
+import type { ExecutionOrg, IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
+import { plainValue } from "./config-values.js";
+
+interface ParsedSchema {
+  keys: ReadonlySet<string>;
+  required: readonly string[];
+}
+
+/** Schemas are parsed once per distinct text; the cache is bounded by the number of integrations. */
+const schemaCache = new Map<string, ParsedSchema>();
+
+function parsedSchema(text: string): ParsedSchema {
+  let s = schemaCache.get(text);
+  if (!s) {
+    const items = JSON.parse(text) as ConfigSchemaItem[];
+    s = { keys: new Set(items.map((i) => i.key)), required: items.filter((i) => i.required).map((i) => i.key) };
+    if (schemaCache.size > 10_000) schemaCache.clear();
+    schemaCache.set(text, s);
+  }
+  return s;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Merge defaults and overrides (shallow, key by key), decrypt the winners, check required keys. */
+export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null): ResolvedIntegration {
+  const schema = parsedSchema(rows.integration.configSchema);
+  const winners = new Map<string, StoredConfigValue>();
+  for (const v of rows.values) {
+    if (!schema.keys.has(v.key)) continue;
+    if (v.orgId === null) {
+      if (!winners.has(v.key)) winners.set(v.key, v);
+    } else {
+      winners.set(v.key, v);
+    }
+  }
+  const values = new Map<string, ConfigValue>();
+  const secrets = new Map<string, string>();
+  for (const [key, v] of winners) {
+    values.set(key, deepFreeze(plainValue(box, v)));
+    if (v.isSecret) secrets.set(key, v.fingerprint ?? "");
+  }
+  const missing = schema.required.filter((k) => !values.has(k));
+  if (missing.length > 0) {
+    const who = org ? `organization "${org.slug}"` : "the integration defaults (no organization)";
+    throw new ConfigError(
+      `Integration "${rows.integration.name}" is missing required config key(s) ${missing.join(", ")} for ${who}. ` +
+        `Set a default with \`bifrost config set ${rows.integration.name} KEY=VALUE\`${org ? ` or an override with \`--org ${org.slug}\`` : ""}.`,
+      { integration: rows.integration.name, org: org?.slug ?? null, missing },
+    );
+  }
+  return Object.freeze({
+    name: rows.integration.name,
+    entityId: rows.mapping?.entityId ?? null,
+    entityName: rows.mapping?.entityName ?? null,
+    mapped: rows.mapping !== null,
+    config: new IntegrationConfig(rows.integration.name, values, schema.keys, secrets),
+    oauth: null,
+  });
+}
+
+/** Resolver that reads the store directly (in-process workflows and the server). */
+export class StoreResolver implements IntegrationResolver {
+  readonly #store: Store;
+  readonly #box: SecretBox;
+
+  constructor(store: Store, box: SecretBox) {
+    this.#store = store;
+    this.#box = box;
+  }
+
+  async resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
+    const rows = await this.#store.resolve(name, org?.id ?? null);
+    return rows ? buildResolved(this.#box, rows, org) : null;
+  }
+
+  async list(org: ExecutionOrg | null): Promise<IntegrationSummary[]> {
+    return this.#store.listForOrg(org?.id ?? null);
+  }
+
+  async findOrg(slug: string): Promise<ExecutionOrg | null> {
+    const o = await this.#store.getOrgBySlug(slug);
+    return o ? { id: o.id, slug: o.slug, name: o.name } : null;
+  }
+}

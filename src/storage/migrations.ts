@@ -1,0 +1,104 @@
+import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+
+/**
+ * Schema migrations, in order. Never edit a released migration: add a new one.
+ * Written with Kysely's schema builder so both SQLite and PostgreSQL run the same steps.
+ */
+const migrations: Record<string, Migration> = {
+  "0001_foundation": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable("organizations")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("slug", "text", (c) => c.notNull().unique())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable("integrations")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull().unique())
+        .addColumn("description", "text")
+        .addColumn("config_schema", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable("mappings")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("integration_id", "text", (c) => c.notNull().references("integrations.id").onDelete("cascade"))
+        .addColumn("org_id", "text", (c) => c.notNull().references("organizations.id").onDelete("restrict"))
+        .addColumn("entity_id", "text")
+        .addColumn("entity_name", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addUniqueConstraint("mappings_integration_org_uq", ["integration_id", "org_id"])
+        .execute();
+      await db.schema
+        .createIndex("mappings_integration_entity_uq")
+        .on("mappings")
+        .columns(["integration_id", "entity_id"])
+        .unique()
+        .where(sql.ref("entity_id"), "is not", null)
+        .execute();
+      await db.schema.createIndex("mappings_org_idx").on("mappings").column("org_id").execute();
+
+      await db.schema
+        .createTable("config_values")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("integration_id", "text", (c) => c.notNull().references("integrations.id").onDelete("cascade"))
+        .addColumn("org_id", "text", (c) => c.references("organizations.id").onDelete("restrict"))
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("is_secret", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("fingerprint", "text")
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("config_values_default_uq")
+        .on("config_values")
+        .columns(["integration_id", "key"])
+        .unique()
+        .where(sql.ref("org_id"), "is", null)
+        .execute();
+      await db.schema
+        .createIndex("config_values_override_uq")
+        .on("config_values")
+        .columns(["integration_id", "org_id", "key"])
+        .unique()
+        .where(sql.ref("org_id"), "is not", null)
+        .execute();
+
+      await db.schema
+        .createTable("api_keys")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("prefix", "text", (c) => c.notNull().unique())
+        .addColumn("secret_hash", "text", (c) => c.notNull())
+        .addColumn("role", "text", (c) => c.notNull())
+        .addColumn("org_id", "text", (c) => c.references("organizations.id").onDelete("cascade"))
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("last_used_at", "text")
+        .addColumn("revoked_at", "text")
+        .execute();
+
+      await db.schema
+        .createTable("keyring_canaries")
+        .addColumn("kid", "text", (c) => c.primaryKey())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+export class InCodeMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations);

@@ -1,0 +1,29 @@
+import { join } from "node:path";
+import { PostgresStore } from "./postgres.js";
+import { SqliteStore } from "./sqlite.js";
+import type { Store } from "./store.js";
+
+export interface StoreLocation {
+  /** `DATABASE_URL` (postgres://…) or undefined for the embedded SQLite file. */
+  databaseUrl?: string | undefined;
+  /** Data directory (`BIFROST_HOME`, default ./.bifrost). */
+  home: string;
+}
+
+export function describeStore(loc: StoreLocation): string {
+  if (loc.databaseUrl) {
+    const u = new URL(loc.databaseUrl);
+    return `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`;
+  }
+  return `SQLite ${join(loc.home, "bifrost.db")}`;
+}
+
+export function openStore(loc: StoreLocation): Store {
+  if (loc.databaseUrl) {
+    if (!/^postgres(ql)?:\/\//.test(loc.databaseUrl)) {
+      throw new Error(`DATABASE_URL must start with postgres:// or postgresql://; leave it unset to use the embedded SQLite database.`);
+    }
+    return PostgresStore.open(loc.databaseUrl);
+  }
+  return SqliteStore.open(join(loc.home, "bifrost.db"));
+}

@@ -1,0 +1,80 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { CompiledQuery, Kysely, SqliteDialect, type Transaction } from "kysely";
+import { foldResolveRows, KyselyStore, LIST_FOR_ORG_SQL, RESOLVE_SQL, type ResolveFlatRow } from "./kysely-store.js";
+import { compileNamed } from "./named-sql.js";
+import type { Database } from "./schema.js";
+import type { IntegrationSummaryRow, ResolveRows, Store } from "./store.js";
+
+interface SqliteShared {
+  raw: BetterSqlite3.Database;
+  root: Kysely<Database>;
+  /** Transactions in flight; while > 0 reads go through Kysely's connection mutex. */
+  openTransactions: number;
+  resolveStmt: BetterSqlite3.Statement<unknown[], ResolveFlatRow>;
+}
+
+/** The embedded default: one SQLite file in WAL mode (better-sqlite3 12). */
+export class SqliteStore extends KyselyStore {
+  readonly dialect = "sqlite" as const;
+  readonly #shared: SqliteShared;
+
+  private constructor(db: Kysely<Database> | Transaction<Database>, shared: SqliteShared) {
+    super(db);
+    this.#shared = shared;
+  }
+
+  static open(file: string): SqliteStore {
+    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+    const raw = new BetterSqlite3(file);
+    raw.pragma("journal_mode = WAL");
+    raw.pragma("synchronous = NORMAL");
+    raw.pragma("foreign_keys = ON");
+    raw.pragma("busy_timeout = 5000");
+    const root = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+    const shared = { raw, root, openTransactions: 0 } as SqliteShared;
+    return new SqliteStore(root, shared);
+  }
+
+  protected withExecutor(trx: Transaction<Database>): Store {
+    return new SqliteStore(trx, this.#shared);
+  }
+
+  override async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    this.#shared.openTransactions++;
+    try {
+      return await super.transaction(fn);
+    } finally {
+      this.#shared.openTransactions--;
+    }
+  }
+
+  override async migrate(): Promise<{ applied: string[] }> {
+    const result = await super.migrate();
+    const { raw } = this.#shared;
+    this.#shared.resolveStmt = raw.prepare<unknown[], ResolveFlatRow>(compileNamed(RESOLVE_SQL, { org: null, name: null }, "sqlite").sql);
+    return result;
+  }
+
+  async resolve(integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
+    const { sql, parameters } = compileNamed(RESOLVE_SQL, { org: orgId, name: integrationName }, "sqlite");
+    const shared = this.#shared;
+    if (!this.db.isTransaction && shared.openTransactions === 0 && shared.resolveStmt) {
+      return foldResolveRows(shared.resolveStmt.all(parameters));
+    }
+    const res = await this.db.executeQuery<ResolveFlatRow>(CompiledQuery.raw(sql, parameters));
+    return foldResolveRows(res.rows);
+  }
+
+  async listForOrg(orgId: string | null): Promise<IntegrationSummaryRow[]> {
+    const { sql, parameters } = compileNamed(LIST_FOR_ORG_SQL, { org: orgId }, "sqlite");
+    const res = await this.db.executeQuery<{ name: string; m_id: string | null; entity_id: string | null; entity_name: string | null }>(CompiledQuery.raw(sql, parameters));
+    return res.rows.map((r) => ({ name: r.name, mapped: r.m_id !== null, entityId: r.entity_id, entityName: r.entity_name }));
+  }
+
+  async close(): Promise<void> {
+    await this.#shared.root.destroy();
+  }
+}
