@@ -1,7 +1,7 @@
 import { BifrostError, WorkflowError } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
 import { createContext, type RunAsOptions, runInContext } from "./context.js";
-import type { WorkflowDefinition } from "./workflow.js";
+import type { WorkflowDefinition, WorkflowFn } from "./workflow.js";
 
 export interface ExecutionResult {
   executionId: string;
@@ -27,7 +27,9 @@ function toJsonResult(workflow: string, value: unknown): unknown {
 export async function executeWorkflow(def: WorkflowDefinition, input: unknown, opts: RunAsOptions): Promise<ExecutionResult> {
   const ctx = createContext(opts);
   try {
-    const raw = await runInContext(ctx, async () => def.handler(input));
+    // The input comes from JSON (CLI or HTTP); the workflow's declared input type is its own contract.
+    const handler = def.handler as WorkflowFn<unknown, unknown>;
+    const raw = await runInContext(ctx, async () => handler(input));
     const result = toJsonResult(def.name, raw);
     const text = JSON.stringify(result);
     if ([...ctx.secrets].some((s) => s.length >= 4 && text.includes(s))) {

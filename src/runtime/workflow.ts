@@ -5,7 +5,11 @@ const WORKFLOW = Symbol.for("bifrost.workflow.v1");
 
 export type WorkflowFn<I, O> = (input: I) => Promise<O> | O;
 
-export interface WorkflowDefinition<I = unknown, O = unknown> {
+/**
+ * A declared workflow. Without type arguments it means "any workflow": the input type defaults to
+ * `never` so definitions with any input type are assignable to it.
+ */
+export interface WorkflowDefinition<I = never, O = unknown> {
   readonly [WORKFLOW]: true;
   readonly name: string;
   readonly handler: WorkflowFn<I, O>;

@@ -72,14 +72,23 @@ export interface ResolveFlatRow {
   v_updated_at: string | null;
 }
 
-/** The resolve query; `:name` and `:org` are replaced by each dialect's placeholders. */
+/**
+ * The resolve query; `:name` and `:org` are replaced by each dialect's placeholders.
+ * Two arms so each uses its own index: defaults (with the org's mapping) and the org's overrides.
+ */
 export const RESOLVE_SQL = `SELECT i.id AS i_id, i.name AS i_name, i.config_schema AS i_schema,
   m.id AS m_id, m.entity_id AS m_entity_id, m.entity_name AS m_entity_name,
   v.id AS v_id, v.org_id AS v_org_id, v.key AS v_key, v.value AS v_value, v.is_secret AS v_is_secret,
   v.fingerprint AS v_fp, v.updated_at AS v_updated_at
 FROM integrations i
 LEFT JOIN mappings m ON m.integration_id = i.id AND m.org_id = :org
-LEFT JOIN config_values v ON v.integration_id = i.id AND (v.org_id IS NULL OR v.org_id = :org)
+LEFT JOIN config_values v ON v.integration_id = i.id AND v.org_id IS NULL
+WHERE i.name = :name
+UNION ALL
+SELECT i.id, i.name, i.config_schema, NULL, NULL, NULL,
+  v.id, v.org_id, v.key, v.value, v.is_secret, v.fingerprint, v.updated_at
+FROM integrations i
+JOIN config_values v ON v.integration_id = i.id AND v.org_id = :org
 WHERE i.name = :name`;
 
 export const LIST_FOR_ORG_SQL = `SELECT i.name AS name, m.id AS m_id, m.entity_id AS entity_id, m.entity_name AS entity_name
@@ -90,7 +99,9 @@ export function foldResolveRows(rows: readonly ResolveFlatRow[]): ResolveRows | 
   const first = rows[0];
   if (!first) return null;
   const values: StoredConfigValue[] = [];
+  let mapped: ResolveFlatRow | undefined;
   for (const r of rows) {
+    if (r.m_id !== null) mapped = r;
     if (r.v_id === null) continue;
     values.push({
       id: r.v_id,
@@ -105,7 +116,7 @@ export function foldResolveRows(rows: readonly ResolveFlatRow[]): ResolveRows | 
   }
   return {
     integration: { id: first.i_id, name: first.i_name, configSchema: first.i_schema },
-    mapping: first.m_id === null ? null : { id: first.m_id, entityId: first.m_entity_id, entityName: first.m_entity_name },
+    mapping: mapped ? { id: mapped.m_id as string, entityId: mapped.m_entity_id, entityName: mapped.m_entity_name } : null,
     values,
   };
 }
