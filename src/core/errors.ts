@@ -79,7 +79,7 @@ export class DecryptError extends BifrostError {
 /** The keyring is missing, malformed, or does not match the database. */
 export class KeyringError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_KEYRING", 500, message, details);
+    super("BIFROST_KEYRING_INVALID", 500, message, details);
   }
 }
 
