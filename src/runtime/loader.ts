@@ -3,6 +3,7 @@ import { resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { register as registerTsx } from "tsx/esm/api";
 import { WorkflowError } from "../core/errors.js";
+import { redactText } from "../crypto/redact.js";
 import { isWorkflow, type WorkflowDefinition } from "./workflow.js";
 
 /**
@@ -45,7 +46,8 @@ export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const reason = e.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes(abs) ? "file not found" : (e.message ?? String(err)).split("\n")[0];
+    const message = String(e.message ?? err);
+    const reason = e.code === "ERR_MODULE_NOT_FOUND" && message.includes(`Cannot find module '${abs}'`) ? "file not found" : redactText(message.split("\n")[0] ?? "");
     throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `Cannot load workflow file ${file}: ${reason}`, { file });
   }
   const found = new Map<string, WorkflowDefinition>();

@@ -1,0 +1,65 @@
+import { createRequire } from "node:module";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { createLogger, type Logger } from "../logger.js";
+import type { WorkflowDefinition } from "../runtime/workflow.js";
+import type { Bifrost } from "../services/bootstrap.js";
+import { BODY_LIMIT, installErrorHandling, installJsonParser } from "./errors.js";
+import { openApiRoute } from "./openapi.js";
+import { Api } from "./route.js";
+import { integrationRoutes } from "./routes/integrations.js";
+import { keyRoutes } from "./routes/keys.js";
+import { mappingRoutes } from "./routes/mappings.js";
+import { organizationRoutes } from "./routes/organizations.js";
+import { workflowRoutes } from "./routes/workflows.js";
+import { loadWorkflows } from "./workflows.js";
+
+export interface ServerOptions {
+  bifrost: Bifrost;
+  /** Directory of workflow .ts/.mts/.js/.mjs files to register (recursive); null or undefined = none. A missing directory means zero workflows. */
+  workflowsDir?: string | null;
+  /** Defaults to a silent logger for createApp and the standard logger for startServer. */
+  logger?: Logger;
+  /** Extra, already-loaded workflow definitions (tests, embedding). */
+  workflows?: WorkflowDefinition[];
+}
+
+const routeLists = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
+
+/** Every route Fastify registered on `app` (including HEAD twins), for checking the OpenAPI document. */
+export function registeredRoutes(app: FastifyInstance): ReadonlyArray<{ method: string; url: string }> {
+  return routeLists.get(app) ?? [];
+}
+
+function packageVersion(): string {
+  try {
+    return (createRequire(import.meta.url)("../../package.json") as { version?: string }).version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** Build the HTTP API, ready for `inject()` or `listen()`. */
+export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
+  const workflows = await loadWorkflows(opts.workflowsDir, opts.workflows ?? []);
+  const logger = opts.logger ?? createLogger({ level: "silent" });
+  const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT });
+  const routes: Array<{ method: string; url: string }> = [];
+  routeLists.set(app, routes);
+  app.addHook("onRoute", (r) => {
+    for (const m of [r.method].flat()) routes.push({ method: m, url: r.url ?? r.path });
+  });
+  installJsonParser(app);
+  installErrorHandling(app);
+
+  const api = new Api(app, opts.bifrost);
+  const health = async () => ({ status: "ok" });
+  api.publicRoute({ method: "GET", url: "/healthz", summary: "Liveness check.", tag: "meta", handler: health });
+  organizationRoutes(api);
+  integrationRoutes(api);
+  mappingRoutes(api);
+  keyRoutes(api);
+  workflowRoutes(api, workflows);
+  openApiRoute(api, packageVersion());
+  await app.ready();
+  return app;
+}

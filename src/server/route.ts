@@ -1,0 +1,92 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import type { ApiKeyRole } from "../core/types.js";
+import type { Bifrost } from "../services/bootstrap.js";
+import { authenticate, type Caller, requireRole } from "./auth.js";
+import { parseWith } from "./errors.js";
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteContext<B, Q> {
+  caller: Caller;
+  params: Record<string, string>;
+  body: B;
+  query: Q;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export interface RouteSpec<BS extends z.ZodType | undefined, QS extends z.ZodType | undefined> {
+  method: Method;
+  /** Fastify path, `:param` style. */
+  url: string;
+  summary: string;
+  tag: string;
+  /** Roles that may ever call this route; others get 403 before the body is looked at. */
+  roles: readonly ApiKeyRole[];
+  /** What the route does, for the 403 message ("create integrations"). */
+  action: string;
+  body?: BS;
+  query?: QS;
+  /** Success status (default 200). */
+  status?: number;
+  handler: (ctx: RouteContext<Out<BS>, Out<QS>>) => Promise<unknown>;
+}
+
+/** What the OpenAPI document is generated from: one entry per route, with the zod schemas that validate it. */
+export interface RouteDoc {
+  method: Method;
+  url: string;
+  summary: string;
+  tag: string;
+  roles: readonly ApiKeyRole[] | null;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  status: number;
+}
+
+/** Registers routes on Fastify and records them for the OpenAPI document. */
+export class Api {
+  readonly docs: RouteDoc[] = [];
+
+  constructor(
+    readonly app: FastifyInstance,
+    readonly bifrost: Bifrost,
+  ) {}
+
+  route<BS extends z.ZodType | undefined = undefined, QS extends z.ZodType | undefined = undefined>(spec: RouteSpec<BS, QS>): void {
+    const status = spec.status ?? 200;
+    this.docs.push({
+      method: spec.method,
+      url: spec.url,
+      summary: spec.summary,
+      tag: spec.tag,
+      roles: spec.roles,
+      status,
+      ...(spec.body ? { body: spec.body } : {}),
+      ...(spec.query ? { query: spec.query } : {}),
+    });
+    this.app.route({
+      method: spec.method,
+      url: spec.url,
+      handler: async (request, reply) => {
+        const caller = await authenticate(this.bifrost, request);
+        requireRole(caller, spec.roles, spec.action);
+        const query = (spec.query ? parseWith(spec.query, request.query, "query") : undefined) as Out<QS>;
+        const body = (spec.body ? parseWith(spec.body, request.body ?? {}, "body") : undefined) as Out<BS>;
+        const params = request.params as Record<string, string>;
+        const result = await spec.handler({ caller, params, body, query, request, reply });
+        if (reply.statusCode === 200 && status !== 200) void reply.code(status);
+        return result;
+      },
+    });
+  }
+
+  /** A route without authentication (health, OpenAPI). */
+  publicRoute(spec: { method: Method; url: string; summary: string; tag: string; handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> }): void {
+    this.docs.push({ method: spec.method, url: spec.url, summary: spec.summary, tag: spec.tag, roles: null, status: 200 });
+    this.app.route({ method: spec.method, url: spec.url, handler: spec.handler });
+  }
+}

@@ -1,0 +1,52 @@
+import { NotFoundError } from "../../core/errors.js";
+import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys.js";
+import { PLATFORM_ONLY } from "../auth.js";
+import type { Api } from "../route.js";
+import { CreateKeyBody } from "../schemas.js";
+import { apiKeyOut } from "../views.js";
+
+const tag = "api keys";
+
+export function keyRoutes(api: Api): void {
+  const bf = api.bifrost;
+
+  api.route({
+    method: "POST",
+    url: "/api/keys",
+    summary: "Create an API key. The key itself is in this response only; it is stored hashed.",
+    tag,
+    roles: PLATFORM_ONLY,
+    action: "create API keys",
+    body: CreateKeyBody,
+    status: 201,
+    handler: async ({ body, reply }) => {
+      void reply.header("cache-control", "no-store");
+      const res = await createApiKey(bf, { role: body.role, org: body.org ?? null, ...(body.name === undefined ? {} : { name: body.name }) });
+      return { key: res.key, api_key: apiKeyOut(res.apiKey) };
+    },
+  });
+
+  api.route({
+    method: "GET",
+    url: "/api/keys",
+    summary: "List API keys (never the keys themselves).",
+    tag,
+    roles: PLATFORM_ONLY,
+    action: "list API keys",
+    handler: async () => ({ api_keys: (await listApiKeys(bf)).map(apiKeyOut) }),
+  });
+
+  api.route({
+    method: "DELETE",
+    url: "/api/keys/:id",
+    summary: "Revoke an API key (by id or prefix).",
+    tag,
+    roles: PLATFORM_ONLY,
+    action: "revoke API keys",
+    handler: async ({ params }) => {
+      const id = params.id as string;
+      if (!(await revokeApiKey(bf, id))) throw new NotFoundError(`API key "${id}" does not exist or is already revoked.`, { id });
+      return { revoked: true, id };
+    },
+  });
+}

@@ -1,0 +1,151 @@
+import { NotFoundError } from "../../core/errors.js";
+import type { ConfigValue } from "../../core/types.js";
+import { requireIntegration } from "../../services/lookup.js";
+import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, setMapping } from "../../services/mappings.js";
+import { ADMIN_ROLES, ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
+import type { Api } from "../route.js";
+import { ConfigValues, PutMappingBody, ResolvedQuery } from "../schemas.js";
+import { changeOut, mappingOut } from "../views.js";
+
+const tag = "mappings";
+
+function noMapping(integration: string, org: string): NotFoundError {
+  return new NotFoundError(`Organization "${org}" has no mapping to integration "${integration}". Create one with PUT /api/integrations/${integration}/mappings/${org}.`, {
+    integration,
+    org,
+  });
+}
+
+export function mappingRoutes(api: Api): void {
+  const bf = api.bifrost;
+
+  api.route({
+    method: "GET",
+    url: "/api/integrations/:name/mappings",
+    summary: "List the integration's mappings (org-scoped keys see only their own org's).",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "list mappings",
+    handler: async ({ caller, params }) => {
+      const all = await listMappings(bf, params.name as string, isPlatform(caller) ? undefined : (caller.orgId as string));
+      return { mappings: all.map(mappingOut) };
+    },
+  });
+
+  api.route({
+    method: "GET",
+    url: "/api/integrations/:name/mappings/:org",
+    summary: "Get one organization's mapping: entity and overrides (secrets masked).",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "read mappings",
+    handler: async ({ caller, params }) => {
+      const { name, org } = params as { name: string; org: string };
+      checkOrgAccess(caller, org);
+      const m = await getMapping(bf, name, org);
+      if (!m) throw noMapping(name, org);
+      return mappingOut(m);
+    },
+  });
+
+  api.route({
+    method: "PUT",
+    url: "/api/integrations/:name/mappings/:org",
+    summary: "Create or update a mapping (entity id/name and overrides). 201 when created.",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "change mappings",
+    body: PutMappingBody,
+    handler: async ({ caller, params, body, reply }) => {
+      const { name, org } = params as { name: string; org: string };
+      checkOrgAccess(caller, org);
+      const res = await setMapping(bf, name, org, { entityId: body.entity_id, entityName: body.entity_name, config: body.config });
+      if (res.created) void reply.code(201);
+      return { mapping: mappingOut(res.mapping), created: res.created, changed: res.changed, changes: changeOut(res.config) };
+    },
+  });
+
+  api.route({
+    method: "DELETE",
+    url: "/api/integrations/:name/mappings/:org",
+    summary: "Remove a mapping together with the organization's overrides.",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "remove mappings",
+    handler: async ({ caller, params }) => {
+      const { name, org } = params as { name: string; org: string };
+      checkOrgAccess(caller, org);
+      const res = await removeMapping(bf, name, org);
+      if (!res.removed) throw noMapping(name, org);
+      return { deleted: true, integration: name, org, deleted_overrides: res.deletedOverrides };
+    },
+  });
+
+  api.route({
+    method: "GET",
+    url: "/api/integrations/:name/mappings/:org/config",
+    summary: "Get the organization's stored overrides (not merged; secrets masked).",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "read config overrides",
+    handler: async ({ caller, params }) => {
+      const { name, org } = params as { name: string; org: string };
+      checkOrgAccess(caller, org);
+      return { integration: name, org, config: await getStoredConfig(bf, name, org) };
+    },
+  });
+
+  api.route({
+    method: "PATCH",
+    url: "/api/integrations/:name/mappings/:org/config",
+    summary: "Set overrides key by key; null deletes an override (falls back to the default). Creates an empty mapping if needed.",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "change config overrides",
+    body: ConfigValues,
+    handler: async ({ caller, params, body }) => {
+      const { name, org } = params as { name: string; org: string };
+      checkOrgAccess(caller, org);
+      const res = await setConfig(bf, name, org, body);
+      return { integration: name, org, config: await getStoredConfig(bf, name, org), changes: changeOut(res.change), mapping_created: res.mappingCreated };
+    },
+  });
+
+  api.route({
+    method: "GET",
+    url: "/api/integrations/:name/resolved",
+    summary:
+      "Merged config (defaults + the org's overrides) with PLAINTEXT secrets, entity and mapping state, for remote workflow execution. The only route that returns plaintext.",
+    tag: "resolved",
+    roles: ALL_ROLES,
+    action: "read resolved integrations",
+    query: ResolvedQuery,
+    handler: async ({ caller, params, query, reply }) => {
+      void reply.header("cache-control", "no-store");
+      const name = params.name as string;
+      const slug = query.org ?? caller.orgSlug;
+      let org = null;
+      if (slug !== null) {
+        checkOrgAccess(caller, slug);
+        org = await bf.resolver.findOrg(slug);
+        if (!org) throw orgNotFound(slug);
+      }
+      const resolved = await bf.resolver.resolve(name, org);
+      if (!resolved) {
+        await requireIntegration(bf.store, name); // throws the standard 404 (or 422 for an invalid name)
+        throw new NotFoundError(`Integration "${name}" does not exist.`, { integration: name });
+      }
+      const config: Record<string, ConfigValue> = {};
+      for (const key of resolved.config.keys()) config[key] = resolved.config.get(key) as ConfigValue;
+      return {
+        integration: resolved.name,
+        org: org?.slug ?? null,
+        entity_id: resolved.entityId,
+        entity_name: resolved.entityName,
+        mapped: resolved.mapped,
+        config,
+        oauth: resolved.oauth,
+      };
+    },
+  });
+}

@@ -1,0 +1,48 @@
+import { NotFoundError, ValidationError } from "../../core/errors.js";
+import { executeWorkflow } from "../../runtime/execute.js";
+import { ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
+import type { Api } from "../route.js";
+import { RunWorkflowBody } from "../schemas.js";
+import type { WorkflowRegistry } from "../workflows.js";
+
+const tag = "workflows";
+
+export function workflowRoutes(api: Api, workflows: WorkflowRegistry): void {
+  const bf = api.bifrost;
+
+  api.route({
+    method: "GET",
+    url: "/api/workflows",
+    summary: "Names of the workflows this server can run.",
+    tag,
+    roles: ALL_ROLES,
+    action: "list workflows",
+    handler: async () => ({ workflows: [...workflows.keys()].sort() }),
+  });
+
+  api.route({
+    method: "POST",
+    url: "/api/workflows/:name/run",
+    summary: "Run a workflow as an organization and return its JSON result. Org-scoped keys run as their own org; platform_admin keys must name one.",
+    tag,
+    roles: ALL_ROLES,
+    action: "run workflows",
+    body: RunWorkflowBody,
+    handler: async ({ caller, params, body }) => {
+      const name = params.name as string;
+      const def = workflows.get(name);
+      if (!def) throw new NotFoundError(`Workflow "${name}" is not registered on this server. GET /api/workflows lists them.`, { workflow: name });
+      const slug = body.org ?? caller.orgSlug;
+      if (slug === null) throw new ValidationError(`A platform_admin key must say which organization to run as: pass "org" in the body.`, { path: "org" });
+      checkOrgAccess(caller, slug);
+      const org = await bf.resolver.findOrg(slug);
+      if (!org) throw orgNotFound(slug);
+      const res = await executeWorkflow(def, body.input, {
+        org,
+        caller: { kind: "api_key", platform: isPlatform(caller), keyId: caller.keyId },
+        resolver: bf.resolver,
+      });
+      return { execution_id: res.executionId, workflow: res.workflow, org: res.org, result: res.result };
+    },
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Request schemas (zod 4). They validate the bodies and queries, and the OpenAPI document is
+ * generated from them: one source for both. Field names are snake_case, as in bifrost.yaml.
+ */
+import { z } from "zod";
+import { INTEGRATION_NAME_PATTERN, ORG_SLUG_PATTERN } from "../core/names.js";
+import { API_KEY_ROLES, CONFIG_TYPES } from "../core/types.js";
+
+const integrationName = z
+  .string()
+  .regex(INTEGRATION_NAME_PATTERN, "Integration names start with a letter, then up to 63 letters, digits, '_', '-' or '.' (no spaces or path characters)")
+  .describe("Integration name, as used in `integrations.get(name)`.");
+
+const orgSlug = z
+  .string()
+  .regex(ORG_SLUG_PATTERN, "Organization slugs are 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit")
+  .describe("Organization slug.");
+
+/** `key: value` pairs; `null` deletes the stored value. Values are checked against the config schema. */
+export const ConfigValues = z
+  .record(z.string(), z.unknown())
+  .describe("Config values by key. Values are coerced to the key's type; null deletes the value; a masked secret ({set:true,fingerprint} or the fingerprint) keeps the stored secret.");
+
+export const ConfigSchemaItemBody = z.strictObject({
+  key: z.string().describe("Config key: letters, digits and '_', not starting with a digit."),
+  type: z.enum(CONFIG_TYPES),
+  required: z.boolean().optional(),
+  description: z.string().nullable().optional(),
+  options: z.array(z.union([z.string(), z.number().int()])).optional().describe("Allowed values (string and int keys)."),
+});
+
+export const ConfigSchemaBody = z.array(ConfigSchemaItemBody).describe("The integration's config schema.");
+
+const description = z.string().max(2000).nullable().optional();
+
+export const CreateOrgBody = z.strictObject({
+  slug: orgSlug,
+  name: z.string().min(1).max(200).optional().describe("Display name; defaults to the slug."),
+});
+
+export const UpdateOrgBody = z.strictObject({
+  slug: orgSlug.optional(),
+  name: z.string().min(1).max(200).optional(),
+});
+
+export const CreateIntegrationBody = z.strictObject({
+  name: integrationName,
+  description,
+  config_schema: ConfigSchemaBody.optional(),
+  defaults: ConfigValues.optional(),
+});
+
+export const UpdateIntegrationBody = z.strictObject({
+  name: integrationName.optional().describe("Rename the integration."),
+  description,
+  config_schema: ConfigSchemaBody.optional(),
+  defaults: ConfigValues.optional(),
+  force: z.boolean().optional().describe("Allow a schema change that deletes stored values."),
+});
+
+export const PutSchemaBody = z.strictObject({
+  config_schema: ConfigSchemaBody,
+  force: z.boolean().optional().describe("Allow a schema change that deletes stored values."),
+});
+
+const entity = z.union([z.string(), z.number().int(), z.null()]);
+
+export const PutMappingBody = z.strictObject({
+  entity_id: entity.optional().describe("External tenant / company id; null clears it."),
+  entity_name: z.union([z.string(), z.null()]).optional(),
+  config: ConfigValues.optional().describe("This organization's config overrides (null deletes one)."),
+});
+
+export const CreateKeyBody = z.strictObject({
+  role: z.enum(API_KEY_ROLES as readonly ["platform_admin", "org_admin", "workflow"]),
+  org: orgSlug.nullable().optional().describe("Required for org_admin and workflow keys; omitted for platform_admin."),
+  name: z.string().max(200).optional(),
+});
+
+export const RunWorkflowBody = z.strictObject({
+  input: z.unknown().optional().describe("Passed to the workflow handler."),
+  org: orgSlug.optional().describe("Organization to run as; required for platform_admin keys, optional (must be its own) for org-scoped keys."),
+});
+
+export const ForceQuery = z.strictObject({
+  force: z.enum(["true", "false"]).optional().describe("true to delete the integration together with its mappings and overrides."),
+});
+
+export const ResolvedQuery = z.strictObject({
+  org: orgSlug.optional().describe("Organization to resolve for; org-scoped keys default to (and may only name) their own."),
+});
+
+export const ErrorEnvelopeSchema = z.object({
+  statusCode: z.number().int(),
+  code: z.string().describe("Stable error code, e.g. BIFROST_NOT_FOUND."),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
