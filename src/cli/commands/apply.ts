@@ -1,0 +1,61 @@
+import { writeFile } from "node:fs/promises";
+import { type Command, Option } from "commander";
+import { type ApplyChange, type ApplyReport, applyFile } from "../../services/apply.js";
+import { type ExportFormat, exportDocument, formatExport } from "../../services/export.js";
+import { withBifrost } from "../context.js";
+import { emit, type JsonFlag, say, write } from "../output.js";
+
+function describe(c: ApplyChange): string {
+  const parts: string[] = [];
+  if (c.fields.length) parts.push(c.fields.join(", "));
+  const what = c.kind === "integration" ? "defaults" : "config";
+  if (c.keysSet.length) parts.push(`${what} set: ${c.keysSet.join(", ")}`);
+  if (c.keysUnset.length) parts.push(`${what} unset: ${c.keysUnset.join(", ")}`);
+  if (c.deletedValues) parts.push(`${c.deletedValues} stored value(s) deleted`);
+  const name = c.kind === "mapping" ? c.name.replace("/", " → ") : c.name;
+  return `  ${c.action.padEnd(9)} ${c.kind.padEnd(12)} ${name}${parts.length ? `  (${parts.join("; ")})` : ""}`;
+}
+
+function printReport(r: ApplyReport): void {
+  const prefix = r.dryRun ? "Dry run (nothing was written): " : "";
+  if (!r.changed) {
+    say(`${prefix}${r.file}: no changes (${r.summary.unchanged} object(s) unchanged).`);
+    return;
+  }
+  for (const c of r.changes) if (c.action !== "unchanged") say(describe(c));
+  const verb = r.dryRun ? "would be " : "";
+  say(`${prefix}${r.file}: ${r.summary.created} ${verb}created, ${r.summary.updated} ${verb}updated, ${r.summary.unchanged} unchanged.`);
+}
+
+export function registerApply(program: Command): void {
+  program
+    .command("apply")
+    .description("create or update organizations, integrations and mappings from a bifrost.yaml / JSON file (${ENV_VAR} substituted)")
+    .argument("<file>")
+    .option("--dry-run", "show what would change without writing")
+    .option("--force", "allow config schema changes that delete stored values")
+    .option("--json", "machine-readable output")
+    .action(async (file: string, opts: JsonFlag & { dryRun?: boolean; force?: boolean }) => {
+      const report = await withBifrost((_bf, deps) => applyFile(deps, file, { dryRun: opts.dryRun === true, force: opts.force === true }));
+      emit(opts, report, () => printReport(report));
+    });
+
+  program
+    .command("export")
+    .description("write organizations, integrations and mappings in the apply format (secrets as fingerprints, never plaintext)")
+    .option("--out <file>", "write to a file (default stdout); .json selects JSON")
+    .addOption(new Option("--format <format>", "output format").choices(["yaml", "json"]))
+    .option("--json", "machine-readable output (JSON document on stdout, or a summary with --out)")
+    .action(async (opts: JsonFlag & { out?: string; format?: ExportFormat }) => {
+      const doc = await withBifrost((_bf, deps) => exportDocument(deps));
+      const format: ExportFormat = opts.format ?? (opts.out?.toLowerCase().endsWith(".json") || (opts.json && !opts.out) ? "json" : "yaml");
+      const text = formatExport(doc, format);
+      if (!opts.out) {
+        write(process.stdout, text);
+        return;
+      }
+      await writeFile(opts.out, text, "utf8");
+      const summary = { file: opts.out, format, organizations: doc.organizations.length, integrations: doc.integrations.length };
+      emit(opts, summary, () => say(`Exported ${summary.organizations} organization(s) and ${summary.integrations} integration(s) to ${opts.out} (${format}).`));
+    });
+}

@@ -1,0 +1,56 @@
+import { type Command, Option } from "commander";
+import { NotFoundError } from "../../core/errors.js";
+import { API_KEY_ROLES } from "../../core/types.js";
+import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys.js";
+import { withBifrost } from "../context.js";
+import { emit, type JsonFlag, say, table } from "../output.js";
+
+export function registerKeys(program: Command): void {
+  const cmd = program.command("keys").description("API keys for the HTTP API");
+
+  cmd
+    .command("create")
+    .description("create an API key (shown once)")
+    .addOption(new Option("--role <role>", "what the key may do").choices([...API_KEY_ROLES]).makeOptionMandatory())
+    .option("--org <slug>", "organization (org_admin and workflow keys)")
+    .option("--name <name>", "a label")
+    .option("--json", "machine-readable output")
+    .action(async (opts: JsonFlag & { role: string; org?: string; name?: string }) => {
+      const res = await withBifrost((_bf, deps) =>
+        createApiKey(deps, { role: opts.role, ...(opts.org === undefined ? {} : { org: opts.org }), ...(opts.name === undefined ? {} : { name: opts.name }) }),
+      );
+      emit(opts, { key: res.key, apiKey: res.apiKey, note: "Store the key now: it cannot be shown again." }, () => {
+        say(`Created ${res.apiKey.role} key "${res.apiKey.name}"${res.apiKey.org ? ` for ${res.apiKey.org}` : ""} (id ${res.apiKey.id}, prefix ${res.apiKey.prefix}):\n`);
+        say(`  ${res.key}\n`);
+        say("Store it now: it cannot be shown again. Use it as 'Authorization: Bearer <key>'.");
+      });
+    });
+
+  cmd
+    .command("list")
+    .description("list API keys (never the keys themselves)")
+    .option("--json", "machine-readable output")
+    .action(async (opts: JsonFlag) => {
+      const all = await withBifrost((_bf, deps) => listApiKeys(deps));
+      emit(opts, { apiKeys: all }, () =>
+        say(
+          table(
+            ["ID", "PREFIX", "ROLE", "ORG", "NAME", "CREATED", "LAST_USED", "STATUS"],
+            all.map((k) => [k.id, k.prefix, k.role, k.org, k.name, k.createdAt, k.lastUsedAt, k.revokedAt ? `revoked ${k.revokedAt}` : "active"]),
+            "No API keys. Create one with `bifrost keys create --role platform_admin`.",
+          ),
+        ),
+      );
+    });
+
+  cmd
+    .command("revoke")
+    .description("revoke an API key by id or prefix")
+    .argument("<id-or-prefix>")
+    .option("--json", "machine-readable output")
+    .action(async (idOrPrefix: string, opts: JsonFlag) => {
+      const ok = await withBifrost((_bf, deps) => revokeApiKey(deps, idOrPrefix));
+      if (!ok) throw new NotFoundError(`No active API key with id or prefix "${idOrPrefix}". List them with \`bifrost keys list\`.`, { key: idOrPrefix });
+      emit(opts, { revoked: idOrPrefix }, () => say(`Revoked key ${idOrPrefix}.`));
+    });
+}

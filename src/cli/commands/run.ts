@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { ValidationError, WorkflowError } from "../../core/errors.js";
+import { executeWorkflow } from "../../runtime/execute.js";
+import { loadWorkflowFile } from "../../runtime/loader.js";
+import { requireOrg } from "../../services/lookup.js";
+import { withBifrost } from "../context.js";
+import { type JsonFlag, printJson, write } from "../output.js";
+
+/** While a workflow runs, its console.log output goes to stderr: stdout carries only the result. */
+async function withConsoleOnStderr<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = { log: console.log, info: console.info, debug: console.debug };
+  console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
+  try {
+    return await fn();
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run a workflow file as an organization and print its result as JSON")
+    .argument("<file>", "a .ts or .js file that exports workflow(...) (may live outside this installation)")
+    .requiredOption("--org <slug>", "run as this organization")
+    .option("--input <json>", "input passed to the workflow (JSON)")
+    .option("--workflow <name>", "which workflow, when the file exports several")
+    .option("--json", "print { execution_id, workflow, org, result }")
+    .action(async (file: string, opts: JsonFlag & { org: string; input?: string; workflow?: string }) => {
+      let input: unknown = {};
+      if (opts.input !== undefined) {
+        try {
+          input = JSON.parse(opts.input);
+        } catch (err) {
+          throw new ValidationError(`--input is not valid JSON: ${(err as Error).message}`, { path: "--input" });
+        }
+      }
+      const res = await withBifrost(async (bf) => {
+        const org = await requireOrg(bf.store, opts.org);
+        const defs = await loadWorkflowFile(file);
+        const names = defs.map((d) => d.name);
+        let def = defs[0];
+        if (opts.workflow !== undefined) {
+          def = defs.find((d) => d.name === opts.workflow);
+          if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} has no workflow "${opts.workflow}"; it exports: ${names.join(", ")}.`, { file, workflows: names });
+        } else if (defs.length > 1) {
+          throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports ${defs.length} workflows (${names.join(", ")}); pick one with --workflow NAME.`, { file, workflows: names });
+        }
+        if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports no workflow.`, { file });
+        const chosen = def;
+        return withConsoleOnStderr(() =>
+          executeWorkflow(chosen, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver }),
+        );
+      });
+      if (opts.json) printJson({ execution_id: res.executionId, workflow: res.workflow, org: res.org, result: res.result });
+      else write(process.stdout, JSON.stringify(res.result, null, 2));
+    });
+}

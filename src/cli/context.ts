@@ -1,0 +1,73 @@
+/** Opening the store for one CLI command, and small argument helpers shared by the commands. */
+import { readFileSync } from "node:fs";
+import { InvalidArgumentError } from "commander";
+import { parse as parseYaml } from "yaml";
+import { ValidationError } from "../core/errors.js";
+import { type Bifrost, openBifrost } from "../services/bootstrap.js";
+import type { Deps } from "../services/deps.js";
+
+/** Open storage and keyring (creating a development keyring on first use), run `fn`, always close. */
+export async function withBifrost<T>(fn: (bf: Bifrost, deps: Deps) => Promise<T>): Promise<T> {
+  const bf = await openBifrost({ warn: cliWarn });
+  try {
+    return await fn(bf, { store: bf.store, box: bf.box, clock: bf.clock });
+  } finally {
+    await bf.close();
+  }
+}
+
+/** Keyring warnings on one stderr line (stdout stays clean for --json and `run`). */
+export function cliWarn(message: string): void {
+  process.stderr.write(`warning: ${message}\n`);
+}
+
+/** Commander argument parser for ports: usage error (exit 2) when not 0-65535. */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("expected a port number (0-65535).");
+  return n;
+}
+
+/** `--schema`: inline JSON (starts with [ or {) or a YAML/JSON file; a file may hold a list or { config_schema: [...] }. */
+export function readSchemaArg(arg: string): unknown {
+  const trimmed = arg.trim();
+  let value: unknown;
+  if (trimmed.startsWith("[") || trimmed.startsWith("{")) {
+    try {
+      value = JSON.parse(trimmed);
+    } catch (err) {
+      throw new ValidationError(`--schema is not valid JSON: ${(err as Error).message}`, { path: "--schema" });
+    }
+  } else {
+    let text: string;
+    try {
+      text = readFileSync(arg, "utf8");
+    } catch (err) {
+      throw new ValidationError(`--schema: cannot read file ${arg} (${(err as NodeJS.ErrnoException).code ?? "unreadable"}); pass a file or inline JSON.`, { path: "--schema" });
+    }
+    try {
+      value = parseYaml(text);
+    } catch (err) {
+      throw new ValidationError(`--schema file ${arg} is not valid YAML/JSON: ${(err as Error).message.split("\n")[0]}`, { path: "--schema" });
+    }
+  }
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && "config_schema" in value) {
+    return (value as { config_schema: unknown }).config_schema;
+  }
+  return value;
+}
+
+/** `key=value` pairs, split on the FIRST '='. Values stay strings; the service coerces them by the schema. */
+export function parseAssignments(pairs: readonly string[]): Record<string, string> {
+  if (pairs.length === 0) throw new ValidationError("Give at least one key=value pair, e.g. `bifrost config set HaloPSA timeout=45`.");
+  const out: Record<string, string> = {};
+  for (const [n, pair] of pairs.entries()) {
+    const i = pair.indexOf("=");
+    // The argument itself is not echoed: it may be a secret typed without its key.
+    if (i <= 0) throw new ValidationError(`Argument ${n + 1} is not key=value: write each value as key=value (e.g. timeout=45).`);
+    const key = pair.slice(0, i);
+    if (Object.hasOwn(out, key)) throw new ValidationError(`Config key "${key}" is given twice; give each key once.`, { key });
+    Object.defineProperty(out, key, { value: pair.slice(i + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+/**
+ * The `bifrost` command line. It works directly on the store configured by the environment
+ * (BIFROST_HOME / DATABASE_URL, BIFROST_KEYRING_FILE / BIFROST_KEYRING).
+ *
+ * Exit codes: 0 ok, 1 error (BifrostError or unexpected), 2 usage error.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { registerApply } from "./commands/apply.js";
+import { registerConfig } from "./commands/config.js";
+import { registerIntegrations } from "./commands/integrations.js";
+import { registerKeys } from "./commands/keys.js";
+import { registerMappings } from "./commands/mappings.js";
+import { registerMigrate } from "./commands/migrate.js";
+import { registerOrgs } from "./commands/orgs.js";
+import { registerRun } from "./commands/run.js";
+import { registerServe } from "./commands/serve.js";
+import { reportError } from "./output.js";
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command("bifrost");
+  program
+    .description("Bifrost Integrations: typed per-organization integration config, secrets and entity mappings for workflow code.")
+    .version(version(), "-V, --version")
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .showSuggestionAfterError(true);
+  registerServe(program);
+  registerMigrate(program);
+  registerApply(program);
+  registerOrgs(program);
+  registerIntegrations(program);
+  registerConfig(program);
+  registerMappings(program);
+  registerKeys(program);
+  registerRun(program);
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const json = argv.slice(2).includes("--json");
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    return reportError(err, json);
+  }
+}
+
+const code = await main();
+// Exit explicitly: a workflow may leave timers or sockets open; stdout/stderr writes to pipes and files are synchronous.
+process.exitCode = code;
+process.stdout.write("", () => process.exit(code));

@@ -1,0 +1,339 @@
+/**
+ * End-to-end CLI tests: spawn `node bin/bifrost.js` (the build output; run `npm run build` first)
+ * with a temporary BIFROST_HOME and working directory.
+ */
+import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKeyringJson } from "../../src/crypto/keyring.js";
+import { createTestDatabase, PG_URL, tempDir } from "../helpers/backends.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/bifrost.js");
+const SECRET = "halo-cli-secret-9f8e7d";
+
+const EXAMPLE = `organizations:
+  - { slug: acme, name: Acme Corp }
+integrations:
+  - name: HaloPSA
+    description: optional
+    config_schema:
+      - { key: base_url, type: string, required: true }
+      - { key: api_key,  type: secret, required: true }
+      - { key: timeout,  type: int }
+    defaults: { base_url: https://halo.example.com/api, timeout: 30, api_key: "\${HALO_API_KEY}" }
+    mappings:
+      - { org: acme, entity_id: customer-123, entity_name: Acme (Halo), config: { base_url: https://acme.halo.example.com/api } }
+`;
+
+const WORKFLOW = `import { workflow, integrations } from "bifrost";
+
+export default workflow("halo_info", async (input: { tag?: string }) => {
+  const halo = await integrations.get("HaloPSA");
+  if (!halo) return { error: "Integration not configured" };
+  console.log("workflow log line");
+  return {
+    entityId: halo.entityId,
+    base_url: halo.config.get("base_url"),
+    timeout: halo.config.get("timeout"),
+    tag: input.tag ?? null,
+  };
+});
+`;
+
+const TWO_WORKFLOWS = `import { workflow } from "bifrost";
+export const one = workflow("one", async () => 1);
+export const two = workflow("two", async () => 2);
+`;
+
+function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith("BIFROST_") || k === "DATABASE_URL" || k === "PORT" || k.startsWith("VITEST") || k === "NODE_OPTIONS") continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+interface Cli {
+  home: string;
+  cwd: string;
+  run(args: string[], extra?: Record<string, string>): SpawnSyncReturns<string>;
+}
+
+function makeCli(cwd: string, env: Record<string, string> = {}): Cli {
+  const home = join(cwd, ".bifrost-home");
+  return {
+    home,
+    cwd,
+    run: (args, extra = {}) =>
+      spawnSync(process.execPath, [BIN, ...args], { cwd, env: baseEnv({ BIFROST_HOME: home, ...env, ...extra }), encoding: "utf8", timeout: 60_000 }),
+  };
+}
+
+const json = (r: SpawnSyncReturns<string>): Record<string, unknown> => JSON.parse(r.stdout) as Record<string, unknown>;
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, "dist/cli/main.js"))) throw new Error("Run `npm run build` before the CLI tests (they spawn bin/bifrost.js).");
+});
+
+describe("bifrost CLI (SQLite)", () => {
+  const tmp = tempDir("bifrost-cli-");
+  const wf = tempDir("bifrost-wf-"); // outside the repo: no package.json, no node_modules
+  const cli = makeCli(tmp.dir);
+  afterAll(() => {
+    tmp.cleanup();
+    wf.cleanup();
+  });
+
+  beforeAll(() => {
+    writeFileSync(join(tmp.dir, "bifrost.yaml"), EXAMPLE);
+    writeFileSync(join(wf.dir, "halo.ts"), WORKFLOW);
+    writeFileSync(join(wf.dir, "two.ts"), TWO_WORKFLOWS);
+  });
+
+  it("--help works for the program and a subcommand; usage errors exit 2", () => {
+    const help = cli.run(["--help"]);
+    expect(help.status).toBe(0);
+    for (const c of ["serve", "migrate", "apply", "export", "orgs", "integrations", "config", "mappings", "keys", "run"]) expect(help.stdout).toContain(c);
+    const sub = cli.run(["config", "set", "--help"]);
+    expect(sub.status).toBe(0);
+    expect(sub.stdout).toContain("--json");
+    expect(cli.run(["orgs", "create"]).status).toBe(2);
+    expect(cli.run(["no-such-command"]).status).toBe(2);
+    expect(cli.run(["keys", "create", "--role", "superuser"]).status).toBe(2);
+  });
+
+  it("migrate creates the database and a development keyring (with a warning)", () => {
+    const r = cli.run(["migrate", "--json"]);
+    expect(r.status).toBe(0);
+    expect(json(r)).toMatchObject({ store: expect.stringContaining("SQLite") });
+    expect(r.stderr).toMatch(/DEVELOPMENT keyring/);
+    expect(existsSync(join(cli.home, "keyring.json"))).toBe(true);
+  });
+
+  it("apply without the env var fails naming the variable and the line", () => {
+    const r = cli.run(["apply", "bifrost.yaml"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error [BIFROST_APPLY_FILE]");
+    expect(r.stderr).toContain("HALO_API_KEY");
+    expect(r.stderr).toContain("bifrost.yaml:10");
+  });
+
+  it("apply twice: created, then no changes", () => {
+    const first = cli.run(["apply", "bifrost.yaml"], { HALO_API_KEY: SECRET });
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/created\s+integration\s+HaloPSA/);
+    expect(first.stdout).not.toContain(SECRET);
+    const second = cli.run(["apply", "bifrost.yaml", "--json"], { HALO_API_KEY: SECRET });
+    expect(second.status).toBe(0);
+    expect(json(second)).toMatchObject({ changed: false, summary: { created: 0, updated: 0, unchanged: 3 } });
+    const human = cli.run(["apply", "bifrost.yaml"], { HALO_API_KEY: SECRET });
+    expect(human.stdout).toContain("no changes");
+  });
+
+  it("config set coerces by the schema; config get masks secrets", () => {
+    const set = cli.run(["config", "set", "HaloPSA", "timeout=45"]);
+    expect(set.status).toBe(0);
+    expect(set.stdout).toContain("set timeout");
+    const got = cli.run(["config", "get", "HaloPSA", "--json"]);
+    expect(got.status).toBe(0);
+    const values = json(got).values as Record<string, unknown>;
+    expect(values.timeout).toBe(45);
+    expect(values.api_key).toEqual({ set: true, fingerprint: expect.stringMatching(/^hmac-sha256:/) });
+    const human = cli.run(["config", "get", "HaloPSA"]);
+    expect(human.stdout).toMatch(/api_key\s+secret\s+set \(hmac-sha256:[0-9a-f]+\)/);
+    expect(human.stdout + human.stderr + got.stdout).not.toContain(SECRET);
+    // split on the first '=' only
+    expect(cli.run(["config", "set", "HaloPSA", "--org", "acme", "base_url=https://acme.example.com/api?a=b"]).status).toBe(0);
+    const acme = json(cli.run(["config", "get", "HaloPSA", "--org", "acme", "--json"]));
+    expect((acme.values as Record<string, unknown>).base_url).toBe("https://acme.example.com/api?a=b");
+    expect(cli.run(["config", "unset", "HaloPSA", "--org", "acme", "base_url"]).status).toBe(0);
+    expect(cli.run(["config", "set", "HaloPSA", "--org", "acme", "base_url=https://acme.halo.example.com/api"]).status).toBe(0);
+  });
+
+  it("config set with an unknown key or a bad value exits 1 naming the key", () => {
+    const r = cli.run(["config", "set", "HaloPSA", "timout=45"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('"timout"');
+    const bad = cli.run(["config", "set", "HaloPSA", "timeout=abc", "--json"]);
+    expect(bad.status).toBe(1);
+    expect(json(bad)).toMatchObject({ statusCode: 422, code: "BIFROST_VALIDATION", message: expect.stringContaining('"timeout"') });
+    expect(cli.run(["config", "set", "HaloPSA", "justakey"]).status).toBe(1);
+  });
+
+  it("keys create prints the key once; list never shows it", () => {
+    const r = cli.run(["keys", "create", "--role", "platform_admin", "--name", "ci"]);
+    expect(r.status).toBe(0);
+    const keys = r.stdout.match(/bfk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/g) ?? [];
+    expect(keys).toHaveLength(1);
+    expect(r.stdout).toMatch(/cannot be shown again/);
+    const list = cli.run(["keys", "list"]);
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain("platform_admin");
+    expect(list.stdout).not.toContain(keys[0] as string);
+    const j = json(cli.run(["keys", "create", "--role", "workflow", "--org", "acme", "--json"]));
+    expect(j.key).toMatch(/^bfk_/);
+    expect(j.apiKey).toMatchObject({ role: "workflow", org: "acme" });
+    const prefix = (j.apiKey as { prefix: string }).prefix;
+    expect(cli.run(["keys", "revoke", prefix]).status).toBe(0);
+    expect(cli.run(["keys", "revoke", prefix]).status).toBe(1);
+    expect(cli.run(["keys", "create", "--role", "org_admin"]).status).toBe(1);
+  });
+
+  it("run: a workflow outside the repo imports bifrost and gets per-org config", () => {
+    expect(cli.run(["orgs", "create", "globex", "--name", "Globex"]).status).toBe(0);
+    const acme = cli.run(["run", join(wf.dir, "halo.ts"), "--org", "acme"]);
+    expect(acme.stderr).not.toMatch(/error/);
+    expect(acme.status).toBe(0);
+    expect(JSON.parse(acme.stdout)).toEqual({ entityId: "customer-123", base_url: "https://acme.halo.example.com/api", timeout: 45, tag: null });
+    expect(acme.stderr).toContain("workflow log line");
+    const globex = cli.run(["run", join(wf.dir, "halo.ts"), "--org", "globex", "--input", '{"tag":"x"}', "--json"]);
+    expect(globex.status).toBe(0);
+    expect(json(globex)).toMatchObject({
+      execution_id: expect.any(String),
+      workflow: "halo_info",
+      org: "globex",
+      result: { entityId: null, base_url: "https://halo.example.com/api", timeout: 45, tag: "x" },
+    });
+  });
+
+  it("run: unknown org, bad input and ambiguous files fail with exit code 1", () => {
+    const r = cli.run(["run", join(wf.dir, "halo.ts"), "--org", "initech"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain('"initech"');
+    expect(cli.run(["run", join(wf.dir, "halo.ts"), "--org", "acme", "--input", "{nope"]).status).toBe(1);
+    const two = cli.run(["run", join(wf.dir, "two.ts"), "--org", "acme"]);
+    expect(two.status).toBe(1);
+    expect(two.stderr).toContain("one, two");
+    const picked = cli.run(["run", join(wf.dir, "two.ts"), "--org", "acme", "--workflow", "two"]);
+    expect(picked.status).toBe(0);
+    expect(JSON.parse(picked.stdout)).toBe(2);
+    expect(cli.run(["run", join(wf.dir, "missing.ts"), "--org", "acme"]).status).toBe(1);
+  });
+
+  it("orgs delete of an org with mappings is refused and the org stays", () => {
+    const r = cli.run(["orgs", "delete", "acme"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error [BIFROST_CONFLICT]");
+    expect(r.stderr).toMatch(/mapping/);
+    const show = cli.run(["orgs", "show", "acme", "--json"]);
+    expect(show.status).toBe(0);
+    expect(json(show)).toMatchObject({ organization: { slug: "acme" }, mappings: [{ integration: "HaloPSA", entityId: "customer-123" }] });
+  });
+
+  it("listings and --json output parse", () => {
+    for (const args of [["orgs", "list"], ["integrations", "list"], ["integrations", "show", "HaloPSA"], ["mappings", "list", "HaloPSA"], ["keys", "list"]]) {
+      const r = cli.run([...args, "--json"]);
+      expect(r.status, args.join(" ")).toBe(0);
+      expect(() => JSON.parse(r.stdout)).not.toThrow();
+      expect(r.stdout).not.toContain(SECRET);
+    }
+    const human = cli.run(["integrations", "show", "HaloPSA"]);
+    expect(human.stdout).toMatch(/api_key\s+secret\s+yes\s+set \(hmac-sha256:/);
+    const ms = cli.run(["mappings", "set", "HaloPSA", "--org", "globex", "--entity-id", "g-1", "--entity-name", "Globex Halo"]);
+    expect(ms.status).toBe(0);
+    expect(cli.run(["mappings", "list", "HaloPSA"]).stdout).toMatch(/globex\s+g-1\s+Globex Halo/);
+    expect(cli.run(["mappings", "remove", "HaloPSA", "--org", "globex"]).status).toBe(0);
+  });
+
+  it("export has no plaintext secret and re-applies with no changes", () => {
+    const yaml = cli.run(["export"]);
+    expect(yaml.status).toBe(0);
+    expect(yaml.stdout).toContain("hmac-sha256:");
+    expect(yaml.stdout).not.toContain(SECRET);
+    const out = join(tmp.dir, "exported.json");
+    expect(cli.run(["export", "--out", out]).status).toBe(0);
+    const text = readFileSync(out, "utf8");
+    expect(text).not.toContain(SECRET);
+    expect(JSON.parse(text)).toMatchObject({ organizations: expect.any(Array), integrations: [{ name: "HaloPSA" }] });
+    const again = cli.run(["apply", out, "--json"]);
+    expect(again.status).toBe(0);
+    expect(json(again).changed).toBe(false);
+  });
+
+  it("integrations create/update with --schema; schema key removal refused then --force", () => {
+    writeFileSync(join(tmp.dir, "schema.yaml"), "- { key: url, type: string, required: true }\n- { key: retries, type: int }\n");
+    expect(cli.run(["integrations", "create", "Graph", "--schema", "schema.yaml", "--description", "MS Graph"]).status).toBe(0);
+    expect(cli.run(["config", "set", "Graph", "url=https://graph.example.com", "retries=3"]).status).toBe(0);
+    const refused = cli.run(["integrations", "update", "Graph", "--schema", '[{"key":"url","type":"string"}]']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("BIFROST_SCHEMA_CHANGE_REFUSED");
+    expect(refused.stderr).toContain("--force");
+    const forced = cli.run(["integrations", "update", "Graph", "--schema", '[{"key":"url","type":"string"}]', "--force"]);
+    expect(forced.status).toBe(0);
+    expect(cli.run(["integrations", "delete", "Graph"]).status).toBe(0);
+  });
+
+  it("a wrong keyring makes every command refuse with BIFROST_KEYRING", () => {
+    const wrong = { BIFROST_KEYRING: generateKeyringJson() };
+    const commands = [
+      ["migrate"],
+      ["orgs", "list"],
+      ["integrations", "list"],
+      ["config", "get", "HaloPSA"],
+      ["mappings", "list", "HaloPSA"],
+      ["keys", "list"],
+      ["export"],
+      ["apply", "bifrost.yaml"],
+      ["run", join(wf.dir, "halo.ts"), "--org", "acme"],
+      ["serve", "--port", "0"],
+    ];
+    for (const args of commands) {
+      const r = cli.run(args, { ...wrong, HALO_API_KEY: SECRET });
+      expect(r.status, args.join(" ")).toBe(1);
+      // KeyringError's code (BIFROST_KEYRING or a more specific BIFROST_KEYRING_* code).
+      expect(r.stderr, args.join(" ")).toMatch(/error \[BIFROST_KEYRING\w*\]: .*(wrong key|does not match)/);
+      expect(r.stdout).not.toContain(SECRET);
+    }
+    const j = cli.run(["orgs", "list", "--json"], wrong);
+    expect(json(j)).toMatchObject({ code: expect.stringMatching(/^BIFROST_KEYRING/) });
+  });
+
+  it("serve prints the URL, store and keyring origin, and stops on SIGTERM", async () => {
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0"], { cwd: tmp.dir, env: baseEnv({ BIFROST_HOME: cli.home }) });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+    const deadline = Date.now() + 20_000;
+    while (!/store:/.test(out) && !/keyring:/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(out).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toContain("SQLite");
+    expect(out).toMatch(/keyring:\s+development keyring/);
+    const keyring = JSON.parse(readFileSync(join(cli.home, "keyring.json"), "utf8")) as { keys: Record<string, string> };
+    for (const k of Object.values(keyring.keys)) expect(out).not.toContain(k);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+});
+
+describe.skipIf(!PG_URL)("bifrost CLI (PostgreSQL)", () => {
+  const tmp = tempDir("bifrost-cli-pg-");
+  let db: { url: string; drop(): Promise<void> };
+  let cli: Cli;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    mkdirSync(join(tmp.dir, "wf"));
+    writeFileSync(join(tmp.dir, "bifrost.yaml"), EXAMPLE);
+    writeFileSync(join(tmp.dir, "wf", "halo.ts"), WORKFLOW);
+    cli = makeCli(tmp.dir, { DATABASE_URL: db.url, HALO_API_KEY: SECRET });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    tmp.cleanup();
+  });
+
+  it("apply twice, config set, run", () => {
+    expect(cli.run(["apply", "bifrost.yaml"]).status).toBe(0);
+    expect(json(cli.run(["apply", "bifrost.yaml", "--json"])).changed).toBe(false);
+    expect(cli.run(["config", "set", "HaloPSA", "timeout=45"]).status).toBe(0);
+    const r = cli.run(["run", join(tmp.dir, "wf", "halo.ts"), "--org", "acme"]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ entityId: "customer-123", base_url: "https://acme.halo.example.com/api", timeout: 45, tag: null });
+    expect(cli.run(["export"]).stdout).not.toContain(SECRET);
+    expect(cli.run(["orgs", "list", "--json"]).stdout).toContain("acme");
+  });
+});
