@@ -4,20 +4,8 @@ import { type ApplyOptions, applyText } from "../../src/services/apply.js";
 import type { Bifrost } from "../../src/services/bootstrap.js";
 import { exportDocument, formatExport } from "../../src/services/export.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
+import { EXAMPLE } from "../helpers/fixtures.js";
 
-export const EXAMPLE = `organizations:
-  - { slug: acme, name: Acme Corp }
-integrations:
-  - name: HaloPSA
-    description: optional
-    config_schema:
-      - { key: base_url, type: string, required: true }
-      - { key: api_key,  type: secret, required: true }
-      - { key: timeout,  type: int }
-    defaults: { base_url: https://halo.example.com/api, timeout: 30, api_key: "\${HALO_API_KEY}" }
-    mappings:
-      - { org: acme, entity_id: customer-123, entity_name: Acme (Halo), config: { base_url: https://acme.halo.example.com/api } }
-`;
 
 const SECRET = "halo-secret-value-42";
 const ENV = { HALO_API_KEY: SECRET };

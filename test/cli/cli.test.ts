@@ -8,24 +8,12 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
 import { createTestDatabase, PG_URL, tempDir } from "../helpers/backends.js";
+import { EXAMPLE } from "../helpers/fixtures.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/bifrost.js");
 const SECRET = "halo-cli-secret-9f8e7d";
 
-const EXAMPLE = `organizations:
-  - { slug: acme, name: Acme Corp }
-integrations:
-  - name: HaloPSA
-    description: optional
-    config_schema:
-      - { key: base_url, type: string, required: true }
-      - { key: api_key,  type: secret, required: true }
-      - { key: timeout,  type: int }
-    defaults: { base_url: https://halo.example.com/api, timeout: 30, api_key: "\${HALO_API_KEY}" }
-    mappings:
-      - { org: acme, entity_id: customer-123, entity_name: Acme (Halo), config: { base_url: https://acme.halo.example.com/api } }
-`;
 
 const WORKFLOW = `import { workflow, integrations } from "bifrost";
 
