@@ -13,6 +13,13 @@ export function createLogger(opts: { level?: string; destination?: pino.Destinat
       level: opts.level ?? process.env.BIFROST_LOG_LEVEL ?? "info",
       redact: { paths: LOG_REDACT_PATHS, censor: "[REDACTED]" },
       serializers: {
+        // Request lines keep method and path; query values that carry credentials (code, state, tokens) are redacted.
+        req: (req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+          method: req.method,
+          url: redactText(String(req.url ?? "")),
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        }),
         err: (err: unknown) => {
           const e = err as { name?: string; code?: string; message?: string };
           return { type: e?.name ?? "Error", code: e?.code, message: redactText(String(e?.message ?? err)) };
