@@ -52,7 +52,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     await buildProgram().parseAsync([...argv]);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      // Commander already printed the usage message on stderr; --json callers also get the envelope.
+      if (json) process.stdout.write(`${JSON.stringify({ statusCode: 400, code: "BIFROST_USAGE", message: err.message.replace(/^error: /, "") })}\n`);
+      return 2;
+    }
     return reportError(err, json);
   }
 }

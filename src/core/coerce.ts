@@ -4,7 +4,11 @@ import type { ConfigSchemaItem, ConfigValue, JsonValue } from "./types.js";
 /** Largest stored size of one config value (its JSON or plaintext form), in bytes. */
 export const MAX_VALUE_BYTES = 64 * 1024;
 
-function describe(value: unknown): string {
+/** Deepest nesting accepted inside a json value. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Short description of a received value for error messages (strings are truncated). */
+export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "string") {
@@ -16,11 +20,11 @@ function describe(value: unknown): string {
 }
 
 function fail(item: ConfigSchemaItem, expected: string, received: unknown, secret = false): never {
-  const got = secret ? `a ${Array.isArray(received) ? "list" : typeof received}` : describe(received);
+  const got = secret ? `a ${Array.isArray(received) ? "list" : typeof received}` : describeValue(received);
   throw new ValidationError(`Config key "${item.key}" expects ${expected}; received ${got}.`, {
     key: item.key,
     expected: item.type,
-    received: secret ? typeof received : describe(received),
+    received: secret ? typeof received : describeValue(received),
   });
 }
 
@@ -34,25 +38,40 @@ function checkSize(item: ConfigSchemaItem, serialized: string): void {
   }
 }
 
-/** Reject prototype keys anywhere inside a json value, so a stored value can never pollute objects. */
-function checkJsonKeys(item: ConfigSchemaItem, value: unknown, path: string): void {
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => checkJsonKeys(item, v, `${path}[${i}]`));
-  } else if (typeof value === "object" && value !== null) {
-    for (const k of Object.keys(value)) {
-      if (k === "__proto__") {
-        throw new ValidationError(`Config key "${item.key}" contains the forbidden object key "__proto__" at ${path}.`, { key: item.key, path });
-      }
-      checkJsonKeys(item, (value as Record<string, unknown>)[k], `${path}.${k}`);
-    }
+/**
+ * Reject prototype keys anywhere inside a json value (a stored value can never pollute objects),
+ * and nesting deeper than MAX_JSON_DEPTH.
+ */
+function checkJsonValue(item: ConfigSchemaItem, value: unknown, path: string, depth: number): void {
+  if (typeof value !== "object" || value === null) return;
+  if (depth >= MAX_JSON_DEPTH) {
+    throw new ValidationError(`Config key "${item.key}" is nested deeper than ${MAX_JSON_DEPTH} levels at ${path}.`, { key: item.key, path });
   }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkJsonValue(item, v, `${path}[${i}]`, depth + 1));
+    return;
+  }
+  for (const k of Object.keys(value)) {
+    if (k === "__proto__") {
+      throw new ValidationError(`Config key "${item.key}" contains the forbidden object key "__proto__" at ${path}.`, { key: item.key, path });
+    }
+    checkJsonValue(item, (value as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+  }
+}
+
+export interface CoerceOptions {
+  /**
+   * The value is command-line text (`key=value`): a json key's text is parsed as JSON.
+   * Structured input (API bodies, YAML files) is taken as the JSON value itself, so a string stays a string.
+   */
+  text?: boolean;
 }
 
 /**
  * Validate and coerce one raw value (from JSON, YAML or a CLI `key=value` string) to the key's type.
- * `"30"` for an int becomes 30, `"true"` for a bool becomes true, a json string is parsed.
+ * `"30"` for an int becomes 30, `"true"` for a bool becomes true; json text from the CLI is parsed.
  */
-export function coerceValue(item: ConfigSchemaItem, raw: unknown): ConfigValue {
+export function coerceValue(item: ConfigSchemaItem, raw: unknown, opts: CoerceOptions = {}): ConfigValue {
   let value: ConfigValue;
   switch (item.type) {
     case "string":
@@ -78,7 +97,8 @@ export function coerceValue(item: ConfigSchemaItem, raw: unknown): ConfigValue {
       else fail(item, "a boolean (true or false)", raw);
       break;
     case "json":
-      if (typeof raw === "string") {
+      if (raw === undefined || typeof raw === "function" || typeof raw === "symbol" || typeof raw === "bigint") fail(item, "a JSON value", raw);
+      if (opts.text === true && typeof raw === "string") {
         try {
           value = JSON.parse(raw) as JsonValue;
         } catch {
@@ -87,13 +107,14 @@ export function coerceValue(item: ConfigSchemaItem, raw: unknown): ConfigValue {
       } else {
         value = raw as JsonValue;
       }
-      checkJsonKeys(item, value, item.key);
+      if (typeof value === "number" && !Number.isFinite(value)) fail(item, "a JSON value", raw);
+      checkJsonValue(item, value, item.key, 0);
       break;
   }
   checkSize(item, typeof value === "string" ? value : JSON.stringify(value));
   if (item.options && !item.options.includes(value as string | number)) {
     throw new ValidationError(
-      `Config key "${item.key}" must be one of ${item.options.map((o) => JSON.stringify(o)).join(", ")}; received ${describe(value)}.`,
+      `Config key "${item.key}" must be one of ${item.options.map((o) => JSON.stringify(o)).join(", ")}; received ${describeValue(value)}.`,
       { key: item.key, options: item.options },
     );
   }

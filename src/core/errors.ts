@@ -62,10 +62,10 @@ export class SchemaChangeError extends BifrostError {
   }
 }
 
-/** Required config keys are missing after merging defaults and overrides. */
+/** Required config keys are missing after merging defaults and overrides: a state to fix, not a server fault. */
 export class ConfigError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_CONFIG_MISSING_REQUIRED", 500, message, details);
+    super("BIFROST_CONFIG_MISSING_REQUIRED", 409, message, details);
   }
 }
 
@@ -105,7 +105,7 @@ export class ApplyFileError extends BifrostError {
 /** A workflow threw, could not be loaded, or its name is unknown. */
 export class WorkflowError extends BifrostError {
   constructor(code: "BIFROST_WORKFLOW_FAILED" | "BIFROST_WORKFLOW_LOAD", message: string, details?: ErrorDetails) {
-    super(code, code === "BIFROST_WORKFLOW_LOAD" ? 500 : 500, message, details);
+    super(code, 500, message, details);
   }
 }
 

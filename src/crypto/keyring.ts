@@ -57,6 +57,8 @@ export interface LoadKeyringOptions {
   devKeyringPath: string;
   /** May a development keyring be created when none exists? */
   allowCreateDev: boolean;
+  /** Why not, for the error message when it may not. */
+  refusalReason?: string;
   /** Called with a loud warning when the development keyring is used or created. */
   warn: (message: string) => void;
 }
@@ -89,7 +91,7 @@ export function loadKeyring(opts: LoadKeyringOptions): KeyringSource {
   if (!opts.allowCreateDev) {
     throw new KeyringError(
       `No keyring: set BIFROST_KEYRING_FILE (a file with {"active":"k1","keys":{"k1":"<base64 32 bytes>"}}) or BIFROST_KEYRING. ` +
-        `The database already holds encrypted values, so a new key would not open them.`,
+        (opts.refusalReason ?? "A development keyring is not created here."),
     );
   }
   mkdirSync(dirname(dev), { recursive: true });

@@ -51,7 +51,33 @@ export function createContext(opts: RunAsOptions): ExecutionContext {
   };
 }
 
+/**
+ * Executions in flight in this process, plus the most recent finished ones (an unhandled rejection is
+ * reported after the execution that caused it may have returned), so process-level error handlers can
+ * redact their secrets.
+ */
+const active = new Set<ExecutionContext>();
+const recent: ExecutionContext[] = [];
+const RECENT_MAX = 256;
+
 /** Run `fn` as one execution: everything it awaits sees this context. */
-export function runInContext<T>(ctx: ExecutionContext, fn: () => Promise<T>): Promise<T> {
-  return storage.run(ctx, fn);
+export async function runInContext<T>(ctx: ExecutionContext, fn: () => Promise<T>): Promise<T> {
+  active.add(ctx);
+  try {
+    return await storage.run(ctx, fn);
+  } finally {
+    active.delete(ctx);
+    if (ctx.secrets.size > 0) {
+      recent.push(ctx);
+      if (recent.length > RECENT_MAX) recent.shift();
+    }
+  }
+}
+
+/** Every secret handed to a running or recently finished execution (for redacting process-level errors). */
+export function activeSecrets(): string[] {
+  const out: string[] = [];
+  for (const ctx of active) out.push(...ctx.secrets);
+  for (const ctx of recent) out.push(...ctx.secrets);
+  return out;
 }

@@ -1,9 +1,9 @@
 import { createRequire } from "node:module";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { Bifrost } from "../services/bootstrap.js";
-import { BODY_LIMIT, installErrorHandling, installJsonParser } from "./errors.js";
+import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJsonParser } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
 import { Api } from "./route.js";
 import { integrationRoutes } from "./routes/integrations.js";
@@ -42,7 +42,14 @@ function packageVersion(): string {
 export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   const workflows = await loadWorkflows(opts.workflowsDir, opts.workflows ?? []);
   const logger = opts.logger ?? createLogger({ level: "silent" });
-  const app: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT });
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    // Errors Fastify raises before routing (a malformed URL, for example) use the same envelope.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      void reply.code(400).send(envelopeOf(new BadRequestError(error.code === "FST_ERR_BAD_URL" ? "The request URL is malformed (bad percent-encoding)." : "Bad request.")));
+    },
+  });
   const routes: Array<{ method: string; url: string }> = [];
   routeLists.set(app, routes);
   app.addHook("onRoute", (r) => {

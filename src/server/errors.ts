@@ -85,19 +85,27 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
   throw new ValidationError(`Invalid request ${where}: ${text}`, { path: issues[0]?.path, issues });
 }
 
-/** Find a `__proto__` key anywhere in a parsed JSON body; returns its path. */
-export function findProtoKey(value: unknown, path = ""): string | null {
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const hit = findProtoKey(value[i], `${path}[${i}]`);
-      if (hit !== null) return hit;
+/** Deepest nesting accepted in a request body. */
+export const MAX_BODY_DEPTH = 100;
+
+/**
+ * Find a `__proto__` key anywhere in a parsed JSON body (returns its path), iteratively so a deeply
+ * nested body cannot exhaust the stack; nesting deeper than MAX_BODY_DEPTH is reported as "(too deep)".
+ */
+export function findProtoKey(value: unknown): string | null {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: "", depth: 0 }];
+  while (stack.length > 0) {
+    const { value: v, path, depth } = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > MAX_BODY_DEPTH) return "(too deep)";
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push({ value: item, path: `${path}[${i}]`, depth: depth + 1 }));
+      continue;
     }
-  } else if (typeof value === "object" && value !== null) {
-    for (const k of Object.keys(value)) {
+    for (const k of Object.keys(v)) {
       const at = path === "" ? k : `${path}.${k}`;
       if (k === "__proto__") return at;
-      const hit = findProtoKey((value as Record<string, unknown>)[k], at);
-      if (hit !== null) return hit;
+      stack.push({ value: (v as Record<string, unknown>)[k], path: at, depth: depth + 1 });
     }
   }
   return null;
@@ -117,6 +125,7 @@ export function installJsonParser(app: FastifyInstance): void {
       return done(new BadRequestError("Request body is not valid JSON."), undefined);
     }
     const proto = findProtoKey(value);
+    if (proto === "(too deep)") return done(new ValidationError(`Request body is nested deeper than ${MAX_BODY_DEPTH} levels; nothing was changed.`), undefined);
     if (proto !== null) return done(new ValidationError(`Request body uses the forbidden key "__proto__" at ${proto}; nothing was changed.`, { path: proto }), undefined);
     done(null, value);
   });

@@ -6,6 +6,7 @@
  * `${ENV_VAR}` substitution runs on parsed string values, never on the raw text, so a variable's
  * value can never add YAML structure.
  */
+import { describeValue } from "../core/coerce.js";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import { parseConfigSchema } from "../core/config-schema.js";
 import { ApplyFileError, BifrostError } from "../core/errors.js";
@@ -138,8 +139,9 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    throw error([], `cannot read the file: ${(err as Error).message}`);
+  } catch {
+    // The library's message quotes the alias, which may be an unquoted secret: say what to do instead.
+    throw error([], "cannot resolve a YAML alias or anchor (a value starting with '*' or '&'); quote such values, for example \"*abc\".");
   }
   if (data === null || data === undefined) data = {};
   data = substitute(data, [], env, error);
@@ -177,11 +179,11 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
   const optionalString = (obj: Record<string, unknown>, field: string, path: PathSegment[]): string | undefined => {
     const v = obj[field];
     if (v === undefined) return undefined;
-    if (typeof v !== "string") throw error([...path, field], `must be a string; got ${describe(v)}.`);
+    if (typeof v !== "string") throw error([...path, field], `must be a string; got ${describeValue(v)}.`);
     return v;
   };
 
-  if (!isPlainObject(data)) throw error([], `the file must be a mapping with "organizations" and/or "integrations"; got ${describe(data)}.`);
+  if (!isPlainObject(data)) throw error([], `the file must be a mapping with "organizations" and/or "integrations"; got ${describeValue(data)}.`);
   checkFields(data, TOP_FIELDS, [], "the file (top level)");
 
   const organizations: FileOrg[] = [];
@@ -211,7 +213,7 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
     names.set(name, i);
     const out: FileIntegration = { name, mappings: [], path };
     if (o.description !== undefined) {
-      if (o.description !== null && typeof o.description !== "string") throw error([...path, "description"], `must be a string; got ${describe(o.description)}.`);
+      if (o.description !== null && typeof o.description !== "string") throw error([...path, "description"], `must be a string; got ${describeValue(o.description)}.`);
       if (typeof o.description === "string" && o.description.length > 2000) throw error([...path, "description"], "must be at most 2000 characters.");
       out.description = o.description === "" ? null : o.description;
     }
@@ -243,7 +245,7 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
         const v = m[field];
         if (v === undefined) continue;
         const ok = v === null || (typeof v === "string" && v.length <= 256 && !/[\u0000-\u001f]/.test(v)) || (typeof v === "number" && Number.isSafeInteger(v));
-        if (!ok) throw error([...mp, field], `must be a string of at most 256 printable characters (or null); got ${describe(v)}.`);
+        if (!ok) throw error([...mp, field], `must be a string of at most 256 printable characters (or null); got ${describeValue(v)}.`);
         mapping[prop] = v as string | number | null;
       }
       if (m.config !== undefined && m.config !== null) mapping.config = object(m.config, [...mp, "config"], "an object of key: value pairs");
@@ -271,13 +273,6 @@ function splitServiceMessage(message: string, base: PathSegment[]): { path: Path
   return { path: segs, message: message.slice(token.length).trimStart() };
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "an object";
-  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return `${typeof value} ${String(value)}`;
-}
 
 /** Replace `${NAME}` in every string value (not keys); `$${` stands for a literal `${`. */
 function substitute(

@@ -12,7 +12,7 @@ export interface BootOptions {
   env?: NodeJS.ProcessEnv;
   /** Print warnings (development keyring). Defaults to stderr. */
   warn?: (message: string) => void;
-  /** Create a development keyring when none is configured and the database holds no secrets yet. Default true. */
+  /** Create a development keyring when none is configured and the database holds no secrets yet. Default: only for SQLite. */
   allowCreateDevKeyring?: boolean;
   clock?: Clock;
   /** Use this store instead of opening one from the environment (tests). */
@@ -77,7 +77,14 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
     const { keyring, origin } = loadKeyring({
       env,
       devKeyringPath: join(home, "keyring.json"),
-      allowCreateDev: (opts.allowCreateDevKeyring ?? true) && !hasSecrets,
+      // A development keyring is a local file: fine for the embedded SQLite database, wrong for a shared
+      // PostgreSQL database that other hosts' processes must read with the same key.
+      allowCreateDev: (opts.allowCreateDevKeyring ?? !location.databaseUrl) && !hasSecrets,
+      refusalReason: hasSecrets
+        ? "The database already holds encrypted values, so a new key would not open them."
+        : location.databaseUrl
+          ? "With DATABASE_URL (PostgreSQL) every process needs the same key, so no development keyring is created; generate one with `bifrost keys generate-keyring`."
+          : "A development keyring is not created here.",
       warn,
     });
     const box = new SecretBox(keyring);
@@ -86,7 +93,7 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
       store,
       box,
       clock,
-      resolver: new StoreResolver(store, box),
+      resolver: new StoreResolver(store, box, { clock }),
       home,
       storeDescription: opts.store ? store.dialect : describeStore(location),
       keyringOrigin: origin,

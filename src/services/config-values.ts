@@ -1,6 +1,6 @@
-import { coerceValue } from "../core/coerce.js";
+import { type CoerceOptions, coerceValue } from "../core/coerce.js";
 import { schemaByKey } from "../core/config-schema.js";
-import { ValidationError } from "../core/errors.js";
+import { DecryptError, ValidationError } from "../core/errors.js";
 import { RESERVED_KEYS } from "../core/names.js";
 import { type ConfigValue, type DisplayValue, type Integration, isSecretView } from "../core/types.js";
 import type { SecretBox, SecretContext } from "../crypto/secret-box.js";
@@ -69,6 +69,19 @@ interface PlannedWrite {
 }
 
 /**
+ * Is `plaintext` what is stored? A stored value that no longer decrypts (tampered, swapped, wrong key)
+ * counts as different, so writing a new value is how it gets repaired.
+ */
+function sameSecret(box: SecretBox, current: StoredConfigValue, plaintext: string): boolean {
+  try {
+    return box.decrypt(current.value, secretContext(current)) === plaintext;
+  } catch (err) {
+    if (err instanceof DecryptError) return false;
+    throw err;
+  }
+}
+
+/**
  * Validate and coerce every value first (nothing is written if one fails), then return the rows to write.
  * `null` deletes; a masked echo of a secret keeps it.
  */
@@ -78,6 +91,7 @@ function planWrites(
   orgId: string | null,
   values: Record<string, unknown>,
   existing: ReadonlyMap<string, StoredConfigValue>,
+  opts: CoerceOptions,
 ): PlannedWrite[] {
   const schema = schemaByKey(integration.configSchema);
   const now = deps.clock.now();
@@ -95,8 +109,8 @@ function planWrites(
         }
         return { key, kind: "unchanged" };
       }
-      const plaintext = coerceValue(item, raw) as string;
-      if (current?.isSecret && deps.box.decrypt(current.value, secretContext(current)) === plaintext) return { key, kind: "unchanged" };
+      const plaintext = coerceValue(item, raw, opts) as string;
+      if (current?.isSecret && sameSecret(deps.box, current, plaintext)) return { key, kind: "unchanged" };
       const id = current?.id ?? deps.clock.id();
       const row: StoredConfigValue = {
         id,
@@ -110,7 +124,7 @@ function planWrites(
       };
       return { key, kind: "set", row };
     }
-    const text = JSON.stringify(coerceValue(item, raw));
+    const text = JSON.stringify(coerceValue(item, raw, opts));
     if (current && !current.isSecret && current.value === text) return { key, kind: "unchanged" };
     const row: StoredConfigValue = {
       id: current?.id ?? deps.clock.id(),
@@ -136,11 +150,12 @@ export async function writeConfigValues(
   orgId: string | null,
   rawValues: unknown,
   where: string,
+  opts: CoerceOptions = {},
 ): Promise<ConfigChange> {
   const values = checkValueKeys(integration, rawValues, where);
   const existingRows = await deps.store.listConfigValues(integration.id, orgId);
   const existing = new Map(existingRows.map((v) => [v.key, v]));
-  const plan = planWrites(deps, integration, orgId, values, existing);
+  const plan = planWrites(deps, integration, orgId, values, existing, opts);
   const change = emptyChange();
   const unset: string[] = [];
   for (const p of plan) {

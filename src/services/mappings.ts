@@ -1,7 +1,7 @@
 import { ValidationError } from "../core/errors.js";
 import type { DisplayValue, Integration, Mapping, Organization } from "../core/types.js";
 import type { Store } from "../storage/store.js";
-import { type ConfigChange, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
+import { type ConfigChange, checkValueKeys, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
 import type { Deps } from "./deps.js";
 import { requireIntegration, requireOrg } from "./lookup.js";
 
@@ -44,6 +44,8 @@ export interface SetMappingInput {
   entityId?: unknown;
   entityName?: unknown;
   config?: unknown;
+  /** The config values are command-line text (json keys are parsed). */
+  textValues?: boolean;
 }
 
 export interface SetMappingResult {
@@ -78,7 +80,7 @@ export async function setMapping(deps: Deps, integrationName: string, orgSlug: s
         changed = true;
       }
     }
-    const config = input.config === undefined ? emptyChange() : await writeConfigValues({ ...deps, store }, integration, org.id, input.config, "config");
+    const config = input.config === undefined ? emptyChange() : await writeConfigValues({ ...deps, store }, integration, org.id, input.config, "config", { text: input.textValues === true });
     changed ||= config.set.length > 0 || config.unset.length > 0;
     return { mapping: await view(store, integration, org, mapping), created, changed, config };
   });
@@ -122,14 +124,25 @@ export async function setConfig(
   integrationName: string,
   orgSlug: string | null,
   values: unknown,
+  opts: { text?: boolean } = {},
 ): Promise<{ change: ConfigChange; mappingCreated: boolean }> {
   if (orgSlug === null) {
     return deps.store.transaction(async (store) => {
       const integration = await requireIntegration(store, integrationName);
-      return { change: await writeConfigValues({ ...deps, store }, integration, null, values, "values"), mappingCreated: false };
+      return { change: await writeConfigValues({ ...deps, store }, integration, null, values, "values", opts), mappingCreated: false };
     });
   }
-  const res = await setMapping(deps, integrationName, orgSlug, { config: values });
+  const onlyDeletes = typeof values === "object" && values !== null && Object.values(values).every((v) => v === null);
+  if (onlyDeletes) {
+    // Unsetting overrides of an org without a mapping has nothing to delete: do not create a mapping for it.
+    const integration = await requireIntegration(deps.store, integrationName);
+    const org = await requireOrg(deps.store, orgSlug);
+    if (!(await deps.store.getMapping(integration.id, org.id))) {
+      const keys = Object.keys(checkValueKeys(integration, values, "values"));
+      return { change: { set: [], unset: [], unchanged: keys }, mappingCreated: false };
+    }
+  }
+    const res = await setMapping(deps, integrationName, orgSlug, { config: values, textValues: opts.text === true });
   return { change: res.config, mappingCreated: res.created };
 }
 

@@ -288,5 +288,22 @@ integrations:
       expect(doc.organizations.map((o) => o.slug)).toEqual([...doc.organizations.map((o) => o.slug)].sort());
       expect(doc.integrations.map((i) => i.name)).toEqual(["HaloPSA", "Lit"]);
     });
+
+    it("json values of every shape survive export → apply unchanged (strings stay strings)", async () => {
+      const file = `integrations:
+  - name: JsonShapes
+    config_schema:
+      - { key: a, type: json }
+      - { key: b, type: json }
+      - { key: c, type: json }
+      - { key: d, type: json }
+    defaults: { a: "abc", b: "30", c: { nested: [1, "x", null] }, d: 7 }
+`;
+      await apply(file);
+      const again = await apply(await exported());
+      expect(again.changed).toBe(false);
+      const r = await bf.resolver.resolve("JsonShapes", null);
+      expect([r!.config.get("a"), r!.config.get("b"), r!.config.get("c"), r!.config.get("d")]).toEqual(["abc", "30", { nested: [1, "x", null] }, 7]);
+    });
   });
 }

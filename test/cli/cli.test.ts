@@ -187,6 +187,32 @@ describe("bifrost CLI (SQLite)", () => {
     });
   });
 
+  it("run: a rejection the workflow leaves unhandled fails the run without printing the secret", () => {
+    writeFileSync(
+      join(wf.dir, "leaky.ts"),
+      `import { workflow, integrations } from "bifrost";
+export default workflow("leaky", async () => {
+  const halo = await integrations.require("HaloPSA");
+  void Promise.reject(new Error("upstream refused " + String(halo.config.get("api_key"))));
+  await new Promise((r) => setTimeout(r, 20));
+  return { ok: true };
+});
+`,
+    );
+    const r = cli.run(["run", join(wf.dir, "leaky.ts"), "--org", "acme"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("upstream refused [REDACTED]");
+    expect(r.stderr).toContain("BIFROST_WORKFLOW_FAILED");
+    expect(r.stderr + r.stdout).not.toContain(SECRET);
+  });
+
+  it("usage errors exit 2 and, with --json, print a BIFROST_USAGE envelope", () => {
+    const r = cli.run(["keys", "create", "--role", "bogus", "--json"]);
+    expect(r.status).toBe(2);
+    expect(json(r)).toMatchObject({ code: "BIFROST_USAGE", message: expect.stringContaining("bogus") });
+  });
+
   it("run: unknown org, bad input and ambiguous files fail with exit code 1", () => {
     const r = cli.run(["run", join(wf.dir, "halo.ts"), "--org", "initech"]);
     expect(r.status).not.toBe(0);
@@ -307,7 +333,14 @@ describe.skipIf(!PG_URL)("bifrost CLI (PostgreSQL)", () => {
     mkdirSync(join(tmp.dir, "wf"));
     writeFileSync(join(tmp.dir, "bifrost.yaml"), EXAMPLE);
     writeFileSync(join(tmp.dir, "wf", "halo.ts"), WORKFLOW);
-    cli = makeCli(tmp.dir, { DATABASE_URL: db.url, HALO_API_KEY: SECRET });
+    const bare = makeCli(tmp.dir, { DATABASE_URL: db.url });
+    // No development keyring on a shared PostgreSQL database: every process needs the same key.
+    const refused = bare.run(["migrate"]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/BIFROST_KEYRING_INVALID.*DATABASE_URL.*bifrost keys generate-keyring/);
+    expect(bare.run(["keys", "generate-keyring", "--out", join(tmp.dir, "keyring.json")]).status).toBe(0);
+    expect(bare.run(["keys", "generate-keyring", "--out", join(tmp.dir, "keyring.json")]).stderr).toMatch(/never overwritten/);
+    cli = makeCli(tmp.dir, { DATABASE_URL: db.url, HALO_API_KEY: SECRET, BIFROST_KEYRING_FILE: join(tmp.dir, "keyring.json") });
   });
   afterAll(async () => {
     await db?.drop();

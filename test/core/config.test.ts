@@ -13,7 +13,9 @@ describe("coerceValue", () => {
     expect(coerceValue(item("int"), 42)).toBe(42);
     expect(coerceValue(item("bool"), "true")).toBe(true);
     expect(coerceValue(item("bool"), "FALSE")).toBe(false);
-    expect(coerceValue(item("json"), '{"a":[1,2]}')).toEqual({ a: [1, 2] });
+    expect(coerceValue(item("json"), '{"a":[1,2]}', { text: true })).toEqual({ a: [1, 2] });
+    expect(coerceValue(item("json"), '{"a":[1,2]}')).toBe('{"a":[1,2]}');
+    expect(coerceValue(item("json"), "abc")).toBe("abc");
     expect(coerceValue(item("json"), { a: 1 })).toEqual({ a: 1 });
     expect(coerceValue(item("string"), 5)).toBe("5");
     expect(coerceValue(item("secret"), "s3cret")).toBe("s3cret");
@@ -24,7 +26,7 @@ describe("coerceValue", () => {
     expect(() => coerceValue(item("int"), 1.5)).toThrowError(ValidationError);
     expect(() => coerceValue(item("int"), "9007199254740993")).toThrowError(/integer/);
     expect(() => coerceValue(item("bool"), "yes")).toThrowError(/boolean/);
-    expect(() => coerceValue(item("json"), "{not json")).toThrowError(/JSON/);
+    expect(() => coerceValue(item("json"), "{not json", { text: true })).toThrowError(/JSON/);
     expect(() => coerceValue(item("string"), { a: 1 })).toThrowError(/received an object/);
   });
 
@@ -44,6 +46,12 @@ describe("coerceValue", () => {
     expect(coerceValue(item("int", { options: [1, 2] }), "2")).toBe(2);
   });
 
+  it("limits json nesting depth instead of overflowing the stack", () => {
+    const deep = JSON.parse(`${"[".repeat(5000)}${"]".repeat(5000)}`) as unknown;
+    expect(() => coerceValue(item("json", { key: "flags" }), deep)).toThrowError(/"flags" is nested deeper than 64 levels/);
+    expect(coerceValue(item("json"), JSON.parse(`${"[".repeat(60)}${"]".repeat(60)}`))).toBeInstanceOf(Array);
+  });
+
   it("limits value size to 64 KiB", () => {
     expect(() => coerceValue(item("string"), "x".repeat(MAX_VALUE_BYTES + 1))).toThrowError(ValueTooLargeError);
     expect(() => coerceValue(item("json"), { big: "x".repeat(1024 * 1024) })).toThrowError(/65536 bytes/);
@@ -51,7 +59,8 @@ describe("coerceValue", () => {
   });
 
   it("rejects __proto__ inside json values", () => {
-    expect(() => coerceValue(item("json"), '{"a":{"__proto__":{"polluted":true}}}')).toThrowError(/__proto__/);
+    expect(() => coerceValue(item("json"), '{"a":{"__proto__":{"polluted":true}}}', { text: true })).toThrowError(/__proto__/);
+    expect(() => coerceValue(item("json"), JSON.parse('{"a":{"__proto__":{"polluted":true}}}'))).toThrowError(/__proto__/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

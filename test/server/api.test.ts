@@ -253,7 +253,7 @@ describe.each(BACKENDS)("HTTP API on $name", (backend) => {
       const list = (await h.call("GET", "/api/integrations/HaloPSA/mappings", h.keys.globexAdmin)).json() as { mappings: unknown[] };
       expect(list.mappings).toEqual([]);
       envelope(await h.call("GET", "/api/integrations/HaloPSA/resolved?org=acme", h.keys.globexWorkflow), 404, "BIFROST_NOT_FOUND");
-      envelope(await h.call("GET", "/api/integrations/HaloPSA/resolved?org=acme", h.keys.globexAdmin), 404, "BIFROST_NOT_FOUND");
+      envelope(await h.call("GET", "/api/integrations/HaloPSA/resolved?org=acme", h.keys.globexAdmin), 403, "BIFROST_FORBIDDEN");
       // Nothing of acme's changed.
       const acme = (await h.call("GET", "/api/integrations/HaloPSA/mappings/acme", h.keys.platform)).json();
       expect(acme.entity_id).toBe("T-1");
@@ -290,7 +290,9 @@ describe.each(BACKENDS)("HTTP API on $name", (backend) => {
     });
 
     it("/resolved returns plaintext merged config with no-store, for the key's own org", async () => {
-      for (const key of [h.keys.acmeWorkflow, h.keys.acmeAdmin]) {
+      // org_admin is a management role: it never receives plaintext secrets
+      envelope(await h.call("GET", "/api/integrations/HaloPSA/resolved", h.keys.acmeAdmin), 403, "BIFROST_FORBIDDEN");
+      for (const key of [h.keys.acmeWorkflow]) {
         const res = await h.call("GET", "/api/integrations/HaloPSA/resolved", key);
         expect(res.statusCode).toBe(200);
         expect(res.headers["cache-control"]).toBe("no-store");
@@ -307,6 +309,15 @@ describe.each(BACKENDS)("HTTP API on $name", (backend) => {
       const globex = (await h.call("GET", "/api/integrations/HaloPSA/resolved?org=globex", h.keys.platform)).json();
       expect(globex).toMatchObject({ org: "globex", mapped: false, entity_id: null, config: { api_secret: SECRET_DEFAULT, timeout: 30 } });
       envelope(await h.call("GET", "/api/integrations/Nope/resolved", h.keys.acmeWorkflow), 404, "BIFROST_NOT_FOUND");
+    });
+
+    it("a malformed URL and a deeply nested body get the envelope, not a crash", async () => {
+      envelope(await h.call("GET", "/api/integrations/%E0%A4%A/mappings", h.keys.platform), 400, "BIFROST_BAD_REQUEST");
+      const deep = `{"defaults":{"extra":${"[".repeat(5000)}${"]".repeat(5000)}}}`;
+      const res = await h.app.inject({ method: "PATCH", url: "/api/integrations/HaloPSA", headers: { authorization: `Bearer ${h.keys.platform}`, "content-type": "application/json" }, payload: deep });
+      envelope(res, 422, "BIFROST_VALIDATION");
+      const shallowButDeepValue = { defaults: { extra: JSON.parse(`${"[".repeat(80)}${"]".repeat(80)}`) } };
+      envelope(await h.call("PATCH", "/api/integrations/HaloPSA", h.keys.platform, shallowButDeepValue), 422, "BIFROST_VALIDATION");
     });
 
     it("writing the masked value back (object or fingerprint) keeps the stored secret", async () => {

@@ -62,11 +62,17 @@ for (const backend of BACKENDS) {
       const defaults = await getStoredConfig(bf, "HaloPSA", null);
       expect(defaults.timeout).toBe(30);
       expect(defaults.api_key).toEqual({ set: true, fingerprint: expect.stringMatching(/^hmac-sha256:/) });
-      const change = await setConfig(bf, "HaloPSA", null, { flags: '{"beta":true}', verbose: "true" });
+      // command-line text: json keys are parsed
+      const change = await setConfig(bf, "HaloPSA", null, { flags: '{"beta":true}', verbose: "true" }, { text: true });
       expect(change.change.set.sort()).toEqual(["flags", "verbose"]);
       const after = await getStoredConfig(bf, "HaloPSA", null);
       expect(after.flags).toEqual({ beta: true });
       expect(after.verbose).toBe(true);
+      // structured input (API body, YAML): the value is the JSON value itself, so a string stays a string
+      await setConfig(bf, "HaloPSA", "globex", { flags: '{"beta":true}' });
+      expect((await getStoredConfig(bf, "HaloPSA", "globex")).flags).toBe('{"beta":true}');
+      await setConfig(bf, "HaloPSA", "globex", { flags: null });
+      await removeMapping(bf, "HaloPSA", "globex");
     });
 
     it("stores secrets encrypted on every write path", async () => {
@@ -130,7 +136,7 @@ for (const backend of BACKENDS) {
       await expect(setConfig(bf, "HaloPSA", null, { constructor: "x" })).rejects.toThrowError(ValidationError);
       await expect(setConfig(bf, "HaloPSA", null, { base_url: "x".repeat(1024 * 1024) })).rejects.toThrowError(ValueTooLargeError);
       await expect(setConfig(bf, "HaloPSA", null, { region: "apac" })).rejects.toThrowError(/must be one of/);
-      await expect(setConfig(bf, "HaloPSA", "acme", { timeout: 5, flags: "{oops" })).rejects.toThrowError(/"flags" expects JSON/);
+      await expect(setConfig(bf, "HaloPSA", "acme", { timeout: 5, flags: "{oops" }, { text: true })).rejects.toThrowError(/"flags" expects JSON/);
       await expect(setConfig(bf, "HaloPSA", "nobody", { timeout: 5 })).rejects.toThrowError(NotFoundError);
       expect(await snapshot(bf.store)).toBe(before);
     });
@@ -212,6 +218,9 @@ for (const backend of BACKENDS) {
       await bf.store.upsertConfigValue({ ...defRow!, value: acmeRow!.value });
       await expect(bf.resolver.resolve("HaloPSA", null)).rejects.toThrowError(DecryptError);
       await bf.store.upsertConfigValue(defRow!);
+      // writing a new value repairs the tampered row (the old one is not needed to compare against)
+      expect((await setConfig(bf, "HaloPSA", "initech", { api_key: "initech-key-new" })).change.set).toEqual(["api_key"]);
+      expect((await bf.resolver.resolve("HaloPSA", { id: initech.id, slug: "initech", name: "Initech" }))!.config.get("api_key")).toBe("initech-key-new");
       await removeMapping(bf, "HaloPSA", "initech");
       await deleteOrg(bf, "initech");
     });

@@ -23,7 +23,7 @@ export function registerConfig(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string, assignments: string[], opts: OrgFlag) => {
       const values = parseAssignments(assignments);
-      const res = await withBifrost((_bf, deps) => setConfig(deps, integration, opts.org ?? null, values));
+      const res = await withBifrost((_bf, deps) => setConfig(deps, integration, opts.org ?? null, values, { text: true }));
       emit(opts, { integration, org: opts.org ?? null, ...res.change, mappingCreated: res.mappingCreated }, () => {
         say(`${scope(integration, opts.org)}: ${describeChange(res.change)}${res.change.unchanged.length ? ` (unchanged: ${res.change.unchanged.join(", ")})` : ""}.`);
         if (res.mappingCreated) say(`  Created a mapping ${integration} → ${opts.org} (set its entity with \`bifrost mappings set ${integration} --org ${opts.org} --entity-id ID\`).`);

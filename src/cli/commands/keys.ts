@@ -1,5 +1,8 @@
 import { type Command, Option } from "commander";
-import { NotFoundError } from "../../core/errors.js";
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { NotFoundError, ValidationError } from "../../core/errors.js";
+import { generateKeyringJson, parseKeyring } from "../../crypto/keyring.js";
 import { API_KEY_ROLES } from "../../core/types.js";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys.js";
 import { withBifrost } from "../context.js";
@@ -40,6 +43,26 @@ export function registerKeys(program: Command): void {
             "No API keys. Create one with `bifrost keys create --role platform_admin`.",
           ),
         ),
+      );
+    });
+
+  cmd
+    .command("generate-keyring")
+    .description("write a new secrets keyring (for BIFROST_KEYRING_FILE); does not touch the database")
+    .requiredOption("--out <file>", "where to write it (mode 0600; refuses to overwrite)")
+    .option("--kid <id>", "key id", "k1")
+    .option("--json", "machine-readable output")
+    .action((opts: JsonFlag & { out: string; kid: string }) => {
+      const text = generateKeyringJson(opts.kid);
+      parseKeyring(text, "--kid");
+      try {
+        writeFileSync(opts.out, text, { mode: 0o600, flag: "wx" });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new ValidationError(`Cannot write ${opts.out}: ${code === "EEXIST" ? "the file exists (a keyring is never overwritten)" : (code ?? "unwritable")}.`, { path: "--out" });
+      }
+      emit(opts, { keyringFile: resolve(opts.out), kid: opts.kid }, () =>
+        say(`Wrote a keyring with key "${opts.kid}" to ${resolve(opts.out)}. Start processes with BIFROST_KEYRING_FILE=${resolve(opts.out)}; keep it out of the data directory and its backups.`),
       );
     });
 

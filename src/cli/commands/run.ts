@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { ValidationError, WorkflowError } from "../../core/errors.js";
 import { executeWorkflow } from "../../runtime/execute.js";
 import { loadWorkflowFile } from "../../runtime/loader.js";
+import { installProcessGuards, type ProcessFault } from "../../runtime/process-guards.js";
 import { requireOrg } from "../../services/lookup.js";
 import { withBifrost } from "../context.js";
 import { type JsonFlag, printJson, write } from "../output.js";
@@ -35,6 +36,12 @@ export function registerRun(program: Command): void {
           throw new ValidationError(`--input is not valid JSON: ${(err as Error).message}`, { path: "--input" });
         }
       }
+      // A rejection the workflow left unhandled fails the run, reported without its secrets.
+      let fault: ProcessFault | null = null;
+      installProcessGuards((f) => {
+        fault ??= f;
+        process.stderr.write(`error [BIFROST_WORKFLOW_FAILED]: ${f.kind} in the workflow: ${f.message}\n`);
+      });
       const res = await withBifrost(async (bf) => {
         const org = await requireOrg(bf.store, opts.org);
         const defs = await loadWorkflowFile(file);
@@ -52,6 +59,10 @@ export function registerRun(program: Command): void {
           executeWorkflow(chosen, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver }),
         );
       });
+      if (fault !== null) {
+        const f: ProcessFault = fault;
+        throw new WorkflowError("BIFROST_WORKFLOW_FAILED", `The workflow left an error unhandled (${f.kind}); its result was discarded.`, { executionId: res.executionId });
+      }
       if (opts.json) printJson({ execution_id: res.executionId, workflow: res.workflow, org: res.org, result: res.result });
       else write(process.stdout, JSON.stringify(res.result, null, 2));
     });

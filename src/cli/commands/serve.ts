@@ -5,6 +5,7 @@ import pino from "pino";
 import { ValidationError } from "../../core/errors.js";
 import { createLogger } from "../../logger.js";
 import { openBifrost } from "../../services/bootstrap.js";
+import { installProcessGuards } from "../../runtime/process-guards.js";
 import { startServer } from "../../server/index.js";
 import { cliWarn, parsePort } from "../context.js";
 import { emit, type JsonFlag, note, say } from "../output.js";
@@ -31,9 +32,11 @@ export function registerServe(program: Command): void {
         workflowsDir = resolve("workflows");
       }
       const bifrost = await openBifrost({ warn: cliWarn });
+      const logger = createLogger({ destination: pino.destination(2) });
+      installProcessGuards((fault) => logger.error({ fault: fault.kind, executionId: fault.executionId }, `${fault.kind} (the server keeps running): ${fault.message}`));
       let server: { url: string; close(): Promise<void> };
       try {
-        server = await startServer({ bifrost, workflowsDir, logger: createLogger({ destination: pino.destination(2) }), port, host: opts.host });
+        server = await startServer({ bifrost, workflowsDir, logger, port, host: opts.host });
       } catch (err) {
         await bifrost.close();
         throw err;

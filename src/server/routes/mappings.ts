@@ -1,11 +1,13 @@
 import { NotFoundError } from "../../core/errors.js";
-import type { ConfigValue } from "../../core/types.js";
+import type { ApiKeyRole, ConfigValue } from "../../core/types.js";
 import { requireIntegration } from "../../services/lookup.js";
 import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, setMapping } from "../../services/mappings.js";
 import { ADMIN_ROLES, ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
 import { ConfigValues, PutMappingBody, ResolvedQuery } from "../schemas.js";
 import { changeOut, mappingOut } from "../views.js";
+
+const WORKFLOW_READERS: readonly ApiKeyRole[] = ["platform_admin", "workflow"];
 
 const tag = "mappings";
 
@@ -117,7 +119,8 @@ export function mappingRoutes(api: Api): void {
     summary:
       "Merged config (defaults + the org's overrides) with PLAINTEXT secrets, entity and mapping state, for remote workflow execution. The only route that returns plaintext.",
     tag: "resolved",
-    roles: ALL_ROLES,
+    // Plaintext is for workflow execution only: org_admin is a management role and never sees it.
+    roles: WORKFLOW_READERS,
     action: "read resolved integrations",
     query: ResolvedQuery,
     handler: async ({ caller, params, query, reply }) => {
@@ -132,8 +135,8 @@ export function mappingRoutes(api: Api): void {
       }
       const resolved = await bf.resolver.resolve(name, org);
       if (!resolved) {
-        await requireIntegration(bf.store, name); // throws the standard 404 (or 422 for an invalid name)
-        throw new NotFoundError(`Integration "${name}" does not exist.`, { integration: name });
+        await requireIntegration(bf.store, name); // the standard 404 (or 422 for an invalid name)
+        throw new NotFoundError(`Integration "${name}" does not exist.`, { integration: name }); // deleted meanwhile
       }
       const config: Record<string, ConfigValue> = {};
       for (const key of resolved.config.keys()) config[key] = resolved.config.get(key) as ConfigValue;
