@@ -60,17 +60,3 @@ export function parseConfigSchema(input: unknown, where = "config_schema"): Conf
 export function schemaByKey(schema: readonly ConfigSchemaItem[]): Map<string, ConfigSchemaItem> {
   return new Map(schema.map((item) => [item.key, item]));
 }
-
-export function sameSchemaItem(a: ConfigSchemaItem, b: ConfigSchemaItem): boolean {
-  return (
-    a.key === b.key &&
-    a.type === b.type &&
-    a.required === b.required &&
-    (a.description ?? "") === (b.description ?? "") &&
-    JSON.stringify(a.options ?? null) === JSON.stringify(b.options ?? null)
-  );
-}
-
-export function sameSchema(a: readonly ConfigSchemaItem[], b: readonly ConfigSchemaItem[]): boolean {
-  return a.length === b.length && a.every((item, i) => sameSchemaItem(item, b[i] as ConfigSchemaItem));
-}

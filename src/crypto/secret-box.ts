@@ -82,12 +82,6 @@ export class SecretBox {
     }
   }
 
-  /** Key id a stored value was encrypted with (for rotation), or null when unparseable. */
-  static kidOf(stored: string): string | null {
-    const parts = stored.split(".");
-    return parts.length === 5 && parts[0] === VERSION ? (parts[1] ?? null) : null;
-  }
-
   /**
    * Short, keyed fingerprint of a plaintext: lets people see that a secret changed without exposing it.
    * Keyed with a key derived from the active key, so it cannot be brute-forced offline from the database.
