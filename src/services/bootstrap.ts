@@ -93,7 +93,7 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
       store,
       box,
       clock,
-      resolver: new StoreResolver(store, box, { clock }),
+      resolver: new StoreResolver(store, box),
       home,
       storeDescription: opts.store ? store.dialect : describeStore(location),
       keyringOrigin: origin,
