@@ -3,6 +3,7 @@
  * @module
  */
 export { integrations, type GetOptions } from "./runtime/integrations.js";
+export { oauth } from "./runtime/oauth.js";
 export { workflow, isWorkflow, execution, type WorkflowDefinition, type WorkflowFn } from "./runtime/workflow.js";
 export { IntegrationConfig } from "./runtime/config-map.js";
 export type { ResolvedIntegration, IntegrationSummary, OAuthCredentials } from "./runtime/types.js";

@@ -23,6 +23,10 @@ function get(ctx: ExecutionContext, name: string, org: ExecutionOrg | null): Pro
   if (!hit) {
     hit = ctx.resolver.resolve(name, org).then((r) => {
       if (r) for (const s of r.config.secretValues()) ctx.secrets.add(s);
+      if (r?.oauth) {
+        ctx.secrets.add(r.oauth.accessToken);
+        if (r.oauth.refreshToken) ctx.secrets.add(r.oauth.refreshToken);
+      }
       return r;
     });
     // A failed lookup is not cached: the next call tries again.

@@ -93,7 +93,7 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
       store,
       box,
       clock,
-      resolver: new StoreResolver(store, box),
+      resolver: new StoreResolver(store, box, { clock }),
       home,
       storeDescription: opts.store ? store.dialect : describeStore(location),
       keyringOrigin: origin,

@@ -3,7 +3,11 @@ import type { ConfigSchemaItem, ConfigValue } from "../core/types.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js";
 import { IntegrationConfig } from "../runtime/config-map.js";
-import type { ExecutionOrg, IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
+import type { ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
+import { resolveCredentials } from "../oauth/credentials.js";
+import { type OAuthDeps, withOAuth } from "../oauth/service.js";
+import type { RefreshDeps } from "../oauth/refresh.js";
+import { type Clock, systemClock } from "./clock.js";
 import { plainValue } from "./config-values.js";
 
 interface ParsedSchema {
@@ -34,7 +38,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Merge defaults and overrides (shallow, key by key), decrypt the winners, check required keys. */
-export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null): ResolvedIntegration {
+export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null, oauth: OAuthCredentials | null = null): ResolvedIntegration {
   const schema = parsedSchema(rows.integration.configSchema);
   const winners = new Map<string, StoredConfigValue>();
   for (const v of rows.values) {
@@ -66,7 +70,7 @@ export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionO
     entityName: rows.mapping?.entityName ?? null,
     mapped: rows.mapping !== null,
     config: new IntegrationConfig(rows.integration.name, values, schema.keys, secrets),
-    oauth: null,
+    oauth,
   });
 }
 
@@ -74,15 +78,24 @@ export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionO
 export class StoreResolver implements IntegrationResolver {
   readonly #store: Store;
   readonly #box: SecretBox;
+  readonly #oauth: RefreshDeps;
 
-  constructor(store: Store, box: SecretBox) {
+  /** `opts.oauth` tunes the OAuth core (timeouts, skew, public URL); defaults come from the environment. */
+  constructor(store: Store, box: SecretBox, opts: { clock?: Clock; oauth?: OAuthDeps["oauth"] } = {}) {
     this.#store = store;
     this.#box = box;
+    this.#oauth = withOAuth({ store, box, clock: opts.clock ?? systemClock, ...(opts.oauth ? { oauth: opts.oauth } : {}) });
   }
 
+  /**
+   * One store read for integrations without OAuth (the resolve query also says whether a provider is
+   * attached); with a provider, the token is read and refreshed when needed.
+   */
   async resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
     const rows = await this.#store.resolve(name, org?.id ?? null);
-    return rows ? buildResolved(this.#box, rows, org) : null;
+    if (!rows) return null;
+    const oauth = rows.hasOAuth ? await resolveCredentials(this.#oauth, rows, org) : null;
+    return buildResolved(this.#box, rows, org, oauth);
   }
 
   async list(org: ExecutionOrg | null): Promise<IntegrationSummary[]> {

@@ -2,8 +2,20 @@ import { type Kysely, Migrator, type Selectable, type Transaction } from "kysely
 import { ConflictError } from "../core/errors.js";
 import type { ApiKeyRole, ConfigSchemaItem, Integration, Mapping, Organization } from "../core/types.js";
 import { InCodeMigrationProvider } from "./migrations.js";
-import type { ApiKeysTable, ConfigValuesTable, Database, IntegrationsTable, MappingsTable, OrganizationsTable } from "./schema.js";
-import type { IntegrationSummaryRow, ResolveRows, Store, StoredApiKey, StoredConfigValue } from "./store.js";
+import type { ApiKeysTable, ConfigValuesTable, Database, IntegrationsTable, MappingsTable, OAuthEventsTable, OAuthProvidersTable, OAuthStatesTable, OAuthTokensTable, OrganizationsTable } from "./schema.js";
+import type {
+  IntegrationSummaryRow,
+  OAuthTokenPatch,
+  OAuthTokenState,
+  ResolveRows,
+  Store,
+  StoredApiKey,
+  StoredConfigValue,
+  StoredOAuthEvent,
+  StoredOAuthProvider,
+  StoredOAuthState,
+  StoredOAuthToken,
+} from "./store.js";
 
 export const toOrg = (r: Selectable<OrganizationsTable>): Organization => ({
   id: r.id,
@@ -55,6 +67,91 @@ const toApiKey = (r: Selectable<ApiKeysTable>): StoredApiKey => ({
   revokedAt: r.revoked_at,
 });
 
+const toProvider = (r: Selectable<OAuthProvidersTable>): StoredOAuthProvider => ({
+  id: r.id,
+  integrationId: r.integration_id,
+  flow: r.flow,
+  settings: r.settings,
+  clientSecret: r.client_secret,
+  clientSecretFingerprint: r.client_secret_fingerprint,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const toOAuthToken = (r: Selectable<OAuthTokensTable>): StoredOAuthToken => ({
+  id: r.id,
+  integrationId: r.integration_id,
+  orgId: r.org_id,
+  mappingId: r.mapping_id,
+  ownerKey: r.owner_key,
+  state: r.state as OAuthTokenState,
+  accessToken: r.access_token,
+  refreshToken: r.refresh_token,
+  tokenType: r.token_type,
+  expiresAt: r.expires_at,
+  obtainedAt: r.obtained_at,
+  scopes: JSON.parse(r.scopes) as string[],
+  extra: JSON.parse(r.extra) as Record<string, unknown>,
+  lastRefreshAt: r.last_refresh_at,
+  lastError: r.last_error,
+  failureCount: Number(r.failure_count),
+  nextAttemptAt: r.next_attempt_at,
+  claimedUntil: r.claimed_until,
+  refreshStartedAt: r.refresh_started_at,
+  refreshOwner: r.refresh_owner,
+  version: Number(r.version),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+function tokenColumns(patch: OAuthTokenPatch): Partial<OAuthTokensTable> {
+  const out: Partial<OAuthTokensTable> = { updated_at: patch.updatedAt };
+  const map: Array<[keyof OAuthTokenPatch, keyof OAuthTokensTable]> = [
+    ["state", "state"],
+    ["accessToken", "access_token"],
+    ["refreshToken", "refresh_token"],
+    ["tokenType", "token_type"],
+    ["expiresAt", "expires_at"],
+    ["obtainedAt", "obtained_at"],
+    ["lastRefreshAt", "last_refresh_at"],
+    ["lastError", "last_error"],
+    ["failureCount", "failure_count"],
+    ["nextAttemptAt", "next_attempt_at"],
+    ["claimedUntil", "claimed_until"],
+    ["refreshStartedAt", "refresh_started_at"],
+    ["refreshOwner", "refresh_owner"],
+  ];
+  const o = out as Record<string, unknown>;
+  for (const [from, to] of map) if (patch[from] !== undefined) o[to] = patch[from];
+  if (patch.scopes !== undefined) out.scopes = JSON.stringify(patch.scopes);
+  if (patch.extra !== undefined) out.extra = JSON.stringify(patch.extra);
+  return out;
+}
+
+const toState = (r: Selectable<OAuthStatesTable>): StoredOAuthState => ({
+  state: r.state,
+  integrationId: r.integration_id,
+  orgId: r.org_id,
+  mappingId: r.mapping_id,
+  codeVerifier: r.code_verifier,
+  initiatorKeyId: r.initiator_key_id,
+  issuer: r.issuer,
+  redirectUri: r.redirect_uri,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  consumed: Number(r.consumed) === 1,
+  outcome: r.outcome,
+});
+
+const toEvent = (r: Selectable<OAuthEventsTable>): StoredOAuthEvent => ({
+  id: r.id,
+  type: r.type,
+  integrationId: r.integration_id,
+  orgId: r.org_id,
+  payload: JSON.parse(r.payload) as Record<string, unknown>,
+  createdAt: r.created_at,
+});
+
 /** One flat row of the resolve query (integration × mapping × value). */
 export interface ResolveFlatRow {
   i_id: string;
@@ -70,6 +167,7 @@ export interface ResolveFlatRow {
   v_is_secret: number | null;
   v_fp: string | null;
   v_updated_at: string | null;
+  has_oauth: number | boolean | null;
 }
 
 /**
@@ -79,14 +177,15 @@ export interface ResolveFlatRow {
 export const RESOLVE_SQL = `SELECT i.id AS i_id, i.name AS i_name, i.config_schema AS i_schema,
   m.id AS m_id, m.entity_id AS m_entity_id, m.entity_name AS m_entity_name,
   v.id AS v_id, v.org_id AS v_org_id, v.key AS v_key, v.value AS v_value, v.is_secret AS v_is_secret,
-  v.fingerprint AS v_fp, v.updated_at AS v_updated_at
+  v.fingerprint AS v_fp, v.updated_at AS v_updated_at,
+  EXISTS (SELECT 1 FROM oauth_providers p WHERE p.integration_id = i.id) AS has_oauth
 FROM integrations i
 LEFT JOIN mappings m ON m.integration_id = i.id AND m.org_id = :org
 LEFT JOIN config_values v ON v.integration_id = i.id AND v.org_id IS NULL
 WHERE i.name = :name
 UNION ALL
 SELECT i.id, i.name, i.config_schema, NULL, NULL, NULL,
-  v.id, v.org_id, v.key, v.value, v.is_secret, v.fingerprint, v.updated_at
+  v.id, v.org_id, v.key, v.value, v.is_secret, v.fingerprint, v.updated_at, NULL
 FROM integrations i
 JOIN config_values v ON v.integration_id = i.id AND v.org_id = :org
 WHERE i.name = :name`;
@@ -118,6 +217,7 @@ export function foldResolveRows(rows: readonly ResolveFlatRow[]): ResolveRows | 
     integration: { id: first.i_id, name: first.i_name, configSchema: first.i_schema },
     mapping: mapped ? { id: mapped.m_id as string, entityId: mapped.m_entity_id, entityName: mapped.m_entity_name } : null,
     values,
+    hasOAuth: Boolean(Number(first.has_oauth ?? 0)),
   };
 }
 
@@ -318,6 +418,136 @@ export abstract class KyselyStore implements Store {
   }
   async touchApiKey(id: string, at: string): Promise<void> {
     await this.db.updateTable("api_keys").set({ last_used_at: at }).where("id", "=", id).execute();
+  }
+
+  async getOAuthProvider(integrationId: string): Promise<StoredOAuthProvider | null> {
+    const r = await this.db.selectFrom("oauth_providers").selectAll().where("integration_id", "=", integrationId).executeTakeFirst();
+    return r ? toProvider(r) : null;
+  }
+  async putOAuthProvider(p: StoredOAuthProvider): Promise<void> {
+    const row = { flow: p.flow, settings: p.settings, client_secret: p.clientSecret, client_secret_fingerprint: p.clientSecretFingerprint, updated_at: p.updatedAt };
+    const res = await this.db.updateTable("oauth_providers").set(row).where("id", "=", p.id).executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) {
+      await unique(
+        "An OAuth provider for this integration",
+        this.db.insertInto("oauth_providers").values({ id: p.id, integration_id: p.integrationId, created_at: p.createdAt, ...row }).execute(),
+      );
+    }
+  }
+  async deleteOAuthProvider(integrationId: string): Promise<void> {
+    await this.db.deleteFrom("oauth_providers").where("integration_id", "=", integrationId).execute();
+  }
+
+  async getOAuthToken(id: string): Promise<StoredOAuthToken | null> {
+    const r = await this.db.selectFrom("oauth_tokens").selectAll().where("id", "=", id).executeTakeFirst();
+    return r ? toOAuthToken(r) : null;
+  }
+  async findOAuthTokens(integrationId: string, ownerKeys: readonly string[]): Promise<StoredOAuthToken[]> {
+    if (ownerKeys.length === 0) return [];
+    const rows = await this.db.selectFrom("oauth_tokens").selectAll().where("integration_id", "=", integrationId).where("owner_key", "in", [...ownerKeys]).execute();
+    return rows.map(toOAuthToken);
+  }
+  async listOAuthTokens(filter: { integrationId?: string; orgId?: string }): Promise<StoredOAuthToken[]> {
+    let q = this.db.selectFrom("oauth_tokens").selectAll();
+    if (filter.integrationId !== undefined) q = q.where("integration_id", "=", filter.integrationId);
+    if (filter.orgId !== undefined) q = q.where("org_id", "=", filter.orgId);
+    return (await q.orderBy("created_at").orderBy("id").execute()).map(toOAuthToken);
+  }
+  async insertOAuthTokenIfAbsent(t: StoredOAuthToken): Promise<StoredOAuthToken> {
+    await this.db
+      .insertInto("oauth_tokens")
+      .values({
+        id: t.id,
+        integration_id: t.integrationId,
+        org_id: t.orgId,
+        mapping_id: t.mappingId,
+        owner_key: t.ownerKey,
+        state: t.state,
+        access_token: t.accessToken,
+        refresh_token: t.refreshToken,
+        token_type: t.tokenType,
+        expires_at: t.expiresAt,
+        obtained_at: t.obtainedAt,
+        scopes: JSON.stringify(t.scopes),
+        extra: JSON.stringify(t.extra),
+        last_refresh_at: t.lastRefreshAt,
+        last_error: t.lastError,
+        failure_count: t.failureCount,
+        next_attempt_at: t.nextAttemptAt,
+        claimed_until: t.claimedUntil,
+        refresh_started_at: t.refreshStartedAt,
+        refresh_owner: t.refreshOwner,
+        version: t.version,
+        created_at: t.createdAt,
+        updated_at: t.updatedAt,
+      })
+      .onConflict((oc) => oc.columns(["integration_id", "owner_key"]).doNothing())
+      .execute();
+    const r = await this.db.selectFrom("oauth_tokens").selectAll().where("integration_id", "=", t.integrationId).where("owner_key", "=", t.ownerKey).executeTakeFirstOrThrow();
+    return toOAuthToken(r);
+  }
+  async updateOAuthToken(id: string, patch: OAuthTokenPatch, opts: { expectVersion?: number; bumpVersion?: boolean } = {}): Promise<boolean> {
+    let q = this.db.updateTable("oauth_tokens").set(tokenColumns(patch));
+    if (opts.bumpVersion) q = q.set((eb) => ({ version: eb("version", "+", 1) }));
+    q = q.where("id", "=", id);
+    if (opts.expectVersion !== undefined) q = q.where("version", "=", opts.expectVersion);
+    const res = await q.executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+  async deleteOAuthToken(id: string): Promise<void> {
+    await this.db.deleteFrom("oauth_tokens").where("id", "=", id).execute();
+  }
+  abstract withOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T>;
+  abstract claimOAuthRefreshWork(opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]>;
+
+  async insertOAuthState(s: StoredOAuthState): Promise<void> {
+    await this.db
+      .insertInto("oauth_states")
+      .values({
+        state: s.state,
+        integration_id: s.integrationId,
+        org_id: s.orgId,
+        mapping_id: s.mappingId,
+        code_verifier: s.codeVerifier,
+        initiator_key_id: s.initiatorKeyId,
+        issuer: s.issuer,
+        redirect_uri: s.redirectUri,
+        created_at: s.createdAt,
+        expires_at: s.expiresAt,
+        consumed: s.consumed ? 1 : 0,
+        outcome: s.outcome,
+      })
+      .execute();
+  }
+  async getOAuthState(state: string): Promise<StoredOAuthState | null> {
+    const r = await this.db.selectFrom("oauth_states").selectAll().where("state", "=", state).executeTakeFirst();
+    return r ? toState(r) : null;
+  }
+  async consumeOAuthState(state: string, outcome: string): Promise<boolean> {
+    const res = await this.db.updateTable("oauth_states").set({ consumed: 1, outcome }).where("state", "=", state).where("consumed", "=", 0).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+  async setOAuthStateOutcome(state: string, outcome: string): Promise<void> {
+    await this.db.updateTable("oauth_states").set({ outcome }).where("state", "=", state).execute();
+  }
+  async deleteExpiredOAuthStates(before: string): Promise<number> {
+    const res = await this.db.deleteFrom("oauth_states").where("expires_at", "<", before).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
+  async insertOAuthEvent(e: StoredOAuthEvent): Promise<void> {
+    await this.db
+      .insertInto("oauth_events")
+      .values({ id: e.id, type: e.type, integration_id: e.integrationId, org_id: e.orgId, payload: JSON.stringify(e.payload), created_at: e.createdAt })
+      .execute();
+  }
+  async listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; limit?: number }): Promise<StoredOAuthEvent[]> {
+    let q = this.db.selectFrom("oauth_events").selectAll();
+    if (filter.integrationId !== undefined) q = q.where("integration_id", "=", filter.integrationId);
+    if (filter.orgId !== undefined) q = q.where("org_id", "=", filter.orgId);
+    if (filter.type !== undefined) q = q.where("type", "=", filter.type);
+    if (filter.after !== undefined) q = q.where("created_at", ">", filter.after);
+    return (await q.orderBy("created_at").orderBy("id").limit(filter.limit ?? 1000).execute()).map(toEvent);
   }
 
   async getCanaries(): Promise<Array<{ kid: string; value: string }>> {

@@ -93,6 +93,78 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_oauth": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable("oauth_providers")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("integration_id", "text", (c) => c.notNull().unique().references("integrations.id").onDelete("cascade"))
+        .addColumn("flow", "text", (c) => c.notNull())
+        .addColumn("settings", "text", (c) => c.notNull())
+        .addColumn("client_secret", "text", (c) => c.notNull())
+        .addColumn("client_secret_fingerprint", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable("oauth_tokens")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("integration_id", "text", (c) => c.notNull().references("integrations.id").onDelete("cascade"))
+        .addColumn("org_id", "text", (c) => c.references("organizations.id").onDelete("cascade"))
+        .addColumn("mapping_id", "text", (c) => c.references("mappings.id").onDelete("cascade"))
+        .addColumn("owner_key", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("access_token", "text")
+        .addColumn("refresh_token", "text")
+        .addColumn("token_type", "text")
+        .addColumn("expires_at", "text")
+        .addColumn("obtained_at", "text")
+        .addColumn("scopes", "text", (c) => c.notNull().defaultTo("[]"))
+        .addColumn("extra", "text", (c) => c.notNull().defaultTo("{}"))
+        .addColumn("last_refresh_at", "text")
+        .addColumn("last_error", "text")
+        .addColumn("failure_count", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("next_attempt_at", "text")
+        .addColumn("claimed_until", "text")
+        .addColumn("refresh_started_at", "text")
+        .addColumn("refresh_owner", "text")
+        .addColumn("version", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addUniqueConstraint("oauth_tokens_owner_uq", ["integration_id", "owner_key"])
+        .execute();
+      await db.schema.createIndex("oauth_tokens_expiry_idx").on("oauth_tokens").columns(["state", "expires_at"]).execute();
+      await db.schema.createIndex("oauth_tokens_org_idx").on("oauth_tokens").column("org_id").execute();
+
+      await db.schema
+        .createTable("oauth_states")
+        .addColumn("state", "text", (c) => c.primaryKey())
+        .addColumn("integration_id", "text", (c) => c.notNull().references("integrations.id").onDelete("cascade"))
+        .addColumn("org_id", "text", (c) => c.references("organizations.id").onDelete("cascade"))
+        .addColumn("mapping_id", "text", (c) => c.references("mappings.id").onDelete("cascade"))
+        .addColumn("code_verifier", "text", (c) => c.notNull())
+        .addColumn("initiator_key_id", "text")
+        .addColumn("issuer", "text")
+        .addColumn("redirect_uri", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("consumed", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("outcome", "text")
+        .execute();
+
+      await db.schema
+        .createTable("oauth_events")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("integration_id", "text", (c) => c.notNull().references("integrations.id").onDelete("cascade"))
+        .addColumn("org_id", "text", (c) => c.references("organizations.id").onDelete("cascade"))
+        .addColumn("payload", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("oauth_events_created_idx").on("oauth_events").columns(["created_at", "id"]).execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

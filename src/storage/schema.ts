@@ -64,7 +64,75 @@ export interface KeyringCanariesTable {
   created_at: string;
 }
 
+export interface OAuthProvidersTable {
+  id: string;
+  integration_id: string;
+  flow: string;
+  /** JSON of the parsed provider settings without the client secret. */
+  settings: string;
+  /** `v1.` ciphertext; AAD tenant "_", table "oauth_providers", row = id, field "client_secret". */
+  client_secret: string;
+  client_secret_fingerprint: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One credential: owner_key is "i" (integration), "o:<orgId>" or "m:<mappingId>". */
+export interface OAuthTokensTable {
+  id: string;
+  integration_id: string;
+  org_id: string | null;
+  mapping_id: string | null;
+  owner_key: string;
+  state: string;
+  access_token: string | null;
+  refresh_token: string | null;
+  token_type: string | null;
+  expires_at: string | null;
+  obtained_at: string | null;
+  scopes: string;
+  extra: string;
+  last_refresh_at: string | null;
+  last_error: string | null;
+  failure_count: number;
+  next_attempt_at: string | null;
+  claimed_until: string | null;
+  refresh_started_at: string | null;
+  refresh_owner: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OAuthStatesTable {
+  state: string;
+  integration_id: string;
+  org_id: string | null;
+  mapping_id: string | null;
+  code_verifier: string;
+  initiator_key_id: string | null;
+  issuer: string | null;
+  redirect_uri: string;
+  created_at: string;
+  expires_at: string;
+  consumed: number;
+  outcome: string | null;
+}
+
+export interface OAuthEventsTable {
+  id: string;
+  type: string;
+  integration_id: string;
+  org_id: string | null;
+  payload: string;
+  created_at: string;
+}
+
 export interface Database {
+  oauth_providers: OAuthProvidersTable;
+  oauth_tokens: OAuthTokensTable;
+  oauth_states: OAuthStatesTable;
+  oauth_events: OAuthEventsTable;
   organizations: OrganizationsTable;
   integrations: IntegrationsTable;
   mappings: MappingsTable;

@@ -74,6 +74,31 @@ export class SqliteStore extends KyselyStore {
     return res.rows.map((r) => ({ name: r.name, mapped: r.m_id !== null, entityId: r.entity_id, entityName: r.entity_name }));
   }
 
+  /** One process per SQLite file: the in-process single-flight is the lock; no transaction is held during HTTP. */
+  async withOAuthTokenLock<T>(_tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+
+  async claimOAuthRefreshWork(opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {
+    return this.transaction(async (tx) => {
+      const db = (tx as SqliteStore).db;
+      const rows = await db
+        .selectFrom("oauth_tokens")
+        .select("id")
+        .where("state", "in", ["connected", "error", "refreshing"])
+        .where("expires_at", "is not", null)
+        .where("expires_at", "<", opts.horizon)
+        .where((eb) => eb.or([eb("claimed_until", "is", null), eb("claimed_until", "<", opts.now)]))
+        .where((eb) => eb.or([eb("next_attempt_at", "is", null), eb("next_attempt_at", "<=", opts.now)]))
+        .orderBy("expires_at")
+        .limit(opts.limit)
+        .execute();
+      const ids = rows.map((r) => r.id);
+      if (ids.length > 0) await db.updateTable("oauth_tokens").set({ claimed_until: opts.claimUntil }).where("id", "in", ids).execute();
+      return ids;
+    });
+  }
+
   async close(): Promise<void> {
     await this.#shared.root.destroy();
   }

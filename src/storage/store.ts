@@ -30,6 +30,78 @@ export interface ResolveRows {
   mapping: { id: string; entityId: string | null; entityName: string | null } | null;
   /** Defaults (orgId null) and this org's overrides. */
   values: StoredConfigValue[];
+  /** Whether an OAuth provider is attached (read in the same query; tokens are read only when true). */
+  hasOAuth: boolean;
+}
+
+export type OAuthTokenState = "not_connected" | "connected" | "refreshing" | "needs_reauth" | "error";
+
+export interface StoredOAuthProvider {
+  id: string;
+  integrationId: string;
+  flow: string;
+  /** JSON text of the provider settings (no secret). */
+  settings: string;
+  /** Ciphertext. */
+  clientSecret: string;
+  clientSecretFingerprint: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One OAuth credential row. Tokens are ciphertexts bound to this row. */
+export interface StoredOAuthToken {
+  id: string;
+  integrationId: string;
+  orgId: string | null;
+  mappingId: string | null;
+  /** "i", "o:<orgId>" or "m:<mappingId>": unique per integration. */
+  ownerKey: string;
+  state: OAuthTokenState;
+  accessToken: string | null;
+  refreshToken: string | null;
+  tokenType: string | null;
+  expiresAt: string | null;
+  obtainedAt: string | null;
+  scopes: string[];
+  extra: Record<string, unknown>;
+  lastRefreshAt: string | null;
+  lastError: string | null;
+  failureCount: number;
+  nextAttemptAt: string | null;
+  claimedUntil: string | null;
+  refreshStartedAt: string | null;
+  refreshOwner: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type OAuthTokenPatch = Partial<Omit<StoredOAuthToken, "id" | "integrationId" | "orgId" | "mappingId" | "ownerKey" | "createdAt" | "version">> & { updatedAt: string };
+
+export interface StoredOAuthState {
+  state: string;
+  integrationId: string;
+  orgId: string | null;
+  mappingId: string | null;
+  /** Ciphertext. */
+  codeVerifier: string;
+  initiatorKeyId: string | null;
+  issuer: string | null;
+  redirectUri: string;
+  createdAt: string;
+  expiresAt: string;
+  consumed: boolean;
+  outcome: string | null;
+}
+
+export interface StoredOAuthEvent {
+  id: string;
+  type: string;
+  integrationId: string;
+  orgId: string | null;
+  payload: Record<string, unknown>;
+  createdAt: string;
 }
 
 export interface IntegrationSummaryRow {
@@ -87,6 +159,45 @@ export interface Store {
   listApiKeys(): Promise<StoredApiKey[]>;
   revokeApiKey(id: string, at: string): Promise<void>;
   touchApiKey(id: string, at: string): Promise<void>;
+
+  getOAuthProvider(integrationId: string): Promise<StoredOAuthProvider | null>;
+  /** Insert or replace the provider of an integration (one per integration). */
+  putOAuthProvider(provider: StoredOAuthProvider): Promise<void>;
+  deleteOAuthProvider(integrationId: string): Promise<void>;
+
+  getOAuthToken(id: string): Promise<StoredOAuthToken | null>;
+  /** Tokens of one integration whose owner key is in `ownerKeys` (the resolver's precedence candidates). */
+  findOAuthTokens(integrationId: string, ownerKeys: readonly string[]): Promise<StoredOAuthToken[]>;
+  listOAuthTokens(filter: { integrationId?: string; orgId?: string }): Promise<StoredOAuthToken[]>;
+  /** Insert unless a row with the same (integration, owner key) exists; returns the row that is stored. */
+  insertOAuthTokenIfAbsent(token: StoredOAuthToken): Promise<StoredOAuthToken>;
+  /**
+   * Update one token row. With `expectVersion` the write only happens when the row still has that
+   * version (fencing); returns whether a row was written. `bumpVersion` increments the version.
+   */
+  updateOAuthToken(id: string, patch: OAuthTokenPatch, opts?: { expectVersion?: number; bumpVersion?: boolean }): Promise<boolean>;
+  deleteOAuthToken(id: string): Promise<void>;
+  /**
+   * Run `fn` holding the cross-process refresh lock of one token row. PostgreSQL: a transaction with
+   * `pg_advisory_xact_lock` on a 64-bit hash of the id (released at commit/rollback, also when the
+   * connection drops). SQLite (one process): runs `fn` directly; the in-process single-flight serialises.
+   */
+  withOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T>;
+  /**
+   * Claim up to `limit` refreshable tokens expiring before `horizon` and not claimed or backing off:
+   * sets `claimed_until` so other refreshers skip them (PostgreSQL: FOR UPDATE SKIP LOCKED). Returns ids.
+   */
+  claimOAuthRefreshWork(opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]>;
+
+  insertOAuthState(state: StoredOAuthState): Promise<void>;
+  getOAuthState(state: string): Promise<StoredOAuthState | null>;
+  /** Mark a state consumed; true only for the one caller that flipped it (single use). */
+  consumeOAuthState(state: string, outcome: string): Promise<boolean>;
+  setOAuthStateOutcome(state: string, outcome: string): Promise<void>;
+  deleteExpiredOAuthStates(before: string): Promise<number>;
+
+  insertOAuthEvent(event: StoredOAuthEvent): Promise<void>;
+  listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; limit?: number }): Promise<StoredOAuthEvent[]>;
 
   getCanaries(): Promise<Array<{ kid: string; value: string }>>;
   putCanary(kid: string, value: string, at: string): Promise<void>;

@@ -1,0 +1,105 @@
+import { OAuthProtocolError, OAuthTransientError, OAuthUrlRefusedError } from "./errors.js";
+
+export interface FetchGuardOptions {
+  /** BIFROST_ALLOW_HTTP_LOOPBACK=1: plain http is allowed, but only to loopback addresses. */
+  allowHttpLoopback: boolean;
+  /** Abort after this many ms (default 10 000). */
+  timeoutMs: number;
+  /** Refuse bodies larger than this (default 1 MiB). */
+  maxResponseBytes: number;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i;
+
+/** Check a URL against the policy without fetching it. */
+export function checkUrlAllowed(raw: string, opts: Pick<FetchGuardOptions, "allowHttpLoopback">): URL {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new OAuthUrlRefusedError("An OAuth endpoint URL is not a valid absolute URL.");
+  }
+  if (u.username || u.password) throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} must not carry credentials in the URL.`);
+  if (u.protocol === "https:") return u;
+  if (u.protocol === "http:") {
+    if (!opts.allowHttpLoopback) {
+      throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} uses plain http; only https is allowed (BIFROST_ALLOW_HTTP_LOOPBACK=1 permits http to loopback for local development).`, { origin: u.origin });
+    }
+    if (!LOOPBACK.test(u.hostname) && u.hostname !== "[::1]") {
+      throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} uses plain http to a non-loopback host; only https is allowed there.`, { origin: u.origin });
+    }
+    return u;
+  }
+  throw new OAuthUrlRefusedError(`OAuth endpoint scheme ${u.protocol} is not allowed; use https.`, { scheme: u.protocol });
+}
+
+async function readCapped(res: Response, max: number, origin: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > max) throw new OAuthProtocolError(`The response from ${origin} is larger than ${max} bytes; refused.`, { origin });
+  if (!res.body) return new Uint8Array();
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new OAuthProtocolError(`The response from ${origin} is larger than ${max} bytes; refused.`, { origin });
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+/** A buffered response: body already read (size-capped), so later steps can inspect and rewrite it. */
+export interface BufferedResponse {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+  url: string;
+}
+
+/**
+ * The one way OAuth code talks to the network: scheme/host policy, no redirects, a timeout
+ * covering connect + body, and a size cap. Errors are our own classes and never quote headers
+ * or bodies.
+ */
+export async function guardedRequest(url: string, init: RequestInit, opts: FetchGuardOptions): Promise<BufferedResponse> {
+  const u = checkUrlAllowed(url, opts);
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(u, { ...init, redirect: "manual", signal });
+  } catch {
+    if (timeout.aborted) throw new OAuthTransientError(`No answer from ${u.origin} within ${opts.timeoutMs} ms (timeout).`, { origin: u.origin, reason: "timeout" });
+    throw new OAuthTransientError(`Could not reach ${u.origin} (network error).`, { origin: u.origin, reason: "network" });
+  }
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new OAuthUrlRefusedError(`${u.origin} answered with a redirect (${res.status}); OAuth requests never follow redirects.`, { origin: u.origin, status: res.status });
+  }
+  try {
+    const body = await readCapped(res, opts.maxResponseBytes, u.origin);
+    return { status: res.status, headers: res.headers, body, url: u.toString() };
+  } catch (err) {
+    if (timeout.aborted) throw new OAuthTransientError(`No complete answer from ${u.origin} within ${opts.timeoutMs} ms (timeout).`, { origin: u.origin, reason: "timeout" });
+    if (err instanceof OAuthProtocolError) throw err;
+    throw new OAuthTransientError(`The connection to ${u.origin} failed while reading the response.`, { origin: u.origin, reason: "network" });
+  }
+}
+
+export function toResponse(b: BufferedResponse, body: ConstructorParameters<typeof Response>[0] = b.body.byteLength ? Buffer.from(b.body) : null, headers: Headers = b.headers): Response {
+  const noBody = b.status === 204 || b.status === 205 || b.status === 304;
+  const res = new Response(noBody ? null : body, { status: b.status, headers });
+  // oauth4webapi reads response.url in some checks; a constructed Response has "", which is fine.
+  return res;
+}

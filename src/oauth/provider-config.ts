@@ -1,0 +1,226 @@
+import { z } from "zod";
+import { OAuthConfigError } from "./errors.js";
+import { placeholdersOf } from "./templating.js";
+
+/** Parsed provider settings (everything but the client secret). Stored as JSON in oauth_providers.settings. */
+export interface ProviderSettings {
+  flow: "authorization_code" | "client_credentials";
+  clientId: string;
+  authorizationUrl: string | null;
+  tokenUrl: string | null;
+  /** RFC 8414 discovery base; also the expected `iss` of authorization responses. */
+  issuer: string | null;
+  revocationUrl: string | null;
+  scopes: string[];
+  audience: string | null;
+  authorizeParams: Record<string, string>;
+  tokenParams: Record<string, string>;
+  tokenAuthMethod: "client_secret_basic" | "client_secret_post";
+  urlDefaults: Record<string, string>;
+  entityIdSource: { type: "url_param" | "token_field" | "id_token_claim"; key: string } | null;
+  quirks: {
+    /** Token endpoint answers `application/x-www-form-urlencoded` (e.g. GitHub without Accept). */
+    formEncodedTokenResponse: boolean;
+    /** Use this token_type when the response has none (e.g. "bearer"); null = a missing token_type is an error. */
+    defaultTokenType: string | null;
+    /** Accept `expires_in` as a numeric string ("3599"); otherwise a string is a protocol error. */
+    expiresInAsString: boolean;
+  };
+}
+
+/** What the API/CLI/export show: the secret as `{ set, fingerprint }`, never its value. */
+export interface ProviderView {
+  flow: ProviderSettings["flow"];
+  client_id: string;
+  client_secret: { set: true; fingerprint: string };
+  authorization_url?: string;
+  token_url?: string;
+  issuer?: string;
+  revocation_url?: string;
+  scopes: string[];
+  audience?: string;
+  authorize_params?: Record<string, string>;
+  token_params?: Record<string, string>;
+  token_auth_method: ProviderSettings["tokenAuthMethod"];
+  url_defaults?: Record<string, string>;
+  entity_id_source?: { type: "url_param" | "token_field" | "id_token_claim"; key: string };
+  quirks?: { form_encoded_token_response?: boolean; default_token_type?: string; expires_in_as_string?: boolean };
+}
+
+const noControl = (max: number) =>
+  z
+    .string()
+    .max(max)
+    // Header/URL injection guard: no CR, LF, NUL or other control characters.
+    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "must not contain control characters (CR, LF, NUL …)");
+
+const params = z.record(z.string().regex(/^[A-Za-z0-9_.\-:]{1,64}$/, "parameter names: letters, digits, _ . - :"), noControl(2048)).optional();
+
+const secretView = z.object({ set: z.literal(true), fingerprint: z.string() }).strict();
+
+const schema = z
+  .object({
+    flow: z.string(),
+    client_id: noControl(512).min(1),
+    client_secret: z.union([noControl(4096).min(1), secretView]).optional(),
+    authorization_url: noControl(2048).optional(),
+    token_url: noControl(2048).optional(),
+    issuer: noControl(2048).optional(),
+    revocation_url: noControl(2048).optional(),
+    scopes: z.array(noControl(256).regex(/^[^\s]+$/, "a scope has no spaces")).max(100).optional(),
+    audience: noControl(2048).optional(),
+    authorize_params: params,
+    token_params: params,
+    token_auth_method: z.enum(["client_secret_basic", "client_secret_post"]).optional(),
+    url_defaults: z.record(z.string().regex(/^[a-z_][a-z0-9_]{0,63}$/, "placeholder names: lower-case letters, digits, _"), noControl(253)).optional(),
+    entity_id_source: z.object({ type: z.enum(["url_param", "token_field", "id_token_claim"]), key: z.string().regex(/^[A-Za-z0-9_.\-:]{1,128}$/) }).strict().optional(),
+    quirks: z
+      .object({
+        form_encoded_token_response: z.boolean().optional(),
+        default_token_type: z.string().regex(/^[A-Za-z]{1,32}$/).optional(),
+        expires_in_as_string: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const RESERVED_PARAMS = new Set(["client_id", "client_secret", "redirect_uri", "state", "code_challenge", "code_challenge_method", "code", "code_verifier", "grant_type", "refresh_token", "response_type", "scope"]);
+
+function checkUrl(field: string, value: string | undefined, declared: ReadonlySet<string>): string | null {
+  if (value === undefined) return null;
+  for (const p of placeholdersOf(value)) {
+    if (p !== "entity_id" && !declared.has(p)) {
+      throw new OAuthConfigError(`oauth.${field} uses placeholder {${p}}, which is not declared: add it to oauth.url_defaults (only {entity_id} is implicit).`, { field, placeholder: p });
+    }
+  }
+  let u: URL;
+  try {
+    u = new URL(value.replace(/\{[a-z_][a-z0-9_]*\}/g, "placeholder"));
+  } catch {
+    throw new OAuthConfigError(`oauth.${field} is not an absolute URL.`, { field });
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw new OAuthConfigError(`oauth.${field} must be an https:// URL.`, { field });
+  if (u.username || u.password) throw new OAuthConfigError(`oauth.${field} must not contain credentials.`, { field });
+  if (u.hash) throw new OAuthConfigError(`oauth.${field} must not contain a fragment.`, { field });
+  return value;
+}
+
+export interface ParsedProvider {
+  settings: ProviderSettings;
+  /** The new client secret; null = keep the stored one (absent or a masked echo). */
+  clientSecret: string | null;
+}
+
+/**
+ * Validate a provider block (YAML/JSON shape, snake_case). A masked echo of the client secret
+ * (`{ set: true, fingerprint }`, the fingerprint itself, or bullets) means "keep the stored secret".
+ */
+export function parseProviderConfig(input: unknown, existingFingerprint: string | null): ParsedProvider {
+  const flow = (input as { flow?: unknown } | null)?.flow;
+  if (flow === "implicit" || flow === "password" || flow === "token") {
+    throw new OAuthConfigError(
+      flow === "password"
+        ? `oauth.flow "password" is not supported: the resource owner password grant must not be used (RFC 9700 §2.4). Use authorization_code.`
+        : `oauth.flow "${flow}" is not supported: the implicit grant is deprecated (RFC 9700 §2.1.2). Use authorization_code (with PKCE).`,
+      { flow },
+    );
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue ? issue.path.join(".") : "";
+    throw new OAuthConfigError(`oauth${path ? `.${path}` : ""}: ${issue?.message ?? "invalid"}.`, { path });
+  }
+  const c = parsed.data;
+  if (c.flow !== "authorization_code" && c.flow !== "client_credentials") {
+    throw new OAuthConfigError(`oauth.flow must be "authorization_code" or "client_credentials" (got ${JSON.stringify(c.flow).slice(0, 40)}).`);
+  }
+  const declared = new Set(Object.keys(c.url_defaults ?? {}));
+  const authorizationUrl = checkUrl("authorization_url", c.authorization_url, declared);
+  const tokenUrl = checkUrl("token_url", c.token_url, declared);
+  const issuer = checkUrl("issuer", c.issuer, declared);
+  const revocationUrl = checkUrl("revocation_url", c.revocation_url, declared);
+  if (c.flow === "client_credentials" && authorizationUrl) {
+    throw new OAuthConfigError(`oauth.authorization_url is only used by the authorization_code flow; remove it for client_credentials.`);
+  }
+  if (!tokenUrl && !issuer) throw new OAuthConfigError(`oauth.token_url is required (or oauth.issuer for RFC 8414 discovery).`);
+  if (c.flow === "authorization_code" && !authorizationUrl && !issuer) {
+    throw new OAuthConfigError(`oauth.authorization_url is required for the authorization_code flow (or oauth.issuer for discovery).`);
+  }
+  for (const [field, p] of [["authorize_params", c.authorize_params], ["token_params", c.token_params]] as const) {
+    for (const k of Object.keys(p ?? {})) {
+      if (RESERVED_PARAMS.has(k)) throw new OAuthConfigError(`oauth.${field}.${k} is set by Bifrost itself and cannot be overridden.`, { field, param: k });
+    }
+  }
+  if (c.entity_id_source && c.flow !== "authorization_code") {
+    throw new OAuthConfigError(`oauth.entity_id_source applies to the authorization_code flow only.`);
+  }
+
+  let clientSecret: string | null;
+  const raw = c.client_secret;
+  const masked = raw === undefined || typeof raw === "object" || /^[•*]+$/.test(raw) || (existingFingerprint !== null && raw === existingFingerprint);
+  if (masked) {
+    if (existingFingerprint === null) {
+      throw new OAuthConfigError(`oauth.client_secret is required${raw === undefined ? "" : " (a masked value was given but no secret is stored)"}; provide the real value, for example from an environment variable.`);
+    }
+    clientSecret = null;
+  } else {
+    clientSecret = raw;
+  }
+
+  return {
+    clientSecret,
+    settings: {
+      flow: c.flow,
+      clientId: c.client_id,
+      authorizationUrl,
+      tokenUrl,
+      issuer,
+      revocationUrl,
+      scopes: c.scopes ?? [],
+      audience: c.audience ?? null,
+      authorizeParams: c.authorize_params ?? {},
+      tokenParams: c.token_params ?? {},
+      tokenAuthMethod: c.token_auth_method ?? "client_secret_basic",
+      urlDefaults: c.url_defaults ?? {},
+      entityIdSource: c.entity_id_source ?? null,
+      quirks: {
+        formEncodedTokenResponse: c.quirks?.form_encoded_token_response ?? false,
+        defaultTokenType: c.quirks?.default_token_type?.toLowerCase() ?? null,
+        expiresInAsString: c.quirks?.expires_in_as_string ?? false,
+      },
+    },
+  };
+}
+
+export function providerView(s: ProviderSettings, fingerprint: string): ProviderView {
+  const q = s.quirks;
+  const quirks = {
+    ...(q.formEncodedTokenResponse ? { form_encoded_token_response: true } : {}),
+    ...(q.defaultTokenType ? { default_token_type: q.defaultTokenType } : {}),
+    ...(q.expiresInAsString ? { expires_in_as_string: true } : {}),
+  };
+  return {
+    flow: s.flow,
+    client_id: s.clientId,
+    client_secret: { set: true, fingerprint },
+    ...(s.authorizationUrl ? { authorization_url: s.authorizationUrl } : {}),
+    ...(s.tokenUrl ? { token_url: s.tokenUrl } : {}),
+    ...(s.issuer ? { issuer: s.issuer } : {}),
+    ...(s.revocationUrl ? { revocation_url: s.revocationUrl } : {}),
+    scopes: s.scopes,
+    ...(s.audience ? { audience: s.audience } : {}),
+    ...(Object.keys(s.authorizeParams).length ? { authorize_params: s.authorizeParams } : {}),
+    ...(Object.keys(s.tokenParams).length ? { token_params: s.tokenParams } : {}),
+    token_auth_method: s.tokenAuthMethod,
+    ...(Object.keys(s.urlDefaults).length ? { url_defaults: s.urlDefaults } : {}),
+    ...(s.entityIdSource ? { entity_id_source: s.entityIdSource } : {}),
+    ...(Object.keys(quirks).length ? { quirks } : {}),
+  };
+}
+
+/** Whether any URL of the provider depends on the mapping (so tokens are per entity). */
+export function usesEntityPlaceholder(s: ProviderSettings): boolean {
+  return [s.tokenUrl, s.authorizationUrl, s.issuer, s.revocationUrl].some((u) => u !== null && placeholdersOf(u).includes("entity_id"));
+}

@@ -1,0 +1,147 @@
+import { randomUUID } from "node:crypto";
+import type { BifrostError } from "../core/errors.js";
+import type { Deps } from "../services/deps.js";
+import type { StoredOAuthToken } from "../storage/store.js";
+import { OAuthNeedsReauthError, OAuthNotConnectedError, OAuthTransientError } from "./errors.js";
+import { recordEvent } from "./events.js";
+import { classify, clientCredentialsGrant, type OAuthFailure, type ProviderContext, refreshGrant, type TokenSet, toBifrostError } from "./grants.js";
+import { backoffDelayMs, type OAuthOptions } from "./options.js";
+import { isFresh, isUnexpired, type LoadedProvider, tokenPatch, tokenSecretContext } from "./tokens.js";
+
+/** Identifies this process in the in-flight marker (refresh_owner). */
+const OWNER = `${process.pid}:${randomUUID().slice(0, 8)}`;
+
+export const INTERRUPTED_REFRESH_ERROR =
+  "interrupted_refresh: the provider rejected the refresh token (invalid_grant) right after an earlier refresh of this connection was interrupted before it was saved; the provider had most likely already rotated the token. Reconnect to restore access.";
+export const REVOKED_ERROR = "invalid_grant: the provider rejected the refresh token (revoked, expired or reused). Reconnect to restore access.";
+
+/** Test-only hooks (real process behaviour around the commit window). */
+export interface RefreshHooks {
+  /** Called after the provider answered and before the new token is committed. */
+  afterTokenResponse?: () => void | Promise<void>;
+}
+
+export interface RefreshDeps extends Deps {
+  oauth: OAuthOptions & { hooks?: RefreshHooks };
+}
+
+export interface RefreshTarget {
+  integration: { id: string; name: string };
+  provider: LoadedProvider;
+  /** Entity id of the mapping that owns the token (fills {entity_id}); null for org/integration-level tokens. */
+  entityId: string | null;
+}
+
+export interface RefreshMode {
+  /** Refresh even if the token looks fresh (forced refresh, 401 from the API) unless the version moved on. */
+  force?: boolean;
+  /** Refresh when the token expires within this many seconds (background refresher); default the skew. */
+  aheadSeconds?: number;
+}
+
+/** In-process single-flight: callers of one token row share one refresh. */
+const inflight = new Map<string, Promise<StoredOAuthToken>>();
+
+type LockOutcome = { ok: StoredOAuthToken } | { error: BifrostError; row: StoredOAuthToken | null };
+
+/**
+ * Return a usable token row for `row`, refreshing (or minting, for client credentials) at most once per
+ * credential across callers and processes: single-flight here, the store's lock, then a re-read.
+ */
+export async function ensureFresh(deps: RefreshDeps, target: RefreshTarget, row: StoredOAuthToken, mode: RefreshMode = {}): Promise<StoredOAuthToken> {
+  const ahead = mode.aheadSeconds ?? deps.oauth.skewSeconds;
+  if (!mode.force && isFresh(row, Date.now(), ahead)) return row;
+  if (row.state === "needs_reauth") throw needsReauth(target, row);
+  let flight = inflight.get(row.id);
+  if (!flight) {
+    flight = refreshUnderLock(deps, target, row.id, row.version, mode, ahead).finally(() => inflight.delete(row.id));
+    inflight.set(row.id, flight);
+  }
+  return flight;
+}
+
+function needsReauth(target: RefreshTarget, row: StoredOAuthToken): OAuthNeedsReauthError {
+  return new OAuthNeedsReauthError(
+    `The OAuth connection of "${target.integration.name}" needs to be reconnected (${(row.lastError ?? "invalid_grant").split(":")[0]}). Run \`bifrost oauth connect ${target.integration.name}\`${row.orgId ? " with --org" : ""}.`,
+    { integration: target.integration.name, state: row.state, interrupted: row.lastError?.startsWith("interrupted_refresh") ?? false },
+  );
+}
+
+async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, id: string, seenVersion: number, mode: RefreshMode, ahead: number): Promise<StoredOAuthToken> {
+  const { store, box, clock } = deps;
+  const flow = target.provider.settings.flow;
+  const outcome = await store.withOAuthTokenLock<LockOutcome>(id, async (tx): Promise<LockOutcome> => {
+    const row = await tx.getOAuthToken(id);
+    if (!row) return { error: new OAuthNotConnectedError(`The OAuth connection of "${target.integration.name}" was removed.`, { integration: target.integration.name }), row: null };
+    const nowMs = Date.now();
+    // Someone else refreshed while we waited for the lock: use their token.
+    if (row.version !== seenVersion && row.state === "connected" && isUnexpired(row, nowMs)) return { ok: row };
+    if (!mode.force && isFresh(row, nowMs, ahead)) return { ok: row };
+    if (row.state === "needs_reauth") return { error: needsReauth(target, row), row };
+    if (!mode.force && row.nextAttemptAt && Date.parse(row.nextAttemptAt) > nowMs) {
+      if (isUnexpired(row, nowMs)) return { ok: row };
+      return {
+        error: new OAuthTransientError(`The OAuth token of "${target.integration.name}" expired and the provider failed recently; next attempt after ${row.nextAttemptAt} (${row.lastError ?? "transient error"}).`, { integration: target.integration.name, nextAttemptAt: row.nextAttemptAt }),
+        row,
+      };
+    }
+    if (flow === "authorization_code" && !row.refreshToken) {
+      if (isUnexpired(row, nowMs) && !mode.force) return { ok: row };
+      const at = clock.now();
+      await tx.updateOAuthToken(id, { state: "needs_reauth", lastError: "no_refresh_token: the token expired and the provider issued no refresh token. Reconnect.", updatedAt: at }, { bumpVersion: true });
+      await recordEvent(tx, clock, { type: "needs_reauth", integrationId: row.integrationId, orgId: row.orgId, payload: { reason: "no_refresh_token" } });
+      const dead = (await tx.getOAuthToken(id)) as StoredOAuthToken;
+      return { error: needsReauth(target, dead), row: dead };
+    }
+    const interrupted = row.refreshStartedAt !== null;
+    // The in-flight marker is committed outside the lock transaction, so it survives a crash of this process.
+    await store.updateOAuthToken(id, { state: "refreshing", refreshStartedAt: clock.now(), refreshOwner: OWNER, updatedAt: clock.now() });
+
+    const ctx: ProviderContext = { integration: target.integration.name, settings: target.provider.settings, clientSecret: target.provider.clientSecret, entityId: target.entityId };
+    let tokens: TokenSet | null = null;
+    let failure: OAuthFailure | null = null;
+    try {
+      tokens = flow === "client_credentials" ? await clientCredentialsGrant(ctx, deps.oauth) : await refreshGrant(ctx, deps.oauth, box.decrypt(row.refreshToken as string, tokenSecretContext(row, "refresh_token")));
+    } catch (err) {
+      failure = classify(err);
+    }
+    if (tokens) {
+      await deps.oauth.hooks?.afterTokenResponse?.();
+      const patch = tokenPatch(box, row, tokens, new Date(), target.provider.settings.scopes);
+      await tx.updateOAuthToken(id, patch, { bumpVersion: true });
+      if (row.state === "error") {
+        await recordEvent(tx, clock, { type: "refreshed_after_failure", integrationId: row.integrationId, orgId: row.orgId, payload: { failures: row.failureCount, previousError: row.lastError } });
+      }
+      return { ok: (await tx.getOAuthToken(id)) as StoredOAuthToken };
+    }
+    const f = failure as OAuthFailure;
+    const at = clock.now();
+    if (f.kind === "invalid_grant" && flow === "authorization_code") {
+      const lastError = interrupted ? INTERRUPTED_REFRESH_ERROR : REVOKED_ERROR;
+      await tx.updateOAuthToken(id, { state: "needs_reauth", lastError, refreshStartedAt: null, refreshOwner: null, nextAttemptAt: null, updatedAt: at }, { bumpVersion: true });
+      await recordEvent(tx, clock, { type: "needs_reauth", integrationId: row.integrationId, orgId: row.orgId, payload: { reason: interrupted ? "interrupted_refresh" : "invalid_grant" } });
+      const dead = (await tx.getOAuthToken(id)) as StoredOAuthToken;
+      return { error: needsReauth(target, dead), row: dead };
+    }
+    // Transient (and configuration) failures: keep the refresh token, back off with jitter.
+    const ambiguous = f.kind === "transient" && /timeout|network/.test(f.reason);
+    const failures = row.failureCount + 1;
+    const next = new Date(Date.now() + backoffDelayMs(failures - 1, deps.oauth)).toISOString();
+    await tx.updateOAuthToken(id, {
+      state: "error",
+      lastError: `${f.kind}: ${f.reason}`.slice(0, 500),
+      failureCount: failures,
+      nextAttemptAt: next,
+      // A timeout leaves it open whether the provider rotated the token: keep the marker for classification.
+      ...(ambiguous ? {} : { refreshStartedAt: null, refreshOwner: null }),
+      updatedAt: at,
+    });
+    await recordEvent(tx, clock, { type: "refresh_failed", integrationId: row.integrationId, orgId: row.orgId, payload: { kind: f.kind, reason: f.reason.slice(0, 300), failures, nextAttemptAt: next } });
+    const after = (await tx.getOAuthToken(id)) as StoredOAuthToken;
+    return { error: toBifrostError(f, target.integration.name, flow === "client_credentials" ? "client credentials grant" : "token refresh"), row: after };
+  });
+  if ("ok" in outcome) return outcome.ok;
+  // A transient failure while the old token is still valid: hand out the old token.
+  if (!mode.force && outcome.row && outcome.error instanceof OAuthTransientError && isUnexpired(outcome.row, Date.now())) return outcome.row;
+  throw outcome.error;
+}

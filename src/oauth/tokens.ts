@@ -1,0 +1,137 @@
+import type { SecretBox, SecretContext } from "../crypto/secret-box.js";
+import type { OAuthCredentials } from "../runtime/types.js";
+import type { Clock } from "../services/clock.js";
+import type { Store, StoredOAuthProvider, StoredOAuthToken } from "../storage/store.js";
+import { OAuthConfigError } from "./errors.js";
+import type { TokenSet } from "./grants.js";
+import type { ProviderSettings } from "./provider-config.js";
+
+/** A provider row with parsed settings and its decrypted secret (kept in memory only). */
+export interface LoadedProvider {
+  row: StoredOAuthProvider;
+  settings: ProviderSettings;
+  clientSecret: string;
+}
+
+export function providerSecretContext(providerId: string): SecretContext {
+  return { tenant: "_", table: "oauth_providers", row: providerId, field: "client_secret" };
+}
+
+export function tokenSecretContext(t: Pick<StoredOAuthToken, "id" | "orgId">, field: "access_token" | "refresh_token"): SecretContext {
+  return { tenant: t.orgId ?? "_", table: "oauth_tokens", row: t.id, field };
+}
+
+export function stateSecretContext(state: string, orgId: string | null): SecretContext {
+  return { tenant: orgId ?? "_", table: "oauth_states", row: state, field: "code_verifier" };
+}
+
+const settingsCache = new Map<string, ProviderSettings>();
+
+export function loadProvider(box: SecretBox, row: StoredOAuthProvider): LoadedProvider {
+  const key = `${row.id}\u0000${row.updatedAt}`;
+  let settings = settingsCache.get(key);
+  if (!settings) {
+    try {
+      settings = JSON.parse(row.settings) as ProviderSettings;
+    } catch {
+      throw new OAuthConfigError(`The stored OAuth provider settings are unreadable; set the provider again.`);
+    }
+    if (settingsCache.size > 1000) settingsCache.clear();
+    settingsCache.set(key, settings);
+  }
+  return { row, settings, clientSecret: box.decrypt(row.clientSecret, providerSecretContext(row.id)) };
+}
+
+export async function readProvider(store: Store, box: SecretBox, integrationId: string): Promise<LoadedProvider | null> {
+  const row = await store.getOAuthProvider(integrationId);
+  return row ? loadProvider(box, row) : null;
+}
+
+export const ownerKey = {
+  integration: (): string => "i",
+  org: (orgId: string): string => `o:${orgId}`,
+  mapping: (mappingId: string): string => `m:${mappingId}`,
+};
+
+/** A fresh, empty credential row for an owner. */
+export function emptyToken(clock: Clock, integrationId: string, owner: { orgId: string | null; mappingId: string | null }): StoredOAuthToken {
+  const now = clock.now();
+  return {
+    id: clock.id(),
+    integrationId,
+    orgId: owner.orgId,
+    mappingId: owner.mappingId,
+    ownerKey: owner.mappingId ? ownerKey.mapping(owner.mappingId) : owner.orgId ? ownerKey.org(owner.orgId) : ownerKey.integration(),
+    state: "not_connected",
+    accessToken: null,
+    refreshToken: null,
+    tokenType: null,
+    expiresAt: null,
+    obtainedAt: null,
+    scopes: [],
+    extra: {},
+    lastRefreshAt: null,
+    lastError: null,
+    failureCount: 0,
+    nextAttemptAt: null,
+    claimedUntil: null,
+    refreshStartedAt: null,
+    refreshOwner: null,
+    version: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** The row patch for a successful token response: a new refresh token replaces the old, none keeps it. */
+export function tokenPatch(box: SecretBox, row: StoredOAuthToken, t: TokenSet, now: Date, requestedScopes: string[]) {
+  const at = now.toISOString();
+  return {
+    state: "connected" as const,
+    accessToken: box.encrypt(t.accessToken, tokenSecretContext(row, "access_token")),
+    ...(t.refreshToken !== null ? { refreshToken: box.encrypt(t.refreshToken, tokenSecretContext(row, "refresh_token")) } : {}),
+    tokenType: t.tokenType,
+    expiresAt: t.expiresIn === null ? null : new Date(now.getTime() + t.expiresIn * 1000).toISOString(),
+    obtainedAt: at,
+    scopes: t.scopes ?? (row.scopes.length ? row.scopes : requestedScopes),
+    extra: t.extra,
+    lastRefreshAt: at,
+    lastError: null,
+    failureCount: 0,
+    nextAttemptAt: null,
+    claimedUntil: null,
+    refreshStartedAt: null,
+    refreshOwner: null,
+    updatedAt: at,
+  };
+}
+
+/**
+ * Whether the stored access token can be handed out without a refresh: present, not dead, and not
+ * within `skewSeconds` of expiry (the skew is capped at half the token's lifetime). No expiry = fresh
+ * (refreshed reactively).
+ */
+export function isFresh(t: StoredOAuthToken, nowMs: number, skewSeconds: number): boolean {
+  if (!t.accessToken || t.state === "needs_reauth" || t.state === "not_connected") return false;
+  if (t.expiresAt === null) return true;
+  const exp = Date.parse(t.expiresAt);
+  const lifetime = t.obtainedAt ? exp - Date.parse(t.obtainedAt) : Number.POSITIVE_INFINITY;
+  const skew = Math.min(skewSeconds * 1000, Math.max(0, lifetime / 2));
+  return exp - nowMs > skew;
+}
+
+/** Not expired at all (usable while a refresh is backing off). */
+export function isUnexpired(t: StoredOAuthToken, nowMs: number): boolean {
+  return !!t.accessToken && t.state !== "needs_reauth" && (t.expiresAt === null || Date.parse(t.expiresAt) > nowMs);
+}
+
+export function credentialsOf(box: SecretBox, t: StoredOAuthToken, flow: ProviderSettings["flow"]): OAuthCredentials {
+  const creds: OAuthCredentials = {
+    accessToken: box.decrypt(t.accessToken as string, tokenSecretContext(t, "access_token")),
+    tokenType: t.tokenType ?? "bearer",
+    expiresAt: t.expiresAt ? new Date(t.expiresAt) : null,
+    scopes: [...t.scopes],
+  };
+  if (flow === "authorization_code" && t.refreshToken) creds.refreshToken = box.decrypt(t.refreshToken, tokenSecretContext(t, "refresh_token"));
+  return Object.freeze(creds);
+}
