@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { BifrostError } from "../core/errors.js";
 import type { Deps } from "../services/deps.js";
-import type { StoredOAuthToken } from "../storage/store.js";
+import type { Store, StoredOAuthToken } from "../storage/store.js";
 import { OAuthNeedsReauthError, OAuthNotConnectedError, OAuthTransientError } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { classify, clientCredentialsGrant, type OAuthFailure, type ProviderContext, refreshGrant, type TokenSet, toBifrostError } from "./grants.js";
@@ -42,6 +42,9 @@ export interface RefreshMode {
 /** In-process single-flight: callers of one token row share one refresh. */
 const inflight = new Map<string, Promise<StoredOAuthToken>>();
 
+/** The newest row each refresh of this process returned (newer versions only replace older ones). */
+const latest = new Map<string, StoredOAuthToken>();
+
 type LockOutcome = { ok: StoredOAuthToken } | { error: BifrostError; row: StoredOAuthToken | null };
 
 /**
@@ -52,9 +55,18 @@ export async function ensureFresh(deps: RefreshDeps, target: RefreshTarget, row:
   const ahead = mode.aheadSeconds ?? deps.oauth.skewSeconds;
   if (!mode.force && isFresh(row, Date.now(), ahead)) return row;
   if (row.state === "needs_reauth") throw needsReauth(target, row);
+  // A caller whose read predates a refresh this process just finished takes that result: no DB work.
+  const known = latest.get(row.id);
+  if (!mode.force && known && known.version > row.version && isFresh(known, Date.now(), ahead)) return known;
   let flight = inflight.get(row.id);
   if (!flight) {
-    flight = refreshUnderLock(deps, target, row.id, row.version, mode, ahead).finally(() => inflight.delete(row.id));
+    flight = refreshUnderLock(deps, target, row.id, row.version, mode, ahead)
+      .then((r) => {
+        if (latest.size > 10_000) latest.clear();
+        latest.set(row.id, r);
+        return r;
+      })
+      .finally(() => inflight.delete(row.id));
     inflight.set(row.id, flight);
   }
   return flight;
@@ -67,10 +79,46 @@ function needsReauth(target: RefreshTarget, row: StoredOAuthToken): OAuthNeedsRe
   );
 }
 
+/** Whether a row re-read after waiting on another refresher can be handed out as is. */
+function usableAfterWait(row: StoredOAuthToken, seenVersion: number, mode: RefreshMode, ahead: number): boolean {
+  const nowMs = Date.now();
+  if (row.version !== seenVersion && row.state === "connected" && isUnexpired(row, nowMs)) return true;
+  return !mode.force && isFresh(row, nowMs, ahead);
+}
+
+/**
+ * Cross-process part: try the lock without waiting. The one process that gets it refreshes; the
+ * others wait on a shared lock (released together at the holder's commit), re-read the row and use
+ * the holder's token without taking the exclusive lock one by one. If the holder did not leave a
+ * usable token (it failed or was killed), take the lock and decide there.
+ */
 async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, id: string, seenVersion: number, mode: RefreshMode, ahead: number): Promise<StoredOAuthToken> {
+  const { store } = deps;
+  const body = (tx: Store): Promise<LockOutcome> => lockedRefresh(deps, target, id, seenVersion, mode, ahead, tx);
+  let outcome: LockOutcome | null = null;
+  for (let attempt = 0; attempt < 3 && outcome === null; attempt++) {
+    const tried = await store.tryOAuthTokenLock(id, body);
+    if (tried.locked) {
+      outcome = tried.value;
+      break;
+    }
+    const latest = await store.awaitOAuthTokenLock(id);
+    if (!latest) throw new OAuthNotConnectedError(`The OAuth connection of "${target.integration.name}" was removed.`, { integration: target.integration.name });
+    if (latest.state === "needs_reauth") throw needsReauth(target, latest);
+    if (usableAfterWait(latest, seenVersion, mode, ahead)) return latest;
+  }
+  outcome ??= await store.withOAuthTokenLock(id, body);
+  if ("ok" in outcome) return outcome.ok;
+  // A transient failure while the old token is still valid: hand out the old token.
+  if (!mode.force && outcome.row && outcome.error instanceof OAuthTransientError && isUnexpired(outcome.row, Date.now())) return outcome.row;
+  throw outcome.error;
+}
+
+/** The decision and the refresh, holding the lock: re-read, return early when someone else refreshed, else refresh and write. */
+async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, id: string, seenVersion: number, mode: RefreshMode, ahead: number, tx: Store): Promise<LockOutcome> {
   const { store, box, clock } = deps;
   const flow = target.provider.settings.flow;
-  const outcome = await store.withOAuthTokenLock<LockOutcome>(id, async (tx): Promise<LockOutcome> => {
+  {
     const row = await tx.getOAuthToken(id);
     if (!row) return { error: new OAuthNotConnectedError(`The OAuth connection of "${target.integration.name}" was removed.`, { integration: target.integration.name }), row: null };
     const nowMs = Date.now();
@@ -88,14 +136,13 @@ async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, id: st
     if (flow === "authorization_code" && !row.refreshToken) {
       if (isUnexpired(row, nowMs) && !mode.force) return { ok: row };
       const at = clock.now();
-      await tx.updateOAuthToken(id, { state: "needs_reauth", lastError: "no_refresh_token: the token expired and the provider issued no refresh token. Reconnect.", updatedAt: at }, { bumpVersion: true });
+      const dead = (await tx.updateOAuthTokenReturning(id, { state: "needs_reauth", lastError: "no_refresh_token: the token expired and the provider issued no refresh token. Reconnect.", updatedAt: at }, { bumpVersion: true })) as StoredOAuthToken;
       await recordEvent(tx, clock, { type: "needs_reauth", integrationId: row.integrationId, orgId: row.orgId, payload: { reason: "no_refresh_token" } });
-      const dead = (await tx.getOAuthToken(id)) as StoredOAuthToken;
       return { error: needsReauth(target, dead), row: dead };
     }
     const interrupted = row.refreshStartedAt !== null;
     // The in-flight marker is committed outside the lock transaction, so it survives a crash of this process.
-    await store.updateOAuthToken(id, { state: "refreshing", refreshStartedAt: clock.now(), refreshOwner: OWNER, updatedAt: clock.now() });
+    await store.markOAuthRefreshStarted(id, OWNER, clock.now());
 
     const ctx: ProviderContext = { integration: target.integration.name, settings: target.provider.settings, clientSecret: target.provider.clientSecret, entityId: target.entityId };
     let tokens: TokenSet | null = null;
@@ -108,26 +155,25 @@ async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, id: st
     if (tokens) {
       await deps.oauth.hooks?.afterTokenResponse?.();
       const patch = tokenPatch(box, row, tokens, new Date(), target.provider.settings.scopes);
-      await tx.updateOAuthToken(id, patch, { bumpVersion: true });
+      const saved = (await tx.updateOAuthTokenReturning(id, patch, { bumpVersion: true })) as StoredOAuthToken;
       if (row.state === "error") {
         await recordEvent(tx, clock, { type: "refreshed_after_failure", integrationId: row.integrationId, orgId: row.orgId, payload: { failures: row.failureCount, previousError: row.lastError } });
       }
-      return { ok: (await tx.getOAuthToken(id)) as StoredOAuthToken };
+      return { ok: saved };
     }
     const f = failure as OAuthFailure;
     const at = clock.now();
     if (f.kind === "invalid_grant" && flow === "authorization_code") {
       const lastError = interrupted ? INTERRUPTED_REFRESH_ERROR : REVOKED_ERROR;
-      await tx.updateOAuthToken(id, { state: "needs_reauth", lastError, refreshStartedAt: null, refreshOwner: null, nextAttemptAt: null, updatedAt: at }, { bumpVersion: true });
+      const dead = (await tx.updateOAuthTokenReturning(id, { state: "needs_reauth", lastError, refreshStartedAt: null, refreshOwner: null, nextAttemptAt: null, updatedAt: at }, { bumpVersion: true })) as StoredOAuthToken;
       await recordEvent(tx, clock, { type: "needs_reauth", integrationId: row.integrationId, orgId: row.orgId, payload: { reason: interrupted ? "interrupted_refresh" : "invalid_grant" } });
-      const dead = (await tx.getOAuthToken(id)) as StoredOAuthToken;
       return { error: needsReauth(target, dead), row: dead };
     }
     // Transient (and configuration) failures: keep the refresh token, back off with jitter.
     const ambiguous = f.kind === "transient" && /timeout|network/.test(f.reason);
     const failures = row.failureCount + 1;
     const next = new Date(Date.now() + backoffDelayMs(failures - 1, deps.oauth)).toISOString();
-    await tx.updateOAuthToken(id, {
+    const after = (await tx.updateOAuthTokenReturning(id, {
       state: "error",
       lastError: `${f.kind}: ${f.reason}`.slice(0, 500),
       failureCount: failures,
@@ -135,13 +181,8 @@ async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, id: st
       // A timeout leaves it open whether the provider rotated the token: keep the marker for classification.
       ...(ambiguous ? {} : { refreshStartedAt: null, refreshOwner: null }),
       updatedAt: at,
-    });
+    })) as StoredOAuthToken;
     await recordEvent(tx, clock, { type: "refresh_failed", integrationId: row.integrationId, orgId: row.orgId, payload: { kind: f.kind, reason: f.reason.slice(0, 300), failures, nextAttemptAt: next } });
-    const after = (await tx.getOAuthToken(id)) as StoredOAuthToken;
     return { error: toBifrostError(f, target.integration.name, flow === "client_credentials" ? "client credentials grant" : "token refresh"), row: after };
-  });
-  if ("ok" in outcome) return outcome.ok;
-  // A transient failure while the old token is still valid: hand out the old token.
-  if (!mode.force && outcome.row && outcome.error instanceof OAuthTransientError && isUnexpired(outcome.row, Date.now())) return outcome.row;
-  throw outcome.error;
+  }
 }

@@ -25,21 +25,32 @@ export function stateSecretContext(state: string, orgId: string | null): SecretC
   return { tenant: orgId ?? "_", table: "oauth_states", row: state, field: "code_verifier" };
 }
 
-const settingsCache = new Map<string, ProviderSettings>();
+/**
+ * Parsed settings and the decrypted client secret, cached per SecretBox by (provider id, updated_at,
+ * ciphertext): a changed provider or a re-wrapped secret is a new key. Memory only, bounded.
+ */
+const providerCache = new WeakMap<SecretBox, Map<string, { settings: ProviderSettings; clientSecret: string }>>();
 
 export function loadProvider(box: SecretBox, row: StoredOAuthProvider): LoadedProvider {
-  const key = `${row.id}\u0000${row.updatedAt}`;
-  let settings = settingsCache.get(key);
-  if (!settings) {
+  let cache = providerCache.get(box);
+  if (!cache) {
+    cache = new Map();
+    providerCache.set(box, cache);
+  }
+  const key = `${row.id}\u0000${row.updatedAt}\u0000${row.clientSecret}`;
+  let hit = cache.get(key);
+  if (!hit) {
+    let settings: ProviderSettings;
     try {
       settings = JSON.parse(row.settings) as ProviderSettings;
     } catch {
       throw new OAuthConfigError(`The stored OAuth provider settings are unreadable; set the provider again.`);
     }
-    if (settingsCache.size > 1000) settingsCache.clear();
-    settingsCache.set(key, settings);
+    hit = { settings, clientSecret: box.decrypt(row.clientSecret, providerSecretContext(row.id)) };
+    if (cache.size > 1000) cache.clear();
+    cache.set(key, hit);
   }
-  return { row, settings, clientSecret: box.decrypt(row.clientSecret, providerSecretContext(row.id)) };
+  return { row, settings: hit.settings, clientSecret: hit.clientSecret };
 }
 
 export async function readProvider(store: Store, box: SecretBox, integrationId: string): Promise<LoadedProvider | null> {

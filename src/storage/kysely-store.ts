@@ -67,7 +67,7 @@ const toApiKey = (r: Selectable<ApiKeysTable>): StoredApiKey => ({
   revokedAt: r.revoked_at,
 });
 
-const toProvider = (r: Selectable<OAuthProvidersTable>): StoredOAuthProvider => ({
+export const toProvider = (r: Selectable<OAuthProvidersTable>): StoredOAuthProvider => ({
   id: r.id,
   integrationId: r.integration_id,
   flow: r.flow,
@@ -218,6 +218,7 @@ export function foldResolveRows(rows: readonly ResolveFlatRow[]): ResolveRows | 
     mapping: mapped ? { id: mapped.m_id as string, entityId: mapped.m_entity_id, entityName: mapped.m_entity_name } : null,
     values,
     hasOAuth: Boolean(Number(first.has_oauth ?? 0)),
+    oauth: null,
   };
 }
 
@@ -494,6 +495,27 @@ export abstract class KyselyStore implements Store {
     const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
+  async updateOAuthTokenReturning(id: string, patch: OAuthTokenPatch, opts: { expectVersion?: number; bumpVersion?: boolean } = {}): Promise<StoredOAuthToken | null> {
+    let q = this.db.updateTable("oauth_tokens").set(tokenColumns(patch));
+    if (opts.bumpVersion) q = q.set((eb) => ({ version: eb("version", "+", 1) }));
+    q = q.where("id", "=", id);
+    if (opts.expectVersion !== undefined) q = q.where("version", "=", opts.expectVersion);
+    const r = await q.returningAll().executeTakeFirst();
+    return r ? toOAuthToken(r) : null;
+  }
+  async markOAuthRefreshStarted(id: string, owner: string, at: string): Promise<void> {
+    await this.db.updateTable("oauth_tokens").set({ state: "refreshing", refresh_started_at: at, refresh_owner: owner, updated_at: at }).where("id", "=", id).execute();
+  }
+  /** The provider and candidate token rows for resolve (used where the resolve query does not carry them). */
+  protected async resolveOAuthRows(rows: ResolveRows, orgId: string | null): Promise<ResolveRows> {
+    if (!rows.hasOAuth) return rows;
+    const provider = await this.getOAuthProvider(rows.integration.id);
+    if (!provider) return { ...rows, hasOAuth: false };
+    const keys = ["i", ...(orgId ? [`o:${orgId}`] : []), ...(rows.mapping ? [`m:${rows.mapping.id}`] : [])];
+    return { ...rows, oauth: { provider, tokens: await this.findOAuthTokens(rows.integration.id, keys) } };
+  }
+  abstract tryOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
+  abstract awaitOAuthTokenLock(tokenId: string): Promise<StoredOAuthToken | null>;
   async deleteOAuthToken(id: string): Promise<void> {
     await this.db.deleteFrom("oauth_tokens").where("id", "=", id).execute();
   }
@@ -540,6 +562,7 @@ export abstract class KyselyStore implements Store {
       .insertInto("oauth_events")
       .values({ id: e.id, type: e.type, integration_id: e.integrationId, org_id: e.orgId, payload: JSON.stringify(e.payload), created_at: e.createdAt })
       .execute();
+    await this.db.insertInto("oauth_webhook_deliveries").values({ event_id: e.id, created_at: e.createdAt, attempts: 0, next_attempt_at: e.createdAt }).execute();
   }
   async listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; limit?: number }): Promise<StoredOAuthEvent[]> {
     let q = this.db.selectFrom("oauth_events").selectAll();
@@ -548,6 +571,22 @@ export abstract class KyselyStore implements Store {
     if (filter.type !== undefined) q = q.where("type", "=", filter.type);
     if (filter.after !== undefined) q = q.where("created_at", ">", filter.after);
     return (await q.orderBy("created_at").orderBy("id").limit(filter.limit ?? 1000).execute()).map(toEvent);
+  }
+
+  abstract claimWebhookDeliveries(opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>>;
+  protected async eventsForClaims(claims: Array<{ event_id: string; attempts: number }>): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>> {
+    if (claims.length === 0) return [];
+    const rows = await this.db.selectFrom("oauth_events").selectAll().where("id", "in", claims.map((c) => c.event_id)).orderBy("created_at").orderBy("id").execute();
+    const attempts = new Map(claims.map((c) => [c.event_id, Number(c.attempts)]));
+    return rows.map((r) => ({ event: toEvent(r), attempts: attempts.get(r.id) ?? 0 }));
+  }
+  async finishWebhookDelivery(eventId: string, owner: string, outcome: { deliveredAt: string } | { attempts: number; nextAttemptAt: string; error: string }): Promise<boolean> {
+    const set =
+      "deliveredAt" in outcome
+        ? { delivered_at: outcome.deliveredAt, lease_until: null, lease_owner: null, last_error: null }
+        : { attempts: outcome.attempts, next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, 300), lease_until: null, lease_owner: null };
+    const res = await this.db.updateTable("oauth_webhook_deliveries").set(set).where("event_id", "=", eventId).where("lease_owner", "=", owner).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
 
   async getCanaries(): Promise<Array<{ kid: string; value: string }>> {

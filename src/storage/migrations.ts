@@ -165,6 +165,23 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("oauth_events_created_idx").on("oauth_events").columns(["created_at", "id"]).execute();
     },
   },
+  "0003_oauth_webhooks": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // One row per event to deliver; claimed with a lease so a killed deliverer's claims are retried.
+      await db.schema
+        .createTable("oauth_webhook_deliveries")
+        .addColumn("event_id", "text", (c) => c.primaryKey().references("oauth_events.id").onDelete("cascade"))
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("next_attempt_at", "text", (c) => c.notNull())
+        .addColumn("lease_until", "text")
+        .addColumn("lease_owner", "text")
+        .addColumn("delivered_at", "text")
+        .addColumn("last_error", "text")
+        .execute();
+      await db.schema.createIndex("oauth_webhook_due_idx").on("oauth_webhook_deliveries").columns(["delivered_at", "next_attempt_at"]).execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

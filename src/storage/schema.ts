@@ -128,7 +128,19 @@ export interface OAuthEventsTable {
   created_at: string;
 }
 
+export interface OAuthWebhookDeliveriesTable {
+  event_id: string;
+  created_at: string;
+  attempts: number;
+  next_attempt_at: string;
+  lease_until: string | null;
+  lease_owner: string | null;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
 export interface Database {
+  oauth_webhook_deliveries: OAuthWebhookDeliveriesTable;
   oauth_providers: OAuthProvidersTable;
   oauth_tokens: OAuthTokensTable;
   oauth_states: OAuthStatesTable;

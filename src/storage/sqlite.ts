@@ -5,7 +5,7 @@ import { CompiledQuery, Kysely, SqliteDialect, type Transaction } from "kysely";
 import { foldResolveRows, KyselyStore, LIST_FOR_ORG_SQL, RESOLVE_SQL, type ResolveFlatRow } from "./kysely-store.js";
 import { compileNamed } from "./named-sql.js";
 import type { Database } from "./schema.js";
-import type { IntegrationSummaryRow, ResolveRows, Store } from "./store.js";
+import type { IntegrationSummaryRow, ResolveRows, Store, StoredOAuthEvent, StoredOAuthToken } from "./store.js";
 
 interface SqliteShared {
   raw: BetterSqlite3.Database;
@@ -61,11 +61,15 @@ export class SqliteStore extends KyselyStore {
   async resolve(integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
     const { sql, parameters } = compileNamed(RESOLVE_SQL, { org: orgId, name: integrationName }, "sqlite");
     const shared = this.#shared;
+    let rows: ResolveRows | null;
     if (!this.db.isTransaction && shared.openTransactions === 0 && shared.resolveStmt) {
-      return foldResolveRows(shared.resolveStmt.all(parameters));
+      rows = foldResolveRows(shared.resolveStmt.all(parameters));
+    } else {
+      const res = await this.db.executeQuery<ResolveFlatRow>(CompiledQuery.raw(sql, parameters));
+      rows = foldResolveRows(res.rows);
     }
-    const res = await this.db.executeQuery<ResolveFlatRow>(CompiledQuery.raw(sql, parameters));
-    return foldResolveRows(res.rows);
+    // Same store call: the provider and token rows (embedded, no network; only when a provider is attached).
+    return rows ? this.resolveOAuthRows(rows, orgId) : null;
   }
 
   async listForOrg(orgId: string | null): Promise<IntegrationSummaryRow[]> {
@@ -77,6 +81,33 @@ export class SqliteStore extends KyselyStore {
   /** One process per SQLite file: the in-process single-flight is the lock; no transaction is held during HTTP. */
   async withOAuthTokenLock<T>(_tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
     return fn(this);
+  }
+
+  async tryOAuthTokenLock<T>(_tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+    return { locked: true, value: await fn(this) };
+  }
+
+  async awaitOAuthTokenLock(tokenId: string): Promise<StoredOAuthToken | null> {
+    return this.getOAuthToken(tokenId);
+  }
+
+  async claimWebhookDeliveries(opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>> {
+    const claims = await this.transaction(async (tx) => {
+      const db = (tx as SqliteStore).db;
+      const rows = await db
+        .selectFrom("oauth_webhook_deliveries")
+        .select(["event_id", "attempts"])
+        .where("delivered_at", "is", null)
+        .where("next_attempt_at", "<=", opts.now)
+        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", opts.now)]))
+        .orderBy("created_at")
+        .orderBy("event_id")
+        .limit(opts.limit)
+        .execute();
+      if (rows.length > 0) await db.updateTable("oauth_webhook_deliveries").set({ lease_until: opts.leaseUntil, lease_owner: opts.owner }).where("event_id", "in", rows.map((r) => r.event_id)).execute();
+      return rows;
+    });
+    return this.eventsForClaims(claims);
   }
 
   async claimOAuthRefreshWork(opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {

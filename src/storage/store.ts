@@ -30,8 +30,18 @@ export interface ResolveRows {
   mapping: { id: string; entityId: string | null; entityName: string | null } | null;
   /** Defaults (orgId null) and this org's overrides. */
   values: StoredConfigValue[];
-  /** Whether an OAuth provider is attached (read in the same query; tokens are read only when true). */
+  /** Whether an OAuth provider is attached (read in the same query). */
   hasOAuth: boolean;
+  /**
+   * The OAuth provider and this org's candidate token rows (owner keys "i", "o:<org>", "m:<mapping>"),
+   * read by the same store call; null when no provider is attached.
+   */
+  oauth: ResolveOAuthRows | null;
+}
+
+export interface ResolveOAuthRows {
+  provider: StoredOAuthProvider;
+  tokens: StoredOAuthToken[];
 }
 
 export type OAuthTokenState = "not_connected" | "connected" | "refreshing" | "needs_reauth" | "error";
@@ -176,13 +186,31 @@ export interface Store {
    * version (fencing); returns whether a row was written. `bumpVersion` increments the version.
    */
   updateOAuthToken(id: string, patch: OAuthTokenPatch, opts?: { expectVersion?: number; bumpVersion?: boolean }): Promise<boolean>;
+  /** Like updateOAuthToken, returning the row as written (null when nothing matched). One round trip. */
+  updateOAuthTokenReturning(id: string, patch: OAuthTokenPatch, opts?: { expectVersion?: number; bumpVersion?: boolean }): Promise<StoredOAuthToken | null>;
   deleteOAuthToken(id: string): Promise<void>;
   /**
    * Run `fn` holding the cross-process refresh lock of one token row. PostgreSQL: a transaction with
    * `pg_advisory_xact_lock` on a 64-bit hash of the id (released at commit/rollback, also when the
    * connection drops). SQLite (one process): runs `fn` directly; the in-process single-flight serialises.
    */
+  /**
+   * The in-flight marker (state refreshing, refresh_started_at, refresh_owner), committed at once and
+   * outside the lock transaction, so it survives a crash of the holder. Call it only holding the lock.
+   */
+  markOAuthRefreshStarted(id: string, owner: string, at: string): Promise<void>;
   withOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T>;
+  /**
+   * Like withOAuthTokenLock, but never waits: when another transaction holds the lock, returns
+   * `{ locked: false }` at once (PostgreSQL: `pg_try_advisory_xact_lock`). SQLite: always locked.
+   */
+  tryOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
+  /**
+   * Wait until no one holds the refresh lock of the row, then re-read it. PostgreSQL: a shared
+   * advisory lock, so every waiter is released together when the refreshing holder commits (instead
+   * of queueing one by one on the exclusive lock). SQLite: a plain read.
+   */
+  awaitOAuthTokenLock(tokenId: string): Promise<StoredOAuthToken | null>;
   /**
    * Claim up to `limit` refreshable tokens expiring before `horizon` and not claimed or backing off:
    * sets `claimed_until` so other refreshers skip them (PostgreSQL: FOR UPDATE SKIP LOCKED). Returns ids.
@@ -196,7 +224,15 @@ export interface Store {
   setOAuthStateOutcome(state: string, outcome: string): Promise<void>;
   deleteExpiredOAuthStates(before: string): Promise<number>;
 
+  /** Store an event and queue its webhook delivery (same executor: one transaction inside `transaction()`). */
   insertOAuthEvent(event: StoredOAuthEvent): Promise<void>;
+  /**
+   * Lease up to `limit` due, undelivered webhook deliveries to `owner` until `leaseUntil` (PostgreSQL:
+   * FOR UPDATE SKIP LOCKED, so each event goes to one deliverer; an expired lease is claimable again).
+   */
+  claimWebhookDeliveries(opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>>;
+  /** Record the outcome of a claimed delivery; fenced on the lease owner (false when the lease was lost). */
+  finishWebhookDelivery(eventId: string, owner: string, outcome: { deliveredAt: string } | { attempts: number; nextAttemptAt: string; error: string }): Promise<boolean>;
   listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; limit?: number }): Promise<StoredOAuthEvent[]>;
 
   getCanaries(): Promise<Array<{ kid: string; value: string }>>;

@@ -10,7 +10,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Environment variable names share the prefix; they are documented in the README, not here. */
-const ENV_VARS = new Set(["BIFROST_HOME", "BIFROST_KEYRING", "BIFROST_KEYRING_FILE", "BIFROST_URL", "BIFROST_API_KEY", "BIFROST_PUBLIC_URL", "BIFROST_ALLOW_HTTP_LOOPBACK", "BIFROST_LOG_LEVEL", "BIFROST_WORKFLOWS_DIR"]);
+const ENV_VARS = new Set(["BIFROST_HOME", "BIFROST_KEYRING", "BIFROST_KEYRING_FILE", "BIFROST_URL", "BIFROST_API_KEY", "BIFROST_PUBLIC_URL", "BIFROST_ALLOW_HTTP_LOOPBACK", "BIFROST_LOG_LEVEL", "BIFROST_WORKFLOWS_DIR", "BIFROST_WEBHOOK_URL", "BIFROST_WEBHOOK_SECRET"]);
 
 describe("docs/errors.md", () => {
   const codes = new Set(
