@@ -12,6 +12,7 @@ import { registerIntegrations } from "./commands/integrations.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerMappings } from "./commands/mappings.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerEvents, registerOAuth } from "./commands/oauth.js";
 import { registerOrgs } from "./commands/orgs.js";
 import { registerRun } from "./commands/run.js";
 import { registerServe } from "./commands/serve.js";
@@ -42,6 +43,8 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerMappings(program);
   registerKeys(program);
+  registerOAuth(program);
+  registerEvents(program);
   registerRun(program);
   return program;
 }

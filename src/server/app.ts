@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
+import type { OAuthDeps } from "../oauth/service.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { Bifrost } from "../services/bootstrap.js";
 import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJsonParser } from "./errors.js";
@@ -9,6 +10,7 @@ import { Api } from "./route.js";
 import { integrationRoutes } from "./routes/integrations.js";
 import { keyRoutes } from "./routes/keys.js";
 import { mappingRoutes } from "./routes/mappings.js";
+import { oauthRoutes } from "./routes/oauth.js";
 import { organizationRoutes } from "./routes/organizations.js";
 import { workflowRoutes } from "./routes/workflows.js";
 import { loadWorkflows } from "./workflows.js";
@@ -21,6 +23,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Extra, already-loaded workflow definitions (tests, embedding). */
   workflows?: WorkflowDefinition[];
+  /** OAuth settings (public URL for callbacks, loopback switch, timeouts); defaults from BIFROST_PUBLIC_URL / BIFROST_ALLOW_HTTP_LOOPBACK. */
+  oauth?: OAuthDeps["oauth"];
 }
 
 const routeLists = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
@@ -58,12 +62,13 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   installJsonParser(app);
   installErrorHandling(app);
 
-  const api = new Api(app, opts.bifrost);
+  const api = new Api(app, opts.bifrost, opts.oauth);
   const health = async () => ({ status: "ok" });
   api.publicRoute({ method: "GET", url: "/healthz", summary: "Liveness check.", tag: "meta", handler: health });
   organizationRoutes(api);
   integrationRoutes(api);
   mappingRoutes(api);
+  oauthRoutes(api);
   keyRoutes(api);
   workflowRoutes(api, workflows);
   openApiRoute(api, packageVersion());

@@ -2,15 +2,37 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { createLogger } from "../logger.js";
+import { startBackgroundWork } from "../oauth/background.js";
 import { createApp, type ServerOptions } from "./app.js";
 
 export { createApp, registeredRoutes, type ServerOptions } from "./app.js";
 export { buildOpenApi } from "./openapi.js";
 
-/** Build the app and listen. `host` defaults to 127.0.0.1; port 0 picks a free port (see `url`). */
-export async function startServer(opts: ServerOptions & { port: number; host?: string }): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
-  const { port, host = "127.0.0.1", ...rest } = opts;
-  const app = await createApp({ ...rest, logger: rest.logger ?? createLogger() });
+export interface BackgroundWork {
+  stop(): Promise<void>;
+}
+
+/**
+ * Build the app, listen, and start the background work (the OAuth refresher renewing tokens ahead of
+ * expiry, and webhook delivery of events when BIFROST_WEBHOOK_URL is set); closing the server stops it. `createApp` alone starts nothing in the background.
+ * `host` defaults to 127.0.0.1; port 0 picks a free port (see `url`). `background: false` skips it.
+ */
+export async function startServer(
+  opts: ServerOptions & { port: number; host?: string; background?: boolean },
+): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
+  const { port, host = "127.0.0.1", background = true, ...rest } = opts;
+  const logger = rest.logger ?? createLogger();
+  const app = await createApp({ ...rest, logger });
+  if (background) {
+    const bf = rest.bifrost;
+    const work: BackgroundWork = startBackgroundWork(
+      { store: bf.store, box: bf.box, clock: bf.clock, ...(rest.oauth ? { oauth: rest.oauth } : {}) },
+      { onError: (message) => logger.warn({ component: "oauth-background" }, `OAuth background work: ${message}`) },
+    );
+    app.addHook("onClose", async () => {
+      await work.stop();
+    });
+  }
   await app.listen({ port, host });
   const addr = app.server.address() as AddressInfo;
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

@@ -37,7 +37,7 @@ function operation(doc: RouteDoc): JsonObject {
     parameters,
     security: doc.roles === null ? [] : [{ bearer: [] }],
     responses: {
-      [String(doc.status)]: { description: "Success", content: { "application/json": { schema: {} } } },
+      [String(doc.status)]: { description: "Success", content: { [doc.produces ?? "application/json"]: { schema: doc.produces === "text/html" ? { type: "string" } : {} } } },
       ...(doc.roles === null ? {} : { "401": errorResponse, "403": errorResponse }),
       default: errorResponse,
     },

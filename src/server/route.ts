@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { ApiKeyRole } from "../core/types.js";
+import type { OAuthDeps } from "../oauth/service.js";
 import type { Bifrost } from "../services/bootstrap.js";
 import { authenticate, type Caller, requireRole } from "./auth.js";
 import { parseWith } from "./errors.js";
@@ -45,16 +46,23 @@ export interface RouteDoc {
   body?: z.ZodType;
   query?: z.ZodType;
   status: number;
+  /** Response media type (default application/json). */
+  produces?: string;
 }
 
 /** Registers routes on Fastify and records them for the OpenAPI document. */
 export class Api {
   readonly docs: RouteDoc[] = [];
+  /** Store, keyring and clock plus the OAuth settings (public URL, loopback switch, timeouts) for the OAuth routes. */
+  readonly oauthDeps: OAuthDeps;
 
   constructor(
     readonly app: FastifyInstance,
     readonly bifrost: Bifrost,
-  ) {}
+    oauth?: OAuthDeps["oauth"],
+  ) {
+    this.oauthDeps = { store: bifrost.store, box: bifrost.box, clock: bifrost.clock, ...(oauth ? { oauth } : {}) };
+  }
 
   route<BS extends z.ZodType | undefined = undefined, QS extends z.ZodType | undefined = undefined>(spec: RouteSpec<BS, QS>): void {
     const status = spec.status ?? 200;
@@ -85,8 +93,31 @@ export class Api {
   }
 
   /** A route without authentication (health, OpenAPI). */
-  publicRoute(spec: { method: Method; url: string; summary: string; tag: string; handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> }): void {
-    this.docs.push({ method: spec.method, url: spec.url, summary: spec.summary, tag: spec.tag, roles: null, status: 200 });
-    this.app.route({ method: spec.method, url: spec.url, handler: spec.handler });
+  publicRoute(spec: {
+    method: Method;
+    url: string;
+    summary: string;
+    tag: string;
+    /** Response media type for the OpenAPI document (default application/json). */
+    produces?: string;
+    /** Fastify log level for this route ("warn" keeps request URLs carrying one-time codes out of the info log). */
+    logLevel?: "warn" | "error" | "silent";
+    query?: z.ZodType;
+    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  }): void {
+    this.docs.push({
+      method: spec.method,
+      url: spec.url,
+      summary: spec.summary,
+      tag: spec.tag,
+      roles: null,
+      status: 200,
+      ...(spec.produces ? { produces: spec.produces } : {}),
+      ...(spec.query ? { query: spec.query } : {}),
+    });
+    // Only ever raise the level (a silent app logger stays silent).
+    const order = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+    const raise = spec.logLevel !== undefined && order.indexOf(this.app.log.level) < order.indexOf(spec.logLevel);
+    this.app.route({ method: spec.method, url: spec.url, handler: spec.handler, ...(raise ? { logLevel: spec.logLevel } : {}) });
   }
 }

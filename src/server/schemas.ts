@@ -96,3 +96,72 @@ export const ErrorEnvelopeSchema = z.object({
   message: z.string(),
   details: z.record(z.string(), z.unknown()).optional(),
 });
+
+const oauthUrl = z.string().max(2048).describe("Absolute https URL; may contain {entity_id} and placeholders declared in url_defaults.");
+const secretView = z.strictObject({ set: z.literal(true), fingerprint: z.string() });
+
+/**
+ * An OAuth provider block (the `oauth:` block of bifrost.yaml). This schema documents and
+ * pre-checks the shape; the OAuth core validates URLs, placeholders and flow rules.
+ */
+export const OAuthProviderBody = z.strictObject({
+  flow: z.enum(["authorization_code", "client_credentials"]),
+  client_id: z.string().min(1).max(512),
+  client_secret: z
+    .union([z.string().min(1).max(4096), secretView])
+    .optional()
+    .describe("The client secret (stored encrypted, never returned). A masked echo ({set:true,fingerprint}, the fingerprint, or bullets) keeps the stored one."),
+  authorization_url: oauthUrl.optional().describe("authorization_code only."),
+  token_url: oauthUrl.optional(),
+  issuer: oauthUrl.optional().describe("RFC 8414 discovery base and the expected `iss` of authorization responses (RFC 9207)."),
+  revocation_url: oauthUrl.optional().describe("RFC 7009 revocation endpoint, used by disconnect."),
+  scopes: z.array(z.string().max(256)).max(100).optional(),
+  audience: z.string().max(2048).optional(),
+  authorize_params: z.record(z.string(), z.string()).optional().describe("Extra authorization request parameters."),
+  token_params: z.record(z.string(), z.string()).optional().describe("Extra token request parameters."),
+  token_auth_method: z.enum(["client_secret_basic", "client_secret_post"]).optional().describe("Default client_secret_basic."),
+  url_defaults: z.record(z.string(), z.string()).optional().describe("Placeholder defaults, e.g. { entity_id: common }."),
+  entity_id_source: z
+    .strictObject({ type: z.enum(["url_param", "token_field", "id_token_claim"]), key: z.string().max(128) })
+    .optional()
+    .describe("Where the callback captures the mapping's entity id (only when it is empty)."),
+  quirks: z
+    .strictObject({ form_encoded_token_response: z.boolean().optional(), default_token_type: z.string().optional(), expires_in_as_string: z.boolean().optional() })
+    .optional()
+    .describe("Explicit per-provider token endpoint quirks."),
+});
+
+export const OAuthOrgBody = z.strictObject({
+  org: orgSlug.optional().describe("Organization whose connection this is; omitted = the integration-level connection (platform_admin) or the key's own org (org_admin)."),
+});
+
+export const OAuthOrgQuery = z.strictObject({
+  org: orgSlug.optional().describe("Organization slug; org-scoped keys default to (and may only name) their own."),
+});
+
+export const OAuthStatusQuery = z.strictObject({
+  org: orgSlug.optional().describe("Only this organization's connections; org-scoped keys always see only their own."),
+  integration: integrationName.optional(),
+});
+
+export const OAuthCallbackQuery = z
+  .object({
+    code: z.string().optional(),
+    state: z.string().optional(),
+    iss: z.string().optional(),
+    error: z.string().optional(),
+    error_description: z.string().optional(),
+  })
+  .describe("What the provider appends to the redirect URI; other provider parameters (e.g. realmId) are passed through.");
+
+export const EventsQuery = z.strictObject({
+  integration: integrationName.optional(),
+  org: orgSlug.optional().describe("Only this organization's events; org-scoped keys always see only their own."),
+  type: z.string().max(64).optional().describe("connected, refreshed, refresh_failed, needs_reauth, disconnected, …"),
+  after: z.string().max(64).optional().describe("Cursor: only events created after this timestamp (ISO 8601)."),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, "a number 1-1000")
+    .optional()
+    .describe("At most this many events (default 100, max 1000)."),
+});

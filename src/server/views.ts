@@ -1,5 +1,7 @@
 /** Service views → API responses: snake_case field names everywhere (config keys are kept verbatim). */
 import type { Organization } from "../core/types.js";
+import type { CompletedAuthorization, OAuthConnectionView, OAuthEventView } from "../oauth/service.js";
+import type { OAuthCredentials } from "../runtime/types.js";
 import type { ApiKeyView } from "../services/api-keys.js";
 import type { ConfigChange } from "../services/config-values.js";
 import type { IntegrationView } from "../services/integrations.js";
@@ -50,4 +52,53 @@ export function apiKeyOut(k: ApiKeyView) {
     last_used_at: k.lastUsedAt,
     revoked_at: k.revokedAt,
   };
+}
+
+/** Connection health for the API: never a token. */
+export function oauthConnectionOut(c: OAuthConnectionView) {
+  return {
+    integration: c.integration,
+    org: c.org,
+    level: c.level,
+    entity_id: c.entityId,
+    state: c.state,
+    expires_at: c.expiresAt,
+    last_refresh_at: c.lastRefreshAt,
+    last_error: c.lastError,
+    has_refresh_token: c.hasRefreshToken,
+    scopes: c.scopes,
+    refresh_interrupted: c.refreshInterrupted,
+    next_attempt_at: c.nextAttemptAt,
+  };
+}
+
+export function oauthEventOut(e: OAuthEventView) {
+  return { id: e.id, type: e.type, integration: e.integration, org: e.org, payload: snakeKeys(e.payload), created_at: e.createdAt };
+}
+
+export function completedOut(c: CompletedAuthorization) {
+  return {
+    integration: c.integration,
+    org: c.org,
+    level: c.level,
+    scopes: c.scopes,
+    expires_at: c.expiresAt,
+    has_refresh_token: c.hasRefreshToken,
+    entity_id_captured: c.entityIdCaptured,
+  };
+}
+
+/**
+ * The credentials for remote workflow execution (`GET …/resolved` only): the access token, never
+ * the refresh token (renewal stays with the server so there is one refresh per credential).
+ */
+export function resolvedOAuthOut(o: OAuthCredentials | null) {
+  if (!o) return null;
+  return { access_token: o.accessToken, token_type: o.tokenType, expires_at: o.expiresAt ? o.expiresAt.toISOString() : null, scopes: o.scopes };
+}
+
+function snakeKeys(v: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = val;
+  return out;
 }

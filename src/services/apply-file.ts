@@ -12,6 +12,7 @@ import { parseConfigSchema } from "../core/config-schema.js";
 import { ApplyFileError, BifrostError } from "../core/errors.js";
 import { checkIntegrationName, checkOrgSlug } from "../core/names.js";
 import type { ConfigSchemaItem } from "../core/types.js";
+import { parseProviderConfig } from "../oauth/provider-config.js";
 
 export type PathSegment = string | number;
 
@@ -47,6 +48,8 @@ export interface FileIntegration {
   /** undefined = keep the stored schema. */
   configSchema?: ConfigSchemaItem[];
   defaults?: Record<string, unknown>;
+  /** The `oauth:` provider block (validated structurally; applied with setOAuthProvider). undefined = keep; null = detach. */
+  oauth?: Record<string, unknown> | null;
   mappings: FileMapping[];
   path: PathSegment[];
 }
@@ -64,7 +67,7 @@ export interface ParsedApplyFile {
 
 const TOP_FIELDS = ["organizations", "integrations"] as const;
 const ORG_FIELDS = ["slug", "name"] as const;
-const INTEGRATION_FIELDS = ["name", "description", "config_schema", "defaults", "mappings"] as const;
+const INTEGRATION_FIELDS = ["name", "description", "config_schema", "defaults", "oauth", "mappings"] as const;
 const MAPPING_FIELDS = ["org", "entity_id", "entity_name", "config"] as const;
 
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -150,12 +153,7 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
     const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
     if (unknown.length === 0) return;
     const first = unknown[0] as string;
-    const hint =
-      unknown.includes("oauth") && what === "integration"
-        ? " OAuth provider blocks are not supported by this version of `bifrost apply`."
-        : unknown.includes("default") && what === "integration"
-          ? ' Did you mean "defaults"?'
-          : "";
+    const hint = unknown.includes("default") && what === "integration" ? ' Did you mean "defaults"?' : "";
     throw error([...path, first], `unknown field(s) ${unknown.map((k) => `"${k}"`).join(", ")} in ${what}; allowed: ${allowed.join(", ")}.${hint}`, { unknown }, { key: true });
   };
   const wrap = <T>(path: PathSegment[], fn: () => T): T => {
@@ -228,6 +226,15 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
       }
     }
     if (o.defaults !== undefined && o.defaults !== null) out.defaults = object(o.defaults, [...path, "defaults"], "an object of key: value pairs");
+    if (o.oauth !== undefined) {
+      if (o.oauth === null) out.oauth = null;
+      else {
+        const block = object(o.oauth, [...path, "oauth"], "an OAuth provider block { flow, client_id, client_secret, token_url, … }");
+        // Structural check now (a masked secret is judged against the store later, in apply.ts).
+        checkOAuthBlock(block, [...path, "oauth"], error);
+        out.oauth = block;
+      }
+    }
     const orgsSeen = new Map<string, number>();
     list(o.mappings, [...path, "mappings"], "{ org, entity_id?, entity_name?, config? } items").forEach((rawM, j) => {
       const mp: PathSegment[] = [...path, "mappings", j];
@@ -255,6 +262,34 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
   });
 
   return { file, organizations, integrations, lineOf, error };
+}
+
+/** Placeholder fingerprint used to validate a block whose masked secret is checked against the store later. */
+const STRUCTURE_ONLY = "\u0000structure-check";
+
+/**
+ * An OAuthConfigError from the provider parser → an ApplyFileError at `integrations[i].oauth.<field>`.
+ * The parser's messages start with `oauth.<field>`; that prefix is replaced by our path + line.
+ */
+export function oauthErrorAt(err: BifrostError, base: readonly PathSegment[]): { path: PathSegment[]; message: string } {
+  const d = err.details ?? {};
+  const segs: PathSegment[] = [...base];
+  const fromDetails = typeof d.path === "string" && d.path !== "" ? d.path : typeof d.field === "string" ? d.field + (typeof d.param === "string" ? `.${d.param}` : "") : null;
+  const fromMessage = /^oauth\.([A-Za-z0-9_.]+?)(?=[:\s]|$)/.exec(err.message)?.[1] ?? null;
+  const raw = fromDetails ?? fromMessage;
+  if (raw) for (const p of raw.split(".")) segs.push(/^\d+$/.test(p) ? Number(p) : p);
+  const message = err.message.replace(/^oauth(\.[A-Za-z0-9_.]+)?:?\s*/, "");
+  return { path: segs, message: message || err.message };
+}
+
+function checkOAuthBlock(block: Record<string, unknown>, path: PathSegment[], error: (path: readonly PathSegment[], message: string, extra?: Record<string, unknown>) => ApplyFileError): void {
+  try {
+    parseProviderConfig(block, STRUCTURE_ONLY);
+  } catch (err) {
+    if (!(err instanceof BifrostError)) throw err;
+    const at = oauthErrorAt(err, path);
+    throw error(at.path, at.message, { cause: err.code });
+  }
 }
 
 /**

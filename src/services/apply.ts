@@ -10,7 +10,10 @@ import { ApplyFileError, BifrostError, ValidationError } from "../core/errors.js
 import { RESERVED_KEYS } from "../core/names.js";
 import { type ConfigSchemaItem, isSecretView } from "../core/types.js";
 import type { Store } from "../storage/store.js";
-import { formatPath, type ParsedApplyFile, type PathSegment, parseApplyFile } from "./apply-file.js";
+import { OAuthConfigError } from "../oauth/errors.js";
+import { parseProviderConfig, providerView } from "../oauth/provider-config.js";
+import { getOAuthProvider, removeOAuthProvider, setOAuthProvider } from "../oauth/service.js";
+import { type FileIntegration, formatPath, oauthErrorAt, type ParsedApplyFile, type PathSegment, parseApplyFile } from "./apply-file.js";
 import type { ConfigChange } from "./config-values.js";
 import type { Deps } from "./deps.js";
 import { createIntegration, updateIntegration } from "./integrations.js";
@@ -20,11 +23,11 @@ import { createOrg, updateOrg } from "./organizations.js";
 export type ApplyAction = "created" | "updated" | "unchanged";
 
 export interface ApplyChange {
-  kind: "organization" | "integration" | "mapping";
-  /** `acme`, `HaloPSA`, or `HaloPSA/acme` for a mapping. */
+  kind: "organization" | "integration" | "oauth_provider" | "mapping";
+  /** `acme`, `HaloPSA` (integration and its oauth_provider), or `HaloPSA/acme` for a mapping. */
   name: string;
   action: ApplyAction;
-  /** Changed fields (name, description, config_schema, entity_id, entity_name). */
+  /** Changed fields (name, description, config_schema, entity_id, entity_name; for oauth_provider the block's fields, "client_secret", or "removed"). */
   fields: string[];
   /** Config keys written (defaults for an integration, overrides for a mapping). */
   keysSet: string[];
@@ -254,6 +257,10 @@ async function applyAll(deps: Deps, f: ParsedApplyFile, force: boolean): Promise
       if (res.deletedValues > 0) c.deletedValues = res.deletedValues;
       changes.push(c);
     });
+    if (integ.oauth !== undefined) {
+      const oc = await at(f, [...integ.path, "oauth"], () => applyOAuth(deps, f, integ));
+      if (oc) changes.push(oc);
+    }
     for (const m of integ.mappings) {
       await at(f, m.path, async () => {
         const integration = await deps.store.getIntegrationByName(integ.name);
@@ -275,4 +282,52 @@ async function applyAll(deps: Deps, f: ParsedApplyFile, force: boolean): Promise
     }
   }
   return changes;
+}
+
+/** Canonical JSON (sorted keys) for comparing provider views. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The integration's `oauth:` block: compare the parsed block with the stored provider (the client
+ * secret by fingerprint of its plaintext; a masked echo keeps it) and write only when different.
+ * `oauth: null` detaches the provider (its tokens are deleted).
+ */
+async function applyOAuth(deps: Deps, f: ParsedApplyFile, integ: FileIntegration): Promise<ApplyChange | null> {
+  const path: PathSegment[] = [...integ.path, "oauth"];
+  const existing = await getOAuthProvider(deps, integ.name);
+  if (integ.oauth === null) {
+    if (!existing) return null;
+    await removeOAuthProvider(deps, integ.name);
+    return change(f, "oauth_provider", integ.name, path, "updated", ["removed"]);
+  }
+  const block = integ.oauth as Record<string, unknown>;
+  let parsed;
+  try {
+    parsed = parseProviderConfig(block, existing?.client_secret.fingerprint ?? null);
+  } catch (err) {
+    if (err instanceof OAuthConfigError) {
+      const loc = oauthErrorAt(err, path);
+      throw f.error(loc.path, loc.message, { cause: err.code });
+    }
+    throw err;
+  }
+  const fingerprint = parsed.clientSecret === null ? (existing?.client_secret.fingerprint ?? "") : deps.box.fingerprint(parsed.clientSecret);
+  const wanted = providerView(parsed.settings, fingerprint);
+  if (existing && canonical(existing) === canonical(wanted)) return change(f, "oauth_provider", integ.name, path, "unchanged", []);
+  const fields = existing
+    ? [...new Set([...Object.keys(existing), ...Object.keys(wanted)])]
+        .filter((k) => canonical((existing as unknown as Record<string, unknown>)[k]) !== canonical((wanted as unknown as Record<string, unknown>)[k]))
+        .sort()
+    : [];
+  await setOAuthProvider(deps, integ.name, block);
+  return change(f, "oauth_provider", integ.name, path, existing ? "updated" : "created", fields);
 }

@@ -1,12 +1,14 @@
 /**
  * `bifrost export`: the store as a bifrost.yaml / JSON document, in the shape `bifrost apply` reads.
  * Deterministic order (orgs by slug, integrations by name, mappings by org slug, config keys in
- * schema order). Secrets are never written in plaintext: they appear as `{ set: true, fingerprint }`,
- * which `apply` treats as "keep the stored secret".
+ * schema order). Secrets (config secrets and OAuth client secrets) are never written in plaintext: they appear
+ * as `{ set: true, fingerprint }`, which `apply` treats as "keep the stored secret".
  */
 import { stringify } from "yaml";
 import type { ConfigSchemaItem, DisplayValue } from "../core/types.js";
 import type { StoredConfigValue } from "../storage/store.js";
+import { getOAuthProvider } from "../oauth/service.js";
+import type { ProviderView } from "../oauth/provider-config.js";
 import { escapeEnvRefs } from "./apply-file.js";
 import { displayValue } from "./config-values.js";
 import type { Deps } from "./deps.js";
@@ -28,6 +30,8 @@ export interface ExportedIntegration {
   description?: string;
   config_schema: ConfigSchemaItem[];
   defaults: Record<string, DisplayValue>;
+  /** The OAuth provider block; client_secret as `{ set: true, fingerprint }`, never plaintext. */
+  oauth?: ProviderView;
   mappings?: ExportedMapping[];
 }
 
@@ -95,6 +99,8 @@ export async function exportDocument(deps: Deps): Promise<ExportDocument> {
         values.filter((v) => v.orgId === null),
       ),
     };
+    const provider = await getOAuthProvider(deps, integ.name);
+    if (provider) item.oauth = escapeValue(provider as unknown as DisplayValue) as unknown as ProviderView;
     if (mappings.length > 0) {
       item.mappings = mappings.map(({ m, slug }) => {
         const config = valuesInSchemaOrder(

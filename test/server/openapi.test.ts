@@ -39,7 +39,7 @@ describe("GET /api/openapi.json", () => {
       if (!op) continue;
       const pathParams = [...r.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]);
       expect(op.parameters.filter((p) => p.in === "path").map((p) => p.name)).toEqual(pathParams);
-      const isPublic = r.url === "/healthz" || r.url === "/api/openapi.json";
+      const isPublic = r.url === "/healthz" || r.url === "/api/openapi.json" || r.url === "/api/oauth/callback/:integration";
       expect(op.security).toEqual(isPublic ? [] : [{ bearer: [] }]);
     }
     // And nothing documented that does not exist.
@@ -62,6 +62,10 @@ describe("GET /api/openapi.json", () => {
     expect(doc.paths["/api/integrations/{name}/defaults"]?.patch?.requestBody).toBeDefined();
     const del = doc.paths["/api/integrations/{name}"]?.delete;
     expect(del?.parameters).toContainEqual(expect.objectContaining({ name: "force", in: "query", required: false }));
+    for (const p of ["/api/integrations/{name}/oauth", "/api/integrations/{name}/oauth/authorize", "/api/oauth/callback/{integration}", "/api/oauth/status", "/api/events"]) {
+      expect(doc.paths[p], p).toBeDefined();
+    }
+    expect(doc.paths["/api/integrations/{name}/oauth"]?.put?.requestBody).toBeDefined();
     const resolved = doc.paths["/api/integrations/{name}/resolved"]?.get;
     expect(resolved?.parameters).toContainEqual(expect.objectContaining({ name: "org", in: "query" }));
   });

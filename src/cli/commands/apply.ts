@@ -9,6 +9,7 @@ function describe(c: ApplyChange): string {
   const parts: string[] = [];
   if (c.fields.length) parts.push(c.fields.join(", "));
   const what = c.kind === "integration" ? "defaults" : "config";
+  if (c.kind === "oauth_provider") return `  ${c.action.padEnd(9)} ${"oauth".padEnd(12)} ${c.name}${c.fields.length ? `  (${c.fields.join(", ")})` : ""}`;
   if (c.keysSet.length) parts.push(`${what} set: ${c.keysSet.join(", ")}`);
   if (c.keysUnset.length) parts.push(`${what} unset: ${c.keysUnset.join(", ")}`);
   if (c.deletedValues) parts.push(`${c.deletedValues} stored value(s) deleted`);

@@ -5,7 +5,7 @@ import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, se
 import { ADMIN_ROLES, ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
 import { ConfigValues, PutMappingBody, ResolvedQuery } from "../schemas.js";
-import { changeOut, mappingOut } from "../views.js";
+import { changeOut, mappingOut, resolvedOAuthOut } from "../views.js";
 
 const WORKFLOW_READERS: readonly ApiKeyRole[] = ["platform_admin", "workflow"];
 
@@ -147,7 +147,7 @@ export function mappingRoutes(api: Api): void {
         entity_name: resolved.entityName,
         mapped: resolved.mapped,
         config,
-        oauth: resolved.oauth,
+        oauth: resolvedOAuthOut(resolved.oauth),
       };
     },
   });

@@ -1,0 +1,244 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { parse as parseYaml } from "yaml";
+import { ValidationError } from "../../core/errors.js";
+import {
+  disconnect,
+  getOAuthProvider,
+  getOAuthStatus,
+  listOAuthEvents,
+  type OAuthConnectionView,
+  type OAuthEventView,
+  refreshConnection,
+  removeOAuthProvider,
+  setOAuthProvider,
+  startAuthorization,
+} from "../../oauth/service.js";
+import { OAuthNoProviderError } from "../../oauth/errors.js";
+import { withBifrost } from "../context.js";
+import { emit, type JsonFlag, say, table } from "../output.js";
+
+type OrgFlag = JsonFlag & { org?: string };
+
+const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function substitute(value: unknown): unknown {
+  if (typeof value === "string") {
+    return value.replace(ENV_REF, (_m, name: string | undefined) => {
+      if (name === undefined) return "${";
+      const v = process.env[name];
+      if (v === undefined) throw new ValidationError(`--file: environment variable ${name} is not set (referenced as \${${name}}).`, { variable: name });
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map(substitute);
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: substitute(v), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return value;
+}
+
+/** `--file`: inline JSON (starts with `{`) or a YAML/JSON file holding the block or `{ oauth: {...} }`; `${ENV}` substituted. */
+export function readProviderArg(arg: string): unknown {
+  const trimmed = arg.trim();
+  let value: unknown;
+  if (trimmed.startsWith("{")) {
+    try {
+      value = JSON.parse(trimmed);
+    } catch {
+      // Never echo the parser message: it quotes the text, which may hold the client secret.
+      throw new ValidationError("--file is not valid JSON.", { path: "--file" });
+    }
+  } else {
+    let text: string;
+    try {
+      text = readFileSync(arg, "utf8");
+    } catch (err) {
+      throw new ValidationError(`--file: cannot read file ${arg} (${(err as NodeJS.ErrnoException).code ?? "unreadable"}); pass a file or inline JSON.`, { path: "--file" });
+    }
+    try {
+      value = parseYaml(text);
+    } catch {
+      throw new ValidationError(`--file ${arg} is not valid YAML/JSON.`, { path: "--file" });
+    }
+  }
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && "oauth" in value) value = (value as { oauth: unknown }).oauth;
+  return substitute(value);
+}
+
+function connectionJson(c: OAuthConnectionView) {
+  return {
+    integration: c.integration,
+    org: c.org,
+    level: c.level,
+    entity_id: c.entityId,
+    state: c.state,
+    expires_at: c.expiresAt,
+    last_refresh_at: c.lastRefreshAt,
+    last_error: c.lastError,
+    has_refresh_token: c.hasRefreshToken,
+    scopes: c.scopes,
+    refresh_interrupted: c.refreshInterrupted,
+    next_attempt_at: c.nextAttemptAt,
+  };
+}
+
+function eventJson(e: OAuthEventView) {
+  return { id: e.id, type: e.type, integration: e.integration, org: e.org, payload: e.payload, created_at: e.createdAt };
+}
+
+function statusTable(rows: OAuthConnectionView[]): string {
+  return table(
+    ["INTEGRATION", "ORG", "STATE", "EXPIRES", "LAST REFRESH", "LAST ERROR", "REFRESH TOKEN"],
+    rows.map((c) => [
+      c.integration,
+      c.org ?? "(integration)",
+      c.state + (c.refreshInterrupted ? " (interrupted)" : ""),
+      c.expiresAt,
+      c.lastRefreshAt,
+      c.lastError,
+      c.hasRefreshToken ? "yes" : "no",
+    ]),
+    "No OAuth connections (no integration has an OAuth provider).",
+  );
+}
+
+export function registerOAuth(program: Command): void {
+  const oauth = program.command("oauth").description("OAuth providers and connections: attach a provider, connect, status, refresh, disconnect");
+
+  const provider = oauth.command("provider").description("the OAuth provider attached to an integration");
+
+  provider
+    .command("set")
+    .description("attach or replace an integration's OAuth provider (the bifrost.yaml `oauth:` block; ${ENV_VAR} substituted)")
+    .argument("<integration>")
+    .requiredOption("--file <file-or-json>", "YAML/JSON file with the block (or { oauth: … }), or inline JSON")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string, opts: JsonFlag & { file: string }) => {
+      const input = readProviderArg(opts.file);
+      const res = await withBifrost(async (_bf, deps) => {
+        const before = await getOAuthProvider(deps, integration);
+        return { view: await setOAuthProvider(deps, integration, input), created: before === null };
+      });
+      emit(opts, { integration, oauth: res.view, created: res.created }, () =>
+        say(`${res.created ? "Attached" : "Updated"} the OAuth provider of ${integration} (${res.view.flow}, client secret ${res.view.client_secret.fingerprint}).`),
+      );
+    });
+
+  provider
+    .command("show")
+    .description("show an integration's OAuth provider (client secret as a fingerprint)")
+    .argument("<integration>")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string, opts: JsonFlag) => {
+      const view = await withBifrost(async (_bf, deps) => {
+        const v = await getOAuthProvider(deps, integration);
+        if (!v) throw new OAuthNoProviderError(integration);
+        return v;
+      });
+      emit(opts, { integration, oauth: view }, () => {
+        const rows: Array<[string, string]> = [];
+        for (const [k, v] of Object.entries(view)) {
+          if (k === "client_secret") rows.push([k, `set (${view.client_secret.fingerprint})`]);
+          else rows.push([k, typeof v === "string" ? v : JSON.stringify(v)]);
+        }
+        say(table(["FIELD", "VALUE"], rows));
+      });
+    });
+
+  provider
+    .command("remove")
+    .description("detach the OAuth provider (its stored tokens are deleted; run `oauth disconnect` first to revoke them)")
+    .argument("<integration>")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string, opts: JsonFlag) => {
+      const removed = await withBifrost((_bf, deps) => removeOAuthProvider(deps, integration));
+      if (!removed) throw new OAuthNoProviderError(integration);
+      emit(opts, { integration, removed }, () => say(`Removed the OAuth provider of ${integration}.`));
+    });
+
+  oauth
+    .command("connect")
+    .description("start an authorization-code flow and print the provider's authorization URL (open it in a browser; valid 10 minutes)")
+    .argument("<integration>")
+    .option("--org <slug>", "connect for this organization's mapping (default: the integration level)")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string, opts: OrgFlag) => {
+      // The CLI has no API key: the flow's initiator is null.
+      const started = await withBifrost((_bf, deps) => startAuthorization(deps, { integration, org: opts.org ?? null, initiatorKeyId: null }));
+      emit(opts, { authorization_url: started.authorizationUrl, state_expires_at: started.expiresAt, redirect_uri: started.redirectUri }, () => {
+        say(`Open this URL to connect ${integration}${opts.org ? ` for ${opts.org}` : ""} (valid until ${started.expiresAt}):\n`);
+        say(started.authorizationUrl);
+        say(`\nThe provider redirects to ${started.redirectUri}; the Bifrost server must be reachable there.`);
+      });
+    });
+
+  oauth
+    .command("status")
+    .description("connection health: state, expiry, last refresh, last error, refresh token yes/no (never a token)")
+    .argument("[integration]")
+    .option("--org <slug>", "only this organization's connections")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string | undefined, opts: OrgFlag) => {
+      const rows = await withBifrost((_bf, deps) => getOAuthStatus(deps, { ...(integration ? { integration } : {}), ...(opts.org ? { org: opts.org } : {}) }));
+      emit(opts, { connections: rows.map(connectionJson) }, () => say(statusTable(rows)));
+    });
+
+  oauth
+    .command("refresh")
+    .description("force a token refresh now (client credentials: mint a new token)")
+    .argument("<integration>")
+    .option("--org <slug>", "the organization's connection (default: the integration level)")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string, opts: OrgFlag) => {
+      const c = await withBifrost((_bf, deps) => refreshConnection(deps, { integration, org: opts.org ?? null }));
+      emit(opts, { connection: connectionJson(c) }, () => say(`Refreshed ${integration}${c.org ? ` for ${c.org}` : ""}: ${c.state}, expires ${c.expiresAt ?? "never"}.`));
+    });
+
+  oauth
+    .command("disconnect")
+    .description("remove the stored token (revoking it at the provider when it supports RFC 7009)")
+    .argument("<integration>")
+    .option("--org <slug>", "the organization's connection (default: the integration level)")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string, opts: OrgFlag) => {
+      const res = await withBifrost((_bf, deps) => disconnect(deps, { integration, org: opts.org ?? null }));
+      emit(opts, { integration, org: opts.org ?? null, disconnected: res.disconnected, revoked: res.revoked, revocation_error: res.revocationError }, () => {
+        if (!res.disconnected) say(`${integration}${opts.org ? ` for ${opts.org}` : ""} was not connected; nothing to do.`);
+        else say(`Disconnected ${integration}${opts.org ? ` for ${opts.org}` : ""}${res.revoked ? " (token revoked at the provider)" : res.revocationError ? ` (revocation failed: ${res.revocationError})` : ""}.`);
+      });
+    });
+}
+
+export function registerEvents(program: Command): void {
+  program
+    .command("events")
+    .description("list OAuth events (connected, refreshed, refresh_failed, needs_reauth, disconnected), oldest first")
+    .option("--integration <name>", "only this integration")
+    .option("--org <slug>", "only this organization")
+    .option("--type <type>", "only this event type")
+    .option("--after <timestamp>", "only events created after this ISO timestamp")
+    .option("--limit <n>", "at most this many (default 100, max 1000)")
+    .option("--json", "machine-readable output")
+    .action(async (opts: JsonFlag & { integration?: string; org?: string; type?: string; after?: string; limit?: string }) => {
+      let limit: number | undefined;
+      if (opts.limit !== undefined) {
+        if (!/^\d{1,4}$/.test(opts.limit) || Number(opts.limit) < 1) throw new ValidationError("--limit must be a number from 1 to 1000.", { path: "--limit" });
+        limit = Number(opts.limit);
+      }
+      const events = await withBifrost((_bf, deps) =>
+        listOAuthEvents(deps, {
+          ...(opts.integration ? { integration: opts.integration } : {}),
+          ...(opts.org ? { org: opts.org } : {}),
+          ...(opts.type ? { type: opts.type } : {}),
+          ...(opts.after ? { after: opts.after } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+        }),
+      );
+      emit(opts, { events: events.map(eventJson) }, () =>
+        say(table(["TIME", "TYPE", "INTEGRATION", "ORG", "DETAILS"], events.map((e) => [e.createdAt, e.type, e.integration, e.org, Object.keys(e.payload).length ? JSON.stringify(e.payload) : ""]), "No events.")),
+      );
+    });
+}
