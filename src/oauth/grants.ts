@@ -50,8 +50,11 @@ function fetcher(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response
 }
 
 function requestOptions(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response): { [o.customFetch]: typeof fetch; [o.allowInsecureRequests]: boolean } {
-  // allowInsecureRequests only lets http through oauth4webapi; the guard still limits http to loopback.
-  return { [o.customFetch]: fetcher(opts, rewrite), [o.allowInsecureRequests]: opts.allowHttpLoopback };
+  // allowInsecureRequests only lets http URLs through oauth4webapi's own scheme check; every request still
+  // goes through the guard (customFetch), which is the one place the policy is decided (https, or http to
+  // loopback with the switch) and which answers with a clear BIFROST_OAUTH_URL_REFUSED instead of a
+  // library error classified as a protocol failure.
+  return { [o.customFetch]: fetcher(opts, rewrite), [o.allowInsecureRequests]: true };
 }
 
 /** The authorization server: discovered (RFC 8414, issuer checked) or built from the configured URLs. */
@@ -113,8 +116,15 @@ function tokenRewriter(ctx: ProviderContext, captured: { idToken: Record<string,
     const text = Buffer.from(b.body).toString("utf8");
     const type = (b.headers.get("content-type") ?? "").toLowerCase();
     let obj: Record<string, unknown> | null = null;
-    if (q.formEncodedTokenResponse && type.includes("application/x-www-form-urlencoded")) {
+    // Every value of a form-encoded body is a string: its expires_in is numeric text by nature.
+    let fromForm = false;
+    if (type.includes("application/x-www-form-urlencoded")) {
+      // A form-encoded 2xx is a token response in the wrong format, not a transient outage: without the quirk it is a protocol error.
+      if (!q.formEncodedTokenResponse) {
+        throw new OAuthProtocolError(`The token response of "${ctx.integration}" is form-encoded (application/x-www-form-urlencoded); enable oauth.quirks.form_encoded_token_response for this provider if that is expected. Nothing was stored.`, { integration: ctx.integration });
+      }
       obj = Object.fromEntries(new URLSearchParams(text));
+      fromForm = true;
     } else {
       try {
         const v = JSON.parse(text) as unknown;
@@ -126,7 +136,7 @@ function tokenRewriter(ctx: ProviderContext, captured: { idToken: Record<string,
     if (!obj) return toResponse(b);
     if (obj.token_type === undefined && q.defaultTokenType) obj.token_type = q.defaultTokenType;
     if (typeof obj.expires_in === "string") {
-      if (!q.expiresInAsString) {
+      if (!q.expiresInAsString && !fromForm) {
         throw new OAuthProtocolError(`The token response of "${ctx.integration}" has expires_in as a string; enable oauth.quirks.expires_in_as_string for this provider if that is expected.`, { integration: ctx.integration });
       }
       const n = Number(obj.expires_in);

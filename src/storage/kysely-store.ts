@@ -237,6 +237,41 @@ async function unique<T>(what: string, p: Promise<T>): Promise<T> {
   }
 }
 
+/** Which unique constraint of `mappings` a violation hit (PostgreSQL: err.constraint; SQLite: the message names the columns). */
+export function mappingConstraint(err: unknown): "entity" | "org" | "other" {
+  const e = err as { constraint?: unknown; message?: unknown };
+  if (typeof e?.constraint === "string") {
+    if (e.constraint === "mappings_integration_entity_uq") return "entity";
+    if (e.constraint === "mappings_integration_org_uq") return "org";
+    return "other";
+  }
+  const msg = typeof e?.message === "string" ? e.message : "";
+  if (/mappings\.integration_id,\s*mappings\.entity_id/.test(msg)) return "entity";
+  if (/mappings\.integration_id,\s*mappings\.org_id/.test(msg)) return "org";
+  return "other";
+}
+
+/**
+ * Mapping writes: a violation of (integration_id, entity_id) says only that the entity id is taken
+ * by another organization (never which one, nor echoing the id); (integration_id, org_id) means this
+ * organization already has a mapping (a concurrent write).
+ */
+async function uniqueMapping<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    switch (mappingConstraint(err)) {
+      case "entity":
+        throw new ConflictError("This entity id is already mapped to another organization for this integration.", { constraint: "entity_id" });
+      case "org":
+        throw new ConflictError("This organization already has a mapping for this integration.", { constraint: "org" });
+      default:
+        throw new ConflictError("The mapping conflicts with an existing one.");
+    }
+  }
+}
+
 /**
  * Store over Kysely, shared by both dialects. Dialect classes add a fast `resolve()` and
  * their own transaction plumbing; everything else is the same SQL.
@@ -346,8 +381,7 @@ export abstract class KyselyStore implements Store {
     return r ? toMapping(r) : null;
   }
   async insertMapping(m: Mapping): Promise<void> {
-    await unique(
-      `A mapping with entity_id "${m.entityId ?? ""}" for this integration`,
+    await uniqueMapping(
       this.db
         .insertInto("mappings")
         .values({ id: m.id, integration_id: m.integrationId, org_id: m.orgId, entity_id: m.entityId, entity_name: m.entityName, created_at: m.createdAt, updated_at: m.updatedAt })
@@ -355,8 +389,7 @@ export abstract class KyselyStore implements Store {
     );
   }
   async updateMapping(id: string, patch: { entityId?: string | null; entityName?: string | null; updatedAt: string }): Promise<void> {
-    await unique(
-      `A mapping with entity_id "${patch.entityId ?? ""}" for this integration`,
+    await uniqueMapping(
       this.db
         .updateTable("mappings")
         .set({
