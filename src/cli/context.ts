@@ -28,33 +28,42 @@ export function parsePort(value: string): number {
   return n;
 }
 
-/** `--schema`: inline JSON (starts with [ or {) or a YAML/JSON file; a file may hold a list or { config_schema: [...] }. */
-export function readSchemaArg(arg: string): unknown {
+/**
+ * A structured option value: inline JSON (starts with `[` or `{`) or a YAML/JSON file. When the
+ * document is an object holding `unwrapKey`, that member is returned. Parser messages are never
+ * echoed (they quote the text, which may hold a secret).
+ */
+export function readStructuredArg(arg: string, flag: string, unwrapKey?: string): unknown {
   const trimmed = arg.trim();
   let value: unknown;
   if (trimmed.startsWith("[") || trimmed.startsWith("{")) {
     try {
       value = JSON.parse(trimmed);
-    } catch (err) {
-      throw new ValidationError(`--schema is not valid JSON: ${(err as Error).message}`, { path: "--schema" });
+    } catch {
+      throw new ValidationError(`${flag} is not valid JSON.`, { path: flag });
     }
   } else {
     let text: string;
     try {
       text = readFileSync(arg, "utf8");
     } catch (err) {
-      throw new ValidationError(`--schema: cannot read file ${arg} (${(err as NodeJS.ErrnoException).code ?? "unreadable"}); pass a file or inline JSON.`, { path: "--schema" });
+      throw new ValidationError(`${flag}: cannot read file ${arg} (${(err as NodeJS.ErrnoException).code ?? "unreadable"}); pass a file or inline JSON.`, { path: flag });
     }
     try {
       value = parseYaml(text);
-    } catch (err) {
-      throw new ValidationError(`--schema file ${arg} is not valid YAML/JSON: ${(err as Error).message.split("\n")[0]}`, { path: "--schema" });
+    } catch {
+      throw new ValidationError(`${flag} file ${arg} is not valid YAML/JSON.`, { path: flag });
     }
   }
-  if (typeof value === "object" && value !== null && !Array.isArray(value) && "config_schema" in value) {
-    return (value as { config_schema: unknown }).config_schema;
+  if (unwrapKey !== undefined && typeof value === "object" && value !== null && !Array.isArray(value) && unwrapKey in value) {
+    return (value as Record<string, unknown>)[unwrapKey];
   }
   return value;
+}
+
+/** `--schema`: a list of schema items, or `{ config_schema: [...] }`. */
+export function readSchemaArg(arg: string): unknown {
+  return readStructuredArg(arg, "--schema", "config_schema");
 }
 
 /** `key=value` pairs, split on the FIRST '='. Values stay strings; the service coerces them by the schema. */

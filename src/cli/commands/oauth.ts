@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { parse as parseYaml } from "yaml";
 import { ValidationError } from "../../core/errors.js";
 import {
   disconnect,
@@ -8,14 +6,14 @@ import {
   getOAuthStatus,
   listOAuthEvents,
   type OAuthConnectionView,
-  type OAuthEventView,
   refreshConnection,
   removeOAuthProvider,
   setOAuthProvider,
   startAuthorization,
 } from "../../oauth/service.js";
 import { OAuthNoProviderError } from "../../oauth/errors.js";
-import { withBifrost } from "../context.js";
+import { oauthConnectionOut, oauthEventOut } from "../../server/views.js";
+import { readStructuredArg, withBifrost } from "../context.js";
 import { emit, type JsonFlag, say, table } from "../output.js";
 
 type OrgFlag = JsonFlag & { org?: string };
@@ -40,53 +38,9 @@ function substitute(value: unknown): unknown {
   return value;
 }
 
-/** `--file`: inline JSON (starts with `{`) or a YAML/JSON file holding the block or `{ oauth: {...} }`; `${ENV}` substituted. */
+/** `--file`: inline JSON or a YAML/JSON file holding the block or `{ oauth: {...} }`; `${ENV}` substituted. */
 export function readProviderArg(arg: string): unknown {
-  const trimmed = arg.trim();
-  let value: unknown;
-  if (trimmed.startsWith("{")) {
-    try {
-      value = JSON.parse(trimmed);
-    } catch {
-      // Never echo the parser message: it quotes the text, which may hold the client secret.
-      throw new ValidationError("--file is not valid JSON.", { path: "--file" });
-    }
-  } else {
-    let text: string;
-    try {
-      text = readFileSync(arg, "utf8");
-    } catch (err) {
-      throw new ValidationError(`--file: cannot read file ${arg} (${(err as NodeJS.ErrnoException).code ?? "unreadable"}); pass a file or inline JSON.`, { path: "--file" });
-    }
-    try {
-      value = parseYaml(text);
-    } catch {
-      throw new ValidationError(`--file ${arg} is not valid YAML/JSON.`, { path: "--file" });
-    }
-  }
-  if (typeof value === "object" && value !== null && !Array.isArray(value) && "oauth" in value) value = (value as { oauth: unknown }).oauth;
-  return substitute(value);
-}
-
-function connectionJson(c: OAuthConnectionView) {
-  return {
-    integration: c.integration,
-    org: c.org,
-    level: c.level,
-    entity_id: c.entityId,
-    state: c.state,
-    expires_at: c.expiresAt,
-    last_refresh_at: c.lastRefreshAt,
-    last_error: c.lastError,
-    has_refresh_token: c.hasRefreshToken,
-    scopes: c.scopes,
-    refresh_interrupted: c.refreshInterrupted,
-    next_attempt_at: c.nextAttemptAt,
-  };
-}
-
-function eventJson(e: OAuthEventView) {
-  return { id: e.id, type: e.type, integration: e.integration, org: e.org, payload: e.payload, created_at: e.createdAt };
+  return substitute(readStructuredArg(arg, "--file", "oauth"));
 }
 
 function statusTable(rows: OAuthConnectionView[]): string {
@@ -183,7 +137,7 @@ export function registerOAuth(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string | undefined, opts: OrgFlag) => {
       const rows = await withBifrost((_bf, deps) => getOAuthStatus(deps, { ...(integration ? { integration } : {}), ...(opts.org ? { org: opts.org } : {}) }));
-      emit(opts, { connections: rows.map(connectionJson) }, () => say(statusTable(rows)));
+      emit(opts, { connections: rows.map(oauthConnectionOut) }, () => say(statusTable(rows)));
     });
 
   oauth
@@ -194,7 +148,7 @@ export function registerOAuth(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: OrgFlag) => {
       const c = await withBifrost((_bf, deps) => refreshConnection(deps, { integration, org: opts.org ?? null }));
-      emit(opts, { connection: connectionJson(c) }, () => say(`Refreshed ${integration}${c.org ? ` for ${c.org}` : ""}: ${c.state}, expires ${c.expiresAt ?? "never"}.`));
+      emit(opts, { connection: oauthConnectionOut(c) }, () => say(`Refreshed ${integration}${c.org ? ` for ${c.org}` : ""}: ${c.state}, expires ${c.expiresAt ?? "never"}.`));
     });
 
   oauth
@@ -237,7 +191,7 @@ export function registerEvents(program: Command): void {
           ...(limit !== undefined ? { limit } : {}),
         }),
       );
-      emit(opts, { events: events.map(eventJson) }, () =>
+      emit(opts, { events: events.map(oauthEventOut) }, () =>
         say(table(["TIME", "TYPE", "INTEGRATION", "ORG", "DETAILS"], events.map((e) => [e.createdAt, e.type, e.integration, e.org, Object.keys(e.payload).length ? JSON.stringify(e.payload) : ""]), "No events.")),
       );
     });
