@@ -6,7 +6,9 @@ import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { Bifrost } from "../services/bootstrap.js";
 import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJsonParser } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
+import { consoleRoutes } from "./console/routes.js";
 import { Api } from "./route.js";
+import { consoleSupportRoutes } from "./routes/console-support.js";
 import { integrationRoutes } from "./routes/integrations.js";
 import { keyRoutes } from "./routes/keys.js";
 import { mappingRoutes } from "./routes/mappings.js";
@@ -71,6 +73,8 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   oauthRoutes(api);
   keyRoutes(api);
   workflowRoutes(api, workflows);
+  consoleSupportRoutes(api);
+  consoleRoutes(api);
   openApiRoute(api, packageVersion());
   await app.ready();
   return app;

@@ -1,8 +1,9 @@
 import type { FastifyRequest } from "fastify";
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../core/errors.js";
+import { BifrostError, ForbiddenError, NotFoundError, UnauthenticatedError } from "../core/errors.js";
 import type { ApiKeyRole } from "../core/types.js";
 import { verifyApiKey } from "../services/api-keys.js";
 import type { Deps } from "../services/deps.js";
+import { CSRF_HEADER, csrfMatches, readCookie, SAFE_METHODS, SESSION_COOKIE, sessionsFor } from "./console/sessions.js";
 
 /** The authenticated caller of one request. */
 export interface Caller {
@@ -11,6 +12,8 @@ export interface Caller {
   /** The org an org_admin / workflow key is bound to (null for platform_admin). */
   orgId: string | null;
   orgSlug: string | null;
+  /** Set when the request was authenticated by a console session cookie instead of a bearer key. */
+  sessionId?: string;
 }
 
 export const ALL_ROLES: readonly ApiKeyRole[] = ["platform_admin", "org_admin", "workflow"];
@@ -34,12 +37,39 @@ async function touch(deps: Deps, keyId: string, request: FastifyRequest): Promis
   }
 }
 
-/** `Authorization: Bearer <key>` → Caller, or 401 BIFROST_UNAUTHENTICATED. */
+/**
+ * The console session named by the cookie → its key's principal, or null when there is no cookie.
+ * Unknown/expired sessions and revoked keys → 401. A state-changing request must carry the session's
+ * CSRF token in `X-CSRF-Token` → otherwise 403.
+ */
+async function sessionPrincipal(deps: Deps, request: FastifyRequest): Promise<{ keyId: string; role: ApiKeyRole; orgId: string | null; sessionId: string } | null> {
+  const id = readCookie(request, SESSION_COOKIE);
+  if (id === null) return null;
+  const sessions = sessionsFor(deps);
+  const session = sessions.get(id);
+  if (!session) throw new UnauthenticatedError("Your console session has ended; sign in again.");
+  const stored = await deps.store.getApiKeyByPrefix(session.keyPrefix);
+  if (!stored || stored.id !== session.keyId || stored.revokedAt) {
+    sessions.deleteForKey(session.keyId);
+    throw new UnauthenticatedError("The API key of this console session was revoked; sign in again.");
+  }
+  if (!SAFE_METHODS.has(request.method) && !csrfMatches(session, request.headers[CSRF_HEADER])) {
+    throw new BifrostError("BIFROST_FORBIDDEN", 403, "Missing or invalid CSRF token: cookie-authenticated requests that change state must send the X-CSRF-Token header from GET /api/session.", { reason: "csrf" });
+  }
+  return { keyId: stored.id, role: stored.role, orgId: stored.orgId, sessionId: session.id };
+}
+
+/**
+ * `Authorization: Bearer <key>` → Caller, else the console session cookie (with CSRF check on
+ * state-changing methods), or 401 BIFROST_UNAUTHENTICATED. A bearer header always wins.
+ */
 export async function authenticate(deps: Deps, request: FastifyRequest): Promise<Caller> {
   const header = request.headers.authorization;
   const m = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!m) throw new UnauthenticatedError();
-  const principal = await verifyApiKey(deps, m[1] as string);
+  let principal: { keyId: string; role: ApiKeyRole; orgId: string | null; sessionId?: string } | null;
+  if (m) principal = await verifyApiKey(deps, m[1] as string);
+  else if (header === undefined) principal = await sessionPrincipal(deps, request);
+  else throw new UnauthenticatedError();
   if (!principal) throw new UnauthenticatedError();
   let orgSlug: string | null = null;
   if (principal.orgId !== null) {
@@ -49,7 +79,7 @@ export async function authenticate(deps: Deps, request: FastifyRequest): Promise
     orgSlug = org.slug;
   }
   await touch(deps, principal.keyId, request);
-  return { keyId: principal.keyId, role: principal.role, orgId: principal.orgId, orgSlug };
+  return { keyId: principal.keyId, role: principal.role, orgId: principal.orgId, orgSlug, ...(principal.sessionId ? { sessionId: principal.sessionId } : {}) };
 }
 
 export function isPlatform(caller: Caller): boolean {

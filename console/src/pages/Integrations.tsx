@@ -1,0 +1,154 @@
+import { useState } from "react";
+import { type ApiError, api, enc, type SessionInfo } from "../api";
+import { ConfirmDialog, Dialog, FieldError, FormError, toApiError, useLoad } from "../ui";
+
+interface Overview {
+  name: string;
+  description: string | null;
+  config_keys: string[];
+  oauth_flow: string | null;
+  mapped_orgs: number;
+  connected_orgs: number;
+  needs_reauth_orgs: number;
+  error_orgs: number;
+}
+
+function CreateIntegration(props: { onClose: () => void; onCreated: (name: string) => void }) {
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  return (
+    <Dialog title="New integration" onClose={props.onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            await api("POST", "/api/integrations", { name, ...(description ? { description } : {}) });
+            props.onCreated(name);
+          } catch (err) {
+            setError(toApiError(err));
+          }
+        }}
+      >
+        <label htmlFor="new-int-name">Name</label>
+        <input id="new-int-name" value={name} onChange={(e) => setName(e.target.value)} required />
+        <FieldError error={error} fields={["name", "integration"]} />
+        <label htmlFor="new-int-desc">Description</label>
+        <input id="new-int-desc" value={description} onChange={(e) => setDescription(e.target.value)} />
+        <FieldError error={error} fields={["description"]} />
+        <FormError error={error} fields={["name", "integration", "description"]} />
+        <div className="actions">
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary">
+            Create
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function IntegrationsPage(props: { session: SessionInfo }) {
+  const platform = props.session.role === "platform_admin";
+  const { data, error, reload } = useLoad(() => api<{ integrations: Overview[] }>("GET", "/api/console/integrations"), []);
+  const [q, setQ] = useState("");
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<Overview | null>(null);
+  const list = (data?.integrations ?? []).filter((i) => (i.name + " " + (i.description ?? "")).toLowerCase().includes(q.toLowerCase()));
+  const needs = (data?.integrations ?? []).reduce((n, i) => n + i.needs_reauth_orgs, 0);
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Integrations</h1>
+        {platform && (
+          <button type="button" className="primary" onClick={() => setCreating(true)}>
+            New integration
+          </button>
+        )}
+      </div>
+      {needs > 0 && (
+        <p className="banner inline" role="status">
+          {needs} organization connection{needs === 1 ? "" : "s"} need{needs === 1 ? "s" : ""} re-authorization.
+        </p>
+      )}
+      <label htmlFor="int-search" className="visually-hidden">
+        Search integrations
+      </label>
+      <input id="int-search" type="search" placeholder="Search integrations" value={q} onChange={(e) => setQ(e.target.value)} />
+      <FormError error={error} />
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Config keys</th>
+              <th scope="col">OAuth flow</th>
+              <th scope="col">Connected orgs</th>
+              <th scope="col">Need re-auth</th>
+              {platform && <th scope="col"><span className="visually-hidden">Actions</span></th>}
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((i) => (
+              <tr key={i.name}>
+                <td data-label="Name">
+                  <a href={`#/integrations/${enc(i.name)}`}>{i.name}</a>
+                  {i.description && <div className="muted small">{i.description}</div>}
+                </td>
+                <td data-label="Config keys">{i.config_keys.length ? i.config_keys.join(", ") : <span className="muted">none</span>}</td>
+                <td data-label="OAuth flow">{i.oauth_flow ?? <span className="muted">—</span>}</td>
+                <td data-label="Connected orgs">
+                  {i.connected_orgs} / {i.mapped_orgs}
+                </td>
+                <td data-label="Need re-auth">{i.needs_reauth_orgs > 0 ? <span className="badge warn">{i.needs_reauth_orgs}</span> : 0}</td>
+                {platform && (
+                  <td>
+                    <button type="button" className="danger" onClick={() => setDeleting(i)} aria-label={`Delete ${i.name}`}>
+                      Delete
+                    </button>
+                  </td>
+                )}
+              </tr>
+            ))}
+            {data && list.length === 0 && (
+              <tr>
+                <td colSpan={6} className="muted">
+                  {q ? "No integration matches." : "No integrations yet."}
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      {creating && (
+        <CreateIntegration
+          onClose={() => setCreating(false)}
+          onCreated={(name) => {
+            setCreating(false);
+            window.location.hash = `#/integrations/${enc(name)}`;
+          }}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete ${deleting.name}?`}
+          confirmLabel="Delete integration"
+          danger
+          onClose={() => setDeleting(null)}
+          onConfirm={async () => {
+            await api("DELETE", `/api/integrations/${enc(deleting.name)}?force=true`);
+            await reload();
+          }}
+        >
+          <p>
+            This removes the integration <strong>{deleting.name}</strong>, its config schema and defaults ({deleting.config_keys.length} key
+            {deleting.config_keys.length === 1 ? "" : "s"}), <strong>{deleting.mapped_orgs}</strong> organization mapping{deleting.mapped_orgs === 1 ? "" : "s"} with their overrides
+            {deleting.oauth_flow ? ", its OAuth provider and every stored token" : ""}. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
+    </section>
+  );
+}

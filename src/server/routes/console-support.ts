@@ -1,0 +1,140 @@
+/**
+ * Routes the web console needs beyond the resource API: an integrations overview (one request for
+ * the list page), an organization overview (every integration with the org's mapping and connection
+ * state) and bulk mapping (all rows in one transaction: one bad row → nothing is saved).
+ */
+import { z } from "zod";
+import { BifrostError } from "../../core/errors.js";
+import { getOAuthStatus, type OAuthConnectionView } from "../../oauth/service.js";
+import { requireOrg } from "../../services/lookup.js";
+import { setMapping } from "../../services/mappings.js";
+import { ADMIN_ROLES, type Caller, checkOrgAccess, isPlatform } from "../auth.js";
+import type { Api } from "../route.js";
+import { mappingOut } from "../views.js";
+
+const tag = "console";
+
+const Entity = z.union([z.string().max(512), z.null()]).optional();
+
+export const BulkMappingsBody = z.strictObject({
+  rows: z
+    .array(z.strictObject({ org: z.string().min(1).max(200), entity_id: Entity, entity_name: Entity }))
+    .min(1)
+    .max(1000)
+    .describe("One row per organization: its slug, entity id and entity name."),
+});
+
+function connectionOut(c: OAuthConnectionView | undefined) {
+  if (!c) return null;
+  return { state: c.state, expires_at: c.expiresAt, last_error: c.lastError, level: c.level };
+}
+
+export function consoleSupportRoutes(api: Api): void {
+  const bf = api.bifrost;
+  const deps = api.oauthDeps;
+
+  const visibleStatus = async (caller: Caller, org?: string): Promise<OAuthConnectionView[]> => {
+    const slug = isPlatform(caller) ? org : (caller.orgSlug ?? undefined);
+    const all = await getOAuthStatus(deps, slug ? { org: slug } : {});
+    return all.filter((c) => c.org !== null || isPlatform(caller));
+  };
+
+  api.route({
+    method: "GET",
+    url: "/api/console/integrations",
+    summary: "Console overview of integrations: config keys, OAuth flow, mapped / connected / needs-re-auth counts (org-scoped keys: their own org only).",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "read the integrations overview",
+    handler: async ({ caller }) => {
+      const integrations = await bf.store.listIntegrations();
+      const status = await visibleStatus(caller);
+      const out = [];
+      for (const i of integrations) {
+        const provider = await bf.store.getOAuthProvider(i.id);
+        const mappings = await bf.store.listMappings({ integrationId: i.id, ...(isPlatform(caller) ? {} : { orgId: caller.orgId ?? "-" }) });
+        const conns = status.filter((c) => c.integration === i.name && c.org !== null);
+        out.push({
+          name: i.name,
+          description: i.description,
+          config_keys: i.configSchema.map((k) => k.key),
+          oauth_flow: provider?.flow ?? null,
+          mapped_orgs: mappings.length,
+          connected_orgs: conns.filter((c) => c.state === "connected" || c.state === "refreshing").length,
+          needs_reauth_orgs: conns.filter((c) => c.state === "needs_reauth").length,
+          error_orgs: conns.filter((c) => c.state === "error").length,
+        });
+      }
+      return { integrations: out };
+    },
+  });
+
+  api.route({
+    method: "GET",
+    url: "/api/console/organizations/:slug",
+    summary: "Console overview of one organization: every integration with the org's mapping, override count and connection state.",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "read an organization overview",
+    handler: async ({ caller, params }) => {
+      const slug = params.slug as string;
+      checkOrgAccess(caller, slug);
+      const org = await requireOrg(bf.store, slug);
+      const status = await getOAuthStatus(deps, { org: org.slug });
+      const out = [];
+      for (const i of await bf.store.listIntegrations()) {
+        const m = await bf.store.getMapping(i.id, org.id);
+        const overrides = m ? (await bf.store.listConfigValues(i.id, org.id)).length : 0;
+        const provider = await bf.store.getOAuthProvider(i.id);
+        out.push({
+          integration: i.name,
+          mapped: m !== null,
+          entity_id: m?.entityId ?? null,
+          entity_name: m?.entityName ?? null,
+          override_count: overrides,
+          oauth_flow: provider?.flow ?? null,
+          connection: connectionOut(status.find((c) => c.integration === i.name)),
+        });
+      }
+      return { org: { slug: org.slug, name: org.name }, integrations: out };
+    },
+  });
+
+  api.route({
+    method: "POST",
+    url: "/api/integrations/:name/mappings/bulk",
+    summary: "Create or update many mappings at once (org, entity_id, entity_name). All rows are written in one transaction: any invalid row → nothing is saved, and the error names the row.",
+    tag,
+    roles: ADMIN_ROLES,
+    action: "write mappings",
+    body: BulkMappingsBody,
+    handler: async ({ caller, params, body }) => {
+      const name = params.name as string;
+      const seen = new Map<string, number>();
+      body.rows.forEach((r, i) => {
+        const prev = seen.get(r.org);
+        if (prev !== undefined) throw new BifrostError("BIFROST_VALIDATION", 422, `Row ${i + 1}: organization "${r.org}" also appears in row ${prev + 1}; nothing was saved.`, { path: `rows[${i}].org`, row: i });
+        seen.set(r.org, i);
+      });
+      const results = await bf.store.transaction(async (tx) => {
+        const done = [];
+        for (const [i, r] of body.rows.entries()) {
+          try {
+            checkOrgAccess(caller, r.org);
+            const res = await setMapping({ ...bf, store: tx }, name, r.org, {
+              ...(r.entity_id === undefined ? {} : { entityId: r.entity_id }),
+              ...(r.entity_name === undefined ? {} : { entityName: r.entity_name }),
+            });
+            done.push({ mapping: mappingOut(res.mapping), created: res.created, changed: res.changed });
+          } catch (err) {
+            if (!(err instanceof BifrostError)) throw err;
+            const field = typeof err.details?.path === "string" && /^entity_(id|name)$/.test(err.details.path) ? err.details.path : "org";
+            throw new BifrostError(err.code, err.statusCode, `Row ${i + 1} (${r.org}): ${err.message} Nothing was saved.`, { ...(err.details ?? {}), path: `rows[${i}].${field}`, row: i });
+          }
+        }
+        return done;
+      });
+      return { integration: name, results, created: results.filter((r) => r.created).length, updated: results.filter((r) => !r.created && r.changed).length };
+    },
+  });
+}
