@@ -1,6 +1,6 @@
 import { ForbiddenError, IntegrationNotFoundError, NotFoundError } from "../core/errors.js";
 import { type ExecutionContext, requireContext } from "./context.js";
-import type { ExecutionOrg, IntegrationSummary, ResolvedIntegration } from "./types.js";
+import type { ExecutionOrg, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "./types.js";
 
 export interface GetOptions {
   /** Another organization's slug; only callers with a platform-level credential may ask. */
@@ -17,16 +17,20 @@ async function targetOrg(ctx: ExecutionContext, opts: GetOptions | undefined): P
   return org;
 }
 
+const cacheKey = (name: string, org: ExecutionOrg | null): string => `${org?.id ?? "_"}\u0000${name}`;
+
+function remember(ctx: ExecutionContext, oauth: OAuthCredentials): void {
+  ctx.secrets.add(oauth.accessToken);
+  if (oauth.refreshToken) ctx.secrets.add(oauth.refreshToken);
+}
+
 function get(ctx: ExecutionContext, name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
-  const key = `${org?.id ?? "_"}\u0000${name}`;
+  const key = cacheKey(name, org);
   let hit = ctx.cache.get(key);
   if (!hit) {
     hit = ctx.resolver.resolve(name, org).then((r) => {
       if (r) for (const s of r.config.secretValues()) ctx.secrets.add(s);
-      if (r?.oauth) {
-        ctx.secrets.add(r.oauth.accessToken);
-        if (r.oauth.refreshToken) ctx.secrets.add(r.oauth.refreshToken);
-      }
+      if (r?.oauth) remember(ctx, r.oauth);
       return r;
     });
     // A failed lookup is not cached: the next call tries again.
@@ -61,3 +65,22 @@ export const integrations = {
     return ctx.resolver.list(await targetOrg(ctx, opts));
   },
 };
+
+/**
+ * After an API answered 401 to `seenAccessToken`: have the resolver force one OAuth refresh of `name`
+ * for the current org (unless the stored token already changed) and update this execution's cached
+ * integration so later `integrations.get()` calls see the new token. Null when the resolver cannot
+ * refresh (no OAuth connection, or a resolver without `refreshOAuth`). Used by `bifrost/client`.
+ */
+export async function refreshIntegrationOAuth(name: string, seenAccessToken: string): Promise<ResolvedIntegration | null> {
+  const ctx = requireContext("refreshIntegrationOAuth()");
+  if (!ctx.resolver.refreshOAuth) return null;
+  const oauth = await ctx.resolver.refreshOAuth(name, ctx.org, seenAccessToken);
+  if (!oauth) return null;
+  remember(ctx, oauth);
+  const current = await get(ctx, name, ctx.org);
+  if (!current) return null;
+  const updated: ResolvedIntegration = Object.freeze({ ...current, oauth });
+  ctx.cache.set(cacheKey(name, ctx.org), Promise.resolve(updated));
+  return updated;
+}

@@ -1,6 +1,7 @@
-import { createRequire, register } from "node:module";
+import { readFileSync } from "node:fs";
+import Module, { createRequire, register } from "node:module";
 import { resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { register as registerTsx } from "tsx/esm/api";
 import { WorkflowError } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
@@ -14,11 +15,13 @@ const HOOKS = `
 let target;
 export function initialize(data) { target = data; }
 export async function resolve(specifier, context, next) {
-  if (specifier === "bifrost") return { url: target.main, shortCircuit: true, format: "module" };
-  if (specifier === "bifrost/server") return { url: target.server, shortCircuit: true, format: "module" };
+  if (specifier === "bifrost" || specifier.startsWith("bifrost/")) {
+    const url = target.exports[specifier === "bifrost" ? "." : "." + specifier.slice(7)];
+    if (url) return { url, shortCircuit: true, format: url.endsWith(".json") ? "json" : "module" };
+  }
   const result = await next(specifier, context);
   // Workflow files are ES modules even in a folder without package.json "type": "module".
-  if (/^file:.*\.(ts|mts|tsx)$/.test(result.url) && !result.url.includes("/node_modules/")) {
+  if (/^file:[^?#]*[.](ts|mts|tsx)(?:[?#].*)?$/.test(result.url) && !result.url.includes("/node_modules/")) {
     return { ...result, format: "module" };
   }
   return result;
@@ -26,15 +29,47 @@ export async function resolve(specifier, context, next) {
 
 let registered = false;
 
+/** Every subpath of package.json "exports" ("." , "./server", "./client", …) → file URL of this installation. */
+function exportUrls(require: NodeRequire): Record<string, string> {
+  const pkgFile = require.resolve("bifrost/package.json");
+  const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: Record<string, unknown> };
+  const out: Record<string, string> = {};
+  for (const sub of Object.keys(pkg.exports ?? {})) {
+    if (sub.includes("*")) continue;
+    try {
+      out[sub] = pathToFileURL(require.resolve(sub === "." ? "bifrost" : `bifrost${sub.slice(1)}`)).href;
+    } catch {
+      // not built (dist missing): left to the default resolver, which reports it
+    }
+  }
+  return out;
+}
+
 /** Make `.ts` workflow files importable without a build step, and `import "bifrost"` resolvable. */
 export function registerWorkflowLoader(): void {
   if (registered) return;
   registered = true;
   const require = createRequire(import.meta.url);
   registerTsx();
-  register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, {
-    data: { main: pathToFileURL(require.resolve("bifrost")).href, server: pathToFileURL(require.resolve("bifrost/server")).href },
-  });
+  const exports = exportUrls(require);
+  register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, { data: { exports } });
+  patchCommonJsResolution(exports);
+}
+
+/**
+ * In a folder whose package.json lacks `"type": "module"`, tsx compiles `.ts` files reached by relative
+ * imports to CommonJS, and `require()` never consults ESM resolve hooks. Map `bifrost` and `bifrost/*`
+ * there too (Node ≥ 20.19 can require() this package's ES modules; it shares the ESM module cache, so
+ * the SDK stays one instance). `_resolveFilename` is Node's internal CommonJS resolver: the only hook
+ * CommonJS offers.
+ */
+function patchCommonJsResolution(exports: Record<string, string>): void {
+  const paths = new Map(Object.entries(exports).map(([sub, url]) => [sub === "." ? "bifrost" : `bifrost${sub.slice(1)}`, fileURLToPath(url)]));
+  const mod = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+  const original = mod._resolveFilename;
+  mod._resolveFilename = function resolveBifrost(this: unknown, request: string, ...rest: unknown[]): string {
+    return paths.get(request) ?? original.call(this, request, ...rest);
+  };
 }
 
 /** Import a workflow file and return its workflow definitions (the default export, or every exported one). */

@@ -34,6 +34,12 @@ export interface IntegrationResolver {
   list(org: ExecutionOrg | null): Promise<IntegrationSummary[]>;
   /** Look up another org by slug (platform-level callers only). */
   findOrg(slug: string): Promise<ExecutionOrg | null>;
+  /**
+   * Optional: force an OAuth refresh after the API rejected `seenAccessToken` (401). Version-conditional:
+   * when the stored token already differs from `seenAccessToken`, return it without refreshing.
+   * Null when the integration has no OAuth connection for the org.
+   */
+  refreshOAuth?(name: string, org: ExecutionOrg | null, seenAccessToken: string): Promise<OAuthCredentials | null>;
 }
 
 export interface ExecutionOrg {

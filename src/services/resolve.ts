@@ -5,7 +5,8 @@ import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js"
 import { IntegrationConfig } from "../runtime/config-map.js";
 import type { ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
 import { resolveCredentials } from "../oauth/credentials.js";
-import { type OAuthDeps, withOAuth } from "../oauth/service.js";
+import { type OAuthDeps, refreshConnection, withOAuth } from "../oauth/service.js";
+import { OAuthNotConnectedError } from "../oauth/errors.js";
 import type { RefreshDeps } from "../oauth/refresh.js";
 import { type Clock, systemClock } from "./clock.js";
 import { plainValue } from "./config-values.js";
@@ -96,6 +97,41 @@ export class StoreResolver implements IntegrationResolver {
     if (!rows) return null;
     const oauth = rows.hasOAuth ? await resolveCredentials(this.#oauth, rows, org) : null;
     return buildResolved(this.#box, rows, org, oauth);
+  }
+
+  /** In-flight and recent forced refreshes, keyed by org + integration + the token the API rejected. */
+  readonly #forced = new Map<string, Promise<OAuthCredentials | null>>();
+
+  /**
+   * Forced refresh after a 401 (see IntegrationResolver.refreshOAuth). Callers that saw the same token
+   * share one refresh; a token that already changed in the store is returned as is. The OAuth core's
+   * single-flight and row lock cover other processes.
+   */
+  refreshOAuth(name: string, org: ExecutionOrg | null, seenAccessToken: string): Promise<OAuthCredentials | null> {
+    const key = `${org?.id ?? "_"}\u0000${name}\u0000${seenAccessToken}`;
+    let p = this.#forced.get(key);
+    if (!p) {
+      p = this.#forceRefresh(name, org, seenAccessToken);
+      if (this.#forced.size > 1_000) this.#forced.clear();
+      this.#forced.set(key, p);
+      // Keep the answer briefly for late 401s on the same old token; forget failures at once.
+      const forget = (): void => void setTimeout(() => this.#forced.get(key) === p && this.#forced.delete(key), 30_000).unref();
+      p.then(forget, () => this.#forced.delete(key));
+    }
+    return p;
+  }
+
+  async #forceRefresh(name: string, org: ExecutionOrg | null, seenAccessToken: string): Promise<OAuthCredentials | null> {
+    const current = (await this.resolve(name, org))?.oauth ?? null;
+    if (!current || current.accessToken !== seenAccessToken) return current;
+    try {
+      await refreshConnection(this.#oauth, { integration: name, org: org?.slug ?? null });
+    } catch (err) {
+      // The org has no own connection: the token in use is the integration-level one.
+      if (!(err instanceof OAuthNotConnectedError) || org === null) throw err;
+      await refreshConnection(this.#oauth, { integration: name, org: null });
+    }
+    return (await this.resolve(name, org))?.oauth ?? null;
   }
 
   async list(org: ExecutionOrg | null): Promise<IntegrationSummary[]> {

@@ -1,0 +1,149 @@
+import { ClientError } from "./errors.js";
+import type { OperationSpec, ParamSpec } from "./types.js";
+
+/** A fetch request body (no DOM lib here). */
+export type BodyInit = NonNullable<RequestInit["body"]>;
+
+const RESERVED = /%(3A|2F|3F|5B|5D|40|21|24|27|28|29|2A|2C|3B)/gi;
+
+/** Scalars to their wire text: Dates as ISO strings, everything else through String(). */
+export const str = (v: unknown): string => (v instanceof Date ? v.toISOString() : typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
+
+const enc = encodeURIComponent;
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function paramSpec(op: OperationSpec, name: string, where: ParamSpec["in"]): ParamSpec | undefined {
+  if (op.params) for (const p of op.params) if (p.name === name && p.in === where) return p;
+  return undefined;
+}
+
+/** Defined entries of an object (undefined and null skipped). */
+function entries(o: Record<string, unknown>): Array<[string, unknown]> {
+  return Object.entries(o).filter((e) => e[1] !== undefined && e[1] !== null);
+}
+
+/** RFC 6570-ish expansion for path and header params (styles simple / label / matrix). */
+function expand(name: string, v: unknown, p: ParamSpec | undefined, e: (s: string) => string): string {
+  const style = p?.style ?? "simple";
+  const explode = p?.explode ?? false;
+  const prefix = style === "label" ? "." : style === "matrix" ? ";" : "";
+  const sep = explode && style !== "simple" ? prefix : ",";
+  if (p?.contentType) return prefix + (style === "matrix" ? `${name}=` : "") + e(JSON.stringify(v));
+  if (Array.isArray(v)) {
+    const items = v.map((x) => e(str(x)));
+    if (style === "matrix") return explode ? items.map((i) => `;${name}=${i}`).join("") : `;${name}=${items.join(",")}`;
+    return prefix + items.join(sep);
+  }
+  if (isPlain(v)) {
+    const kv = entries(v);
+    const parts = explode ? kv.map(([k, x]) => `${e(k)}=${e(str(x))}`) : kv.flatMap(([k, x]) => [e(k), e(str(x))]);
+    if (style === "matrix") return explode ? parts.map((x) => `;${x}`).join("") : `;${name}=${parts.join(",")}`;
+    return prefix + parts.join(sep);
+  }
+  return style === "matrix" ? `;${name}=${e(str(v))}` : prefix + e(str(v));
+}
+
+/** Fill `{name}` in the path template; values are percent-encoded and may not be `.`/`..` segments. */
+export function buildPath(op: OperationSpec, values: Record<string, unknown> | undefined): string {
+  return op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+    const v = values?.[name];
+    if (v === undefined || v === null) {
+      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: path parameter "${name}" is required.`, { operationId: op.id, param: name });
+    }
+    const out = expand(name, v, paramSpec(op, name, "path"), enc);
+    // WHATWG URLs treat "." / ".." (also as %2e) as dot segments and would climb out of the base path.
+    if (/^(?:\.|%2e){1,2}$/i.test(out)) {
+      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: path parameter "${name}" may not be "." or "..".`, { operationId: op.id, param: name });
+    }
+    return out;
+  });
+}
+
+/** Serialise query params per style/explode (form, spaceDelimited, pipeDelimited, deepObject). */
+export function buildQuery(op: OperationSpec, query: Record<string, unknown> | undefined): string {
+  if (!query) return "";
+  const out: string[] = [];
+  for (const [name, v] of entries(query)) {
+    const p = paramSpec(op, name, "query");
+    const e = p?.allowReserved ? (s: string) => enc(s).replace(RESERVED, decodeURIComponent) : enc;
+    const style = p?.style ?? "form";
+    const explode = p?.explode ?? style === "form";
+    const k = enc(name);
+    if (p?.contentType) out.push(`${k}=${e(JSON.stringify(v))}`);
+    else if (style === "deepObject") deep(out, k, v, e);
+    else if (Array.isArray(v)) {
+      if (explode) for (const x of v) out.push(`${k}=${e(str(x))}`);
+      else out.push(`${k}=${v.map((x) => e(str(x))).join(style === "spaceDelimited" ? "%20" : style === "pipeDelimited" ? "|" : ",")}`);
+    } else if (isPlain(v)) {
+      const kv = entries(v);
+      if (explode) for (const [pk, x] of kv) out.push(`${enc(pk)}=${e(str(x))}`);
+      else out.push(`${k}=${kv.map(([pk, x]) => `${enc(pk)},${e(str(x))}`).join(",")}`);
+    } else out.push(`${k}=${e(str(v))}`);
+  }
+  return out.join("&");
+}
+
+/** `filter[status]=open&filter[tags]=a&filter[tags]=b`, nested objects as `a[b][c]` (brackets encoded). */
+function deep(out: string[], key: string, v: unknown, e: (s: string) => string): void {
+  if (Array.isArray(v)) for (const x of v) deep(out, key, x, e);
+  else if (isPlain(v)) for (const [k, x] of entries(v)) deep(out, `${key}%5B${enc(k)}%5D`, x, e);
+  else if (v !== undefined && v !== null) out.push(`${key}=${e(str(v))}`);
+}
+
+/** Nested form fields: `a[b]=c`, arrays repeated (`tags=a&tags=b`), arrays of objects indexed (`items[0][id]=1`). */
+export function formFields(value: unknown, prefix = "", out: Array<[string, string]> = []): Array<[string, string]> {
+  if (Array.isArray(value)) {
+    value.forEach((x, i) => formFields(x, isPlain(x) || Array.isArray(x) ? `${prefix}[${i}]` : prefix, out));
+  } else if (isPlain(value)) {
+    for (const [k, x] of entries(value)) formFields(x, prefix ? `${prefix}[${k}]` : k, out);
+  } else if (value !== undefined && value !== null) out.push([prefix, str(value)]);
+  return out;
+}
+
+export function isJson(mediaType: string): boolean {
+  return /^application\/(?:[\w.+-]*\+)?json\b/i.test(mediaType) || /[+/]json\b/i.test(mediaType);
+}
+
+/** A request body for fetch plus the Content-Type to send (undefined: let fetch choose, e.g. multipart boundary). */
+export function encodeBody(op: OperationSpec, body: unknown, mediaType: string): { body: BodyInit | undefined; type: string | undefined; replayable: boolean } {
+  const mt = mediaType.toLowerCase();
+  if (isJson(mt)) return { body: JSON.stringify(body), type: mediaType, replayable: true };
+  if (mt.startsWith("application/x-www-form-urlencoded")) {
+    if (typeof body === "string" || body instanceof URLSearchParams) return { body, type: mediaType, replayable: true };
+    return { body: new URLSearchParams(formFields(body)).toString(), type: mediaType, replayable: true };
+  }
+  if (mt.startsWith("multipart/form-data")) {
+    if (body instanceof FormData) return { body, type: undefined, replayable: true };
+    if (!isPlain(body)) {
+      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: a multipart body must be a FormData or an object of fields.`, { operationId: op.id });
+    }
+    const fd = new FormData();
+    for (const [k, v] of entries(body)) {
+      for (const x of Array.isArray(v) ? v : [v]) {
+        if (x instanceof Blob) fd.append(k, x, (x as { name?: string }).name ?? k);
+        else if (x instanceof Uint8Array || x instanceof ArrayBuffer) fd.append(k, new Blob([x]), k);
+        else if (isPlain(x)) fd.append(k, new Blob([JSON.stringify(x)], { type: "application/json" }));
+        else fd.append(k, str(x));
+      }
+    }
+    return { body: fd, type: undefined, replayable: true };
+  }
+  if (mt.startsWith("text/")) return { body: typeof body === "string" ? body : str(body), type: mediaType, replayable: true };
+  // Binary: bytes, Blob, string, or a stream (web ReadableStream or any async iterable such as a Node Readable).
+  if (typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof Blob) {
+    return { body: body as BodyInit, type: mediaType, replayable: true };
+  }
+  if (body instanceof ReadableStream || (typeof body === "object" && body !== null && Symbol.asyncIterator in body)) {
+    // undici accepts async iterables as a body.
+    return { body: body as BodyInit, type: mediaType, replayable: false };
+  }
+  throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: a ${mediaType} body must be a Uint8Array, ArrayBuffer, Blob, string or stream.`, { operationId: op.id });
+}
+
+/** `k=v; k2=v2` with values percent-encoded. */
+export function cookieHeader(cookies: Array<[string, string]>): string {
+  return cookies.map(([k, v]) => `${k}=${enc(v)}`).join("; ");
+}
