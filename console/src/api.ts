@@ -31,8 +31,8 @@ export function setCsrf(token: string | null): void {
   csrfToken = token;
 }
 
-export async function api<T = unknown>(method: string, url: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json" };
+export async function api<T = unknown>(method: string, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
   let res: Response;
@@ -51,7 +51,7 @@ export async function api<T = unknown>(method: string, url: string, body?: unkno
   if (!res.ok) {
     const env = (json ?? {}) as Partial<Envelope>;
     const err = new ApiError(res.status, env.code ?? "HTTP_" + res.status, env.message ?? `Request failed (${res.status}).`, env.details ?? {});
-    if (res.status === 401 && url !== "/api/session") window.dispatchEvent(new CustomEvent("bifrost:signed-out"));
+    if (res.status === 401 && !url.startsWith("/api/session")) window.dispatchEvent(new CustomEvent("bifrost:signed-out"));
     throw err;
   }
   return json as T;

@@ -21,9 +21,47 @@ function Login(props: { onSignedIn: (s: SessionInfo) => void }) {
   const [key, setKey] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [devLogin, setDevLogin] = useState(false);
+  useEffect(() => {
+    // Only `bifrost dev` (loopback) registers this route; everywhere else it is a 404 and no button shows.
+    api<{ dev_login?: boolean }>("GET", "/api/session/dev")
+      .then((r) => setDevLogin(r.dev_login === true))
+      .catch(() => setDevLogin(false));
+  }, []);
+  const finish = async () => {
+    const s = await api<SessionInfo>("GET", "/api/session");
+    setCsrf(s.csrf_token);
+    props.onSignedIn(s);
+  };
   return (
     <main className="login">
       <h1>Bifrost console</h1>
+      {devLogin && (
+        <div className="dev-login">
+          <p className="warn small">
+            <strong>Development mode</strong> (<code>bifrost dev</code>): sign in as platform_admin without a key. Never expose this server.
+          </p>
+          <button
+            type="button"
+            className="primary"
+            disabled={busy}
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await api("POST", "/api/session/dev", undefined, { "x-bifrost-dev-login": "1" });
+                await finish();
+              } catch (err) {
+                setError(toApiError(err));
+              } finally {
+                setBusy(false);
+              }
+            }}
+          >
+            Dev login
+          </button>
+          <p className="help">or sign in with an API key:</p>
+        </div>
+      )}
       <form
         onSubmit={async (e) => {
           e.preventDefault();
@@ -31,9 +69,7 @@ function Login(props: { onSignedIn: (s: SessionInfo) => void }) {
           try {
             await api("POST", "/api/session", { api_key: key });
             setKey("");
-            const s = await api<SessionInfo>("GET", "/api/session");
-            setCsrf(s.csrf_token);
-            props.onSignedIn(s);
+            await finish();
           } catch (err) {
             setError(toApiError(err));
           } finally {

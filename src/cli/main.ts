@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerApply } from "./commands/apply.js";
 import { registerConfig } from "./commands/config.js";
+import { registerDev } from "./commands/dev.js";
 import { registerIntegrations } from "./commands/integrations.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerMappings } from "./commands/mappings.js";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .showSuggestionAfterError(true);
   registerServe(program);
+  registerDev(program);
   registerMigrate(program);
   registerApply(program);
   registerOrgs(program);

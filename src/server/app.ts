@@ -27,6 +27,8 @@ export interface ServerOptions {
   workflows?: WorkflowDefinition[];
   /** OAuth settings (public URL for callbacks, loopback switch, timeouts); defaults from BIFROST_PUBLIC_URL / BIFROST_ALLOW_HTTP_LOOPBACK. */
   oauth?: OAuthDeps["oauth"];
+  /** `bifrost dev` only: enable the console's "Dev login" (a platform_admin session without a key). startServer refuses it unless bound to loopback. */
+  devLogin?: boolean;
 }
 
 const routeLists = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
@@ -74,7 +76,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   keyRoutes(api);
   workflowRoutes(api, workflows);
   consoleSupportRoutes(api);
-  consoleRoutes(api);
+  consoleRoutes(api, { devLogin: opts.devLogin === true });
   openApiRoute(api, packageVersion());
   await app.ready();
   return app;

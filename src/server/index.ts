@@ -1,6 +1,7 @@
 /** Server entry point (`bifrost/server`): the HTTP API. */
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
+import { ValidationError } from "../core/errors.js";
 import { createLogger } from "../logger.js";
 import { startBackgroundWork } from "../oauth/background.js";
 import { createApp, type ServerOptions } from "./app.js";
@@ -12,6 +13,12 @@ export interface BackgroundWork {
   stop(): Promise<void>;
 }
 
+/** 127.0.0.0/8, ::1 and localhost: the only interfaces a server with dev login may listen on. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /**
  * Build the app, listen, and start the background work (the OAuth refresher renewing tokens ahead of
  * expiry, and webhook delivery of events when BIFROST_WEBHOOK_URL is set); closing the server stops it. `createApp` alone starts nothing in the background.
@@ -21,6 +28,9 @@ export async function startServer(
   opts: ServerOptions & { port: number; host?: string; background?: boolean },
 ): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
   const { port, host = "127.0.0.1", background = true, ...rest } = opts;
+  if (rest.devLogin && !isLoopbackHost(host)) {
+    throw new ValidationError(`Dev login is only allowed on a loopback interface (127.0.0.1, ::1, localhost); refusing to listen on ${host} with it.`, { path: "host" });
+  }
   const logger = rest.logger ?? createLogger();
   const app = await createApp({ ...rest, logger });
   if (background) {

@@ -6,7 +6,8 @@
  * Screenshots go to test-output/console/. Without /usr/bin/chromium: fails in CI, skips locally.
  */
 import { existsSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
+import http from "node:http";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,6 +61,9 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
   let page: Page;
   let platformKey: string;
   const bodies: string[] = [];
+  let upstream: http.Server;
+  let upstreamUrl = "";
+  const upstreamSeen: string[] = [];
 
   const shot = async (name: string, p: Page = page) => {
     await p.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
@@ -69,6 +73,13 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
 
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
+    // The API "Test connection" calls: plain http on 127.0.0.1 (TEST_OAUTH allows loopback http).
+    upstream = http.createServer((req, res) => {
+      upstreamSeen.push(req.url ?? "");
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pong: true, path: req.url }));
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
     const t = await bootTest();
     bf = t.bf;
     cleanup = t.cleanup;
@@ -94,6 +105,8 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    upstream?.closeAllConnections();
+    await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
     await as?.close();
     await cleanup?.();
   });
@@ -248,6 +261,47 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
     await row("acme").getByRole("button", { name: "Disconnect acme" }).click();
     await expect.poll(() => row("acme").locator(".badge").textContent()).toBe("not connected");
     expect(await bf.store.listOAuthTokens({ integrationId: await integrationId() })).toHaveLength(0);
+  });
+
+  it("bulk dialog suggests orgs for pasted entities (exact, then similar), to accept or edit before saving", async () => {
+    await page.getByRole("button", { name: "Bulk map…" }).click();
+    await page.getByText("Suggest organizations for entities…").click();
+    await page.getByLabel(/Entities, one per line/).fill("E-9,acme corp\nE-8,Globex Intl\nE-7,Wayne Enterprises");
+    await page.getByRole("button", { name: "Suggest", exact: true }).click();
+    const rows = page.locator("table.suggestions tbody tr");
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await page.getByLabel("Organization for acme corp").inputValue()).toBe("acme");
+    expect(await rows.nth(0).locator(".badge").textContent()).toBe("exact");
+    expect(await page.getByLabel("Organization for Globex Intl").inputValue()).toBe("globex");
+    expect(await rows.nth(1).locator(".badge").textContent()).toMatch(/^\d+%$/);
+    expect(await page.getByLabel("Organization for Wayne Enterprises").inputValue()).toBe("");
+    await shot("bulk-suggestions-1280");
+    // Edit: drop the Globex suggestion, accept the exact one.
+    await page.getByLabel("Organization for Globex Intl").selectOption("");
+    expect(await page.getByLabel("Accept suggestion for acme corp").isChecked()).toBe(true);
+    await page.getByRole("button", { name: "Add 1 accepted row" }).click();
+    expect(await page.getByLabel(/One row per line/).inputValue()).toBe("acme,E-9,acme corp\n");
+    await page.getByRole("button", { name: "Cancel" }).click();
+    expect((await bf.store.listMappings({ integrationId: await integrationId() })).map((m) => m.entityId).sort()).toEqual(["G-2", "T-1"]);
+  });
+
+  it("tests the connection: the server calls base_url + path for the org and shows status, latency and body", async () => {
+    await row("acme").getByRole("button", { name: "Edit overrides for acme" }).click();
+    await page.locator("#ov-acme-base_url").fill(`${upstreamUrl}/api`);
+    await page.getByRole("button", { name: "Save overrides" }).click();
+    await expect.poll(() => row("acme").locator('td[data-label="Overrides"]').textContent()).toBe("2");
+    await page.locator("#tc-org").selectOption("acme");
+    await page.locator("#tc-path").fill("//evil.example.com/x");
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect.poll(() => page.locator("#tc-path-error").textContent()).toMatch(/must not start with \/\//);
+    await page.locator("#tc-path").fill("/ping?n=1");
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect.poll(() => page.getByTestId("tc-status").textContent()).toBe("HTTP 200");
+    expect(await page.getByTestId("tc-latency").textContent()).toMatch(/^\d+ ms$/);
+    expect(await page.locator(".test-body").textContent()).toContain('"pong":true');
+    expect(upstreamSeen).toEqual(["/api/ping?n=1"]);
+    await page.locator(".test-result").scrollIntoViewIfNeeded();
+    await shot("test-connection-1280");
   });
 
   it("lists integrations with counts; orgs, events and keys pages render; 390 px layout", async () => {

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { ApiError, api, type ConfigType, type Connection, enc, type Integration, isMasked, type Mapping, type OAuthProvider, type Org, type SchemaItem, type SessionInfo } from "../api";
 import { ConfirmDialog, CopyButton, Dialog, FieldError, FormError, StateBadge, toApiError, useLoad } from "../ui";
+import { confidenceLabel, parseEntities, type Suggestion, suggestAll } from "../match";
 import { ConfigForm } from "./ConfigForm";
 
 const TYPES: ConfigType[] = ["string", "int", "bool", "json", "secret"];
@@ -433,6 +434,126 @@ function parseBulk(text: string): Array<{ org: string; entity_id: string | null;
   return out;
 }
 
+interface Proposal {
+  entity_id: string | null;
+  entity_name: string | null;
+  line: number;
+  suggestion: Suggestion;
+  org: string;
+  accepted: boolean;
+}
+
+/** Paste `entity_id,entity_name` rows; each gets a suggested org (exact name/slug first, then similarity) to accept or change. */
+function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[]) => void }) {
+  const [text, setText] = useState("");
+  const [proposals, setProposals] = useState<Proposal[] | null>(null);
+  const accepted = (proposals ?? []).filter((p) => p.accepted && p.org !== "");
+  return (
+    <details className="suggest">
+      <summary>Suggest organizations for entities…</summary>
+      <label htmlFor="entity-text">
+        Entities, one per line: <code>entity_id,entity_name</code>
+      </label>
+      <textarea id="entity-text" rows={4} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} placeholder={"customer-123,Acme Corp\ncustomer-456,Globex Inc"} />
+      <div className="actions">
+        <button
+          type="button"
+          disabled={text.trim() === ""}
+          onClick={() => {
+            const entities = parseEntities(text);
+            const suggestions = suggestAll(entities, props.orgs);
+            setProposals(
+              entities.map((e, i) => {
+                const s = suggestions[i] ?? { org: null, confidence: 0, kind: "none" as const };
+                return { ...e, suggestion: s, org: s.org ?? "", accepted: s.org !== null && s.confidence >= 0.8 };
+              }),
+            );
+          }}
+        >
+          Suggest
+        </button>
+      </div>
+      {proposals && proposals.length > 0 && (
+        <div className="table-wrap">
+          <table className="suggestions">
+            <thead>
+              <tr>
+                <th scope="col">Accept</th>
+                <th scope="col">Entity</th>
+                <th scope="col">Organization</th>
+                <th scope="col">Confidence</th>
+              </tr>
+            </thead>
+            <tbody>
+              {proposals.map((p, i) => (
+                <tr key={`${p.line}-${i}`} data-entity={p.entity_id ?? ""}>
+                  <td data-label="Accept">
+                    <input
+                      type="checkbox"
+                      id={`sg-acc-${i}`}
+                      aria-label={`Accept suggestion for ${p.entity_name ?? p.entity_id ?? `line ${p.line}`}`}
+                      checked={p.accepted}
+                      disabled={p.org === ""}
+                      onChange={(e) => setProposals((ps) => (ps ?? []).map((x, j) => (j === i ? { ...x, accepted: e.target.checked } : x)))}
+                    />
+                  </td>
+                  <td data-label="Entity">
+                    <span className="mono">{p.entity_id ?? "—"}</span> · {p.entity_name ?? "—"}
+                  </td>
+                  <td data-label="Organization">
+                    <label className="visually-hidden" htmlFor={`sg-org-${i}`}>
+                      Organization for {p.entity_name ?? p.entity_id ?? `line ${p.line}`}
+                    </label>
+                    <select
+                      id={`sg-org-${i}`}
+                      value={p.org}
+                      onChange={(e) => {
+                        const org = e.target.value;
+                        setProposals((ps) => (ps ?? []).map((x, j) => (j === i ? { ...x, org, accepted: org !== "" } : x)));
+                      }}
+                    >
+                      <option value="">— none —</option>
+                      {props.orgs.map((o) => (
+                        <option key={o.slug} value={o.slug}>
+                          {o.name} ({o.slug})
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td data-label="Confidence">
+                    {p.org !== "" && p.org === p.suggestion.org ? (
+                      <span className={`badge ${p.suggestion.kind === "exact" ? "ok" : p.suggestion.confidence >= 0.8 ? "info" : "warn"}`}>{confidenceLabel(p.suggestion)}</span>
+                    ) : p.org !== "" ? (
+                      <span className="badge muted">chosen</span>
+                    ) : (
+                      <span className="muted small">no match</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {proposals && (
+        <div className="actions">
+          <button
+            type="button"
+            disabled={accepted.length === 0}
+            onClick={() => {
+              props.onAdd(accepted.map((p) => `${p.org},${p.entity_id ?? ""},${p.entity_name ?? ""}`));
+              setProposals(null);
+              setText("");
+            }}
+          >
+            Add {accepted.length} accepted row{accepted.length === 1 ? "" : "s"}
+          </button>
+        </div>
+      )}
+    </details>
+  );
+}
+
 function BulkDialog(props: { integration: Integration; orgs: Org[]; onClose: () => void; onDone: () => Promise<void> }) {
   const [text, setText] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
@@ -462,6 +583,7 @@ function BulkDialog(props: { integration: Integration; orgs: Org[]; onClose: () 
           {rows.length} row{rows.length === 1 ? "" : "s"}
           {unknown.length > 0 && <span className="warn"> · unknown organization{unknown.length === 1 ? "" : "s"}: {unknown.map((r) => `${r.org} (line ${r.line})`).join(", ")}</span>}
         </p>
+        <EntitySuggestions orgs={props.orgs} onAdd={(lines) => setText((t) => `${t}${t && !t.endsWith("\n") ? "\n" : ""}${lines.join("\n")}\n`)} />
         {suggestions.length > 0 && (
           <p className="help">
             Not listed yet:{" "}
@@ -488,6 +610,94 @@ function BulkDialog(props: { integration: Integration; orgs: Org[]; onClose: () 
         </div>
       </form>
     </Dialog>
+  );
+}
+
+interface TestResult {
+  org: string | null;
+  url: string;
+  auth: "oauth_bearer" | "none";
+  status: number;
+  latency_ms: number;
+  content_type: string | null;
+  bytes: number;
+  truncated: boolean;
+  body: string;
+}
+
+/** Platform admins: GET base_url + path on the server with the org's resolved auth; shows status, latency, the first 2 KB of the body. */
+function TestConnection(props: { integration: Integration; orgs: Org[] }) {
+  const [org, setOrg] = useState("");
+  const [path, setPath] = useState("/");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [result, setResult] = useState<TestResult | null>(null);
+  return (
+    <section aria-labelledby="test-h">
+      <h2 id="test-h">Test connection</h2>
+      <form
+        className="test-connection"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setResult(null);
+          try {
+            const r = await api<TestResult>("POST", `/api/integrations/${enc(props.integration.name)}/test-connection`, { path, ...(org ? { org } : {}) });
+            setResult(r);
+            setError(null);
+          } catch (err) {
+            setError(toApiError(err));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <div className="grid2">
+          <div className="field">
+            <label htmlFor="tc-org">Organization</label>
+            <select id="tc-org" value={org} onChange={(e) => setOrg(e.target.value)}>
+              <option value="">(defaults, no organization)</option>
+              {props.orgs.map((o) => (
+                <option key={o.slug} value={o.slug}>
+                  {o.name} ({o.slug})
+                </option>
+              ))}
+            </select>
+            <FieldError error={error} fields={["org"]} />
+          </div>
+          <div className="field">
+            <label htmlFor="tc-path">Path (appended to base_url)</label>
+            <input id="tc-path" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/api/ping" aria-describedby="tc-path-help" />
+            <p id="tc-path-help" className="help">
+              Starts with <code>/</code>; stays on the base URL. The server sends a GET with the organization's OAuth token when it is connected.
+            </p>
+            <FieldError error={error} fields={["path", "base_url"]} id="tc-path-error" />
+          </div>
+        </div>
+        <FormError error={error} fields={["org", "path", "base_url"]} />
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy || path === ""}>
+            {busy ? "Testing…" : "Test connection"}
+          </button>
+        </div>
+      </form>
+      {result && (
+        <div className="test-result" role="status" aria-live="polite">
+          <p>
+            <span className={`badge ${result.status < 300 ? "ok" : result.status < 500 ? "warn" : "bad"}`} data-testid="tc-status">
+              HTTP {result.status}
+            </span>{" "}
+            <span data-testid="tc-latency">{result.latency_ms} ms</span> · {result.auth === "oauth_bearer" ? "OAuth bearer token" : "no auth"} · {result.bytes} bytes
+            {result.content_type ? ` · ${result.content_type}` : ""}
+          </p>
+          <p className="muted small mono">{result.url}</p>
+          <pre className="test-body" tabIndex={0} aria-label="Response body (first 2 KB)">
+            {result.body}
+            {result.truncated ? "\n… (truncated)" : ""}
+          </pre>
+        </div>
+      )}
+    </section>
   );
 }
 
@@ -591,6 +801,7 @@ export function IntegrationDetailPage(props: { name: string; session: SessionInf
           </table>
         </div>
       </section>
+      {platform && <TestConnection integration={integration} orgs={orgs} />}
       {overridesFor && (
         <Dialog title={`Overrides: ${integration.name} for ${overridesFor}`} onClose={() => setOverridesFor(null)} wide>
           <ConfigForm

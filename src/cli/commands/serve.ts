@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import pino from "pino";
 import { ValidationError } from "../../core/errors.js";
 import { createLogger } from "../../logger.js";
-import { openBifrost } from "../../services/bootstrap.js";
+import { type BootOptions, openBifrost } from "../../services/bootstrap.js";
 import { installProcessGuards } from "../../runtime/process-guards.js";
 import { startServer } from "../../server/index.js";
 import { cliWarn, parsePort } from "../context.js";
@@ -19,51 +19,78 @@ export function registerServe(program: Command): void {
     .option("--workflows <dir>", "folder of workflow files (default $BIFROST_WORKFLOWS_DIR, else ./workflows when it exists)")
     .option("--json", "machine-readable start-up line (server logs go to stderr)")
     .action(async (opts: JsonFlag & { port?: number; host: string; workflows?: string }) => {
-      const port = opts.port ?? (process.env.PORT ? parsePortEnv(process.env.PORT) : 3000);
-      let workflowsDir: string | null = null;
-      const requested = opts.workflows ?? (process.env.BIFROST_WORKFLOWS_DIR || undefined);
-      if (requested !== undefined) {
-        const source = opts.workflows !== undefined ? "--workflows" : "BIFROST_WORKFLOWS_DIR";
-        workflowsDir = resolve(requested);
-        if (!existsSync(workflowsDir) || !statSync(workflowsDir).isDirectory()) {
-          throw new ValidationError(`${source} ${requested} is not a directory.`, { path: source });
-        }
-      } else if (existsSync("workflows") && statSync("workflows").isDirectory()) {
-        workflowsDir = resolve("workflows");
-      }
-      const bifrost = await openBifrost({ warn: cliWarn });
-      const logger = createLogger({ destination: pino.destination(2) });
-      installProcessGuards((fault) => logger.error({ fault: fault.kind, executionId: fault.executionId }, `${fault.kind} (the server keeps running): ${fault.message}`));
-      let server: { url: string; close(): Promise<void> };
-      try {
-        server = await startServer({ bifrost, workflowsDir, logger, port, host: opts.host });
-      } catch (err) {
-        await bifrost.close();
-        throw err;
-      }
-      emit(opts, { url: server.url, store: bifrost.storeDescription, keyring: bifrost.keyringOrigin, workflows: workflowsDir }, () => {
-        say(`Bifrost listening on ${server.url}`);
-        say(`  store:     ${bifrost.storeDescription}`);
-        say(`  keyring:   ${bifrost.keyringOrigin}`);
-        say(`  workflows: ${workflowsDir ?? "(none)"}`);
-      });
-      await new Promise<void>((done) => {
-        let closing = false;
-        const stop = (signal: string) => {
-          if (closing) return;
-          closing = true;
-          note(`Received ${signal}, shutting down…`);
-          server
-            .close()
-            .catch((err: unknown) => note(`error while closing the server: ${(err as Error).message}`))
-            .then(() => bifrost.close())
-            .catch(() => undefined)
-            .finally(done);
-        };
-        process.once("SIGINT", () => stop("SIGINT"));
-        process.once("SIGTERM", () => stop("SIGTERM"));
-      });
+      await runServer({ ...opts, port: defaultPort(opts.port), workflowsDir: resolveWorkflowsDir(opts.workflows) });
     });
+}
+
+/** --port, else $PORT, else 3000. */
+export function defaultPort(flag: number | undefined): number {
+  return flag ?? (process.env.PORT ? parsePortEnv(process.env.PORT) : 3000);
+}
+
+/** --workflows, else $BIFROST_WORKFLOWS_DIR, else ./workflows when it exists, else none. */
+export function resolveWorkflowsDir(flag: string | undefined): string | null {
+  const requested = flag ?? (process.env.BIFROST_WORKFLOWS_DIR || undefined);
+  if (requested !== undefined) {
+    const source = flag !== undefined ? "--workflows" : "BIFROST_WORKFLOWS_DIR";
+    const dir = resolve(requested);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new ValidationError(`${source} ${requested} is not a directory.`, { path: source });
+    }
+    return dir;
+  }
+  if (existsSync("workflows") && statSync("workflows").isDirectory()) return resolve("workflows");
+  return null;
+}
+
+export interface RunServerOptions extends JsonFlag {
+  port: number;
+  host: string;
+  workflowsDir: string | null;
+  /** Passed to openBifrost (dev mode: its own environment view, forcing SQLite and the development keyring). */
+  boot?: BootOptions;
+  /** `bifrost dev` only: the console's dev login (startServer refuses it off loopback). */
+  devLogin?: boolean;
+  /** Extra start-up lines after the standard ones (human output only). */
+  extraLines?: string[];
+}
+
+/** Open the store, start the server and background work, print the start-up lines, run until SIGINT/SIGTERM. Shared by `serve` and `dev`. */
+export async function runServer(opts: RunServerOptions): Promise<void> {
+  const { workflowsDir } = opts;
+  const bifrost = await openBifrost({ warn: cliWarn, ...(opts.boot ?? {}) });
+  const logger = createLogger({ destination: pino.destination(2) });
+  installProcessGuards((fault) => logger.error({ fault: fault.kind, executionId: fault.executionId }, `${fault.kind} (the server keeps running): ${fault.message}`));
+  let server: { url: string; close(): Promise<void> };
+  try {
+    server = await startServer({ bifrost, workflowsDir, logger, port: opts.port, host: opts.host, ...(opts.devLogin ? { devLogin: true } : {}) });
+  } catch (err) {
+    await bifrost.close();
+    throw err;
+  }
+  emit(opts, { url: server.url, store: bifrost.storeDescription, keyring: bifrost.keyringOrigin, workflows: workflowsDir, ...(opts.devLogin ? { dev_login: true } : {}) }, () => {
+    say(`Bifrost listening on ${server.url}`);
+    say(`  store:     ${bifrost.storeDescription}`);
+    say(`  keyring:   ${bifrost.keyringOrigin}`);
+    say(`  workflows: ${workflowsDir ?? "(none)"}`);
+    for (const line of opts.extraLines ?? []) say(line);
+  });
+  await new Promise<void>((done) => {
+    let closing = false;
+    const stop = (signal: string) => {
+      if (closing) return;
+      closing = true;
+      note(`Received ${signal}, shutting down…`);
+      server
+        .close()
+        .catch((err: unknown) => note(`error while closing the server: ${(err as Error).message}`))
+        .then(() => bifrost.close())
+        .catch(() => undefined)
+        .finally(done);
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
 }
 
 function parsePortEnv(value: string): number {

@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ForbiddenError, UnauthenticatedError } from "../../core/errors.js";
 import { resolveOptions } from "../../oauth/options.js";
-import { verifyApiKey } from "../../services/api-keys.js";
+import { createApiKey, verifyApiKey } from "../../services/api-keys.js";
 import { ALL_ROLES } from "../auth.js";
 import { parseWith } from "../errors.js";
 import type { Api } from "../route.js";
@@ -57,7 +57,17 @@ function securityHeaders(reply: FastifyReply): FastifyReply {
     .header("cross-origin-opener-policy", "same-origin-allow-popups");
 }
 
-export function consoleRoutes(api: Api, opts: { consoleDir?: string | null } = {}): void {
+/** Name of the platform_admin key `bifrost dev` creates (once) for dev-login sessions; its plaintext is discarded. */
+export const DEV_LOGIN_KEY_NAME = "bifrost dev login";
+/** Dev login must be asked for with this header: a cross-site form cannot send it (login CSRF). */
+export const DEV_LOGIN_HEADER = "x-bifrost-dev-login";
+
+function isLoopbackAddress(addr: string | undefined): boolean {
+  if (!addr) return false;
+  return addr === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(addr);
+}
+
+export function consoleRoutes(api: Api, opts: { consoleDir?: string | null; devLogin?: boolean } = {}): void {
   const bf = api.bifrost;
   const publicUrl = resolveOptions(api.oauthDeps.oauth).publicUrl;
   const secure = publicUrl.startsWith("https:");
@@ -113,6 +123,43 @@ export function consoleRoutes(api: Api, opts: { consoleDir?: string | null } = {
       return { deleted };
     },
   });
+
+  if (opts.devLogin === true) {
+    // Registered only in `bifrost dev` (startServer refuses devLogin off loopback); otherwise these routes do not exist (404).
+    api.publicRoute({
+      method: "GET",
+      url: "/api/session/dev",
+      summary: "Dev mode only (`bifrost dev`): says that dev login is available. Absent (404) otherwise.",
+      tag,
+      handler: async (_request, reply) => {
+        void reply.header("cache-control", "no-store");
+        return { dev_login: true };
+      },
+    });
+    api.publicRoute({
+      method: "POST",
+      url: "/api/session/dev",
+      summary: "Dev mode only (`bifrost dev`, loopback): sign in as platform_admin without a key (needs the X-Bifrost-Dev-Login: 1 header). Absent (404) otherwise.",
+      tag,
+      handler: async (request, reply) => {
+        if (!isLoopbackAddress(request.socket.remoteAddress)) throw new ForbiddenError("Dev login is only available from the loopback interface.");
+        if (request.headers[DEV_LOGIN_HEADER] !== "1") throw new ForbiddenError(`Dev login needs the ${DEV_LOGIN_HEADER}: 1 header.`);
+        let key = (await bf.store.listApiKeys()).find((k) => k.name === DEV_LOGIN_KEY_NAME && k.role === "platform_admin" && !k.revokedAt && k.orgId === null);
+        if (!key) {
+          const created = await createApiKey(bf, { role: "platform_admin", name: DEV_LOGIN_KEY_NAME });
+          key = (await bf.store.listApiKeys()).find((k) => k.id === created.apiKey.id);
+          if (!key) throw new UnauthenticatedError();
+        }
+        request.log.warn({ keyPrefix: key.prefix }, "dev login: platform_admin console session created without an API key (bifrost dev)");
+        const session = sessions.create(key.id, key.prefix);
+        void reply
+          .code(201)
+          .header("cache-control", "no-store")
+          .header("set-cookie", cookieHeader(session.id, { secure, maxAgeSeconds: Math.floor(SESSION_MAX_MS / 1000) }));
+        return { csrf_token: session.csrfToken, role: "platform_admin", org: null, key: { prefix: key.prefix, name: key.name }, dev_login: true };
+      },
+    });
+  }
 
   // Static console files.
   const dir = opts.consoleDir === undefined ? findConsoleDir() : opts.consoleDir;

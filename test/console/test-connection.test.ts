@@ -1,0 +1,125 @@
+/**
+ * Test connection (POST /api/integrations/:name/test-connection): a real node:http server on 127.0.0.1
+ * sees the org's OAuth bearer token (client_credentials minted through the OAuth core); the answer has
+ * status, latency and a redacted, truncated body, never the Authorization header. Paths that would leave
+ * the base URL are refused before any request; org-scoped keys may not call it; plain http needs the
+ * loopback switch.
+ */
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setOAuthProvider } from "../../src/oauth/service.js";
+import { createApp } from "../../src/server/index.js";
+import { testConnectionUrl } from "../../src/server/routes/console-support.js";
+import { createIntegration } from "../../src/services/integrations.js";
+import { sqliteBackend } from "../helpers/backends.js";
+import { envelope, type Harness, SECRET_ACME, setup } from "../server/harness.js";
+
+const CLIENT_SECRET = "cs-test-connection-SECRET-5521";
+
+describe("console test connection", () => {
+  let h: Harness;
+  let upstream: http.Server;
+  let base = "";
+  const seen: Array<{ path: string; authorization: string | undefined }> = [];
+  let issued = "";
+
+  beforeAll(async () => {
+    upstream = http.createServer((req, res) => {
+      const path = req.url ?? "/";
+      seen.push({ path, authorization: req.headers.authorization });
+      req.resume();
+      req.on("end", () => {
+        if (path === "/token") {
+          issued = `AT-testconn-${Math.random().toString(36).slice(2)}`;
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: issued, token_type: "Bearer", expires_in: 3600 }));
+        } else if (path.startsWith("/api/ping")) {
+          // Echo the token and a config secret: the console must only ever see them redacted.
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, path, you_sent: req.headers.authorization ?? null, leak: SECRET_ACME }));
+        } else if (path.startsWith("/api/big")) {
+          res.writeHead(200, { "content-type": "text/plain" }).end("x".repeat(10_000));
+        } else if (path.startsWith("/plain/")) {
+          res.writeHead(404, { "content-type": "text/plain" }).end(`no such thing; auth=${req.headers.authorization ?? "none"}`);
+        } else if (path.startsWith("/api/redirect")) {
+          res.writeHead(302, { location: "https://evil.example.com/" }).end();
+        } else {
+          res.writeHead(404).end();
+        }
+      });
+    });
+    upstream.listen(0, "127.0.0.1");
+    await once(upstream, "listening");
+    base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    h = await setup(sqliteBackend, { oauth: { allowHttpLoopback: true, publicUrl: "http://127.0.0.1:9" } });
+    await setOAuthProvider(h.bf, "HaloPSA", { flow: "client_credentials", client_id: "tc-client", client_secret: CLIENT_SECRET, token_url: `${base}/token` });
+    const r = await h.call("PATCH", "/api/integrations/HaloPSA/mappings/acme/config", h.keys.platform, { base_url: `${base}/api` });
+    expect(r.statusCode, r.body).toBe(200);
+    await createIntegration(h.bf, { name: "Plain", configSchema: [{ key: "base_url", type: "string", required: true }], defaults: { base_url: `${base}/plain` } });
+  });
+  afterAll(async () => {
+    await h?.close();
+    upstream?.closeAllConnections();
+    await new Promise<void>((r) => upstream?.close(() => r()));
+  });
+
+  const test = (body: unknown, key = h.keys.platform, name = "HaloPSA") => h.call("POST", `/api/integrations/${name}/test-connection`, key, body);
+
+  it("calls base_url + path with the org's OAuth bearer token and returns status, latency and the redacted body", async () => {
+    const res = await test({ org: "acme", path: "/ping?x=1" });
+    expect(res.statusCode, res.body).toBe(200);
+    const out = res.json();
+    expect(out).toMatchObject({ integration: "HaloPSA", org: "acme", auth: "oauth_bearer", status: 200, truncated: false, url: `${base}/api/ping?x=1` });
+    expect(typeof out.latency_ms).toBe("number");
+    expect(out.latency_ms).toBeGreaterThanOrEqual(0);
+    const hit = seen.find((s) => s.path === "/api/ping?x=1")!;
+    expect(issued).not.toBe("");
+    expect(hit.authorization).toBe(`Bearer ${issued}`);
+    // The body is redacted: neither the token nor the org's secret nor the client secret gets out.
+    expect(JSON.parse(out.body)).toMatchObject({ ok: true, you_sent: "Bearer [REDACTED]", leak: "[REDACTED]" });
+    expect(res.body).not.toContain(issued);
+    expect(res.body).not.toContain(SECRET_ACME);
+    expect(res.body).not.toContain(CLIENT_SECRET);
+    expect(res.body.toLowerCase()).not.toContain("authorization");
+  });
+
+  it("truncates the body to 2 KB; no auth when the integration has no OAuth provider; upstream errors are shown, not thrown", async () => {
+    const big = (await test({ org: "acme", path: "/big" })).json();
+    expect(big).toMatchObject({ status: 200, truncated: true, bytes: 10_000 });
+    expect(big.body).toHaveLength(2048);
+    const plain = await test({ path: "/missing" }, h.keys.platform, "Plain");
+    expect(plain.statusCode, plain.body).toBe(200);
+    expect(plain.json()).toMatchObject({ org: null, auth: "none", status: 404, body: "no such thing; auth=none" });
+  });
+
+  it("refuses paths that would leave the base URL, before any request", async () => {
+    const before = seen.length;
+    for (const path of ["//evil.com/x", "http://evil.com/", "https://evil.com", "/../x", "/a/../../x", "/%2e%2e/x", "/a%2fb", "/\\evil.com", "/a b", "ping", "/x#frag"]) {
+      const e = envelope(await test({ org: "acme", path }), 422, "BIFROST_VALIDATION");
+      expect(e.details?.path, path).toBe("path");
+    }
+    expect(seen.length).toBe(before);
+    expect(() => testConnectionUrl("https://h.example.com/api/", "/v1/x?y=1")).not.toThrow();
+    expect(testConnectionUrl("https://h.example.com/api/", "/v1/x?y=1").toString()).toBe("https://h.example.com/api/v1/x?y=1");
+  });
+
+  it("redirects are not followed; unknown org → 404; org_admin keys → 403; bad body → 422", async () => {
+    const r = await test({ org: "acme", path: "/redirect" });
+    const e = envelope(r, 422, "BIFROST_OAUTH_URL_REFUSED");
+    expect(e.message).toMatch(/redirect/);
+    envelope(await test({ org: "nope", path: "/ping" }), 404, "BIFROST_NOT_FOUND");
+    envelope(await test({ org: "acme", path: "/ping" }, h.keys.acmeAdmin), 403, "BIFROST_FORBIDDEN");
+    envelope(await test({ org: "acme" }), 422, "BIFROST_VALIDATION");
+  });
+
+  it("plain http is refused unless BIFROST_ALLOW_HTTP_LOOPBACK allows loopback", async () => {
+    const strict = await createApp({ bifrost: h.bf, oauth: { allowHttpLoopback: false } });
+    try {
+      const res = await strict.inject({ method: "POST", url: "/api/integrations/Plain/test-connection", headers: { authorization: `Bearer ${h.keys.platform}` }, payload: { path: "/x" } });
+      const e = envelope(res, 422, "BIFROST_OAUTH_URL_REFUSED");
+      expect(e.message).toMatch(/https/);
+    } finally {
+      await strict.close();
+    }
+  });
+});
