@@ -16,6 +16,7 @@ import { registerMigrate } from "./commands/migrate.js";
 import { registerEvents, registerOAuth } from "./commands/oauth.js";
 import { registerOrgs } from "./commands/orgs.js";
 import { registerRun } from "./commands/run.js";
+import { registerSdk } from "./commands/sdk.js";
 import { registerServe } from "./commands/serve.js";
 import { reportError } from "./output.js";
 
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerOAuth(program);
   registerEvents(program);
   registerRun(program);
+  registerSdk(program);
   return program;
 }
 

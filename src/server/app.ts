@@ -14,6 +14,7 @@ import { keyRoutes } from "./routes/keys.js";
 import { mappingRoutes } from "./routes/mappings.js";
 import { oauthRoutes } from "./routes/oauth.js";
 import { organizationRoutes } from "./routes/organizations.js";
+import { sdkRoutes } from "./routes/sdk.js";
 import { workflowRoutes } from "./routes/workflows.js";
 import { loadWorkflows } from "./workflows.js";
 
@@ -75,6 +76,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   oauthRoutes(api);
   keyRoutes(api);
   workflowRoutes(api, workflows);
+  sdkRoutes(api);
   consoleSupportRoutes(api);
   consoleRoutes(api, { devLogin: opts.devLogin === true });
   openApiRoute(api, packageVersion());

@@ -1,0 +1,253 @@
+/**
+ * Assemble the generated module text. Deterministic (no timestamps, document order throughout) and
+ * tree-shakable: top-level statements are type declarations and `const`/`function` declarations only;
+ * the client creation is marked `/* @__PURE__ *\/`.
+ */
+import type { ClientSpec, OperationSpec, SecurityRequirement } from "../client/types.js";
+import { planSecurity, planServers, type PlannedKey } from "./config-keys.js";
+import { collectOperations, deref, isJsonMedia, opTypeStem, type MediaInfo, type OperationInfo, type Rename } from "./operations.js";
+import { camelCase, NameAllocator, pascalCase, propKey, safeTypeName, safeValueName } from "./names.js";
+import { isObject, pointerOf, type JsonObject } from "./pointer.js";
+import type { ProgressReporter } from "./progress.js";
+import { cyclicComponents, docComment, immediateRefs, SchemaEmitter, type SchemaContext } from "./schema-to-ts.js";
+
+export interface EmitOptions {
+  /** Integration name as registered in Bifrost. */
+  integration: string;
+  /** Normalised module name (file name without .ts). */
+  moduleName: string;
+  /** Where the runtime is imported from. Default "bifrost/client". */
+  clientImport?: string;
+  /** Property descriptions as doc comments (default true). */
+  propertyDocs?: boolean;
+  onProgress?: ProgressReporter;
+}
+
+export interface EmitResult {
+  source: string;
+  exportName: string;
+  operations: Array<{ name: string; operationId: string | null; method: string; path: string; paginated: boolean }>;
+  renames: Rename[];
+  schemaCount: number;
+  configKeys: PlannedKey[];
+  warnings: string[];
+}
+
+/** A TS/JS literal for plain data, keys bare where possible. */
+function lit(v: unknown): string {
+  if (v === undefined) return "undefined";
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(lit).join(", ")}]`;
+  const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+  if (entries.length === 0) return "{}";
+  return `{ ${entries.map(([k, x]) => `${propKey(k)}: ${lit(x)}`).join(", ")} }`;
+}
+
+const PRIMITIVE = new Set(["string", "number", "integer", "boolean"]);
+
+export function emitModule(doc: JsonObject, opts: EmitOptions): EmitResult {
+  const warnings: string[] = [];
+  const warnSet = new Set<string>();
+  const warn = (m: string): void => {
+    if (!warnSet.has(m)) {
+      warnSet.add(m);
+      warnings.push(m);
+    }
+  };
+  const progress = opts.onProgress ?? (() => undefined);
+  const exportName = safeValueName(camelCase(opts.moduleName));
+
+  // ---- component schemas → names
+  const schemas = isObject(doc.components) && isObject(doc.components.schemas) ? doc.components.schemas : {};
+  const types = new NameAllocator();
+  const named = new Map<object, string>();
+  const order: Array<{ name: string; raw: string; schema: JsonObject | boolean }> = [];
+  for (const [raw, schema] of Object.entries(schemas)) {
+    const name = types.claim(safeTypeName(pascalCase(raw)));
+    if (isObject(schema)) named.set(schema, name);
+    order.push({ name, raw, schema: isObject(schema) ? schema : schema === false ? false : true });
+  }
+  const ctx: SchemaContext = { doc, named, scc: new Map(), warn };
+  const graph = new Map<string, string[]>();
+  for (const o of order) graph.set(o.name, typeof o.schema === "object" ? immediateRefs(ctx, o.schema) : []);
+  ctx.scc = cyclicComponents(graph);
+  const em = new SchemaEmitter(ctx);
+  em.docs = opts.propertyDocs !== false;
+
+  // ---- security, servers
+  const sec = planSecurity(doc);
+  if (sec.unsupported.length > 0) warn(`security schemes not supported by the runtime (requirements using them are dropped): ${sec.unsupported.join(", ")}`);
+  const taken = new Set(["base_url", ...sec.keys.map((k) => k.key)]);
+  const srv = planServers(doc, taken);
+  const configKeys: PlannedKey[] = [{ key: "base_url", type: "string", description: "Base URL of the API (overrides the spec's server URL)" }, ...sec.keys, ...srv.keys];
+  const unsupported = new Set(sec.unsupported);
+  const cleanSecurity = (reqs: SecurityRequirement[] | undefined): SecurityRequirement[] | undefined => {
+    if (reqs === undefined) return undefined;
+    const kept = reqs.filter((r) => Object.keys(r).every((k) => !unsupported.has(k) && (k in sec.schemes || (warn(`security requirement names unknown scheme "${k}"; dropped`), false))));
+    // Only unsupported alternatives: fall back to the spec default rather than claiming "no auth".
+    return kept.length === 0 && reqs.length > 0 ? undefined : kept;
+  };
+
+  // ---- operations
+  const collected = collectOperations(doc, [exportName, "paginate"]);
+  for (const w of collected.warnings) warn(w);
+  const ops = collected.operations;
+
+  const out: string[] = [];
+  const info = isObject(doc.info) ? doc.info : {};
+  const title = typeof info.title === "string" ? info.title : "API";
+  const version = typeof info.version === "string" ? info.version : "";
+  const clientImport = opts.clientImport ?? "bifrost/client";
+  out.push(
+    `// Generated by \`bifrost sdk generate\` from ${JSON.stringify(title).slice(1, -1).replace(/\*\//g, "")}${version ? ` ${version.replace(/[\r\n]/g, " ")}` : ""} (OpenAPI ${String(doc.openapi)}). Do not edit; regenerate instead.\n`,
+    `/* eslint-disable */\n`,
+    `import { createClient as $createClient } from ${JSON.stringify(clientImport)};\n`,
+    `import type { ClientSpec as $ClientSpec, OperationSpec as $OperationSpec, RequestArgs as $RequestArgs } from ${JSON.stringify(clientImport)};\n\n`,
+    `/** Per-call options (signal, timeoutMs, maxRetries, contentType, parseAs). */\n`,
+    `export type $Options = Omit<$RequestArgs, "path" | "query" | "headers" | "cookies" | "body">;\n`,
+    `/** A binary body. */\n`,
+    `export type $Binary = Blob | ArrayBuffer | Uint8Array | string;\n\n`,
+  );
+
+  // ---- schema types
+  for (const o of order) {
+    const s = o.schema;
+    const d = isObject(s) ? [typeof s.title === "string" && s.title !== o.raw ? s.title : "", typeof s.description === "string" ? s.description : ""].filter(Boolean).join("\n\n") : "";
+    const extra = isObject(s) && s.deprecated === true ? ["@deprecated"] : [];
+    out.push(docComment(d, "", extra));
+    out.push(`export type ${o.name} = ${em.component(o.name, s)};\n`);
+  }
+  if (order.length > 0) out.push("\n");
+
+  // ---- client
+  const spec: ClientSpec = { integration: opts.integration, servers: srv.servers, securitySchemes: sec.schemes };
+  const globalSec = cleanSecurity(Array.isArray(doc.security) ? (doc.security.filter(isObject) as unknown as SecurityRequirement[]) : undefined);
+  if (globalSec !== undefined) spec.security = globalSec;
+  out.push(`const $spec: $ClientSpec = ${lit(spec)};\n`, `const $client = /* @__PURE__ */ $createClient($spec);\n\n`);
+
+  // ---- operations
+  const paginated: string[] = [];
+  const total = ops.length;
+  let n = 0;
+  for (const op of ops) {
+    const stem = opTypeStem(op);
+    const argsName = types.claim(`${stem}Args`);
+    const respName = types.claim(`${stem}Response`);
+    const argsType = emitArgs(op, em, doc);
+    const respType = responseType(op, em, doc);
+    const opSpec: OperationSpec = { id: op.operationId ?? op.name, method: op.method.toUpperCase() as OperationSpec["method"], path: op.path };
+    const ps = op.params.flatMap((p) => (p.spec ? [p.spec] : []));
+    if (ps.length > 0) opSpec.params = ps;
+    if (op.body) opSpec.body = { mediaTypes: op.body.media.map((m) => m.mediaType), ...(op.body.required ? { required: true } : {}) };
+    const security = cleanSecurity(op.security);
+    if (security !== undefined) opSpec.security = security;
+    if (op.pagination) opSpec.pagination = op.pagination;
+    const optionalArgs = !argsType.required;
+    out.push(`export type ${argsName} = ${argsType.text};\n`);
+    out.push(`export type ${respName} = ${respType};\n`);
+    out.push(`const ${op.name}$: $OperationSpec = ${lit(opSpec)};\n`);
+    const docLines: string[] = [];
+    if (op.summary) docLines.push(op.summary.trim());
+    if (op.description && op.description.trim() !== op.summary?.trim()) docLines.push(...(docLines.length ? [""] : []), op.description.trim());
+    const extra = [...(docLines.length ? [""] : []), `\`${op.method.toUpperCase()} ${op.path}\``, ...(op.deprecated ? ["@deprecated"] : [])];
+    out.push(docComment(docLines.join("\n"), "", extra));
+    out.push(`export function ${op.name}(args: ${argsName}${optionalArgs ? " = {}" : ""}): Promise<${respName}> {\n  return $client.request<${respName}>(${op.name}$, args);\n}\n\n`);
+    if (op.pagination) paginated.push(`  ${op.name}: (args: ${argsName}${optionalArgs ? " = {}" : ""}): AsyncIterable<${em.inline(op.itemSchema, "  ")}> => $client.paginate(${op.name}$, args),\n`);
+    if (++n % 200 === 0) progress({ phase: "emit", done: n, total });
+  }
+  out.push(docComment("Async iterators over every item, for the operations whose spec shows a pagination pattern.", ""));
+  out.push(`export const paginate = {\n${paginated.join("")}};\n\n`);
+  out.push(docComment(`${title}: every operation of the integration "${opts.integration}". Import single functions instead for the smallest bundle.`, ""));
+  out.push(`export const ${exportName} = {\n${ops.map((o) => `  ${o.name},\n`).join("")}  paginate,\n};\n`);
+  progress({ phase: "emit", done: total, total });
+
+  return {
+    source: out.join(""),
+    exportName,
+    operations: ops.map((o) => ({ name: o.name, operationId: o.operationId, method: o.method.toUpperCase(), path: o.path, paginated: o.pagination !== null })),
+    renames: collected.renames,
+    schemaCount: order.length,
+    configKeys,
+    warnings,
+  };
+}
+
+function primitiveOrString(em: SchemaEmitter, doc: JsonObject, schema: unknown, indent: string): string {
+  const s = deref(doc, schema);
+  if (isObject(s)) {
+    const t = Array.isArray(s.type) ? s.type.filter((x) => x !== "null") : [s.type];
+    // Header and cookie values are never null on the wire: drop 3.0 `nullable` / 3.1 "null".
+    if (t.length === 1 && typeof t[0] === "string" && PRIMITIVE.has(t[0]) && s.format !== "binary") return em.inline({ ...s, nullable: false, type: t[0], ...(Array.isArray(s.enum) ? { enum: s.enum.filter((v) => v !== null) } : {}) }, indent);
+  }
+  return "string";
+}
+
+function emitArgs(op: OperationInfo, em: SchemaEmitter, doc: JsonObject): { text: string; required: boolean } {
+  const groups: Array<{ key: string; required: boolean; body: string }> = [];
+  const where = [
+    ["path", "path"],
+    ["query", "query"],
+    ["header", "headers"],
+    ["cookie", "cookies"],
+  ] as const;
+  for (const [loc, key] of where) {
+    const ps = op.params.filter((p) => p.in === loc);
+    if (ps.length === 0) continue;
+    const lines: string[] = [];
+    for (const p of ps) {
+      lines.push(docComment(p.description, "    ", p.deprecated ? ["@deprecated"] : []).replace(/\n$/, ""));
+      const t = loc === "header" || loc === "cookie" ? primitiveOrString(em, doc, p.schema, "    ") : em.inline(p.schema, "    ");
+      lines.push(`    ${propKey(p.name)}${p.required ? "" : "?"}: ${t};`);
+    }
+    groups.push({ key, required: ps.some((p) => p.required), body: `{\n${lines.filter(Boolean).join("\n")}\n  }` });
+  }
+  if (op.body) groups.push({ key: "body", required: op.body.required, body: bodyType(op.body.media, em) });
+  if (groups.length === 0) return { text: "$Options", required: false };
+  const required = groups.some((g) => g.required);
+  return { text: `{\n${groups.map((g) => `  ${g.key}${g.required ? "" : "?"}: ${g.body};`).join("\n")}\n} & $Options`, required };
+}
+
+function bodyType(media: MediaInfo[], em: SchemaEmitter): string {
+  const parts: string[] = [];
+  for (const m of media) {
+    const mt = m.mediaType.toLowerCase();
+    if (isJsonMedia(mt)) parts.push(em.inline(m.schema, "  "));
+    else if (mt.startsWith("multipart/")) parts.push(m.schema === undefined ? "FormData" : `${wrapT(em.inline(m.schema, "  "))} | FormData`);
+    else if (mt === "application/x-www-form-urlencoded") parts.push(m.schema === undefined ? "{ [key: string]: unknown } | URLSearchParams" : `${wrapT(em.inline(m.schema, "  "))} | URLSearchParams`);
+    else if (mt.startsWith("text/")) parts.push("string");
+    else parts.push("$Binary");
+  }
+  const uniq = [...new Set(parts)];
+  if (uniq.includes("unknown")) return "unknown";
+  return uniq.length === 1 ? (uniq[0] as string) : uniq.map(wrapT).join(" | ");
+}
+
+function wrapT(t: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(t) ? t : `(${t})`;
+}
+
+function responseType(op: OperationInfo, em: SchemaEmitter, doc: JsonObject): string {
+  let chosen = op.responses.filter((r) => /^2\d\d$/.test(r.status) || /^2xx$/i.test(r.status));
+  if (chosen.length === 0) chosen = op.responses.filter((r) => r.status === "default");
+  if (chosen.length === 0) return op.responses.length === 0 ? "unknown" : "unknown";
+  const parts: string[] = [];
+  for (const r of chosen) {
+    if (r.status === "204" || r.status === "205" || op.method === "head" || r.media.length === 0) {
+      parts.push("undefined");
+      continue;
+    }
+    // With a JSON representation on offer, that is what the client reads (it asks for JSON first).
+    const json = r.media.filter((m) => isJsonMedia(m.mediaType.toLowerCase()));
+    for (const m of json.length > 0 ? json : r.media) {
+      const mt = m.mediaType.toLowerCase();
+      if (isJsonMedia(mt)) parts.push(m.schema === undefined ? "unknown" : em.inline(m.schema, ""));
+      else if (mt.startsWith("text/")) parts.push("string");
+      else parts.push("Blob");
+    }
+  }
+  void doc;
+  void pointerOf;
+  const uniq = [...new Set(parts)];
+  if (uniq.includes("unknown")) return "unknown";
+  return uniq.length === 1 ? (uniq[0] as string) : uniq.map(wrapT).join(" | ");
+}

@@ -1,0 +1,188 @@
+/**
+ * Guarded download of specs and of `$ref`'d documents. Same policy as the OAuth guarded fetch
+ * (src/oauth/guarded-fetch.ts, whose address rules are reused): https only (plain http to loopback
+ * only with BIFROST_ALLOW_HTTP_LOOPBACK=1), every resolved address checked at connect time, redirects
+ * followed (at most 5) only after the target passes the same checks, a size cap and a timeout.
+ */
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
+import { isIP } from "node:net";
+import { Agent, fetch as undiciFetch } from "undici";
+import { refusedAddress } from "../oauth/guarded-fetch.js";
+import { SpecFetchError, SpecTooLargeError, SpecUrlRefusedError } from "./errors.js";
+
+export interface SpecFetchOptions {
+  allowHttpLoopback: boolean;
+  /** Whole download (connect + body), ms. Default 60 000. */
+  timeoutMs: number;
+  /** Size cap in bytes. Default 40 MiB (env BIFROST_SPEC_MAX_BYTES). */
+  maxBytes: number;
+  /** Called as bytes arrive (total is null without content-length). */
+  onBytes?: (received: number, total: number | null) => void;
+}
+
+export const DEFAULT_SPEC_MAX_BYTES = 40 * 1024 * 1024;
+
+export function defaultFetchOptions(env: NodeJS.ProcessEnv = process.env): SpecFetchOptions {
+  const cap = Number(env.BIFROST_SPEC_MAX_BYTES);
+  return {
+    allowHttpLoopback: env.BIFROST_ALLOW_HTTP_LOOPBACK === "1",
+    timeoutMs: 60_000,
+    maxBytes: Number.isFinite(cap) && cap > 0 ? cap : DEFAULT_SPEC_MAX_BYTES,
+  };
+}
+
+const LOOPBACK_NAME = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
+
+/** Check scheme, credentials and IP literals; returns the parsed URL. */
+export function checkSpecUrl(raw: string, allowHttpLoopback: boolean): URL {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new SpecUrlRefusedError(`Spec URL "${raw.slice(0, 200)}" is not a valid absolute URL.`);
+  }
+  if (u.username || u.password) throw new SpecUrlRefusedError(`Spec URL ${u.origin} must not carry credentials.`, { origin: u.origin });
+  if (u.protocol === "http:") {
+    if (!allowHttpLoopback) {
+      throw new SpecUrlRefusedError(`Spec URL ${u.origin} uses plain http; only https is allowed (BIFROST_ALLOW_HTTP_LOOPBACK=1 permits http to loopback for local development).`, { origin: u.origin, reason: "scheme" });
+    }
+    if (!LOOPBACK_NAME.test(u.hostname)) {
+      throw new SpecUrlRefusedError(`Spec URL ${u.origin} uses plain http to a non-loopback host; only https is allowed there.`, { origin: u.origin, reason: "scheme" });
+    }
+  } else if (u.protocol !== "https:") {
+    throw new SpecUrlRefusedError(`Spec URL scheme ${u.protocol} is not allowed; use https.`, { scheme: u.protocol, reason: "scheme" });
+  }
+  const literal = u.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(literal)) {
+    const why = refusedAddress(literal, allowHttpLoopback);
+    if (why) throw new SpecUrlRefusedError(`Spec URL ${u.origin} is ${why}; refused.`, { origin: u.origin, reason: "address" });
+  }
+  return u;
+}
+
+class AddressRefused extends Error {
+  constructor(readonly reason: string) {
+    super(`address refused: ${reason}`);
+  }
+}
+
+type LookupCb = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+function guardedLookup(allowLoopback: boolean, httpOnlyLoopback: boolean) {
+  return (hostname: string, options: LookupOptions, cb: LookupCb): void => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return cb(err, "");
+      const list = addresses as LookupAddress[];
+      for (const a of list) {
+        const why = refusedAddress(a.address, allowLoopback);
+        if (why) return cb(new AddressRefused(why) as NodeJS.ErrnoException, "");
+        if (httpOnlyLoopback && refusedAddress(a.address, false) === null) return cb(new AddressRefused("not a loopback address (plain http)") as NodeJS.ErrnoException, "");
+      }
+      if (list.length === 0) return cb(Object.assign(new Error("no address"), { code: "ENOTFOUND" }), "");
+      if (options.all) return cb(null, list);
+      const first = list[0] as LookupAddress;
+      cb(null, first.address, first.family);
+    });
+  };
+}
+
+const agents = new Map<string, Agent>();
+function agentFor(protocol: string, allowLoopback: boolean): Agent {
+  const httpOnlyLoopback = protocol === "http:";
+  const key = `${httpOnlyLoopback}:${allowLoopback}`;
+  let a = agents.get(key);
+  if (!a) {
+    a = new Agent({ connect: { lookup: guardedLookup(allowLoopback, httpOnlyLoopback) as never }, keepAliveTimeout: 5_000 });
+    agents.set(key, a);
+  }
+  return a;
+}
+
+function refusedCause(err: unknown): AddressRefused | null {
+  let e: unknown = err;
+  for (let i = 0; i < 6 && e; i++) {
+    if (e instanceof AddressRefused) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+export interface FetchedDocument {
+  url: string;
+  text: string;
+  contentType: string | null;
+}
+
+/** Download one document under the policy. */
+export async function fetchSpecUrl(raw: string, opts: SpecFetchOptions): Promise<FetchedDocument> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  let url = checkSpecUrl(raw, opts.allowHttpLoopback);
+  for (let hop = 0; ; hop++) {
+    let res: Response;
+    try {
+      res = (await undiciFetch(url, { redirect: "manual", signal: timeout, dispatcher: agentFor(url.protocol, opts.allowHttpLoopback), headers: { accept: "application/json, application/yaml, text/yaml, */*" } } as never)) as unknown as Response;
+    } catch (err) {
+      const refused = refusedCause(err);
+      if (refused) throw new SpecUrlRefusedError(`Spec URL ${url.origin} resolves to ${refused.reason}; refused before connecting.`, { origin: url.origin, reason: "address" });
+      if (timeout.aborted) throw new SpecFetchError(`No answer from ${url.origin} within ${opts.timeoutMs} ms (timeout).`, { origin: url.origin, reason: "timeout" });
+      throw new SpecFetchError(`Could not reach ${url.origin} (network error).`, { origin: url.origin, reason: "network" });
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      const location = res.headers.get("location");
+      if (!location) throw new SpecFetchError(`${url.origin} answered ${res.status} without a Location header.`, { origin: url.origin, status: res.status });
+      if (hop >= 5) throw new SpecFetchError(`Too many redirects while fetching ${url.origin}.`, { origin: url.origin });
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new SpecFetchError(`${url.origin} redirected to an invalid URL.`, { origin: url.origin });
+      }
+      // The redirect target passes the same policy (scheme, literal address; resolved address at connect time).
+      try {
+        url = checkSpecUrl(next.toString(), opts.allowHttpLoopback);
+      } catch (err) {
+        if (err instanceof SpecUrlRefusedError) throw new SpecUrlRefusedError(`Redirect refused: ${err.message}`, { ...err.details, redirect: true });
+        throw err;
+      }
+      continue;
+    }
+    if (res.status < 200 || res.status >= 300) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new SpecFetchError(`${url.origin}${url.pathname} answered HTTP ${res.status}.`, { origin: url.origin, status: res.status });
+    }
+    const declared = Number(res.headers.get("content-length") ?? "NaN");
+    if (Number.isFinite(declared) && declared > opts.maxBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      throw tooLarge(url, opts.maxBytes);
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      if (res.body) {
+        const reader = res.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          total += value.byteLength;
+          if (total > opts.maxBytes) {
+            await reader.cancel().catch(() => undefined);
+            throw tooLarge(url, opts.maxBytes);
+          }
+          chunks.push(value);
+          opts.onBytes?.(total, Number.isFinite(declared) ? declared : null);
+        }
+      }
+    } catch (err) {
+      if (err instanceof SpecTooLargeError) throw err;
+      if (timeout.aborted) throw new SpecFetchError(`No complete answer from ${url.origin} within ${opts.timeoutMs} ms (timeout).`, { origin: url.origin, reason: "timeout" });
+      throw new SpecFetchError(`The connection to ${url.origin} failed while reading the spec.`, { origin: url.origin, reason: "network" });
+    }
+    const text = Buffer.concat(chunks).toString("utf8");
+    return { url: url.toString(), text, contentType: res.headers.get("content-type") };
+  }
+}
+
+function tooLarge(url: URL, max: number): SpecTooLargeError {
+  return new SpecTooLargeError(`The spec at ${url.origin}${url.pathname} is larger than ${max} bytes (${Math.round(max / 1048576)} MiB); refused. Raise BIFROST_SPEC_MAX_BYTES to allow larger specs.`, { origin: url.origin, maxBytes: max });
+}

@@ -1,0 +1,180 @@
+/** Emitted code for the construct fixtures: golden files plus targeted assertions. */
+import { describe, expect, it } from "vitest";
+import { emitModule, generateSdk, loadSpec, mergeConfigSchema } from "../../src/generator/index.js";
+import { camelCase, pascalCase } from "../../src/generator/names.js";
+import { nameFromPath } from "../../src/generator/operations.js";
+import { FIXTURES } from "./specs.js";
+
+const C30 = `${FIXTURES}/constructs/constructs-3.0.yaml`;
+const C31 = `${FIXTURES}/constructs/constructs-3.1.yaml`;
+const SW2 = `${FIXTURES}/petstore-swagger2.yaml`;
+
+describe("construct fixtures", async () => {
+  const r30 = await generateSdk(C30, { integration: "Constructs", module: "constructs30" });
+  const r31 = await generateSdk(C31, { integration: "Shapes", module: "constructs31" });
+  const rsw = await generateSdk(SW2, { integration: "Petstore", module: "petstore" });
+  const src = r30.source;
+
+  it("golden files", async () => {
+    await expect(src).toMatchFileSnapshot("./__snapshots__/constructs-3.0.ts.golden");
+    await expect(r31.source).toMatchFileSnapshot("./__snapshots__/constructs-3.1.ts.golden");
+    await expect(rsw.source).toMatchFileSnapshot("./__snapshots__/petstore-swagger2.ts.golden");
+  });
+
+  it("is deterministic", async () => {
+    const again = await generateSdk(C30, { integration: "Constructs", module: "constructs30" });
+    expect(again.source).toBe(src);
+  });
+
+  it("oneOf + discriminator mapping → tagged union; allOf → intersection; anyOf → union", () => {
+    expect(src).toContain('export type Pet = ({ petType: "cat" } & Cat) | ({ petType: "doggo" } & Dog);');
+    expect(src).toMatch(/export type Cat = PetBase & \{/);
+    expect(src).toContain("export type AnyId = string | number;");
+    expect(r31.source).toContain('export type Shape = ({ kind: "Circle" } & Circle) | ({ kind: "Square" } & Square);');
+  });
+
+  it("recursion is kept through properties; direct alias cycles are cut with unknown", () => {
+    expect(src).toMatch(/export type TreeNode = \{\n {2}value\?: string;\n {2}children\?: TreeNode\[\];\n {2}parent\?: TreeNode;/);
+    expect(src).toContain("export type LoopA = LoopB;");
+    expect(src).toContain("export type LoopB = unknown;");
+    expect(src).toMatch(/export type SelfAll = \{\n {2}x\?: string;/);
+  });
+
+  it("enums, 3.0 nullable and 3.1 type arrays, const, tuples", () => {
+    expect(src).toContain('export type Status = "open" | "closed" | "in-progress";');
+    expect(src).toContain("export type Priority = 1 | 2 | 3;");
+    expect(src).toContain("tag?: string | null;");
+    expect(r31.source).toContain("export type Maybe = (string | null) | null;");
+    expect(r31.source).toContain("export type Num = (number | null) | null;");
+    expect(r31.source).toContain('kind: "Circle";');
+    expect(r31.source).toContain("export type Pair = [string, number];");
+  });
+
+  it("additionalProperties: typed map, typed map next to properties (no TS2411), free-form, closed", () => {
+    expect(src).toMatch(/export type Metadata = \{\n {2}\[key: string\]: string;\n\};/);
+    expect(src).toMatch(/export type Labeled = \{\n {2}count\?: number;\n\} & \{ \[key: string\]: string \};/);
+    expect(src).toContain("export type FreeForm = {\n  [key: string]: unknown;\n};");
+    expect(src).toContain("export type Closed = { [key: string]: never };");
+  });
+
+  it("odd schema names become valid, unique identifiers; globals are not shadowed", () => {
+    expect(src).toContain("export type T400ErrorResponse = {");
+    expect(src).toContain("export type FooBarBaz = string;");
+    expect(src).toContain("export type SimpleUser = {");
+    expect(src).toContain("export type SimpleUser2 = {");
+    expect(src).toContain("export type ErrorSchema = {");
+    expect(src).toContain("export type BlobSchema = {");
+    expect(src).toContain('"weird key"?: string;');
+  });
+
+  it("`*/` in descriptions is escaped; every operation has a TSDoc comment", () => {
+    expect(src).not.toMatch(/\*\/ must be escaped|name \*\/ tricky|of \*\/ in docs/);
+    expect(src).toContain("*\\/ must be escaped");
+    for (const op of r30.operations) expect(src).toMatch(new RegExp(`\\*/\\nexport function ${op.name}\\(`));
+  });
+
+  it("2XX ranges and default responses are success types; 4XX is not", () => {
+    expect(src).toContain("export type CreateTicketResponse = Ticket;");
+    expect(src).toContain("export type PatchTicketsByTicketIdResponse = Ticket;");
+    expect(src).toContain("export type ListTicketsResponse = TicketList;");
+  });
+
+  it("non-JSON responses: text → string, octet-stream → Blob, 204 → undefined", () => {
+    expect(src).toContain("export type GetFilesByPathResponse = Blob;");
+    expect(src).toContain("export type PutFilesByPathResponse = string;");
+    expect(src).toContain("export type GetReportsCsvResponse = string;");
+    expect(src).toContain("export type DeleteResponse = undefined;");
+  });
+
+  it("parameters: deepObject + pipeDelimited listed in the OperationSpec; header and cookie params typed", () => {
+    expect(src).toContain('params: [{ name: "filter", in: "query", style: "deepObject", explode: true }, { name: "tags", in: "query", style: "pipeDelimited", explode: false }]');
+    expect(src).toMatch(/headers\?: \{\n {4}"X-Request-Id"\?: string;\n {2}\};/);
+    expect(src).toMatch(/cookies\?: \{\n {4}session_hint\?: string;\n {2}\};/);
+  });
+
+  it("bodies: JSON | nested form (| URLSearchParams), multipart with binary (| FormData), raw binary", () => {
+    expect(src).toContain('body: { mediaTypes: ["application/json", "application/x-www-form-urlencoded"], required: true }');
+    expect(src).toMatch(/metadata\?: \{\n\s+source\?: string;\n\s+tags\?: string\[\];/);
+    expect(src).toContain("| URLSearchParams);");
+    expect(src).toMatch(/file\?: Blob;[\s\S]*\}\) \| FormData;/);
+    expect(src).toContain("body: $Binary;");
+  });
+
+  it("every security scheme type is mapped; digest (unsupported) is reported", () => {
+    expect(src).toContain('apiKeyHeader: { type: "apiKey", in: "header", name: "X-Api-Key", configKey: "api_key_header" }');
+    expect(src).toContain('apiKeyQuery: { type: "apiKey", in: "query", name: "api_key", configKey: "api_key_query" }');
+    expect(src).toContain('apiKeyCookie: { type: "apiKey", in: "cookie", name: "session", configKey: "api_key_cookie" }');
+    expect(src).toContain('basicAuth: { type: "http", scheme: "basic", usernameKey: "username", passwordKey: "password" }');
+    expect(src).toContain('bearerAuth: { type: "http", scheme: "bearer", configKey: "bearer_auth" }');
+    expect(src).toContain('oauth: { type: "oauth2" }');
+    expect(src).toContain('oidc: { type: "openIdConnect" }');
+    expect(src).toContain('security: [{ bearerAuth: [] }, { apiKeyHeader: [] }]');
+    expect(src).toContain('security: [{ basicAuth: [] }, { oauth: ["read"] }]');
+    expect(src).toMatch(/id: "delete", method: "DELETE", path: "\/tickets\/\{ticketId\}", security: \[\]/);
+    expect(r30.warnings.join("\n")).toContain("digest");
+  });
+
+  it("server variables are carried, and become config keys", () => {
+    expect(src).toContain('servers: [{ url: "https://{tenant}.example.com/{basePath}", variables: { tenant: { default: "demo" }, basePath: { default: "v1", enum: ["v1", "v2"] } } }]');
+    const keys = r30.configKeys.map((k) => `${k.key}:${k.type}`);
+    expect(keys).toEqual(["base_url:string", "api_key_header:secret", "api_key_query:secret", "api_key_cookie:secret", "username:string", "password:secret", "bearer_auth:secret", "tenant:string", "basePath:string"]);
+  });
+
+  it("names: camelCase operationIds, readable fallback, duplicates and reserved names renamed and reported", () => {
+    const names = r30.operations.map((o) => o.name);
+    expect(names).toContain("listTickets"); // list-tickets
+    expect(names).toContain("getTicket");
+    expect(names).toContain("getTicket2"); // duplicate operationId
+    expect(names).toContain("delete_"); // reserved word
+    expect(names).toContain("patchTicketsByTicketId"); // no operationId
+    expect(names).toContain("op2faEnableThing"); // starts with a digit
+    expect(names).toContain("paginateOp"); // would clash with the paginate helper object
+    expect(r30.renames).toEqual([
+      { method: "POST", path: "/tickets/{ticketId}/attachments", operationId: "getTicket", wanted: "getTicket", name: "getTicket2", reason: "duplicate" },
+      { method: "POST", path: "/odd", operationId: "paginate", wanted: "paginate", name: "paginateOp", reason: "reserved" },
+    ]);
+    expect(nameFromPath("get", "/users/{userId}/posts")).toBe("getUsersByUserIdPosts");
+    expect(camelCase("repos/list-for-org")).toBe("reposListForOrg");
+    expect(camelCase("GetAccount")).toBe("getAccount");
+    expect(camelCase("URLShorten")).toBe("urlShorten");
+    expect(pascalCase("400ErrorResponse")).toBe("T400ErrorResponse");
+  });
+
+  it("pagination only where the spec shows a pattern: cursor, Link header, page, offset", () => {
+    expect(src).toContain('pagination: { style: "cursor", param: "cursor", responsePath: ["next_cursor"], itemsPath: ["data"] }');
+    expect(src).toContain('pagination: { style: "link" }');
+    expect(src).toContain('pagination: { style: "offset", param: "offset", limitParam: "limit", itemsPath: ["results"] }');
+    expect(src).toContain('pagination: { style: "page", param: "page", itemsPath: ["items"] }');
+    expect(r31.source).toContain('pagination: { style: "cursor", param: "next_token", responsePath: ["meta", "next_token"], itemsPath: ["shapes"] }');
+    expect(r30.operations.filter((o) => o.paginated).map((o) => o.name)).toEqual(["listTickets", "listPets", "searchPets", "listPages"]);
+    expect(src).toMatch(/export const paginate = \{\n {2}listTickets: \(args: ListTicketsArgs = \{\}\): AsyncIterable<Ticket> => \$client\.paginate\(listTickets\$, args\),/);
+  });
+
+  it("tree-shakable shape: only declarations at top level, the aggregate object last", () => {
+    const top = src.split("\n").filter((l) => /^[a-z]/.test(l) && !l.startsWith("import"));
+    for (const l of top) expect(l).toMatch(/^(export (type|function|const) |const )/);
+    expect(src).toMatch(/export const constructs30 = \{\n {2}listTickets,\n[\s\S]* {2}paginate,\n\};\n$/);
+  });
+
+  it("external $ref to a sibling file is bundled", () => {
+    expect(src).toMatch(/assignee\?: \{\n\s+id: string;\n\s+email\?: string \| null;/);
+  });
+
+  it("emitModule works on an already-loaded document (in-memory pipeline)", async () => {
+    const loaded = await loadSpec(C31);
+    const out = emitModule(loaded.doc, { integration: "X", moduleName: "x" });
+    expect(out.source).toBe((await generateSdk(C31, { integration: "X", module: "x" })).source);
+  });
+
+  it("config merge keeps existing keys untouched and appends only missing ones", () => {
+    const existing = [
+      { key: "base_url", type: "string" as const, required: true, description: "mine" },
+      { key: "password", type: "string" as const, required: false },
+    ];
+    const m = mergeConfigSchema(existing, r30.configKeys);
+    expect(m.schema.slice(0, 2)).toEqual(existing);
+    expect(m.kept).toEqual(["base_url", "password"]);
+    expect(m.added.map((k) => k.key)).toEqual(["api_key_header", "api_key_query", "api_key_cookie", "username", "bearer_auth", "tenant", "basePath"]);
+    expect(m.added.every((k) => k.required === false)).toBe(true);
+  });
+});

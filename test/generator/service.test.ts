@@ -1,0 +1,78 @@
+/** Generation for a registered integration (real SQLite store): config keys added, files, check, HTTP route. */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkForIntegration, generateForIntegration } from "../../src/generator/service.js";
+import { getIntegration } from "../../src/services/integrations.js";
+import { sqliteBackend, tempDir } from "../helpers/backends.js";
+import { type Harness, setup } from "../server/harness.js";
+import { FIXTURES } from "./specs.js";
+
+const C30 = `${FIXTURES}/constructs/constructs-3.0.yaml`;
+
+describe("sdk generate / check for an integration", () => {
+  let h: Harness;
+  const out = tempDir("bifrost-sdk-out-");
+  beforeAll(async () => {
+    h = await setup(sqliteBackend);
+  });
+  afterAll(async () => {
+    await h.close();
+    out.cleanup();
+  });
+
+  it("writes DIR/NAME.ts, adds only the missing config keys, keeps existing keys and values", async () => {
+    const before = await getIntegration(h.bf, "HaloPSA");
+    const res = await generateForIntegration(h.bf, "HaloPSA", { spec: C30, outDir: out.dir }, true);
+    expect(res.file).toBe(join(out.dir, "halopsa.ts"));
+    expect(readFileSync(res.file as string, "utf8")).toBe(res.result.source);
+    expect(res.result.source).toContain('integration: "HaloPSA"');
+    expect(res.result.source).toContain("export const halopsa = {");
+    expect(res.configKept).toEqual(["base_url"]);
+    expect(res.configAdded.map((k) => `${k.key}:${k.type}`)).toEqual(["api_key_header:secret", "api_key_query:secret", "api_key_cookie:secret", "username:string", "password:secret", "bearer_auth:secret", "tenant:string", "basePath:string"]);
+    const after = await getIntegration(h.bf, "HaloPSA");
+    expect(after.configSchema.slice(0, before.configSchema.length)).toEqual(before.configSchema);
+    expect(after.defaults).toEqual(before.defaults);
+    // Second run: nothing more to add.
+    const again = await generateForIntegration(h.bf, "HaloPSA", { spec: C30, outDir: out.dir }, true);
+    expect(again.configAdded).toEqual([]);
+  });
+
+  it("check passes on the committed file and fails with a diff summary when it differs", async () => {
+    await expect(checkForIntegration(h.bf, "HaloPSA", { spec: C30, outDir: out.dir })).resolves.toMatchObject({ upToDate: true });
+    const file = join(out.dir, "halopsa.ts");
+    writeFileSync(file, readFileSync(file, "utf8").replace("export type Status", "export type Statuz"));
+    await expect(checkForIntegration(h.bf, "HaloPSA", { spec: C30, outDir: out.dir })).rejects.toMatchObject({ code: "BIFROST_GENERATOR_OUT_OF_DATE", details: { changedLines: 2 } });
+    await expect(checkForIntegration(h.bf, "HaloPSA", { spec: C30, outDir: join(out.dir, "none") })).rejects.toMatchObject({ code: "BIFROST_GENERATOR_OUT_OF_DATE", details: { missing: true } });
+  });
+
+  it("bad module name or invalid spec: clear error, nothing written, schema unchanged", async () => {
+    const dir = tempDir("bifrost-sdk-bad-");
+    const before = await getIntegration(h.bf, "HaloPSA");
+    await expect(generateForIntegration(h.bf, "HaloPSA", { spec: C30, module: "../x", outDir: dir.dir }, true)).rejects.toMatchObject({ code: "BIFROST_GENERATOR_MODULE_NAME" });
+    await expect(generateForIntegration(h.bf, "HaloPSA", { spec: `${FIXTURES}/invalid/bad-openapi.yaml`, outDir: dir.dir }, true)).rejects.toMatchObject({ code: "BIFROST_GENERATOR_SPEC_INVALID" });
+    await expect(generateForIntegration(h.bf, "HaloPSA", { spec: "http://example.com/x.json", outDir: dir.dir }, true)).rejects.toMatchObject({ code: "BIFROST_GENERATOR_URL_REFUSED" });
+    expect(readdirSync(dir.dir)).toEqual([]);
+    expect(existsSync(join(dir.dir, "..", "x.ts"))).toBe(false);
+    expect((await getIntegration(h.bf, "HaloPSA")).configSchema).toEqual(before.configSchema);
+    dir.cleanup();
+  });
+
+  it("POST /api/integrations/:name/sdk/generate (platform_admin only) returns the source and the added keys", async () => {
+    const spec = readFileSync(`${FIXTURES}/constructs/constructs-3.1.yaml`, "utf8");
+    const denied = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.acmeAdmin, { spec });
+    expect(denied.statusCode).toBe(403);
+    const res = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec, module: "shapes" });
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as { module: string; source: string; config_keys_added: Array<{ key: string }>; operations: number };
+    expect(body.module).toBe("shapes");
+    expect(body.operations).toBe(2);
+    expect(body.source).toContain("export const shapes = {");
+    expect(body.config_keys_added.map((k) => k.key)).toEqual(["key"]);
+    const bad = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec_url: "http://10.0.0.1/spec.json" });
+    expect(bad.statusCode).toBe(422);
+    expect((bad.json() as { code: string }).code).toBe("BIFROST_GENERATOR_URL_REFUSED");
+    const badName = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec, module: "../etc" });
+    expect((badName.json() as { code: string }).code).toBe("BIFROST_GENERATOR_MODULE_NAME");
+  });
+});
