@@ -1,24 +1,26 @@
 /**
  * `bifrost/client`: the runtime of generated API clients. See src/client/README.md and types.ts.
- * No top-level side effects; `createClient()` returns two closures.
+ * No top-level side effects. `createClient()` holds only what every call needs (auth, base URL,
+ * parameters, JSON/text bodies, retries, redirects, refresh-on-401, errors); pagination (`paginate`)
+ * and the form / multipart / binary body encoders are separate exports that a generated module imports
+ * only for the operations that use them, so a one-call bundle leaves them out.
  * @module
  */
+import { setTimeout as wait } from "node:timers/promises";
 import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 import { ApiError, ClientError } from "./errors.js";
-import { type BodyInit, buildPath, buildQuery, cookieHeader, encodeBody, isJson, str } from "./serialize.js";
-import type { Client, ClientOptions, ClientSpec, OperationSpec, PaginationSpec, RequestArgs, SecurityRequirement } from "./types.js";
+import { buildPath, cookieHeader, isJson, simpleQuery, str } from "./serialize.js";
+import type { Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
 
 export type * from "./types.js";
 export { ApiError, ClientError, type ClientErrorCode } from "./errors.js";
+export { binaryBody, formBody, multipartBody, styledParams } from "./serialize.js";
+export { paginate } from "./paginate.js";
 
-const RETRY_STATUS = [408, 429, 500, 502, 503, 504];
-const IDEMPOTENT = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"];
-const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-amzn-requestid", "x-amz-request-id", "x-ms-request-id", "x-github-request-id", "x-correlation-id", "cf-ray"];
-/** Request headers never sent to another origin than the integration's. */
-const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie"];
+const NO_AUTH: Auth = { headers: [], query: "", cookies: [], token: null };
 
 interface Auth {
   headers: Array<[string, string]>;
@@ -43,21 +45,12 @@ const cfg = (integ: ResolvedIntegration, key: string): string | undefined => {
 };
 
 const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
+const orgSlug = (): string | null => currentContext()?.org?.slug ?? null;
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+const sleep = (ms: number, signal: AbortSignal | undefined): Promise<unknown> =>
+  wait(ms, undefined, signal && { signal }).catch(() => {
+    throw signal?.reason;
   });
-}
 
 /** `Retry-After` in ms (delta-seconds or HTTP date), or undefined. */
 export function retryAfterMs(h: string | null, nowMs = Date.now()): number | undefined {
@@ -65,21 +58,6 @@ export function retryAfterMs(h: string | null, nowMs = Date.now()): number | und
   if (/^\s*\d+\s*$/.test(h)) return Number(h) * 1000;
   const at = Date.parse(h);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
-function pick(body: unknown, path: readonly string[] | undefined): unknown {
-  let v = body;
-  for (const k of path ?? []) v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
-}
-
-/** `<https://…?page=2>; rel="next", <…>; rel="last"` → the next URL. */
-function nextLink(h: string | null): string | undefined {
-  if (!h) return undefined;
-  for (const m of h.matchAll(/<([^>]*)>((?:\s*;\s*[^;,]+)*)/g)) {
-    if (/;\s*rel\s*=\s*"?(?:[^";,]*\s)?next(?:\s[^";,]*)?"?/i.test(m[2] ?? "")) return m[1];
-  }
-  return undefined;
 }
 
 /** Redact every string inside a parsed JSON value. */
@@ -101,11 +79,23 @@ async function drain(res: Response): Promise<void> {
 /** Create the runtime of one generated module. Pure: call it at the top level of generated code with a PURE annotation. */
 export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client {
   const baseKey = spec.baseUrlKey ?? "base_url";
-  const bases = new WeakMap<ResolvedIntegration, { base: string; origin: string }>();
-  const apiKeyHeaders = Object.values(spec.securitySchemes).flatMap((s) => (s.type === "apiKey" && s.in === "header" ? [s.name.toLowerCase()] : []));
+  const maxRetriesDefault = opts.maxRetries ?? 2;
+  const timeoutDefault = opts.timeoutMs ?? 30_000;
+  const baseMs = opts.retryBaseMs ?? 250;
+  const capMs = opts.retryMaxMs ?? 30_000;
+  const doFetch = opts.fetch;
+  const defaultHeaders: Record<string, string> = {};
+  for (const k in opts.headers) defaultHeaders[k.toLowerCase()] = opts.headers[k] as string;
+  /** Request headers never sent to another origin than the integration's. */
+  const credentialHeaders = ["authorization", "proxy-authorization", "cookie"];
+  for (const s of Object.values(spec.securitySchemes)) if (s.type === "apiKey" && s.in === "header") credentialHeaders.push(s.name.toLowerCase());
+  /** Per resolved integration (a new object after a refresh or config change): base URL and auth per requirement list. */
+  const perInteg = new WeakMap<ResolvedIntegration, { base: string; origin: string; auth: Map<unknown, Auth> }>();
+  /** Per execution context: the integration (saves the async `integrations.require` chain on every call). */
+  const perCtx = new WeakMap<object, ResolvedIntegration>();
 
-  function baseOf(integ: ResolvedIntegration): { base: string; origin: string } {
-    let b = bases.get(integ);
+  function infoOf(integ: ResolvedIntegration): { base: string; origin: string; auth: Map<unknown, Auth> } {
+    let b = perInteg.get(integ);
     if (!b) {
       let base = cfg(integ, baseKey);
       const server = spec.servers[0];
@@ -116,24 +106,26 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
         });
       }
       if (!base || !/^https?:\/\//i.test(base)) {
-        const org = currentContext()?.org?.slug;
-        throw new ClientError(
-          "BIFROST_CLIENT_NO_BASE_URL",
-          409,
-          `Integration "${integ.name}" has no absolute base URL${org ? ` for organization "${org}"` : ""}${base ? ` (the spec's server is "${base}")` : ""}: set config key "${baseKey}" with \`bifrost config set ${integ.name} ${baseKey}=https://…${org ? ` --org ${org}` : ""}\`.`,
-          { integration: integ.name, org: org ?? null, key: baseKey },
-        );
+        const org = orgSlug();
+        throw new ClientError("BIFROST_CLIENT_NO_BASE_URL", 409, `${integ.name}: no absolute base URL${org ? ` for organization "${org}"` : ""}; set config key "${baseKey}"`, {
+          integration: integ.name,
+          org,
+          key: baseKey,
+          server: base ?? null,
+        });
       }
-      base = new URL(base).href.replace(/\/+$/, "");
-      b = { base, origin: new URL(base).origin };
-      bases.set(integ, b);
+      const u = new URL(base);
+      b = { base: u.href.replace(/\/+$/, ""), origin: u.origin, auth: new Map() };
+      perInteg.set(integ, b);
     }
     return b;
   }
 
-  /** The first satisfiable security requirement, as headers / query / cookies to add. */
-  function authFor(integ: ResolvedIntegration, op: OperationSpec): Auth {
+  /** The first satisfiable security requirement, as headers / query / cookies to add (cached per integration). */
+  function authFor(integ: ResolvedIntegration, cache: Map<unknown, Auth>, op: OperationSpec): Auth {
     const reqs: SecurityRequirement[] = op.security ?? spec.security ?? [];
+    const hit = cache.get(reqs);
+    if (hit) return hit;
     const wanted: string[] = [];
     for (const req of reqs) {
       const auth: Auth = { headers: [], query: "", cookies: [], token: null };
@@ -148,7 +140,7 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
           const v = cfg(integ, s.configKey);
           if (v === undefined) {
             ok = false;
-            wanted.push(`config key "${s.configKey}"`);
+            wanted.push(`"${s.configKey}"`);
           } else if (s.in === "header") auth.headers.push([s.name.toLowerCase(), v]);
           else if (s.in === "query") auth.query += `${auth.query ? "&" : ""}${encodeURIComponent(s.name)}=${encodeURIComponent(v)}`;
           else auth.cookies.push([s.name, v]);
@@ -156,7 +148,7 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
           const u = cfg(integ, s.usernameKey);
           if (u === undefined) {
             ok = false;
-            wanted.push(`config keys "${s.usernameKey}" and "${s.passwordKey}"`);
+            wanted.push(`"${s.usernameKey}"+"${s.passwordKey}"`);
           } else auth.headers.push(["authorization", `Basic ${Buffer.from(`${u}:${cfg(integ, s.passwordKey) ?? ""}`).toString("base64")}`]);
         } else {
           // oauth2, openIdConnect, http bearer: the OAuth token first, else a secret config key.
@@ -164,95 +156,118 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
           const v = token ?? (s.configKey ? cfg(integ, s.configKey) : undefined);
           if (v === undefined) {
             ok = false;
-            wanted.push(`an OAuth connection (\`bifrost oauth connect ${integ.name}\`)${s.configKey ? ` or config key "${s.configKey}"` : ""}`);
+            wanted.push(`OAuth${s.configKey ? ` or "${s.configKey}"` : ""}`);
           } else {
             auth.headers.push(["authorization", `Bearer ${v}`]);
             if (token) auth.token = token;
           }
         }
       }
-      if (ok) return auth;
+      if (ok) {
+        cache.set(reqs, auth);
+        return auth;
+      }
     }
-    if (reqs.length === 0) return { headers: [], query: "", cookies: [], token: null };
-    const org = currentContext()?.org?.slug ?? null;
-    throw new ClientError(
-      "BIFROST_CLIENT_CREDENTIALS_MISSING",
-      409,
-      `Integration "${integ.name}" has no credentials for ${org ? `organization "${org}"` : "the integration defaults (no organization)"}: set ${[...new Set(wanted)].join(", or ") || "a supported security scheme"} (\`bifrost config set ${integ.name} KEY=VALUE${org ? ` --org ${org}` : ""}\`).`,
-      { integration: integ.name, org, operationId: op.id },
-    );
+    if (reqs.length === 0) return NO_AUTH;
+    const org = orgSlug();
+    throw new ClientError("BIFROST_CLIENT_CREDENTIALS_MISSING", 409, `${integ.name}: no credentials for ${org ? `organization "${org}"` : "defaults"}; set config key ${[...new Set(wanted)].join(" or ")}`, {
+      integration: integ.name,
+      org,
+      operationId: op.id,
+      wanted: [...new Set(wanted)],
+    });
   }
 
-  async function send(op: OperationSpec, args: RequestArgs, absUrl?: string): Promise<Sent> {
-    let integ = await integrations.require(spec.integration);
-    const { base, origin } = baseOf(integ);
-    let url = absUrl ?? base + buildPath(op, args.path);
-    if (!absUrl) {
-      const q = buildQuery(op, args.query);
-      if (q) url += `?${q}`;
+  async function integration(): Promise<ResolvedIntegration> {
+    const ctx = currentContext();
+    let integ = ctx && perCtx.get(ctx);
+    if (!integ) {
+      integ = await integrations.require(spec.integration);
+      if (ctx) perCtx.set(ctx, integ);
+    }
+    return integ;
+  }
+
+  async function send(op: OperationSpec, args: RequestArgs, ext: readonly Extension[] = [], absUrl?: string): Promise<Sent> {
+    let integ = await integration();
+    let info = infoOf(integ);
+    let url: string;
+    if (absUrl) url = absUrl;
+    else {
+      const styled = ext.find((x) => x.params)?.params;
+      url = info.base + (styled ? styled(op, "path", args.path) : buildPath(op, args.path));
+      if (args.query) {
+        const q = styled ? styled(op, "query", args.query) : simpleQuery(args.query);
+        if (q) url += `?${q}`;
+      }
     }
     let method: string = op.method;
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
-    if (args.headers) for (const [k, v] of Object.entries(args.headers)) if (v !== undefined) headers[k.toLowerCase()] = str(v);
-    const cookies: Array<[string, string]> = [];
-    if (args.cookies) for (const [k, v] of Object.entries(args.cookies)) if (v !== undefined) cookies.push([k, str(v)]);
-    let body: BodyInit | undefined;
+    const headers: Record<string, string> = { ...defaultHeaders };
+    const ah = args.headers;
+    if (ah) for (const k in ah) if (ah[k] !== undefined) headers[k.toLowerCase()] = str(ah[k]);
+    let cookies: Array<[string, string]> | undefined;
+    const ac = args.cookies;
+    if (ac) for (const k in ac) if (ac[k] !== undefined) (cookies ??= []).push([k, str(ac[k])]);
+    let body: EncodedBodyInit | undefined;
     let replayable = true;
     if (args.body !== undefined && op.body) {
       const mt = args.contentType ?? op.body.mediaTypes[0] ?? "application/json";
-      const e = encodeBody(op, args.body, mt);
-      body = e.body;
-      replayable = e.replayable;
-      if (e.type) headers["content-type"] = e.type;
+      if (isJson(mt) || /^text\//i.test(mt)) {
+        body = isJson(mt) ? JSON.stringify(args.body) : str(args.body);
+        headers["content-type"] = mt;
+      } else {
+        let e;
+        for (const x of ext) if ((e = x.body?.(args.body, mt, op))) break;
+        if (!e) throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: no encoder for ${mt}`, { operationId: op.id, mediaType: mt });
+        body = e.body;
+        replayable = e.replayable;
+        if (e.type) headers["content-type"] = e.type;
+      }
     } else if (op.body?.required) {
-      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: a request body is required.`, { operationId: op.id });
+      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: body required`, { operationId: op.id });
     }
-    if (!headers.accept) headers.accept = "application/json, */*;q=0.8";
-    const idempotent = IDEMPOTENT.includes(method) || headers["idempotency-key"] !== undefined;
-    const maxRetries = replayable ? (args.maxRetries ?? opts.maxRetries ?? 2) : 0;
-    const timeoutMs = args.timeoutMs ?? opts.timeoutMs ?? 30_000;
-    const baseMs = opts.retryBaseMs ?? 250;
-    const capMs = opts.retryMaxMs ?? 30_000;
-    const doFetch = opts.fetch ?? fetch;
+    headers.accept ??= "application/json, */*;q=0.8";
+    const idempotent = /^(?:GET|HEAD|OPTIONS|PUT|DELETE|TRACE)$/.test(method) || headers["idempotency-key"] !== undefined;
+    const maxRetries = replayable ? (args.maxRetries ?? maxRetriesDefault) : 0;
+    const timeoutMs = args.timeoutMs ?? timeoutDefault;
     let attempt = 0;
     let redirects = 0;
     let refreshed = false;
     const backoff = (): number => Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
 
     for (;;) {
-      const same = url.startsWith(origin) && (url.length === origin.length || "/?#".includes(url[origin.length] ?? ""));
+      const { origin } = info;
+      const same = url.startsWith(origin) && (url.length === origin.length || "/?#".includes(url[origin.length] as string));
       const h: Record<string, string> = { ...headers };
       let target = url;
       let auth: Auth | null = null;
       if (same) {
-        auth = authFor(integ, op);
+        auth = authFor(integ, info.auth, op);
         for (const [k, v] of auth.headers) h[k] = v;
         if (auth.query) target += (target.includes("?") ? "&" : "?") + auth.query;
-        const all = [...auth.cookies, ...cookies];
-        if (all.length) h.cookie = cookieHeader(all);
+        if (auth.cookies.length || cookies) h.cookie = cookieHeader(cookies ? [...auth.cookies, ...cookies] : auth.cookies);
       } else {
         // Another origin (an absolute `next` link, a redirect): no credentials at all.
-        for (const k of [...CREDENTIAL_HEADERS, ...apiKeyHeaders]) delete h[k];
+        for (const k of credentialHeaders) delete h[k];
       }
       // A plain timer (cheaper than AbortSignal.timeout), cleared when the body has been read.
       const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+      const timer = setTimeout(() => timeout.abort(new DOMException("timeout", "TimeoutError")), timeoutMs);
       const signal = args.signal ? AbortSignal.any([args.signal, timeout.signal]) : timeout.signal;
       let res: Response;
       try {
         const init: RequestInit & { duplex?: "half" } = { method, headers: h, signal, redirect: "manual" };
         if (body !== undefined) init.body = body;
         if (!replayable) init.duplex = "half";
-        res = await doFetch(target, init);
+        res = await (doFetch ?? fetch)(target, init);
       } catch (err) {
         clearTimeout(timer);
         if (args.signal?.aborted) throw args.signal.reason;
-        const timedOut = timeout.signal.aborted;
         const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-        const e = timedOut
-          ? new ClientError("BIFROST_CLIENT_TIMEOUT", 504, `${op.id}: ${method} ${redactText(url, secrets())} timed out after ${timeoutMs} ms.`, { operationId: op.id, timeoutMs })
-          : new ClientError("BIFROST_CLIENT_NETWORK", 502, `${op.id}: ${method} ${redactText(url, secrets())} failed: ${redactText(cause, secrets())}.`, { operationId: op.id });
+        const u = redactText(url, secrets());
+        const e = timeout.signal.aborted
+          ? new ClientError("BIFROST_CLIENT_TIMEOUT", 504, `${op.id}: ${method} ${u} timeout ${timeoutMs} ms`, { operationId: op.id, timeoutMs })
+          : new ClientError("BIFROST_CLIENT_NETWORK", 502, `${op.id}: ${method} ${u}: ${redactText(cause, secrets())}`, { operationId: op.id });
         if (idempotent && attempt < maxRetries) {
           await sleep(backoff(), args.signal);
           attempt++;
@@ -261,7 +276,8 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
         throw e;
       }
       const status = res.status;
-      const location = status >= 300 && status < 400 ? res.headers.get("location") : null;
+      if (status < 300) return { res, url, method, timer };
+      const location = status < 400 ? res.headers.get("location") : null;
       if (location !== null && redirects++ < 5) {
         await drain(res);
         url = new URL(location, url).href;
@@ -278,12 +294,15 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
         const fresh = await refreshIntegrationOAuth(spec.integration, auth.token);
         if (fresh?.oauth && fresh.oauth.accessToken !== auth.token) {
           integ = fresh;
+          info = infoOf(integ);
+          const ctx = currentContext();
+          if (ctx) perCtx.set(ctx, integ);
           clearTimeout(timer);
           await drain(res);
           continue;
         }
       }
-      if (RETRY_STATUS.includes(status) && idempotent && attempt < maxRetries) {
+      if ((status === 408 || status === 429 || (status >= 500 && status <= 504 && status !== 501)) && idempotent && attempt < maxRetries) {
         const delay = Math.min(capMs, retryAfterMs(res.headers.get("retry-after")) ?? backoff());
         clearTimeout(timer);
         await drain(res);
@@ -317,33 +336,24 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
       body = text.length > 4096 ? `${text.slice(0, 4096)}…` : text;
     }
     let requestId: string | null = null;
-    for (const k of REQUEST_ID_HEADERS) if ((requestId = res.headers.get(k)) !== null) break;
+    // x-request-id, request-id, x-amzn-requestid, x-amz-request-id, x-ms-request-id, x-github-request-id, x-correlation-id, cf-ray
+    for (const [k, v] of res.headers) if (/^(?:x-(?:amzn?-|ms-|github-)?)?request-?id$|^x-correlation-id$|^cf-ray$/.test(k)) requestId ??= v;
     const b = body as Record<string, unknown> | string;
     const raw = typeof b === "string" ? b : (b?.message ?? b?.error_description ?? b?.error ?? b?.detail ?? b?.title);
-    const summary = typeof raw === "string" && raw ? `: ${raw.slice(0, 200)}` : "";
+    const summary = typeof raw === "string" && raw && !why ? `: ${raw.slice(0, 200)}` : "";
     const url = redactText(sent.url, s);
     return new ApiError(
-      `${op.id}: ${sent.method} ${url} ${why ?? `failed with HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`}${requestId ? ` (request id ${requestId})` : ""}${why ? "" : summary}`,
+      `${op.id}: ${sent.method} ${url} ${why ?? `failed with HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`}${requestId ? ` (request id ${requestId})` : ""}${summary}`,
       { status: res.status, body, requestId, operationId: op.id, method: sent.method, url },
     );
   }
 
   async function read(op: OperationSpec, sent: Sent, how: NonNullable<RequestArgs["parseAs"]>): Promise<unknown> {
-    try {
-      return await parse(op, sent, how);
-    } finally {
-      clearTimeout(sent.timer);
-    }
-  }
-
-  async function parse(op: OperationSpec, sent: Sent, how: NonNullable<RequestArgs["parseAs"]>): Promise<unknown> {
     const { res } = sent;
-    if (res.status < 200 || res.status > 299) throw await fail(op, sent);
-    if (how === "response") return res;
-    if (how === "stream") return res.body;
     try {
-      if (how === "blob") return await res.blob();
-      if (how === "arrayBuffer") return await res.arrayBuffer();
+      if (res.status < 200 || res.status > 299) throw await fail(op, sent);
+      if (how === "response" || how === "stream") return how === "stream" ? res.body : res;
+      if (how === "blob" || how === "arrayBuffer") return await res[how]();
       if (res.status === 204 || res.status === 205 || sent.method === "HEAD") {
         await drain(res);
         return undefined;
@@ -355,7 +365,7 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
         try {
           return JSON.parse(t) as unknown;
         } catch {
-          throw await fail(op, { ...sent, res: new Response(t, { status: res.status, headers: res.headers }) }, "returned a body that is not valid JSON");
+          throw await fail(op, { ...sent, res: new Response(t, { status: res.status, headers: res.headers }) }, "returned invalid JSON");
         }
       }
       if (how === "text" || ct === "" || /^text\/|xml|urlencoded/i.test(ct)) return await res.text();
@@ -363,55 +373,21 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
     } catch (err) {
       if (err instanceof ClientError) throw err;
       if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
-        throw new ClientError("BIFROST_CLIENT_TIMEOUT", 504, `${op.id}: reading the response of ${sent.method} ${redactText(sent.url, secrets())} was aborted (${err.name}).`, { operationId: op.id });
+        throw new ClientError("BIFROST_CLIENT_TIMEOUT", 504, `${op.id}: ${sent.method} ${redactText(sent.url, secrets())} ${err.name} reading body`, { operationId: op.id });
       }
       throw err;
+    } finally {
+      clearTimeout(sent.timer);
     }
   }
 
-  async function request<T = unknown>(op: OperationSpec, args: RequestArgs = {}): Promise<T> {
-    return (await read(op, await send(op, args), args.parseAs ?? "auto")) as T;
-  }
-
-  async function* paginate<T = unknown>(op: OperationSpec, args: RequestArgs = {}): AsyncGenerator<T, void, undefined> {
-    const p: PaginationSpec | undefined = op.pagination;
-    if (!p) throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id} has no pagination pattern.`, { operationId: op.id });
-    const query: Record<string, unknown> = { ...args.query };
-    let next: string | undefined;
-    const seen = new Set<string>();
-    for (let page = 0; page < 100_000; page++) {
-      const sent = await send(op, { ...args, query }, next);
-      const body = await read(op, sent, "json");
-      const items = pick(body, p.itemsPath);
-      if (items === undefined || items === null) return;
-      if (!Array.isArray(items)) {
-        throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: expected an array of items at ${(p.itemsPath ?? []).join(".") || "the response body"}.`, { operationId: op.id });
-      }
-      for (const item of items) yield item as T;
-      if (items.length === 0) return;
-      let marker: string;
-      if (p.style === "link") {
-        const link = nextLink(sent.res.headers.get("link"));
-        if (!link) return;
-        next = new URL(link, sent.url).href;
-        marker = next;
-      } else if (p.style === "cursor") {
-        const c = pick(body, p.responsePath);
-        if (c === undefined || c === null || c === "") return;
-        query[p.param] = c;
-        marker = str(c);
-      } else {
-        const size = Number((p.style === "page" ? p.sizeParam : p.limitParam) && query[(p.style === "page" ? p.sizeParam : p.limitParam) as string]);
-        if (size > 0 && items.length < size) return;
-        const cur = Number(query[p.param] ?? (p.style === "page" ? (p.start ?? 1) : 0));
-        query[p.param] = p.style === "page" ? cur + 1 : cur + items.length;
-        marker = str(query[p.param]);
-      }
-      // A server that repeats its cursor or link would loop forever.
-      if (seen.has(marker)) return;
-      seen.add(marker);
-    }
-  }
-
-  return { request, paginate };
+  return {
+    async request<T = unknown>(op: OperationSpec, args: RequestArgs = {}, ext?: readonly Extension[]): Promise<T> {
+      return (await read(op, await send(op, args, ext), args.parseAs ?? "auto")) as T;
+    },
+    async page(op: OperationSpec, args: RequestArgs, ext?: readonly Extension[], url?: string): Promise<Page> {
+      const sent = await send(op, args, ext, url);
+      return { body: await read(op, sent, "json"), headers: sent.res.headers, url: sent.url };
+    },
+  };
 }

@@ -1,8 +1,5 @@
 import { ClientError } from "./errors.js";
-import type { OperationSpec, ParamSpec } from "./types.js";
-
-/** A fetch request body (no DOM lib here). */
-export type BodyInit = NonNullable<RequestInit["body"]>;
+import type { EncodedBodyInit, Extension, OperationSpec, ParamSpec } from "./types.js";
 
 const RESERVED = /%(3A|2F|3F|5B|5D|40|21|24|27|28|29|2A|2C|3B)/gi;
 
@@ -46,21 +43,36 @@ function expand(name: string, v: unknown, p: ParamSpec | undefined, e: (s: strin
   return style === "matrix" ? `;${name}=${e(str(v))}` : prefix + e(str(v));
 }
 
-/** Fill `{name}` in the path template; values are percent-encoded and may not be `.`/`..` segments. */
-export function buildPath(op: OperationSpec, values: Record<string, unknown> | undefined): string {
+/** Fill `{name}` in the path template with `one(name, value)`; values may not be `.`/`..` segments. */
+export function fillPath(op: OperationSpec, values: Record<string, unknown> | undefined, one: (name: string, v: unknown) => string): string {
   return op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const v = values?.[name];
-    if (v === undefined || v === null) {
-      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: path parameter "${name}" is required.`, { operationId: op.id, param: name });
-    }
-    const out = expand(name, v, paramSpec(op, name, "path"), enc);
+    const out = v === undefined || v === null ? "." : one(name, v);
     // WHATWG URLs treat "." / ".." (also as %2e) as dot segments and would climb out of the base path.
     if (/^(?:\.|%2e){1,2}$/i.test(out)) {
-      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: path parameter "${name}" may not be "." or "..".`, { operationId: op.id, param: name });
+      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: bad path param ${name}`, { operationId: op.id, param: name, value: out });
     }
     return out;
   });
 }
+
+/** Path params, style simple without explode (the default). */
+export const buildPath = (op: OperationSpec, values: Record<string, unknown> | undefined): string =>
+  fillPath(op, values, (_n, v) => (Array.isArray(v) ? v : isPlain(v) ? entries(v).flat() : [v]).map((x) => enc(str(x))).join(","));
+
+/** Query params, style form with explode (the default): arrays repeated, objects as their own keys. */
+export function simpleQuery(query: Record<string, unknown>): string {
+  const out: string[] = [];
+  for (const [k, v] of entries(query)) {
+    for (const [n, x] of isPlain(v) ? entries(v) : Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]) out.push(`${enc(n as string)}=${enc(str(x))}`);
+  }
+  return out.join("&");
+}
+
+/** Non-default parameter styles (label, matrix, spaceDelimited, pipeDelimited, deepObject, explode, allowReserved, content). */
+export const styledParams: Extension = {
+  params: (op, where, values) => (where === "path" ? fillPath(op, values, (n, v) => expand(n, v, paramSpec(op, n, "path"), enc)) : buildQuery(op, values)),
+};
 
 /** Serialise query params per style/explode (form, spaceDelimited, pipeDelimited, deepObject). */
 export function buildQuery(op: OperationSpec, query: Record<string, unknown> | undefined): string {
@@ -107,41 +119,43 @@ export function isJson(mediaType: string): boolean {
   return /^application\/(?:[\w.+-]*\+)?json\b/i.test(mediaType) || /[+/]json\b/i.test(mediaType);
 }
 
-/** A request body for fetch plus the Content-Type to send (undefined: let fetch choose, e.g. multipart boundary). */
-export function encodeBody(op: OperationSpec, body: unknown, mediaType: string): { body: BodyInit | undefined; type: string | undefined; replayable: boolean } {
-  const mt = mediaType.toLowerCase();
-  if (isJson(mt)) return { body: JSON.stringify(body), type: mediaType, replayable: true };
-  if (mt.startsWith("application/x-www-form-urlencoded")) {
-    if (typeof body === "string" || body instanceof URLSearchParams) return { body, type: mediaType, replayable: true };
-    return { body: new URLSearchParams(formFields(body)).toString(), type: mediaType, replayable: true };
-  }
-  if (mt.startsWith("multipart/form-data")) {
-    if (body instanceof FormData) return { body, type: undefined, replayable: true };
-    if (!isPlain(body)) {
-      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: a multipart body must be a FormData or an object of fields.`, { operationId: op.id });
+const invalid = (op: OperationSpec, what: string): ClientError => new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: body must be ${what}`, { operationId: op.id });
+
+/** `application/x-www-form-urlencoded`: an object (nested as `a[b]=c`), a string or URLSearchParams. */
+export const formBody: Extension = { body: (body, mediaType) => {
+  if (!/^application\/x-www-form-urlencoded/i.test(mediaType)) return undefined;
+  const b = typeof body === "string" || body instanceof URLSearchParams ? body : new URLSearchParams(formFields(body)).toString();
+  return { body: b, type: mediaType, replayable: true };
+} };
+
+/** `multipart/form-data`: a FormData, or an object of fields (Blob / bytes as files, objects as JSON parts). */
+export const multipartBody: Extension = { body: (body, mediaType, op) => {
+  if (!/^multipart\/form-data/i.test(mediaType)) return undefined;
+  if (body instanceof FormData) return { body, type: undefined, replayable: true };
+  if (!isPlain(body)) throw invalid(op, "FormData or an object");
+  const fd = new FormData();
+  for (const [k, v] of entries(body)) {
+    for (const x of Array.isArray(v) ? v : [v]) {
+      if (x instanceof Blob) fd.append(k, x, (x as { name?: string }).name ?? k);
+      else if (x instanceof Uint8Array || x instanceof ArrayBuffer) fd.append(k, new Blob([x]), k);
+      else if (isPlain(x)) fd.append(k, new Blob([JSON.stringify(x)], { type: "application/json" }));
+      else fd.append(k, str(x));
     }
-    const fd = new FormData();
-    for (const [k, v] of entries(body)) {
-      for (const x of Array.isArray(v) ? v : [v]) {
-        if (x instanceof Blob) fd.append(k, x, (x as { name?: string }).name ?? k);
-        else if (x instanceof Uint8Array || x instanceof ArrayBuffer) fd.append(k, new Blob([x]), k);
-        else if (isPlain(x)) fd.append(k, new Blob([JSON.stringify(x)], { type: "application/json" }));
-        else fd.append(k, str(x));
-      }
-    }
-    return { body: fd, type: undefined, replayable: true };
   }
-  if (mt.startsWith("text/")) return { body: typeof body === "string" ? body : str(body), type: mediaType, replayable: true };
-  // Binary: bytes, Blob, string, or a stream (web ReadableStream or any async iterable such as a Node Readable).
+  return { body: fd, type: undefined, replayable: true };
+} };
+
+/** Any other media type: Uint8Array, ArrayBuffer, Blob, string, or a stream (web ReadableStream or async iterable, sent once). */
+export const binaryBody: Extension = { body: (body, mediaType, op) => {
   if (typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof Blob) {
-    return { body: body as BodyInit, type: mediaType, replayable: true };
+    return { body: body as EncodedBodyInit, type: mediaType, replayable: true };
   }
+  // undici accepts async iterables (a Node Readable) as a body.
   if (body instanceof ReadableStream || (typeof body === "object" && body !== null && Symbol.asyncIterator in body)) {
-    // undici accepts async iterables as a body.
-    return { body: body as BodyInit, type: mediaType, replayable: false };
+    return { body: body as EncodedBodyInit, type: mediaType, replayable: false };
   }
-  throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: a ${mediaType} body must be a Uint8Array, ArrayBuffer, Blob, string or stream.`, { operationId: op.id });
-}
+  throw invalid(op, "bytes, Blob, string or stream");
+} };
 
 /** `k=v; k2=v2` with values percent-encoded. */
 export function cookieHeader(cookies: Array<[string, string]>): string {

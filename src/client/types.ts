@@ -65,7 +65,18 @@ export type PaginationSpec =
   /** Page number in query param `param` (starting at `start`, default 1, or the caller's value); stop on an empty page. */
   | { style: "page"; param: string; itemsPath?: string[]; sizeParam?: string; start?: number }
   /** Item offset in query param `param` (starting at the caller's value or 0), advanced by the items received; stop on an empty page. */
-  | { style: "offset"; param: string; limitParam?: string; itemsPath?: string[] };
+  | { style: "offset"; param: string; limitParam?: string; itemsPath?: string[] }
+  /**
+   * A next-page URL in the body at `responsePath` (absolute, or relative to the request URL): OData
+   * `@odata.nextLink`, Twilio `next_page_uri`. Stop when absent/empty. A link to another origin is
+   * requested without credentials.
+   */
+  | { style: "nextUrl"; responsePath: string[]; itemsPath?: string[] }
+  /**
+   * The id of the last item (at `idPath` inside an item) goes into query param `param`, while the body
+   * value at `hasMorePath` is true: Stripe `has_more` + `starting_after`.
+   */
+  | { style: "lastItemCursor"; param: string; idPath: string[]; hasMorePath: string[]; itemsPath?: string[] };
 
 export interface OperationSpec {
   /** The operationId (or generated name), used in errors. */
@@ -135,10 +146,48 @@ export interface ClientOptions {
   headers?: Record<string, string>;
 }
 
-/** What `createClient()` returns: two functions, no class. */
+/** A request body for fetch (no DOM lib here). */
+export type EncodedBodyInit = NonNullable<RequestInit["body"]>;
+
+/** What a body encoder produces: the fetch body and the Content-Type to send (undefined: fetch picks it, e.g. multipart boundary). */
+export interface EncodedBody {
+  body: EncodedBodyInit;
+  type: string | undefined;
+  /** False for one-shot streams: no retries, no redirects replaying the body. */
+  replayable: boolean;
+}
+
+/** Encodes a request body for a media type other than JSON and `text/*`; undefined when `mediaType` is not its kind. */
+export type BodyEncoder = (body: unknown, mediaType: string, op: OperationSpec) => EncodedBody | undefined;
+
+/**
+ * Optional request behaviour a generated operation passes to `client.request(op, args, [ext…])` only when
+ * it needs it, so a one-call bundle carries nothing else. The runtime exports `formBody`,
+ * `multipartBody`, `binaryBody` (body encoders) and `styledParams` (parameters with a non-default
+ * style / explode / allowReserved / content: any `op.params` entry in path or query). Without
+ * `styledParams` the core serialises path params as `simple` and query params as `form` + explode.
+ */
+export interface Extension {
+  body?: BodyEncoder;
+  /** `"path"`: the op's path template filled in; `"query"`: the query string (no `?`). */
+  params?: (op: OperationSpec, where: "path" | "query", values: Record<string, unknown> | undefined) => string;
+}
+
+/** One page as `paginate()` sees it. */
+export interface Page {
+  body: unknown;
+  headers: Headers;
+  /** The URL requested last (after redirects), credential query parameters not included. */
+  url: string;
+}
+
+/** What `createClient()` returns: plain closures, no class. Pagination is the separate `paginate(client, op, args)`. */
 export interface Client {
-  /** One call. Resolves with the parsed body of a 2xx response; rejects with ApiError (or another BIFROST_CLIENT_* error). */
-  request<T = unknown>(op: OperationSpec, args?: RequestArgs): Promise<T>;
-  /** Every item across pages, following `op.pagination` (throws BIFROST_CLIENT_INVALID_REQUEST if the op has none). */
-  paginate<T = unknown>(op: OperationSpec, args?: RequestArgs): AsyncIterable<T>;
+  /**
+   * One call. Resolves with the parsed body of a 2xx response; rejects with ApiError (or another
+   * BIFROST_CLIENT_* error). `ext`: see Extension.
+   */
+  request<T = unknown>(op: OperationSpec, args?: RequestArgs, ext?: readonly Extension[]): Promise<T>;
+  /** One page for `paginate()`: `url` (absolute) replaces the operation's path and query when given. Body parsed as JSON. */
+  page(op: OperationSpec, args: RequestArgs, ext?: readonly Extension[], url?: string): Promise<Page>;
 }

@@ -233,6 +233,9 @@ const PAGE_PARAMS = ["page", "page_number", "pageNumber"];
 const SIZE_PARAMS = ["per_page", "perPage", "page_size", "pageSize", "limit", "size", "count", "max_results", "maxResults"];
 const OFFSET_PARAMS = ["offset", "skip", "start", "startAt", "start_at"];
 const LIMIT_PARAMS = ["limit", "max_results", "maxResults", "count", "size", "page_size", "pageSize", "per_page", "top"];
+const NEXT_URL_FIELDS = ["@odata.nextLink", "odata.nextLink", "next_page_uri", "next_page_url", "nextPageUrl", "nextLink", "next_link", "next_url", "nextUrl", "next_href", "nextHref"];
+const LAST_ITEM_PARAMS = ["starting_after", "startingAfter", "after_id", "afterId"];
+const HAS_MORE_FIELDS = ["has_more", "hasMore", "more", "has_next", "hasNext"];
 const ITEM_FIELDS = ["data", "items", "results", "values", "records", "entries", "elements", "list", "value", "issues", "members", "channels", "messages", "users", "files"];
 
 function successSchema(doc: JsonObject, op: OperationInfo): { schema: unknown; headers: string[] } | null {
@@ -251,12 +254,27 @@ function typeOf(s: unknown): string | null {
   return null;
 }
 
+/** An object schema's properties, merged through `allOf` (OData collections: base pagination + `value`). */
+function propsOf(doc: JsonObject, schema: unknown, depth = 0): JsonObject | null {
+  const s = deref(doc, schema);
+  if (!isObject(s) || depth > 8) return null;
+  let out: JsonObject | null = isObject(s.properties) ? { ...s.properties } : null;
+  if (Array.isArray(s.allOf)) {
+    for (const part of s.allOf) {
+      const p = propsOf(doc, part, depth + 1);
+      if (p) out = { ...p, ...out };
+    }
+  }
+  return out;
+}
+
 /** Where the items are: [] when the body is the array; a property path otherwise. */
 function findItems(doc: JsonObject, body: unknown): { path: string[]; item: unknown } | null {
   const s = deref(doc, body);
   if (typeOf(s) === "array" && isObject(s)) return { path: [], item: (s as JsonObject).items };
-  if (!isObject(s) || !isObject(s.properties)) return null;
-  const arrays = Object.entries(s.properties).filter(([, p]) => typeOf(deref(doc, p)) === "array");
+  const props = propsOf(doc, s);
+  if (!props) return null;
+  const arrays = Object.entries(props).filter(([, p]) => typeOf(deref(doc, p)) === "array");
   if (arrays.length === 0) return null;
   const pick = arrays.find(([k]) => ITEM_FIELDS.includes(k)) ?? (arrays.length === 1 ? arrays[0] : undefined);
   if (!pick) return null;
@@ -265,11 +283,11 @@ function findItems(doc: JsonObject, body: unknown): { path: string[]; item: unkn
 }
 
 function findField(doc: JsonObject, body: unknown, names: string[], depth: number): string[] | null {
-  const s = deref(doc, body);
-  if (!isObject(s) || !isObject(s.properties)) return null;
-  for (const n of names) if (n in s.properties) return [n];
+  const props = propsOf(doc, body);
+  if (!props) return null;
+  for (const n of names) if (n in props) return [n];
   if (depth <= 0) return null;
-  for (const [k, p] of Object.entries(s.properties)) {
+  for (const [k, p] of Object.entries(props)) {
     if (typeOf(deref(doc, p)) !== "object") continue;
     const sub = findField(doc, p, names, depth - 1);
     if (sub) return [k, ...sub];
@@ -290,6 +308,15 @@ function detectPagination(doc: JsonObject, op: OperationInfo): void {
     op.itemSchema = items.item;
   };
   if (ok.headers.some((h) => h.toLowerCase() === "link")) return set({ style: "link", ...itemsPath });
+  // Stripe: `has_more` in the body, `starting_after` = the last item's id.
+  const lastParam = LAST_ITEM_PARAMS.find((n) => query.has(n));
+  const hasMore = lastParam ? findField(doc, ok.schema, HAS_MORE_FIELDS, 0) : null;
+  if (lastParam && hasMore) {
+    return set({ style: "lastItemCursor", param: lastParam, idPath: ["id"], hasMorePath: hasMore, ...itemsPath });
+  }
+  // OData `@odata.nextLink`, Twilio `next_page_uri`: a next-page URL in the body.
+  const nextUrl = findField(doc, ok.schema, NEXT_URL_FIELDS, 1);
+  if (nextUrl) return set({ style: "nextUrl", responsePath: nextUrl, ...itemsPath });
   const cursorParam = CURSOR_PARAMS.find((n) => query.has(n));
   if (cursorParam) {
     const field = findField(doc, ok.schema, cursorParam === "continue" ? ["continue"] : CURSOR_FIELDS, 2);

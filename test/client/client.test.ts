@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ApiError, ClientError, createClient, type ClientSpec, type OperationSpec } from "../../src/client/index.js";
+import { ApiError, binaryBody, styledParams, ClientError, createClient, formBody, multipartBody, paginate, type ClientSpec, type OperationSpec } from "../../src/client/index.js";
 import { buildQuery } from "../../src/client/serialize.js";
 import { WorkflowError } from "../../src/core/errors.js";
 import { createContext, runInContext } from "../../src/runtime/context.js";
@@ -94,12 +94,16 @@ describe("bifrost/client runtime (sqlite)", () => {
   it("base URL from the org override; path, query, header and cookie parameters serialised", async () => {
     const client = createClient(spec);
     const out = await as(acme, () =>
-      client.request(getTicket, {
-        path: { id: "a/b c", label: ["x", "y"] },
-        query: { tags: ["p", "q"], filter: { status: "open", owner: { id: 7 } }, ids: [1, 2], multi: ["m", "n"], skip: undefined, when: new Date(0) },
-        headers: { "X-Trace": "t1" },
-        cookies: { pref: "dark mode" },
-      }),
+      client.request(
+        getTicket,
+        {
+          path: { id: "a/b c", label: ["x", "y"] },
+          query: { tags: ["p", "q"], filter: { status: "open", owner: { id: 7 } }, ids: [1, 2], multi: ["m", "n"], skip: undefined, when: new Date(0) },
+          headers: { "X-Trace": "t1" },
+          cookies: { pref: "dark mode" },
+        },
+        [styledParams],
+      ),
     );
     expect(out).toEqual({ ok: true });
     const r = api.seen[0]!;
@@ -155,10 +159,12 @@ describe("bifrost/client runtime (sqlite)", () => {
     const op = (mediaTypes: string[]): OperationSpec => ({ id: "post", method: "POST", path: "/up", body: { mediaTypes, required: true } });
     await as(acme, async () => {
       await client.request(op(["application/json"]), { body: { a: [1, { b: "c" }] } });
-      await client.request(op(["application/x-www-form-urlencoded"]), { body: { name: "n", meta: { k: "v w" }, tags: ["a", "b"], items: [{ id: 1 }] } });
-      await client.request(op(["multipart/form-data"]), { body: { title: "t", file: new Uint8Array([1, 2, 3]), doc: new Blob(["hi"], { type: "text/plain" }), meta: { x: 1 } } });
-      await client.request(op(["application/octet-stream"]), { body: new Uint8Array([9, 8, 7]) });
-      await client.request(op(["application/octet-stream"]), { body: Readable.from([Buffer.from("str"), Buffer.from("eam")]) });
+      await client.request(op(["application/x-www-form-urlencoded"]), { body: { name: "n", meta: { k: "v w" }, tags: ["a", "b"], items: [{ id: 1 }] } }, [formBody]);
+      await client.request(op(["multipart/form-data"]), { body: { title: "t", file: new Uint8Array([1, 2, 3]), doc: new Blob(["hi"], { type: "text/plain" }), meta: { x: 1 } } }, [formBody, multipartBody]);
+      await client.request(op(["application/octet-stream"]), { body: new Uint8Array([9, 8, 7]) }, [binaryBody]);
+      await client.request(op(["application/octet-stream"]), { body: Readable.from([Buffer.from("str"), Buffer.from("eam")]) }, [multipartBody, binaryBody]);
+      // Without the encoder the generated module would pass: refused before any request.
+      await expect(client.request(op(["application/octet-stream"]), { body: new Uint8Array([1]) })).rejects.toMatchObject({ code: "BIFROST_CLIENT_INVALID_REQUEST" });
       await expect(client.request(op(["application/json"]))).rejects.toMatchObject({ code: "BIFROST_CLIENT_INVALID_REQUEST" });
     });
     const [j, f, m, b, s] = api.seen;
@@ -215,7 +221,7 @@ describe("bifrost/client runtime (sqlite)", () => {
     const op: OperationSpec = { id: "list", method: "GET", path: "/items", pagination: { style: "link" } };
     const items: number[] = [];
     await as(acme, async () => {
-      for await (const i of client.paginate<number>(op, { headers: { Authorization: "Bearer manual-secret", "X-Other": "kept" }, cookies: { sid: "s1" } })) items.push(i);
+      for await (const i of paginate<number>(client, op, { headers: { Authorization: "Bearer manual-secret", "X-Other": "kept" }, cookies: { sid: "s1" } })) items.push(i);
     });
     expect(items).toEqual([1, 2, 3]);
     expect(api.seen[0]!.headers["x-api-key"]).toBe(KEY);
@@ -321,7 +327,7 @@ describe("bifrost/client runtime (sqlite)", () => {
       const client = createClient(spec);
       const out: string[] = [];
       await as(acme, async () => {
-        for await (const x of client.paginate<string>({ id: "l", method: "GET", path: "/items", pagination: { style: "link" } }, { query: { per: 2 } })) out.push(x);
+        for await (const x of paginate<string>(client, { id: "l", method: "GET", path: "/items", pagination: { style: "link" } }, { query: { per: 2 } })) out.push(x);
       });
       expect(out).toEqual(items);
       expect(api.seen.map((s) => s.url)).toEqual(["/v1/items?per=2", "/v1/items?page=2&per=2", "/v1/items?page=3&per=2"]);
@@ -337,10 +343,68 @@ describe("bifrost/client runtime (sqlite)", () => {
       const out: string[] = [];
       await as(acme, async () => {
         const op: OperationSpec = { id: "c", method: "GET", path: "/c", pagination: { style: "cursor", param: "cursor", responsePath: ["meta", "next"], itemsPath: ["data", "rows"] } };
-        for await (const x of client.paginate<string>(op)) out.push(x);
+        for await (const x of paginate<string>(client, op)) out.push(x);
       });
       expect(out).toEqual(items);
       expect(api.seen).toHaveLength(3);
+    });
+
+    it("next URL in the body: relative (Twilio next_page_uri) and absolute (OData @odata.nextLink)", async () => {
+      api.handler = (r, res) => {
+        const u = new URL(r.url, api.url);
+        const page = Number(u.searchParams.get("Page") ?? 0);
+        const next = page < 2 ? `/v1/accounts.json?Page=${page + 1}&PageToken=t${page + 1}` : null;
+        if (u.pathname.startsWith("/v1/accounts")) json(res, 200, { accounts: items.slice(page * 2, page * 2 + 2), next_page_uri: next });
+        else json(res, 200, { value: items.slice(page * 2, page * 2 + 2), "@odata.nextLink": next ? `${api.url}/v1/users?Page=${page + 1}` : undefined });
+      };
+      const client = createClient(spec);
+      const twilio: string[] = [];
+      const graph: string[] = [];
+      await as(acme, async () => {
+        for await (const x of paginate<string>(client, { id: "t", method: "GET", path: "/accounts.json", pagination: { style: "nextUrl", responsePath: ["next_page_uri"], itemsPath: ["accounts"] } }, { query: { PageSize: 2 } })) twilio.push(x);
+        for await (const x of paginate<string>(client, { id: "g", method: "GET", path: "/users", pagination: { style: "nextUrl", responsePath: ["@odata.nextLink"], itemsPath: ["value"] } })) graph.push(x);
+      });
+      expect(twilio).toEqual(items);
+      expect(graph).toEqual(items);
+      expect(api.seen.map((s) => s.url)).toEqual(["/v1/accounts.json?PageSize=2", "/v1/accounts.json?Page=1&PageToken=t1", "/v1/accounts.json?Page=2&PageToken=t2", "/v1/users", "/v1/users?Page=1", "/v1/users?Page=2"]);
+      expect(api.seen.every((s) => s.headers["x-api-key"] === KEY)).toBe(true);
+    });
+
+    it("next URL on another origin gets no credentials", async () => {
+      api.handler = (_r, res) => json(res, 200, { value: ["a"], "@odata.nextLink": `${foreign.url}/next` });
+      foreign.handler = (_r, res) => json(res, 200, { value: ["b"] });
+      const client = createClient({ ...spec, security: [{ key: [], ckey: [] }] });
+      const out: string[] = [];
+      await as(acme, async () => {
+        for await (const x of paginate<string>(client, { id: "g", method: "GET", path: "/users", pagination: { style: "nextUrl", responsePath: ["@odata.nextLink"], itemsPath: ["value"] } })) out.push(x);
+      });
+      expect(out).toEqual(["a", "b"]);
+      expect(api.seen[0]!.headers["x-api-key"]).toBe(KEY);
+      expect(foreign.seen[0]!.headers["x-api-key"]).toBeUndefined();
+      expect(foreign.seen[0]!.headers.cookie).toBeUndefined();
+    });
+
+    it("last item's id (Stripe has_more + starting_after)", async () => {
+      const objs = items.map((id) => ({ id: `cus_${id}` }));
+      api.handler = (r, res) => {
+        const after = new URL(r.url, api.url).searchParams.get("starting_after");
+        const start = after ? objs.findIndex((o) => o.id === after) + 1 : 0;
+        json(res, 200, { object: "list", data: objs.slice(start, start + 2), has_more: start + 2 < objs.length });
+      };
+      const client = createClient(spec);
+      const out: string[] = [];
+      await as(acme, async () => {
+        const op: OperationSpec = { id: "s", method: "GET", path: "/customers", pagination: { style: "lastItemCursor", param: "starting_after", idPath: ["id"], hasMorePath: ["has_more"], itemsPath: ["data"] } };
+        for await (const x of paginate<{ id: string }>(client, op, { query: { limit: 2 } })) out.push(x.id);
+      });
+      expect(out).toEqual(objs.map((o) => o.id));
+      expect(api.seen.map((s) => s.url)).toEqual(["/v1/customers?limit=2", "/v1/customers?limit=2&starting_after=cus_b", "/v1/customers?limit=2&starting_after=cus_d"]);
+    });
+
+    it("default parameter styles without styledParams: simple path, form + explode query", async () => {
+      const client = createClient(spec);
+      await as(acme, () => client.request({ id: "d", method: "GET", path: "/d/{id}" }, { path: { id: ["a b", 2] }, query: { tags: ["x", "y"], o: { p: 1 }, s: "a&b" } }));
+      expect(api.seen[0]!.url).toBe("/v1/d/a%20b,2?tags=x&tags=y&p=1&s=a%26b");
     });
 
     it("page and offset parameters, stopping on an empty or short page", async () => {
@@ -353,8 +417,8 @@ describe("bifrost/client runtime (sqlite)", () => {
       const page: string[] = [];
       const offset: string[] = [];
       await as(acme, async () => {
-        for await (const x of client.paginate<string>({ id: "p", method: "GET", path: "/p", pagination: { style: "page", param: "page", itemsPath: ["results"] } })) page.push(x);
-        for await (const x of client.paginate<string>({ id: "o", method: "GET", path: "/o", pagination: { style: "offset", param: "offset", limitParam: "limit", itemsPath: ["results"] } }, { query: { limit: 2 } })) offset.push(x);
+        for await (const x of paginate<string>(client, { id: "p", method: "GET", path: "/p", pagination: { style: "page", param: "page", itemsPath: ["results"] } })) page.push(x);
+        for await (const x of paginate<string>(client, { id: "o", method: "GET", path: "/o", pagination: { style: "offset", param: "offset", limitParam: "limit", itemsPath: ["results"] } }, { query: { limit: 2 } })) offset.push(x);
       });
       expect(page).toEqual(items);
       expect(offset).toEqual(items);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { emitModule, generateSdk, loadSpec, mergeConfigSchema } from "../../src/generator/index.js";
 import { camelCase, pascalCase } from "../../src/generator/names.js";
 import { nameFromPath } from "../../src/generator/operations.js";
+import type { JsonObject } from "../../src/generator/pointer.js";
 import { FIXTURES } from "./specs.js";
 
 const C30 = `${FIXTURES}/constructs/constructs-3.0.yaml`;
@@ -147,7 +148,47 @@ describe("construct fixtures", async () => {
     expect(src).toContain('pagination: { style: "page", param: "page", itemsPath: ["items"] }');
     expect(r31.source).toContain('pagination: { style: "cursor", param: "next_token", responsePath: ["meta", "next_token"], itemsPath: ["shapes"] }');
     expect(r30.operations.filter((o) => o.paginated).map((o) => o.name)).toEqual(["listTickets", "listPets", "searchPets", "listPages"]);
-    expect(src).toMatch(/export const paginate = \{\n {2}listTickets: \(args: ListTicketsArgs = \{\}\): AsyncIterable<Ticket> => \$client\.paginate\(listTickets\$, args\),/);
+    expect(src).toMatch(/export const paginate = \{\n {2}listTickets: \(args: ListTicketsArgs = \{\}\): AsyncIterable<Ticket> => \$paginate\(\$client, listTickets\$, args, \[\$styledParams\]\),/);
+  });
+
+  it("runtime extensions are imported and passed only where an operation needs them", () => {
+    expect(src).toMatch(/^import \{ binaryBody as \$binaryBody, createClient as \$createClient, formBody as \$formBody, multipartBody as \$multipartBody, paginate as \$paginate, styledParams as \$styledParams \} from "bifrost\/client";$/m);
+    expect(src).toContain("return $client.request<ListTicketsResponse>(listTickets$, args, [$styledParams]);");
+    expect(src).toMatch(/return \$client\.request<CreateTicketResponse>\(createTicket\$, args, \[\$formBody\]\);/);
+    // Swagger 2 petstore: multipart upload, no styled params anywhere it is not needed.
+    expect(rsw.source).toContain("return $client.request<UploadFileResponse>(uploadFile$, args, [$multipartBody]);");
+    expect(rsw.source).toContain("return $client.request<GetInventoryResponse>(getInventory$, args);");
+  });
+
+  it("pagination: next URL in the body (OData, Twilio) and last item's id (Stripe), also through allOf", () => {
+    const list = (props: Record<string, unknown>, params: string[], allOf = false) => {
+      const body = { type: "object", properties: props };
+      return {
+        get: {
+          operationId: "list",
+          parameters: params.map((name) => ({ name, in: "query", schema: { type: "string" } })),
+          responses: { "2XX": { description: "ok", content: { "application/json": { schema: allOf ? { allOf: [{ $ref: "#/components/schemas/Base" }, body] } : body } } } },
+        },
+      };
+    };
+    const items = { type: "array", items: { type: "object", properties: { id: { type: "string" } } } };
+    const doc = {
+      openapi: "3.0.3",
+      info: { title: "P", version: "1" },
+      servers: [{ url: "https://api.example.com" }],
+      components: { schemas: { Base: { type: "object", properties: { "@odata.nextLink": { type: "string", nullable: true } } } } },
+      paths: {
+        "/odata": list({ value: items }, ["$top"], true),
+        "/twilio": list({ accounts: items, next_page_uri: { type: "string", nullable: true } }, ["PageSize", "PageToken"]),
+        "/stripe": list({ data: items, has_more: { type: "boolean" }, object: { type: "string" } }, ["limit", "starting_after", "ending_before"]),
+        "/none": list({ data: items, has_more: { type: "boolean" } }, ["limit"]),
+      },
+    };
+    const r = emitModule(doc as unknown as JsonObject, { integration: "P", moduleName: "p" });
+    expect(r.operations.map((o) => [o.path, o.paginated])).toEqual([["/odata", true], ["/twilio", true], ["/stripe", true], ["/none", false]]);
+    expect(r.source).toContain('pagination: { style: "nextUrl", responsePath: ["@odata.nextLink"], itemsPath: ["value"] }');
+    expect(r.source).toContain('pagination: { style: "nextUrl", responsePath: ["next_page_uri"], itemsPath: ["accounts"] }');
+    expect(r.source).toContain('pagination: { style: "lastItemCursor", param: "starting_after", idPath: ["id"], hasMorePath: ["has_more"], itemsPath: ["data"] }');
   });
 
   it("tree-shakable shape: only declarations at top level, the aggregate object last", () => {

@@ -14,8 +14,8 @@ export const REAL_SPECS: Array<{ name: string; file: string; usage: string }> = 
 export const titles: string[] = issues.map((i) => i.title);
 for await (const i of m.github.paginate.issuesListForRepo({ path: { owner: "o", repo: "r" } })) titles.push(i.title);`,
   },
-  { name: "stripe", file: `${DIRECTORY}/stripe.com.json`, usage: `const res = await m.getCustomers({ query: { limit: 10 } });\nexport const ids: string[] = res.data.map((c) => c.id);` },
-  { name: "twilio", file: `${DIRECTORY}/twilio.com/api.json`, usage: `const res = await m.listAccount();\nexport const sids = (res.accounts ?? []).map((a) => a.sid ?? null);` },
+  { name: "stripe", file: `${DIRECTORY}/stripe.com.json`, usage: `const res = await m.getCustomers({ query: { limit: 10 } });\nexport const ids: string[] = res.data.map((c) => c.id);\nfor await (const c of m.paginate.getCustomers({ query: { limit: 100 } })) ids.push(c.id);` },
+  { name: "twilio", file: `${DIRECTORY}/twilio.com/api.json`, usage: `const res = await m.listAccount();\nexport const sids = (res.accounts ?? []).map((a) => a.sid ?? null);\nfor await (const a of m.paginate.listAccount()) sids.push(a.sid ?? null);` },
   { name: "slack", file: `${DIRECTORY}/slack.com.json`, usage: `const res = await m.conversationsList({ query: { limit: 5 } });\nexport const count: number = res.channels.length + (res.ok ? 1 : 0);` },
   { name: "jira", file: `${DIRECTORY}/atlassian.com/jira.json`, usage: `const issue = await m.getIssue({ path: { issueIdOrKey: "ABC-1" } });\nexport const key: string | undefined = issue.key;` },
   { name: "kubernetes", file: `${DIRECTORY}/kubernetes.io.json`, usage: `const pods = await m.listCoreV1NamespacedPod({ path: { namespace: "default" } });\nexport const podNames = pods.items.map((p) => p.metadata?.name);` },

@@ -95,6 +95,16 @@ describe("generated modules type-check with tsc --strict (zero errors)", () => {
     expect(gh.source).toMatch(/const \$client = \/\* @__PURE__ \*\/ \$createClient\(\$spec\);/);
   });
 
+  it("Stripe (has_more + starting_after) and Twilio (next_page_uri) list operations get paginate helpers", () => {
+    const stripe = results.get("stripe") as GenerateResult;
+    expect(stripe.operations.find((o) => o.name === "getCustomers")?.paginated).toBe(true);
+    expect(stripe.source).toContain('pagination: { style: "lastItemCursor", param: "starting_after", idPath: ["id"], hasMorePath: ["has_more"], itemsPath: ["data"] }');
+    expect(stripe.source).toMatch(/ {2}getCustomers: \(args: GetCustomersArgs = \{\}\): AsyncIterable<Customer> => \$paginate\(/);
+    const twilio = results.get("twilio") as GenerateResult;
+    expect(twilio.operations.find((o) => o.name === "listAccount")?.paginated).toBe(true);
+    expect(twilio.source).toContain('pagination: { style: "nextUrl", responsePath: ["next_page_uri"], itemsPath: ["accounts"] }');
+  });
+
   it("Swagger 2.0 input is converted (servers from host + basePath, securityDefinitions kept)", () => {
     const p = results.get("petstore2") as GenerateResult;
     expect(p.spec.version).toBe("2.0");
@@ -109,6 +119,9 @@ describe("Microsoft Graph generates in reasonable time", () => {
     const r = await generateSdk(`${DIRECTORY}/microsoft.com/graph.json`, { integration: "Microsoft", module: "graph" });
     const ms = performance.now() - t0;
     expect(r.operations).toHaveLength(11422);
+    // OData collections: `@odata.nextLink` (through allOf) → nextUrl helpers for the list operations.
+    expect(r.operations.find((o) => o.method === "GET" && o.path === "/users")?.paginated).toBe(true);
+    expect(r.source).toContain('pagination: { style: "nextUrl", responsePath: ["@odata.nextLink"], itemsPath: ["value"] }');
     expect(ms).toBeGreaterThan(0); // timing is reported by the bench, not asserted
   }, 120_000);
 });
