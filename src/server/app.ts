@@ -15,6 +15,7 @@ import { mappingRoutes } from "./routes/mappings.js";
 import { oauthRoutes } from "./routes/oauth.js";
 import { organizationRoutes } from "./routes/organizations.js";
 import { sdkRoutes } from "./routes/sdk.js";
+import { workflowApiRoutes } from "./routes/workflow-api.js";
 import { workflowRoutes } from "./routes/workflows.js";
 import { loadWorkflows } from "./workflows.js";
 
@@ -76,6 +77,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   oauthRoutes(api);
   keyRoutes(api);
   workflowRoutes(api, workflows);
+  workflowApiRoutes(api);
   sdkRoutes(api);
   consoleSupportRoutes(api);
   consoleRoutes(api, { devLogin: opts.devLogin === true });

@@ -88,6 +88,22 @@ export const ForceQuery = z.strictObject({
 
 export const ResolvedQuery = z.strictObject({
   org: orgSlug.optional().describe("Organization to resolve for; org-scoped keys default to (and may only name) their own."),
+  include: z
+    .enum(["schema"])
+    .optional()
+    .describe("schema: also return schema_keys (every key of the config schema, in order) and secret_fingerprints (secret key → fingerprint), as remote mode needs."),
+});
+
+export const WorkflowOrgQuery = z.strictObject({
+  org: orgSlug.optional().describe("Organization; org-scoped keys default to (and may only name) their own."),
+});
+
+export const RefreshIfStaleBody = z.strictObject({
+  org: orgSlug.optional().describe("Organization; org-scoped keys default to (and may only name) their own."),
+  seen_access_token_fingerprint: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .describe("SHA-256 (hex) of the access token the API rejected; the token itself is never sent."),
 });
 
 export const ErrorEnvelopeSchema = z.object({

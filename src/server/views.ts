@@ -1,7 +1,8 @@
 /** Service views → API responses: snake_case field names everywhere (config keys are kept verbatim). */
 import type { Organization } from "../core/types.js";
 import type { CompletedAuthorization, OAuthConnectionView, OAuthEventView } from "../oauth/service.js";
-import type { OAuthCredentials } from "../runtime/types.js";
+import type { ConfigSchemaItem, ConfigValue, SecretView } from "../core/types.js";
+import type { OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
 import type { ApiKeyView } from "../services/api-keys.js";
 import type { ConfigChange } from "../services/config-values.js";
 import type { IntegrationView } from "../services/integrations.js";
@@ -95,6 +96,25 @@ export function completedOut(c: CompletedAuthorization) {
 export function resolvedOAuthOut(o: OAuthCredentials | null) {
   if (!o) return null;
   return { access_token: o.accessToken, token_type: o.tokenType, expires_at: o.expiresAt ? o.expiresAt.toISOString() : null, scopes: o.scopes };
+}
+
+/** The body of `GET …/resolved` (plaintext config, for workflow execution only). */
+export function resolvedOut(r: ResolvedIntegration, org: string | null, config: Record<string, ConfigValue>) {
+  return { integration: r.name, org, entity_id: r.entityId, entity_name: r.entityName, mapped: r.mapped, config, oauth: resolvedOAuthOut(r.oauth) };
+}
+
+/**
+ * What remote mode needs to rebuild the same IntegrationConfig (`?include=schema`): the schema's keys
+ * (typo guard) and which values are secrets, with their fingerprints (masking in toJSON()).
+ */
+export function resolvedSchemaOut(r: ResolvedIntegration, schema: readonly ConfigSchemaItem[]) {
+  const masked = r.config.toJSON();
+  const secretFingerprints: Record<string, string> = {};
+  // toJSON() hands back the stored value itself for plain keys and a new { set, fingerprint } object for secrets.
+  for (const key of r.config.keys()) {
+    if (masked[key] !== r.config.get(key)) secretFingerprints[key] = (masked[key] as SecretView).fingerprint;
+  }
+  return { schema_keys: schema.map((i) => i.key), secret_fingerprints: secretFingerprints };
 }
 
 function snakeKeys(v: Record<string, unknown>): Record<string, unknown> {

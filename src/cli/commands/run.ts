@@ -1,8 +1,10 @@
 import type { Command } from "commander";
-import { ValidationError, WorkflowError } from "../../core/errors.js";
-import { executeWorkflow } from "../../runtime/execute.js";
+import { NotFoundError, ValidationError, WorkflowError } from "../../core/errors.js";
+import { type ExecutionResult, executeWorkflow } from "../../runtime/execute.js";
 import { loadWorkflowFile } from "../../runtime/loader.js";
 import { installProcessGuards, type ProcessFault } from "../../runtime/process-guards.js";
+import { RemoteResolver } from "../../runtime/remote.js";
+import type { WorkflowDefinition } from "../../runtime/workflow.js";
 import { requireOrg } from "../../services/lookup.js";
 import { withBifrost } from "../context.js";
 import { type JsonFlag, printJson, write } from "../output.js";
@@ -18,10 +20,43 @@ async function withConsoleOnStderr<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The workflow to run from `file`: the only one, or the one named by --workflow. */
+async function pickWorkflow(file: string, name: string | undefined): Promise<WorkflowDefinition> {
+  const defs = await loadWorkflowFile(file);
+  const names = defs.map((d) => d.name);
+  let def = defs[0];
+  if (name !== undefined) {
+    def = defs.find((d) => d.name === name);
+    if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} has no workflow "${name}"; it exports: ${names.join(", ")}.`, { file, workflows: names });
+  } else if (defs.length > 1) {
+    throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports ${defs.length} workflows (${names.join(", ")}); pick one with --workflow NAME.`, { file, workflows: names });
+  }
+  if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports no workflow.`, { file });
+  return def;
+}
+
+/**
+ * Remote mode (BIFROST_URL set): integrations come from the server over HTTP with BIFROST_API_KEY; no
+ * local store or keyring is opened. The server decides what the key may read (an org-scoped key sees
+ * only its own organization), so the caller is not limited locally.
+ */
+async function runRemote(remote: RemoteResolver, file: string, opts: { org: string; workflow?: string }, input: unknown): Promise<ExecutionResult> {
+  process.stderr.write(`remote: ${remote.url}\n`);
+  const org = await remote.findOrg(opts.org);
+  if (!org) {
+    throw new NotFoundError(
+      `Organization "${opts.org}" does not exist on ${remote.url}, or BIFROST_API_KEY is scoped to another organization (a workflow key can only run as its own).`,
+      { org: opts.org },
+    );
+  }
+  const def = await pickWorkflow(file, opts.workflow);
+  return withConsoleOnStderr(() => executeWorkflow(def, input, { org, caller: { kind: "api_key", platform: true }, resolver: remote }));
+}
+
 export function registerRun(program: Command): void {
   program
     .command("run")
-    .description("run a workflow file as an organization and print its result as JSON")
+    .description("run a workflow file as an organization and print its result as JSON (remote mode against a server when BIFROST_URL and BIFROST_API_KEY are set)")
     .argument("<file>", "a .ts or .js file that exports workflow(...) (may live outside this installation)")
     .requiredOption("--org <slug>", "run as this organization")
     .option("--input <json>", "input passed to the workflow (JSON)")
@@ -42,23 +77,16 @@ export function registerRun(program: Command): void {
         fault ??= f;
         process.stderr.write(`error [BIFROST_WORKFLOW_FAILED]: ${f.kind} in the workflow: ${f.message}\n`);
       });
-      const res = await withBifrost(async (bf) => {
-        const org = await requireOrg(bf.store, opts.org);
-        const defs = await loadWorkflowFile(file);
-        const names = defs.map((d) => d.name);
-        let def = defs[0];
-        if (opts.workflow !== undefined) {
-          def = defs.find((d) => d.name === opts.workflow);
-          if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} has no workflow "${opts.workflow}"; it exports: ${names.join(", ")}.`, { file, workflows: names });
-        } else if (defs.length > 1) {
-          throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports ${defs.length} workflows (${names.join(", ")}); pick one with --workflow NAME.`, { file, workflows: names });
-        }
-        if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports no workflow.`, { file });
-        const chosen = def;
-        return withConsoleOnStderr(() =>
-          executeWorkflow(chosen, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver }),
-        );
-      });
+      const remote = RemoteResolver.fromEnv();
+      const res = remote
+        ? await runRemote(remote, file, opts, input)
+        : await withBifrost(async (bf) => {
+            const org = await requireOrg(bf.store, opts.org);
+            const def = await pickWorkflow(file, opts.workflow);
+            return withConsoleOnStderr(() =>
+              executeWorkflow(def, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver }),
+            );
+          });
       if (fault !== null) {
         const f: ProcessFault = fault;
         throw new WorkflowError("BIFROST_WORKFLOW_FAILED", `The workflow left an error unhandled (${f.kind}); its result was discarded.`, { executionId: res.executionId });

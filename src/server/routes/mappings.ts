@@ -5,7 +5,7 @@ import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, se
 import { ADMIN_ROLES, ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
 import { ConfigValues, PutMappingBody, ResolvedQuery } from "../schemas.js";
-import { changeOut, mappingOut, resolvedOAuthOut } from "../views.js";
+import { changeOut, mappingOut, resolvedOAuthOut, resolvedOut, resolvedSchemaOut } from "../views.js";
 
 const WORKFLOW_READERS: readonly ApiKeyRole[] = ["platform_admin", "workflow"];
 
@@ -140,6 +140,10 @@ export function mappingRoutes(api: Api): void {
       }
       const config: Record<string, ConfigValue> = {};
       for (const key of resolved.config.keys()) config[key] = resolved.config.get(key) as ConfigValue;
+      if (query.include === "schema") {
+        const integration = await requireIntegration(bf.store, name);
+        return { ...resolvedOut(resolved, org?.slug ?? null, config), ...resolvedSchemaOut(resolved, integration.configSchema) };
+      }
       return {
         integration: resolved.name,
         org: org?.slug ?? null,
