@@ -1,7 +1,7 @@
 import type { StoredOAuthToken } from "../storage/store.js";
 import { ensureFresh, type RefreshDeps } from "./refresh.js";
 import { type OAuthDeps, withOAuth } from "./service.js";
-import { readProvider } from "./tokens.js";
+import { dueAtMs, readProvider } from "./tokens.js";
 
 export interface RefresherOptions {
   /** How often to look for due tokens (ms). Default 15 s, with ±20 % jitter per tick. */
@@ -54,6 +54,13 @@ export function startRefresher(deps: OAuthDeps, opts: RefresherOptions = {}): Re
       if (stopped) break;
       const row = await rd.store.getOAuthToken(id);
       if (!row) continue;
+      // Claimed by the horizon but not due yet under its own lifetime (short-lived tokens): hold the
+      // claim exactly until it is due, so the next tick after that renews it ahead of expiry.
+      const due = row.state === "connected" ? dueAtMs(row, ahead) : null;
+      if (due !== null && due > Date.now()) {
+        await rd.store.updateOAuthToken(id, { claimedUntil: new Date(due).toISOString(), updatedAt: row.updatedAt });
+        continue;
+      }
       try {
         await renew(rd, row, ahead);
         renewed++;

@@ -124,11 +124,19 @@ export function tokenPatch(box: SecretBox, row: StoredOAuthToken, t: TokenSet, n
  */
 export function isFresh(t: StoredOAuthToken, nowMs: number, skewSeconds: number): boolean {
   if (!t.accessToken || t.state === "needs_reauth" || t.state === "not_connected") return false;
-  if (t.expiresAt === null) return true;
+  const due = dueAtMs(t, skewSeconds);
+  return due === null || nowMs < due;
+}
+
+/**
+ * When a usable token becomes due for renewal: `skewSeconds` before expiry, but never earlier than half
+ * its lifetime (a 60-second token is not renewed every tick of a 5-minute horizon). Null: never expires.
+ */
+export function dueAtMs(t: StoredOAuthToken, skewSeconds: number): number | null {
+  if (t.expiresAt === null) return null;
   const exp = Date.parse(t.expiresAt);
   const lifetime = t.obtainedAt ? exp - Date.parse(t.obtainedAt) : Number.POSITIVE_INFINITY;
-  const skew = Math.min(skewSeconds * 1000, Math.max(0, lifetime / 2));
-  return exp - nowMs > skew;
+  return exp - Math.min(skewSeconds * 1000, Math.max(0, lifetime / 2));
 }
 
 /** Not expired at all (usable while a refresh is backing off). */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { BifrostError, ForbiddenError, NotFoundError, UnauthenticatedError } from "../core/errors.js";
 import type { ApiKeyRole } from "../core/types.js";
@@ -66,6 +67,26 @@ async function sessionPrincipal(deps: Deps, request: FastifyRequest): Promise<{ 
 export async function authenticate(deps: Deps, request: FastifyRequest): Promise<Caller> {
   const header = request.headers.authorization;
   const m = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  const feed = deps.store.changes;
+  if (m && feed) {
+    // Verified bearer keys are cached briefly (by a hash of the key), cleared by any key/org change.
+    const cache = feed.table<Caller>("api-keys");
+    const id = createHash("sha256").update(m[1] as string).digest("base64");
+    const hit = cache.get(id);
+    if (hit) {
+      await touch(deps, hit.keyId, request);
+      return { ...hit };
+    }
+    const epoch = feed.epoch;
+    const caller = await authenticateUncached(deps, request, m);
+    cache.set(id, caller, epoch);
+    return caller;
+  }
+  return authenticateUncached(deps, request, m);
+}
+
+async function authenticateUncached(deps: Deps, request: FastifyRequest, m: RegExpExecArray | null): Promise<Caller> {
+  const header = request.headers.authorization;
   let principal: { keyId: string; role: ApiKeyRole; orgId: string | null; sessionId?: string } | null;
   if (m) principal = await verifyApiKey(deps, m[1] as string);
   else if (header === undefined) principal = await sessionPrincipal(deps, request);

@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { ValidationError } from "../core/errors.js";
 import { createLogger } from "../logger.js";
 import { startBackgroundWork } from "../oauth/background.js";
+import type { RefresherOptions } from "../oauth/refresher.js";
 import { createApp, type ServerOptions } from "./app.js";
 
 export { createApp, registeredRoutes, type ServerOptions } from "./app.js";
@@ -17,6 +18,20 @@ export interface BackgroundWork {
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** BIFROST_REFRESH_INTERVAL_MS (default 15 000) and BIFROST_REFRESH_AHEAD_SECONDS (default 300) tune the proactive refresher. */
+export function refresherOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RefresherOptions {
+  const num = (name: string, min: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new ValidationError(`${name}=${JSON.stringify(raw)} must be a number ≥ ${min}.`, { path: name });
+    return n;
+  };
+  const intervalMs = num("BIFROST_REFRESH_INTERVAL_MS", 100);
+  const aheadSeconds = num("BIFROST_REFRESH_AHEAD_SECONDS", 1);
+  return { ...(intervalMs !== undefined ? { intervalMs } : {}), ...(aheadSeconds !== undefined ? { aheadSeconds } : {}) };
 }
 
 /**
@@ -37,12 +52,14 @@ export async function startServer(
     const bf = rest.bifrost;
     const work: BackgroundWork = startBackgroundWork(
       { store: bf.store, box: bf.box, clock: bf.clock, ...(rest.oauth ? { oauth: rest.oauth } : {}) },
-      { onError: (message) => logger.warn({ component: "oauth-background" }, `OAuth background work: ${message}`) },
+      { refresher: refresherOptionsFromEnv(), onError: (message) => logger.warn({ component: "oauth-background" }, `OAuth background work: ${message}`) },
     );
     app.addHook("onClose", async () => {
       await work.stop();
     });
   }
+  // Start the cache-invalidation listener now (PostgreSQL); caching stays off until it listens.
+  void rest.bifrost.store.changes?.ready();
   await app.listen({ port, host });
   const addr = app.server.address() as AddressInfo;
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

@@ -8,6 +8,7 @@ import { resolveCredentials } from "../oauth/credentials.js";
 import { type OAuthDeps, refreshConnection, withOAuth } from "../oauth/service.js";
 import { OAuthNotConnectedError } from "../oauth/errors.js";
 import type { RefreshDeps } from "../oauth/refresh.js";
+import type { CacheTable } from "../cache/change-feed.js";
 import { type Clock, systemClock } from "./clock.js";
 import { plainValue } from "./config-values.js";
 
@@ -80,12 +81,17 @@ export class StoreResolver implements IntegrationResolver {
   readonly #store: Store;
   readonly #box: SecretBox;
   readonly #oauth: RefreshDeps;
+  /** Resolved integrations without OAuth, by org id + name (see src/cache/change-feed.ts); null = no cache. */
+  readonly #resolved: CacheTable<ResolvedIntegration> | null;
+  readonly #orgs: CacheTable<ExecutionOrg> | null;
 
   /** `opts.oauth` tunes the OAuth core (timeouts, skew, public URL); defaults come from the environment. */
   constructor(store: Store, box: SecretBox, opts: { clock?: Clock; oauth?: OAuthDeps["oauth"] } = {}) {
     this.#store = store;
     this.#box = box;
     this.#oauth = withOAuth({ store, box, clock: opts.clock ?? systemClock, ...(opts.oauth ? { oauth: opts.oauth } : {}) });
+    this.#resolved = store.changes?.table<ResolvedIntegration>("resolved") ?? null;
+    this.#orgs = store.changes?.table<ExecutionOrg>("orgs-by-slug") ?? null;
   }
 
   /**
@@ -93,10 +99,18 @@ export class StoreResolver implements IntegrationResolver {
    * attached); with a provider, the token is read and refreshed when needed.
    */
   async resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
+    const cache = this.#resolved;
+    const key = cache ? `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}` : "";
+    const hit = cache?.get(key);
+    if (hit) return hit;
+    const epoch = this.#store.changes?.epoch ?? 0;
     const rows = await this.#store.resolve(name, org?.id ?? null);
     if (!rows) return null;
     const oauth = rows.hasOAuth ? await resolveCredentials(this.#oauth, rows, org) : null;
-    return buildResolved(this.#box, rows, org, oauth);
+    const built = buildResolved(this.#box, rows, org, oauth);
+    // Integrations with OAuth are never cached: their token rows go through the refresh logic on every get().
+    if (cache && !rows.hasOAuth) cache.set(key, built, epoch);
+    return built;
   }
 
   /** In-flight and recent forced refreshes, keyed by org + integration + the token the API rejected. */
@@ -139,7 +153,13 @@ export class StoreResolver implements IntegrationResolver {
   }
 
   async findOrg(slug: string): Promise<ExecutionOrg | null> {
+    const hit = this.#orgs?.get(slug);
+    if (hit) return hit;
+    const epoch = this.#store.changes?.epoch ?? 0;
     const o = await this.#store.getOrgBySlug(slug);
-    return o ? { id: o.id, slug: o.slug, name: o.name } : null;
+    if (!o) return null;
+    const org = Object.freeze({ id: o.id, slug: o.slug, name: o.name });
+    this.#orgs?.set(slug, org, epoch);
+    return org;
   }
 }

@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { ChangeFeed } from "../cache/change-feed.js";
+import { withChangeNotifications } from "./notifying.js";
 import { PostgresStore } from "./postgres.js";
 import { SqliteStore } from "./sqlite.js";
 import type { Store } from "./store.js";
@@ -23,7 +25,7 @@ export function openStore(loc: StoreLocation): Store {
     if (!/^postgres(ql)?:\/\//.test(loc.databaseUrl)) {
       throw new Error(`DATABASE_URL must start with postgres:// or postgresql://; leave it unset to use the embedded SQLite database.`);
     }
-    return PostgresStore.open(loc.databaseUrl);
+    return withChangeNotifications(PostgresStore.open(loc.databaseUrl), ChangeFeed.listen(loc.databaseUrl));
   }
-  return SqliteStore.open(join(loc.home, "bifrost.db"));
+  return withChangeNotifications(SqliteStore.open(join(loc.home, "bifrost.db")), ChangeFeed.local());
 }

@@ -1,5 +1,6 @@
 import { CompiledQuery, Kysely, PostgresDialect, type Selectable, sql, type Transaction } from "kysely";
 import pg from "pg";
+import { CHANGES_CHANNEL } from "../cache/change-feed.js";
 import { KyselyStore, LIST_FOR_ORG_SQL, toOAuthToken, toProvider } from "./kysely-store.js";
 import { compileNamed } from "./named-sql.js";
 import type { Database, OAuthTokensTable } from "./schema.js";
@@ -247,6 +248,11 @@ export class PostgresStore extends KyselyStore {
       ),
     );
     return res.rows.map((r) => r.id);
+  }
+
+  /** `NOTIFY bifrost_changes, id` on this executor (inside a transaction: delivered at commit). */
+  async notifyChange(id: string): Promise<void> {
+    await sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${id})`.execute(this.db);
   }
 
   async close(): Promise<void> {

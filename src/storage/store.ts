@@ -1,3 +1,4 @@
+import type { ChangeFeed } from "../cache/change-feed.js";
 import type { ApiKeyRole, Integration, Mapping, Organization } from "../core/types.js";
 
 /** A stored config value; `value` is JSON text, or a ciphertext when `isSecret`. */
@@ -128,6 +129,11 @@ export interface IntegrationSummaryRow {
  */
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
+  /**
+   * Set on stores opened by `openStore` (see src/storage/notifying.ts): the invalidation feed of this
+   * process's caches. Absent = no caching (every read goes to the database).
+   */
+  readonly changes?: ChangeFeed;
 
   /** Run `fn` in one transaction; every change inside is committed together or not at all. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;

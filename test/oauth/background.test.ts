@@ -108,6 +108,27 @@ for (const backend of BACKENDS) {
       expect(as.tokenRequests("refresh_token")).toBe(2);
     }, 20_000);
 
+    it("a short-lived token is held until it is due under its own lifetime, then renewed ahead of expiry", async () => {
+      const row = await tokenRow("Halo");
+      const count = as.tokenRequests("refresh_token");
+      // Lifetime 4 s, obtained just now: inside a 60 s horizon, but only due at half its lifetime.
+      const obtained = Date.now();
+      await bf.store.updateOAuthToken(row.id, { obtainedAt: new Date(obtained).toISOString(), expiresAt: new Date(obtained + 4_000).toISOString(), claimedUntil: null, updatedAt: new Date().toISOString() });
+      const r = startRefresher(oauthDeps(bf), { intervalMs: 80, aheadSeconds: 60 });
+      try {
+        // first ticks: claimed but not due → the claim is held until the due time, no refresh yet
+        expect(await waitFor(async () => (await tokenRow("Halo")).claimedUntil === new Date(obtained + 2_000).toISOString(), 1_500)).toBe(true);
+        expect(as.tokenRequests("refresh_token")).toBe(count);
+        // once due (2 s before expiry) the refresher renews it before it expires
+        expect(await waitFor(() => as.tokenRequests("refresh_token") === count + 1, 5_000)).toBe(true);
+      } finally {
+        await r.stop();
+      }
+      const after = await tokenRow("Halo");
+      expect(after.state).toBe("connected");
+      expect(Date.parse(after.lastRefreshAt!)).toBeLessThan(obtained + 4_000);
+    }, 20_000);
+
     it("oauth.get(name) returns the same credentials as integrations.get(name).oauth and warns once per process", async () => {
       const resolver = resolverFor(bf);
       const run = <T>(org: ExecutionOrg | null, fn: () => Promise<T>) => runInContext(createContext({ org, caller: { kind: "cli", platform: true }, resolver }), fn);
