@@ -1,8 +1,11 @@
 /**
  * Benchmark: overhead of a generated-style call — `client.request(op, …)` inside one execution
- * (warm: the integration is cached) — vs a bare `fetch` + JSON parse of the same URL with the same
- * header, against a local HTTP server in a child process (so the server does not share our event
- * loop). Rounds alternate between the two; medians of per-call time. Target: ratio ≤ 1.1.
+ * (warm: the integration is cached) — vs a bare `fetch(url, { headers })` + `res.json()` of the same
+ * URL with the same request headers (x-api-key and the client's default Accept; no signal, default
+ * redirect mode), against a local HTTP server in a child process (so the server does not share our
+ * event loop). Both run inside the same execution context, warmed up one round each; rounds alternate
+ * (ABBA order); medians of per-call wall time and of the paired ratios, plus this process's CPU time
+ * per call (robust on a loaded machine). Target: wall ratio ≤ 1.1.
  *
  *   npm run bench:client            (BENCH_CALLS per round, default 500; BENCH_ROUNDS, default 21)
  */
@@ -48,15 +51,21 @@ async function main(): Promise<void> {
     const url = `${base}/api/tickets/42?include=owner`;
 
     const bare = async (): Promise<void> => {
-      const res = await fetch(url, { headers: { "x-api-key": KEY, accept: "application/json" } });
+      // Same request headers as the client sends (its default Accept), same JSON parse of the body.
+      const res = await fetch(url, { headers: { "x-api-key": KEY, accept: "application/json, */*;q=0.8" } });
       await res.json();
     };
     const generated = (): Promise<unknown> => client.request(op, { path: { id: 42 }, query: { include: "owner" } });
 
     const ctx = createContext({ org, caller: { kind: "cli", platform: false }, resolver: bf.resolver });
-    const timeRound = async (fn: () => Promise<unknown>): Promise<number> => {
+    const bareCpu: number[] = [];
+    const genCpu: number[] = [];
+    const timeRound = async (fn: () => Promise<unknown>, cpu?: number[]): Promise<number> => {
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < CALLS; i++) await fn();
+      const c = process.cpuUsage(c0);
+      cpu?.push((c.user + c.system) / CALLS);
       return Number(process.hrtime.bigint() - t0) / 1e3 / CALLS; // µs per call
     };
     const bareUs: number[] = [];
@@ -64,9 +73,15 @@ async function main(): Promise<void> {
     await runInContext(ctx, async () => {
       await timeRound(bare); // warm-up both
       await timeRound(generated);
+      // Alternate which one goes first (ABBA) so neither always inherits the other's GC debt.
       for (let r = 0; r < ROUNDS; r++) {
-        bareUs.push(await timeRound(bare));
-        genUs.push(await timeRound(generated));
+        if (r % 2 === 0) {
+          bareUs.push(await timeRound(bare, bareCpu));
+          genUs.push(await timeRound(generated, genCpu));
+        } else {
+          genUs.push(await timeRound(generated, genCpu));
+          bareUs.push(await timeRound(bare, bareCpu));
+        }
       }
     });
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -76,6 +91,9 @@ async function main(): Promise<void> {
     const ratio = median(genUs.map((x, i) => x / (bareUs[i] ?? NaN)));
     console.log(`bare fetch + json:          ${b.toFixed(1)} µs/call `);
     console.log(`client.request (generated): ${g.toFixed(1)} µs/call `);
+    // This process's CPU time per call (fetch + our code; the server is another process): less sensitive to a loaded machine.
+    const cpuRatio = median(genCpu.map((x, i) => x / (bareCpu[i] ?? NaN)));
+    console.log(`client-side CPU per call: bare ${median(bareCpu).toFixed(1)} µs, client ${median(genCpu).toFixed(1)} µs, ratio ${cpuRatio.toFixed(3)}×`);
     console.log(`overhead ratio (median of paired rounds): ${ratio.toFixed(3)}× (target ≤ 1.10×) ${ratio <= 1.1 ? "OK" : "OVER TARGET"}`);
   } finally {
     child.kill();
