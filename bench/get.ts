@@ -123,6 +123,8 @@ async function benchPostgres() {
     console.log(`\nPostgreSQL: loaded ${ORGS} orgs × ${INTEGRATIONS} integrations in ${Date.now() - t0} ms`);
     const ids = (await bf.store.listIntegrations()).map((i) => i.id);
     const pool = new pg.Pool({ connectionString: db.url, max: 10 });
+    // Dropping the benchmark database ends connections the pool may still be closing.
+    pool.on("error", () => undefined);
     const pointFn = (i: number) => {
       const { org } = pick(ds, i);
       return pool.query({ name: "bench_point", text: "SELECT entity_id FROM mappings WHERE integration_id = $1 AND org_id = $2", values: [ids[i % INTEGRATIONS], org.id] });
