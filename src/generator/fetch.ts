@@ -1,13 +1,12 @@
 /**
  * Guarded download of specs and of `$ref`'d documents. Same policy as the OAuth guarded fetch
- * (src/oauth/guarded-fetch.ts, whose address rules are reused): https only (plain http to loopback
+ * (the address rules and connect-time lookup live in src/net/guarded-agent.ts): https only (plain http to loopback
  * only with BIFROST_ALLOW_HTTP_LOOPBACK=1), every resolved address checked at connect time, redirects
  * followed (at most 5) only after the target passes the same checks, a size cap and a timeout.
  */
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { isIP } from "node:net";
-import { Agent, fetch as undiciFetch } from "undici";
-import { refusedAddress } from "../oauth/guarded-fetch.js";
+import { fetch as undiciFetch } from "undici";
+import { guardedAgent, refusedAddress, refusedCause } from "../net/guarded-agent.js";
 import { SpecFetchError, SpecTooLargeError, SpecUrlRefusedError } from "./errors.js";
 
 export interface SpecFetchOptions {
@@ -60,53 +59,6 @@ export function checkSpecUrl(raw: string, allowHttpLoopback: boolean): URL {
   return u;
 }
 
-class AddressRefused extends Error {
-  constructor(readonly reason: string) {
-    super(`address refused: ${reason}`);
-  }
-}
-
-type LookupCb = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-function guardedLookup(allowLoopback: boolean, httpOnlyLoopback: boolean) {
-  return (hostname: string, options: LookupOptions, cb: LookupCb): void => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return cb(err, "");
-      const list = addresses as LookupAddress[];
-      for (const a of list) {
-        const why = refusedAddress(a.address, allowLoopback);
-        if (why) return cb(new AddressRefused(why) as NodeJS.ErrnoException, "");
-        if (httpOnlyLoopback && refusedAddress(a.address, false) === null) return cb(new AddressRefused("not a loopback address (plain http)") as NodeJS.ErrnoException, "");
-      }
-      if (list.length === 0) return cb(Object.assign(new Error("no address"), { code: "ENOTFOUND" }), "");
-      if (options.all) return cb(null, list);
-      const first = list[0] as LookupAddress;
-      cb(null, first.address, first.family);
-    });
-  };
-}
-
-const agents = new Map<string, Agent>();
-function agentFor(protocol: string, allowLoopback: boolean): Agent {
-  const httpOnlyLoopback = protocol === "http:";
-  const key = `${httpOnlyLoopback}:${allowLoopback}`;
-  let a = agents.get(key);
-  if (!a) {
-    a = new Agent({ connect: { lookup: guardedLookup(allowLoopback, httpOnlyLoopback) as never }, keepAliveTimeout: 5_000 });
-    agents.set(key, a);
-  }
-  return a;
-}
-
-function refusedCause(err: unknown): AddressRefused | null {
-  let e: unknown = err;
-  for (let i = 0; i < 6 && e; i++) {
-    if (e instanceof AddressRefused) return e;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return null;
-}
-
 export interface FetchedDocument {
   url: string;
   text: string;
@@ -120,7 +72,7 @@ export async function fetchSpecUrl(raw: string, opts: SpecFetchOptions): Promise
   for (let hop = 0; ; hop++) {
     let res: Response;
     try {
-      res = (await undiciFetch(url, { redirect: "manual", signal: timeout, dispatcher: agentFor(url.protocol, opts.allowHttpLoopback), headers: { accept: "application/json, application/yaml, text/yaml, */*" } } as never)) as unknown as Response;
+      res = (await undiciFetch(url, { redirect: "manual", signal: timeout, dispatcher: guardedAgent(url.protocol, opts.allowHttpLoopback), headers: { accept: "application/json, application/yaml, text/yaml, */*" } } as never)) as unknown as Response;
     } catch (err) {
       const refused = refusedCause(err);
       if (refused) throw new SpecUrlRefusedError(`Spec URL ${url.origin} resolves to ${refused.reason}; refused before connecting.`, { origin: url.origin, reason: "address" });
