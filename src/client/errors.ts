@@ -26,7 +26,12 @@ export class ApiError extends ClientError {
   /** Request URL with credential query parameters removed. */
   declare readonly url: string;
   constructor(message: string, init: { status: number; body: unknown; requestId: string | null; operationId: string; method: string; url: string }) {
-    super("BIFROST_CLIENT_HTTP", 502, message, { status: init.status, operationId: init.operationId, method: init.method, url: init.url, requestId: init.requestId });
+    const { body: _body, ...details } = init;
+    super("BIFROST_CLIENT_HTTP", 502, message, details);
     Object.assign(this, init);
   }
 }
+
+/** `new ClientError("BIFROST_CLIENT_<code>", …)`: short call sites keep a one-call bundle small. */
+export const clientError = (code: ClientErrorCode extends `BIFROST_CLIENT_${infer C}` ? C : never, status: number, message: string, details: ErrorDetails): ClientError =>
+  new ClientError(`BIFROST_CLIENT_${code}`, status, message, details);

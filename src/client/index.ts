@@ -1,9 +1,10 @@
 /**
  * `bifrost/client`: the runtime of generated API clients. See src/client/README.md and types.ts.
- * No top-level side effects. `createClient()` holds only what every call needs (auth, base URL,
- * parameters, JSON/text bodies, retries, redirects, refresh-on-401, errors); pagination (`paginate`)
- * and the form / multipart / binary body encoders are separate exports that a generated module imports
- * only for the operations that use them, so a one-call bundle leaves them out.
+ * No top-level side effects. `createClientWith()` holds only what every call needs (base URL,
+ * parameters, retries, redirects, refresh-on-401, errors); the security-scheme appliers (auth.ts), the
+ * body extensions (`jsonBody`, form / multipart / binary) and pagination (`paginate`) are separate
+ * exports that a generated module imports only when its spec / operations use them, so a one-call
+ * bundle leaves the others out. `createClient()` is the everything-included variant for hand-written code.
  * @module
  */
 import { setTimeout as wait } from "node:timers/promises";
@@ -11,24 +12,17 @@ import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
-import { ApiError, ClientError } from "./errors.js";
-import { buildPath, cookieHeader, isJson, simpleQuery, str } from "./serialize.js";
-import type { Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
+import { ApiError, clientError as err } from "./errors.js";
+import { buildPath, isJson, jsonBody, simpleQuery, str } from "./serialize.js";
+import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
+import type { AuthApplier, AuthParts as Auth, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
 
 export type * from "./types.js";
 export { ApiError, ClientError, type ClientErrorCode } from "./errors.js";
-export { binaryBody, formBody, multipartBody, styledParams } from "./serialize.js";
+export { binaryBody, formBody, jsonBody, multipartBody, styledParams } from "./serialize.js";
 export { paginate } from "./paginate.js";
+export { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 
-const NO_AUTH: Auth = { headers: [], query: "", cookies: [], token: null };
-
-interface Auth {
-  headers: Array<[string, string]>;
-  query: string;
-  cookies: Array<[string, string]>;
-  /** The OAuth access token sent, for the 401 refresh. */
-  token: string | null;
-}
 
 interface Sent {
   res: Response;
@@ -39,55 +33,54 @@ interface Sent {
   timer: ReturnType<typeof setTimeout>;
 }
 
-const cfg = (integ: ResolvedIntegration, key: string): string | undefined => {
+/** The org's config value of `key` as a string; undefined when unset or empty. */
+const cfg = (integ: ResolvedIntegration) => (key: string): string | undefined => {
   const v = integ.config.has(key) ? integ.config.get(key) : undefined;
-  return v === undefined || v === null || v === "" ? undefined : str(v);
+  return (v ?? "") === "" ? undefined : str(v);
 };
 
-const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
-const orgSlug = (): string | null => currentContext()?.org?.slug ?? null;
 
-const sleep = (ms: number, signal: AbortSignal | undefined): Promise<unknown> =>
-  wait(ms, undefined, signal && { signal }).catch(() => {
-    throw signal?.reason;
-  });
+const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
+const redact = (text: string): string => redactText(text, secrets());
+const orgSlug = (): string | null => currentContext()?.org?.slug ?? null;
 
 /** `Retry-After` in ms (delta-seconds or HTTP date), or undefined. */
 export function retryAfterMs(h: string | null, nowMs = Date.now()): number | undefined {
-  if (!h) return undefined;
-  if (/^\s*\d+\s*$/.test(h)) return Number(h) * 1000;
-  const at = Date.parse(h);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  const at = /^\s*\d+\s*$/.test(h ?? "") ? nowMs + Number(h) * 1000 : Date.parse(h ?? "");
+  return isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
-/** Redact every string inside a parsed JSON value. */
-function scrub(v: unknown, s: string[]): unknown {
-  if (typeof v === "string") return redactText(v, s);
-  if (Array.isArray(v)) return v.map((x) => scrub(x, s));
-  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x, s)]));
-  return v;
+/** Discard a body (already consumed or aborted: nothing to do). */
+const drain = (res: Response): Promise<void> | undefined => res.body?.cancel().catch(() => undefined);
+
+/**
+ * A client for hand-written code: applies every kind of security scheme and encodes JSON / `text/*`
+ * bodies (`jsonBody`) without being asked. Generated modules use `createClientWith` and pass only
+ * what they need.
+ */
+export function createClient(spec: ClientSpec, opts?: ClientOptions): Client {
+  const c = createClientWith(spec, [apiKeyHeader, apiKeyQuery, apiKeyCookie, basicAuth, bearerAuth], opts);
+  const x = (ext: readonly Extension[] = []): Extension[] => [...ext, jsonBody];
+  return {
+    request: (op, args, ext) => c.request(op, args, x(ext)),
+    page: (op, args, ext, url) => c.page(op, args, x(ext), url),
+  };
 }
 
-async function drain(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // already consumed or aborted
-  }
-}
-
-/** Create the runtime of one generated module. Pure: call it at the top level of generated code with a PURE annotation. */
-export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client {
+/**
+ * Create the runtime of one generated module with the security-scheme appliers its schemes need
+ * (`apiKeyHeader`, `apiKeyQuery`, `apiKeyCookie`, `basicAuth`, `bearerAuth`; see `AuthApplier`).
+ * Pure: call it at the top level of generated code with a PURE annotation.
+ */
+export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplier[], opts: ClientOptions = {}): Client {
   const baseKey = spec.baseUrlKey ?? "base_url";
   const maxRetriesDefault = opts.maxRetries ?? 2;
   const timeoutDefault = opts.timeoutMs ?? 30_000;
   const baseMs = opts.retryBaseMs ?? 250;
   const capMs = opts.retryMaxMs ?? 30_000;
   const doFetch = opts.fetch;
-  const defaultHeaders: Record<string, string> = {};
-  for (const k in opts.headers) defaultHeaders[k.toLowerCase()] = opts.headers[k] as string;
   /** Request headers never sent to another origin than the integration's. */
-  const credentialHeaders = ["authorization", "proxy-authorization", "cookie"];
+  const credentialHeaders = "authorization proxy-authorization cookie".split(" ");
   for (const s of Object.values(spec.securitySchemes)) if (s.type === "apiKey" && s.in === "header") credentialHeaders.push(s.name.toLowerCase());
   /** Per resolved integration (a new object after a refresh or config change): base URL and auth per requirement list. */
   const perInteg = new WeakMap<ResolvedIntegration, { base: string; origin: string; auth: Map<unknown, Auth> }>();
@@ -97,24 +90,19 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
   function infoOf(integ: ResolvedIntegration): { base: string; origin: string; auth: Map<unknown, Auth> } {
     let b = perInteg.get(integ);
     if (!b) {
-      let base = cfg(integ, baseKey);
+      const get = cfg(integ);
+      let base = get(baseKey);
       const server = spec.servers[0];
       if (!base && server) {
         base = server.url.replace(/\{([^}]+)\}/g, (_m, n: string) => {
           const v = server.variables?.[n];
-          return cfg(integ, v?.configKey ?? n) ?? v?.default ?? "";
+          return get(v?.configKey ?? n) ?? v?.default ?? "";
         });
       }
-      if (!base || !/^https?:\/\//i.test(base)) {
-        const org = orgSlug();
-        throw new ClientError("BIFROST_CLIENT_NO_BASE_URL", 409, `${integ.name}: no absolute base URL${org ? ` for organization "${org}"` : ""}; set config key "${baseKey}"`, {
-          integration: integ.name,
-          org,
-          key: baseKey,
-          server: base ?? null,
-        });
+      if (!/^https?:\/\//i.test(base ?? "")) {
+        throw err("NO_BASE_URL", 409, `${integ.name}: no base URL; set config key "${baseKey}"`, { integration: integ.name, org: orgSlug(), key: baseKey, server: base ?? null });
       }
-      const u = new URL(base);
+      const u = new URL(base as string);
       b = { base: u.href.replace(/\/+$/, ""), origin: u.origin, auth: new Map() };
       perInteg.set(integ, b);
     }
@@ -127,40 +115,18 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
     const hit = cache.get(reqs);
     if (hit) return hit;
     const wanted: string[] = [];
-    for (const req of reqs) {
-      const auth: Auth = { headers: [], query: "", cookies: [], token: null };
+    const get = cfg(integ);
+    // No requirements: one empty one ("no auth").
+    for (const req of reqs[0] ? reqs : [{}]) {
+      const auth: Auth = { headers: [], query: "", cookie: "", token: null };
       let ok = true;
-      for (const name of Object.keys(req)) {
+      for (const name in req) {
         const s = spec.securitySchemes[name];
-        if (!s) {
+        let r: boolean | string = false;
+        if (s) for (const a of appliers) if ((r = a(s, get, integ.oauth?.accessToken, auth)) !== false) break;
+        if (r !== true) {
           ok = false;
-          continue;
-        }
-        if (s.type === "apiKey") {
-          const v = cfg(integ, s.configKey);
-          if (v === undefined) {
-            ok = false;
-            wanted.push(`"${s.configKey}"`);
-          } else if (s.in === "header") auth.headers.push([s.name.toLowerCase(), v]);
-          else if (s.in === "query") auth.query += `${auth.query ? "&" : ""}${encodeURIComponent(s.name)}=${encodeURIComponent(v)}`;
-          else auth.cookies.push([s.name, v]);
-        } else if (s.type === "http" && s.scheme === "basic") {
-          const u = cfg(integ, s.usernameKey);
-          if (u === undefined) {
-            ok = false;
-            wanted.push(`"${s.usernameKey}"+"${s.passwordKey}"`);
-          } else auth.headers.push(["authorization", `Basic ${Buffer.from(`${u}:${cfg(integ, s.passwordKey) ?? ""}`).toString("base64")}`]);
-        } else {
-          // oauth2, openIdConnect, http bearer: the OAuth token first, else a secret config key.
-          const token = integ.oauth?.accessToken;
-          const v = token ?? (s.configKey ? cfg(integ, s.configKey) : undefined);
-          if (v === undefined) {
-            ok = false;
-            wanted.push(`OAuth${s.configKey ? ` or "${s.configKey}"` : ""}`);
-          } else {
-            auth.headers.push(["authorization", `Bearer ${v}`]);
-            if (token) auth.token = token;
-          }
+          if (r) wanted.push(r);
         }
       }
       if (ok) {
@@ -168,24 +134,21 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
         return auth;
       }
     }
-    if (reqs.length === 0) return NO_AUTH;
     const org = orgSlug();
-    throw new ClientError("BIFROST_CLIENT_CREDENTIALS_MISSING", 409, `${integ.name}: no credentials for ${org ? `organization "${org}"` : "defaults"}; set config key ${[...new Set(wanted)].join(" or ")}`, {
-      integration: integ.name,
-      org,
-      operationId: op.id,
-      wanted: [...new Set(wanted)],
-    });
+    const w = [...new Set(wanted)];
+    throw err("CREDENTIALS_MISSING", 409, `${integ.name}: no credentials${org ? ` for organization "${org}"` : ""}; set ${w.join(" or ")}`, { integration: integ.name, org, operationId: op.id, wanted: w });
+  }
+
+  /** Cache `integ` for the current execution context. */
+  function remember(integ: ResolvedIntegration): ResolvedIntegration {
+    const ctx = currentContext();
+    if (ctx) perCtx.set(ctx, integ);
+    return integ;
   }
 
   async function integration(): Promise<ResolvedIntegration> {
     const ctx = currentContext();
-    let integ = ctx && perCtx.get(ctx);
-    if (!integ) {
-      integ = await integrations.require(spec.integration);
-      if (ctx) perCtx.set(ctx, integ);
-    }
-    return integ;
+    return (ctx && perCtx.get(ctx)) || remember(await integrations.require(spec.integration));
   }
 
   async function send(op: OperationSpec, args: RequestArgs, ext: readonly Extension[] = [], absUrl?: string): Promise<Sent> {
@@ -194,98 +157,89 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
     let url: string;
     if (absUrl) url = absUrl;
     else {
-      const styled = ext.find((x) => x.params)?.params;
-      url = info.base + (styled ? styled(op, "path", args.path) : buildPath(op, args.path));
-      if (args.query) {
-        const q = styled ? styled(op, "query", args.query) : simpleQuery(args.query);
-        if (q) url += `?${q}`;
-      }
+      const params = ext.find((x) => x.params)?.params ?? ((o, where, v) => (where === "path" ? buildPath(o, v) : simpleQuery(v ?? {})));
+      url = info.base + params(op, "path", args.path);
+      const q = args.query && params(op, "query", args.query);
+      if (q) url += `?${q}`;
     }
     let method: string = op.method;
-    const headers: Record<string, string> = { ...defaultHeaders };
-    const ah = args.headers;
-    if (ah) for (const k in ah) if (ah[k] !== undefined) headers[k.toLowerCase()] = str(ah[k]);
-    let cookies: Array<[string, string]> | undefined;
-    const ac = args.cookies;
-    if (ac) for (const k in ac) if (ac[k] !== undefined) (cookies ??= []).push([k, str(ac[k])]);
+    const headers: Record<string, string> = {};
+    for (const o of [opts.headers, args.headers] as Array<Record<string, unknown> | undefined>) for (const k in o) if (o[k] !== undefined) headers[k.toLowerCase()] = str(o[k]);
+    const ac = args.cookies ?? {};
+    const cookies: string[] = [];
+    for (const k in ac) if (ac[k] !== undefined) cookies.push(`${k}=${encodeURIComponent(str(ac[k]))}`);
+    if (cookies[0]) headers.cookie = cookies.join("; ");
     let body: EncodedBodyInit | undefined;
     let replayable = true;
-    if (args.body !== undefined && op.body) {
-      const mt = args.contentType ?? op.body.mediaTypes[0] ?? "application/json";
-      if (isJson(mt) || /^text\//i.test(mt)) {
-        body = isJson(mt) ? JSON.stringify(args.body) : str(args.body);
-        headers["content-type"] = mt;
-      } else {
-        let e;
-        for (const x of ext) if ((e = x.body?.(args.body, mt, op))) break;
-        if (!e) throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: no encoder for ${mt}`, { operationId: op.id, mediaType: mt });
-        body = e.body;
-        replayable = e.replayable;
-        if (e.type) headers["content-type"] = e.type;
-      }
-    } else if (op.body?.required) {
-      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: body required`, { operationId: op.id });
+    if (op.body && (args.body !== undefined || op.body.required)) {
+      const e = ext.find((x) => x.encode)?.encode?.(op, args, ext);
+      if (!e) throw err("INVALID_REQUEST", 422, `${op.id}: no body encoder`, { operationId: op.id });
+      body = e.body;
+      replayable = e.replayable;
+      if (e.type) headers["content-type"] = e.type;
     }
     headers.accept ??= "application/json, */*;q=0.8";
-    const idempotent = /^(?:GET|HEAD|OPTIONS|PUT|DELETE|TRACE)$/.test(method) || headers["idempotency-key"] !== undefined;
-    const maxRetries = replayable ? (args.maxRetries ?? maxRetriesDefault) : 0;
+    // Retries only for idempotent requests (or with an Idempotency-Key) whose body can be sent again.
+    const idempotent = /^(GET|HEAD|OPTIONS|PUT|DELETE|TRACE)$/.test(method) || headers["idempotency-key"] !== undefined;
+    const maxRetries = replayable && idempotent ? (args.maxRetries ?? maxRetriesDefault) : 0;
     const timeoutMs = args.timeoutMs ?? timeoutDefault;
     let attempt = 0;
     let redirects = 0;
     let refreshed = false;
     const backoff = (): number => Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
+    const retry = async (ms: number): Promise<void> => {
+      const signal = args.signal;
+      await wait(ms, undefined, signal && { signal }).catch(() => {
+        throw signal?.reason;
+      });
+      attempt++;
+    };
 
+    let res: Response;
+    let timer: ReturnType<typeof setTimeout>;
     for (;;) {
-      const { origin } = info;
-      const same = url.startsWith(origin) && (url.length === origin.length || "/?#".includes(url[origin.length] as string));
       const h: Record<string, string> = { ...headers };
       let target = url;
       let auth: Auth | null = null;
-      if (same) {
+      if (new URL(url).origin === info.origin) {
         auth = authFor(integ, info.auth, op);
         for (const [k, v] of auth.headers) h[k] = v;
         if (auth.query) target += (target.includes("?") ? "&" : "?") + auth.query;
-        if (auth.cookies.length || cookies) h.cookie = cookieHeader(cookies ? [...auth.cookies, ...cookies] : auth.cookies);
+        if (auth.cookie) h.cookie = h.cookie ? `${auth.cookie}; ${h.cookie}` : auth.cookie;
       } else {
         // Another origin (an absolute `next` link, a redirect): no credentials at all.
         for (const k of credentialHeaders) delete h[k];
       }
       // A plain timer (cheaper than AbortSignal.timeout), cleared when the body has been read.
       const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(new DOMException("timeout", "TimeoutError")), timeoutMs);
+      timer = setTimeout(() => timeout.abort(new DOMException("timeout", "TimeoutError")), timeoutMs);
       const signal = args.signal ? AbortSignal.any([args.signal, timeout.signal]) : timeout.signal;
-      let res: Response;
       try {
-        const init: RequestInit & { duplex?: "half" } = { method, headers: h, signal, redirect: "manual" };
-        if (body !== undefined) init.body = body;
-        if (!replayable) init.duplex = "half";
-        res = await (doFetch ?? fetch)(target, init);
-      } catch (err) {
+        // duplex "half" is needed for a stream body and harmless for others.
+        res = await (doFetch ?? fetch)(target, { method, headers: h, signal, redirect: "manual", body, duplex: "half" } as RequestInit);
+      } catch (x) {
         clearTimeout(timer);
         if (args.signal?.aborted) throw args.signal.reason;
-        const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-        const u = redactText(url, secrets());
-        const e = timeout.signal.aborted
-          ? new ClientError("BIFROST_CLIENT_TIMEOUT", 504, `${op.id}: ${method} ${u} timeout ${timeoutMs} ms`, { operationId: op.id, timeoutMs })
-          : new ClientError("BIFROST_CLIENT_NETWORK", 502, `${op.id}: ${method} ${u}: ${redactText(cause, secrets())}`, { operationId: op.id });
-        if (idempotent && attempt < maxRetries) {
-          await sleep(backoff(), args.signal);
-          attempt++;
+        if (attempt < maxRetries) {
+          await retry(backoff());
           continue;
         }
-        throw e;
+        const what = `${op.id}: ${method} ${redact(url)}`;
+        throw timeout.signal.aborted
+          ? err("TIMEOUT", 504, `${what} timeout ${timeoutMs} ms`, { operationId: op.id, timeoutMs })
+          : err("NETWORK", 502, `${what}: ${redact(((x as Error)?.cause as Error | undefined)?.message ?? (x as Error)?.message ?? String(x))}`, { operationId: op.id });
       }
       const status = res.status;
-      if (status < 300) return { res, url, method, timer };
-      const location = status < 400 ? res.headers.get("location") : null;
-      if (location !== null && redirects++ < 5) {
+      if (status < 300) break;
+      let location;
+      if (status < 400 && (location = res.headers.get("location")) !== null && redirects++ < 5) {
         await drain(res);
         url = new URL(location, url).href;
-        if (status === 303 || ((status === 301 || status === 302) && method === "POST")) {
+        if (status === 303 || (status > 300 && status < 303 && method === "POST")) {
           if (method !== "HEAD") method = "GET";
           body = undefined;
           delete headers["content-type"];
-        } else if (!replayable) return { res, url, method, timer };
+        } else if (!replayable) break;
         clearTimeout(timer);
         continue;
       }
@@ -293,40 +247,35 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
         refreshed = true;
         const fresh = await refreshIntegrationOAuth(spec.integration, auth.token);
         if (fresh?.oauth && fresh.oauth.accessToken !== auth.token) {
-          integ = fresh;
-          info = infoOf(integ);
-          const ctx = currentContext();
-          if (ctx) perCtx.set(ctx, integ);
+          info = infoOf((integ = remember(fresh)));
           clearTimeout(timer);
           await drain(res);
           continue;
         }
       }
-      if ((status === 408 || status === 429 || (status >= 500 && status <= 504 && status !== 501)) && idempotent && attempt < maxRetries) {
+      if ([408, 429, 500, 502, 503, 504].includes(status) && attempt < maxRetries) {
         const delay = Math.min(capMs, retryAfterMs(res.headers.get("retry-after")) ?? backoff());
         clearTimeout(timer);
         await drain(res);
-        await sleep(delay, args.signal);
-        attempt++;
+        await retry(delay);
         continue;
       }
-      return { res, url, method, timer };
+      break;
     }
+    return { res, url, method, timer };
   }
 
-  async function fail(op: OperationSpec, sent: Sent, why?: string): Promise<ApiError> {
+  /** `text`: the body, when already read. */
+  async function fail(op: OperationSpec, sent: Sent, why?: string, text?: string): Promise<ApiError> {
     const { res } = sent;
     const s = secrets();
-    let text = "";
-    try {
-      text = await res.text();
-    } catch {
-      // body unreadable (aborted): status alone
-    }
+    // An unreadable body (aborted): the status alone.
+    text ??= await res.text().catch(() => "");
     let body: unknown;
     if (text && text.length <= 1 << 20 && isJson(res.headers.get("content-type") ?? "")) {
       try {
-        body = scrub(JSON.parse(text), s);
+        // Every string value redacted.
+        body = JSON.parse(text, (_k, v: unknown) => (typeof v === "string" ? redactText(v, s) : v));
       } catch {
         // not JSON after all: keep the text
       }
@@ -337,9 +286,9 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
     }
     let requestId: string | null = null;
     // x-request-id, request-id, x-amzn-requestid, x-amz-request-id, x-ms-request-id, x-github-request-id, x-correlation-id, cf-ray
-    for (const [k, v] of res.headers) if (/^(?:x-(?:amzn?-|ms-|github-)?)?request-?id$|^x-correlation-id$|^cf-ray$/.test(k)) requestId ??= v;
-    const b = body as Record<string, unknown> | string;
-    const raw = typeof b === "string" ? b : (b?.message ?? b?.error_description ?? b?.error ?? b?.detail ?? b?.title);
+    for (const [k, v] of res.headers) if (/^((x-(amzn?-|ms-|github-)?)?request-?id|x-correlation-id|cf-ray)$/.test(k)) requestId ??= v;
+    const b = body as Record<string, unknown> | undefined;
+    const raw = typeof body === "string" ? body : (b?.message ?? b?.error_description ?? b?.error ?? b?.detail ?? b?.title);
     const summary = typeof raw === "string" && raw && !why ? `: ${raw.slice(0, 200)}` : "";
     const url = redactText(sent.url, s);
     return new ApiError(
@@ -351,8 +300,9 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
   async function read(op: OperationSpec, sent: Sent, how: NonNullable<RequestArgs["parseAs"]>): Promise<unknown> {
     const { res } = sent;
     try {
-      if (res.status < 200 || res.status > 299) throw await fail(op, sent);
-      if (how === "response" || how === "stream") return how === "stream" ? res.body : res;
+      if (res.status > 299) throw await fail(op, sent);
+      if (how === "stream") return res.body;
+      if (how === "response") return res;
       if (how === "blob" || how === "arrayBuffer") return await res[how]();
       if (res.status === 204 || res.status === 205 || sent.method === "HEAD") {
         await drain(res);
@@ -365,17 +315,16 @@ export function createClient(spec: ClientSpec, opts: ClientOptions = {}): Client
         try {
           return JSON.parse(t) as unknown;
         } catch {
-          throw await fail(op, { ...sent, res: new Response(t, { status: res.status, headers: res.headers }) }, "returned invalid JSON");
+          throw await fail(op, sent, "returned invalid JSON", t);
         }
       }
       if (how === "text" || ct === "" || /^text\/|xml|urlencoded/i.test(ct)) return await res.text();
       return await res.blob();
-    } catch (err) {
-      if (err instanceof ClientError) throw err;
-      if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
-        throw new ClientError("BIFROST_CLIENT_TIMEOUT", 504, `${op.id}: ${sent.method} ${redactText(sent.url, secrets())} ${err.name} reading body`, { operationId: op.id });
-      }
-      throw err;
+    } catch (e) {
+      // (A ClientError is named ClientError / ApiError: passed through.)
+      throw e instanceof Error && /^(Timeout|Abort)Error$/.test(e.name)
+        ? err("TIMEOUT", 504, `${op.id}: ${sent.method} ${redact(sent.url)} ${e.name} reading body`, { operationId: op.id })
+        : e;
     } finally {
       clearTimeout(sent.timer);
     }

@@ -1,4 +1,4 @@
-import { ClientError } from "./errors.js";
+import { ClientError, clientError } from "./errors.js";
 import type { EncodedBodyInit, Extension, OperationSpec, ParamSpec } from "./types.js";
 
 const RESERVED = /%(3A|2F|3F|5B|5D|40|21|24|27|28|29|2A|2C|3B)/gi;
@@ -50,7 +50,7 @@ export function fillPath(op: OperationSpec, values: Record<string, unknown> | un
     const out = v === undefined || v === null ? "." : one(name, v);
     // WHATWG URLs treat "." / ".." (also as %2e) as dot segments and would climb out of the base path.
     if (/^(?:\.|%2e){1,2}$/i.test(out)) {
-      throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: bad path param ${name}`, { operationId: op.id, param: name, value: out });
+      throw clientError("INVALID_REQUEST", 422, `${op.id}: bad path param ${name}`, { operationId: op.id, param: name, value: out });
     }
     return out;
   });
@@ -116,20 +116,39 @@ export function formFields(value: unknown, prefix = "", out: Array<[string, stri
 }
 
 export function isJson(mediaType: string): boolean {
-  return /^application\/(?:[\w.+-]*\+)?json\b/i.test(mediaType) || /[+/]json\b/i.test(mediaType);
+  // application/json, application/x+json, anything/json, anything+json.
+  return /[+/]json\b/i.test(mediaType);
 }
+
+/**
+ * The request body (the `encode` of every body extension): the media type is `args.contentType`, else the
+ * first of `op.body.mediaTypes`; JSON and `text/*` are encoded here, others by the first `body` encoder in
+ * `ext` that takes them (formBody, multipartBody, binaryBody).
+ */
+const encode: NonNullable<Extension["encode"]> = (op, args, ext) => {
+    if (args.body === undefined) throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: body required`, { operationId: op.id });
+    const mt = args.contentType ?? op.body?.mediaTypes[0] ?? "application/json";
+    const json = isJson(mt);
+    if (json || /^text\//i.test(mt)) return { body: json ? JSON.stringify(args.body) : str(args.body), type: mt, replayable: true };
+    let e;
+    for (const x of ext) if ((e = x.body?.(args.body, mt, op))) return e;
+    throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: no encoder for ${mt}`, { operationId: op.id, mediaType: mt });
+};
+
+/** JSON (`application/json`, `*+json`) and `text/*` request bodies. */
+export const jsonBody: Extension = { encode };
 
 const invalid = (op: OperationSpec, what: string): ClientError => new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: body must be ${what}`, { operationId: op.id });
 
 /** `application/x-www-form-urlencoded`: an object (nested as `a[b]=c`), a string or URLSearchParams. */
-export const formBody: Extension = { body: (body, mediaType) => {
+export const formBody: Extension = { encode, body: (body, mediaType) => {
   if (!/^application\/x-www-form-urlencoded/i.test(mediaType)) return undefined;
   const b = typeof body === "string" || body instanceof URLSearchParams ? body : new URLSearchParams(formFields(body)).toString();
   return { body: b, type: mediaType, replayable: true };
 } };
 
 /** `multipart/form-data`: a FormData, or an object of fields (Blob / bytes as files, objects as JSON parts). */
-export const multipartBody: Extension = { body: (body, mediaType, op) => {
+export const multipartBody: Extension = { encode, body: (body, mediaType, op) => {
   if (!/^multipart\/form-data/i.test(mediaType)) return undefined;
   if (body instanceof FormData) return { body, type: undefined, replayable: true };
   if (!isPlain(body)) throw invalid(op, "FormData or an object");
@@ -146,7 +165,7 @@ export const multipartBody: Extension = { body: (body, mediaType, op) => {
 } };
 
 /** Any other media type: Uint8Array, ArrayBuffer, Blob, string, or a stream (web ReadableStream or async iterable, sent once). */
-export const binaryBody: Extension = { body: (body, mediaType, op) => {
+export const binaryBody: Extension = { encode, body: (body, mediaType, op) => {
   if (typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof Blob) {
     return { body: body as EncodedBodyInit, type: mediaType, replayable: true };
   }
@@ -157,7 +176,3 @@ export const binaryBody: Extension = { body: (body, mediaType, op) => {
   throw invalid(op, "bytes, Blob, string or stream");
 } };
 
-/** `k=v; k2=v2` with values percent-encoded. */
-export function cookieHeader(cookies: Array<[string, string]>): string {
-  return cookies.map(([k, v]) => `${k}=${enc(v)}`).join("; ");
-}

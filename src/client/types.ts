@@ -162,16 +162,46 @@ export type BodyEncoder = (body: unknown, mediaType: string, op: OperationSpec) 
 
 /**
  * Optional request behaviour a generated operation passes to `client.request(op, args, [ext…])` only when
- * it needs it, so a one-call bundle carries nothing else. The runtime exports `formBody`,
- * `multipartBody`, `binaryBody` (body encoders) and `styledParams` (parameters with a non-default
+ * it needs it, so a one-call bundle carries nothing else. The runtime exports `jsonBody` (JSON and
+ * `text/*` request bodies), `formBody`, `multipartBody`, `binaryBody` (the other body encoders; each
+ * also brings the shared `encode`) and `styledParams` (parameters with a non-default
  * style / explode / allowReserved / content: any `op.params` entry in path or query). Without
  * `styledParams` the core serialises path params as `simple` and query params as `form` + explode.
  */
 export interface Extension {
+  /**
+   * Encodes the request body (the first one found is called when the operation has a body): picks the
+   * media type, encodes JSON and `text/*` itself and hands others to the `body` encoders in `ext`.
+   * Without one, an operation with a body fails with BIFROST_CLIENT_INVALID_REQUEST.
+   */
+  encode?: (op: OperationSpec, args: RequestArgs, ext: readonly Extension[]) => EncodedBody;
   body?: BodyEncoder;
   /** `"path"`: the op's path template filled in; `"query"`: the query string (no `?`). */
   params?: (op: OperationSpec, where: "path" | "query", values: Record<string, unknown> | undefined) => string;
 }
+
+/** Credentials of one satisfied security requirement, as an `AuthApplier` fills them in. */
+export interface AuthParts {
+  /** Lower-case header name → value. */
+  headers: Array<[string, string]>;
+  /** Encoded `name=value` pairs joined with `&`. */
+  query: string;
+  /** Encoded `name=value` pairs joined with `; `. */
+  cookie: string;
+  /** The OAuth access token sent, for the one refresh on 401. */
+  token: string | null;
+}
+
+/**
+ * Applies one kind of security scheme: returns false when `scheme` is not its kind, true once it has added
+ * the credentials to `out`, or a description of the missing config key(s) (for
+ * `BIFROST_CLIENT_CREDENTIALS_MISSING`). `cfg(key)` reads the org's config (undefined when unset or empty);
+ * `token` is the integration's OAuth access token, if any. The runtime exports `apiKeyHeader`,
+ * `apiKeyQuery`, `apiKeyCookie`, `basicAuth` and `bearerAuth` (oauth2, openIdConnect, http bearer); a
+ * generated module passes only those its schemes need to `createClientWith(spec, auth, opts)`
+ * (`createClient(spec, opts)` passes all of them). A scheme no applier accepts is not satisfiable.
+ */
+export type AuthApplier = (scheme: SecurityScheme, cfg: (key: string) => string | undefined, token: string | undefined, out: AuthParts) => boolean | string;
 
 /** One page as `paginate()` sees it. */
 export interface Page {

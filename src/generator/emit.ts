@@ -3,7 +3,7 @@
  * tree-shakable: top-level statements are type declarations and `const`/`function` declarations only;
  * the client creation is marked `/* @__PURE__ *\/`.
  */
-import type { ClientSpec, OperationSpec, SecurityRequirement } from "../client/types.js";
+import type { ClientSpec, OperationSpec, SecurityRequirement, SecurityScheme } from "../client/types.js";
 import { planSecurity, planServers, type PlannedKey } from "./config-keys.js";
 import { collectOperations, deref, isJsonMedia, opTypeStem, type MediaInfo, type OperationInfo, type Rename } from "./operations.js";
 import { camelCase, NameAllocator, pascalCase, propKey, safeTypeName, safeValueName } from "./names.js";
@@ -123,12 +123,14 @@ export function emitModule(doc: JsonObject, opts: EmitOptions): EmitResult {
   const spec: ClientSpec = { integration: opts.integration, servers: srv.servers, securitySchemes: sec.schemes };
   const globalSec = cleanSecurity(Array.isArray(doc.security) ? (doc.security.filter(isObject) as unknown as SecurityRequirement[]) : undefined);
   if (globalSec !== undefined) spec.security = globalSec;
-  out.push(`const $spec: $ClientSpec = ${lit(spec)};\n`, `const $client = /* @__PURE__ */ $createClient($spec);\n\n`);
+  // Only the security-scheme appliers this spec's schemes need (unused ones stay out of bundles).
+  const appliers = [...new Set(Object.values(spec.securitySchemes).map(applierOf))];
+  out.push(`const $spec: $ClientSpec = ${lit(spec)};\n`, `const $client = /* @__PURE__ */ $createClientWith($spec, [${appliers.map((a) => `$${a}`).join(", ")}]);\n\n`);
 
   // ---- operations
   const paginated: string[] = [];
   /** Runtime extensions imported (only those some operation needs, so unused ones stay out of bundles). */
-  const used = new Set<string>(["createClient"]);
+  const used = new Set<string>(["createClientWith", ...appliers]);
   const total = ops.length;
   let n = 0;
   for (const op of ops) {
@@ -183,17 +185,25 @@ export function emitModule(doc: JsonObject, opts: EmitOptions): EmitResult {
 
 const RUNTIME_IMPORTS_MARK = "\u0000runtime-imports\u0000";
 
-/** Which runtime extensions (see `Extension` in bifrost/client) an operation needs: styled params, non-JSON body encoders. */
+/** The runtime's security-scheme applier (see `AuthApplier` in bifrost/client) for a scheme. */
+function applierOf(s: SecurityScheme): string {
+  if (s.type === "apiKey") return s.in === "header" ? "apiKeyHeader" : s.in === "query" ? "apiKeyQuery" : "apiKeyCookie";
+  return s.type === "http" && s.scheme === "basic" ? "basicAuth" : "bearerAuth";
+}
+
+/** Which runtime extensions (see `Extension` in bifrost/client) an operation needs: styled params, the request body (JSON / text, non-JSON encoders). */
 function extensionsOf(op: OperationSpec): string[] {
   const ext: string[] = [];
   if (op.params?.some((p) => p.in === "path" || p.in === "query")) ext.push("styledParams");
   for (const raw of op.body?.mediaTypes ?? []) {
     const mt = raw.toLowerCase();
-    // The runtime core encodes JSON (application/json, *+json) and text/* itself.
-    if (/^application\/(?:[\w.+-]*\+)?json\b/.test(mt) || /[+/]json\b/.test(mt) || mt.startsWith("text/")) continue;
+    // JSON (application/json, *+json) and text/* need no encoder of their own: every body extension encodes them.
+    if (/[+/]json\b/.test(mt) || mt.startsWith("text/")) continue;
     const x = mt.startsWith("application/x-www-form-urlencoded") ? "formBody" : mt.startsWith("multipart/form-data") ? "multipartBody" : "binaryBody";
     if (!ext.includes(x)) ext.push(x);
   }
+  // JSON / text only (or no media type: sent as JSON): jsonBody.
+  if (op.body && !ext.some((x) => x.endsWith("Body"))) ext.push("jsonBody");
   return ext;
 }
 

@@ -152,7 +152,11 @@ describe("construct fixtures", async () => {
   });
 
   it("runtime extensions are imported and passed only where an operation needs them", () => {
-    expect(src).toMatch(/^import \{ binaryBody as \$binaryBody, createClient as \$createClient, formBody as \$formBody, multipartBody as \$multipartBody, paginate as \$paginate, styledParams as \$styledParams \} from "bifrost\/client";$/m);
+    expect(src).toMatch(/^import \{ apiKeyCookie as \$apiKeyCookie, apiKeyHeader as \$apiKeyHeader, apiKeyQuery as \$apiKeyQuery, basicAuth as \$basicAuth, bearerAuth as \$bearerAuth, binaryBody as \$binaryBody, createClientWith as \$createClientWith, formBody as \$formBody, jsonBody as \$jsonBody, multipartBody as \$multipartBody, paginate as \$paginate, styledParams as \$styledParams \} from "bifrost\/client";$/m);
+    // Security-scheme appliers: only those the spec's schemes use (constructs 3.0: all; petstore: api key header + oauth2).
+    expect(src).toContain("const $client = /* @__PURE__ */ $createClientWith($spec, [$apiKeyHeader, $apiKeyQuery, $apiKeyCookie, $basicAuth, $bearerAuth]);");
+    expect(rsw.source).toContain("const $client = /* @__PURE__ */ $createClientWith($spec, [$apiKeyHeader, $bearerAuth]);");
+    expect(rsw.source).not.toMatch(/apiKeyQuery|apiKeyCookie|basicAuth/);
     expect(src).toContain("return $client.request<ListTicketsResponse>(listTickets$, args, [$styledParams]);");
     expect(src).toMatch(/return \$client\.request<CreateTicketResponse>\(createTicket\$, args, \[\$formBody\]\);/);
     // Swagger 2 petstore: multipart upload, no styled params anywhere it is not needed.

@@ -92,7 +92,7 @@ describe("generated modules type-check with tsc --strict (zero errors)", () => {
     expect(gh.renames).toEqual([]);
     expect(gh.source).toContain("export function issuesListForRepo(args: IssuesListForRepoArgs)");
     expect(gh.source).toContain('pagination: { style: "link" }');
-    expect(gh.source).toMatch(/const \$client = \/\* @__PURE__ \*\/ \$createClient\(\$spec\);/);
+    expect(gh.source).toMatch(/const \$client = \/\* @__PURE__ \*\/ \$createClientWith\(\$spec, \[[$\w, ]*\]\);/);
   });
 
   it("Stripe (has_more + starting_after) and Twilio (next_page_uri) list operations get paginate helpers", () => {
