@@ -92,6 +92,25 @@ export function FieldError(props: { error: ApiError | null; fields: string[]; id
   );
 }
 
+/** A labelled text input with the server's error for `errorFields` shown under it. */
+export function TextField(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  required?: boolean;
+  error?: ApiError | null;
+  errorFields?: string[];
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <input id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value)} required={props.required} />
+      {props.errorFields && <FieldError error={props.error ?? null} fields={props.errorFields} />}
+    </div>
+  );
+}
+
 /** The server's message for the form, unless a field shows it. */
 export function FormError(props: { error: ApiError | null; fields?: string[] }) {
   if (!props.error) return null;

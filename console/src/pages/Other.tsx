@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { type ApiError, api, enc, type Org, type SessionInfo } from "../api";
-import { ConfirmDialog, CopyButton, FieldError, FormError, StateBadge, toApiError, useLoad, when } from "../ui";
+import { ConfirmDialog, CopyButton, FieldError, FormError, StateBadge, TextField, toApiError, useLoad, when } from "../ui";
 
 export function OrgsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
@@ -31,16 +31,8 @@ export function OrgsPage(props: { session: SessionInfo }) {
             }
           }}
         >
-          <div className="field">
-            <label htmlFor="org-slug">Slug</label>
-            <input id="org-slug" value={slug} onChange={(e) => setSlug(e.target.value)} required />
-            <FieldError error={createError} fields={["slug", "org"]} />
-          </div>
-          <div className="field">
-            <label htmlFor="org-name">Name</label>
-            <input id="org-name" value={name} onChange={(e) => setName(e.target.value)} />
-            <FieldError error={createError} fields={["name"]} />
-          </div>
+          <TextField id="org-slug" label="Slug" value={slug} onChange={setSlug} required error={createError} errorFields={["slug", "org"]} />
+          <TextField id="org-name" label="Name" value={name} onChange={setName} error={createError} errorFields={["name"]} />
           <button type="submit" className="primary">
             Create organization
           </button>
@@ -214,14 +206,8 @@ export function EventsPage(props: { query: URLSearchParams }) {
           setApplied({ integration, org, type });
         }}
       >
-        <div className="field">
-          <label htmlFor="ev-int">Integration</label>
-          <input id="ev-int" value={integration} onChange={(e) => setIntegration(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="ev-org">Organization</label>
-          <input id="ev-org" value={org} onChange={(e) => setOrg(e.target.value)} />
-        </div>
+        <TextField id="ev-int" label="Integration" value={integration} onChange={setIntegration} />
+        <TextField id="ev-org" label="Organization" value={org} onChange={setOrg} />
         <div className="field">
           <label htmlFor="ev-type">Type</label>
           <select id="ev-type" value={type} onChange={(e) => setType(e.target.value)}>
@@ -323,17 +309,9 @@ export function KeysPage() {
           <FieldError error={createError} fields={["role"]} />
         </div>
         {role !== "platform_admin" && (
-          <div className="field">
-            <label htmlFor="key-org">Organization</label>
-            <input id="key-org" value={org} onChange={(e) => setOrg(e.target.value)} />
-            <FieldError error={createError} fields={["org"]} />
-          </div>
+          <TextField id="key-org" label="Organization" value={org} onChange={setOrg} error={createError} errorFields={["org"]} />
         )}
-        <div className="field">
-          <label htmlFor="key-name">Name</label>
-          <input id="key-name" value={name} onChange={(e) => setName(e.target.value)} />
-          <FieldError error={createError} fields={["name"]} />
-        </div>
+        <TextField id="key-name" label="Name" value={name} onChange={setName} error={createError} errorFields={["name"]} />
         <button type="submit" className="primary">
           Create key
         </button>
