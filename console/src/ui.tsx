@@ -92,6 +92,21 @@ export function FieldError(props: { error: ApiError | null; fields: string[]; id
   );
 }
 
+/** A table head of plain column titles. */
+export function TableHead(props: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((c) => (
+          <th scope="col" key={c}>
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 /** A labelled text input with the server's error for `errorFields` shown under it. */
 export function TextField(props: {
   id: string;

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { ApiError, api, type ConfigType, type Connection, enc, type Integration, isMasked, type Mapping, type OAuthProvider, type Org, type SchemaItem, type SessionInfo } from "../api";
-import { ConfirmDialog, CopyButton, Dialog, FieldError, FormError, StateBadge, toApiError, useLoad } from "../ui";
+import { ConfirmDialog, CopyButton, Dialog, FieldError, FormError, StateBadge, TableHead, toApiError, useLoad } from "../ui";
 import { confidenceLabel, parseEntities, type Suggestion, suggestAll } from "../match";
 import { ConfigForm } from "./ConfigForm";
 
@@ -476,14 +476,7 @@ function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[]) => voi
       {proposals && proposals.length > 0 && (
         <div className="table-wrap">
           <table className="suggestions">
-            <thead>
-              <tr>
-                <th scope="col">Accept</th>
-                <th scope="col">Entity</th>
-                <th scope="col">Organization</th>
-                <th scope="col">Confidence</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Accept", "Entity", "Organization", "Confidence"]} />
             <tbody>
               {proposals.map((p, i) => (
                 <tr key={`${p.line}-${i}`} data-entity={p.entity_id ?? ""}>
@@ -774,15 +767,7 @@ export function IntegrationDetailPage(props: { name: string; session: SessionInf
         </div>
         <div className="table-wrap">
           <table className="mappings">
-            <thead>
-              <tr>
-                <th scope="col">Organization</th>
-                <th scope="col">Entity id / name</th>
-                <th scope="col">Overrides</th>
-                <th scope="col">Connection</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Organization", "Entity id / name", "Overrides", "Connection", "Actions"]} />
             <tbody>
               {orgs.map((o) => (
                 <MappingRow

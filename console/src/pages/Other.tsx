@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { type ApiError, api, enc, type Org, type SessionInfo } from "../api";
-import { ConfirmDialog, CopyButton, FieldError, FormError, StateBadge, TextField, toApiError, useLoad, when } from "../ui";
+import { ConfirmDialog, CopyButton, FieldError, FormError, StateBadge, TableHead, TextField, toApiError, useLoad, when } from "../ui";
 
 export function OrgsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
@@ -140,14 +140,7 @@ export function OrgDetailPage(props: { slug: string; session: SessionInfo }) {
       </h1>
       <div className="table-wrap">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Integration</th>
-              <th scope="col">Entity</th>
-              <th scope="col">Overrides</th>
-              <th scope="col">Connection</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Integration", "Entity", "Overrides", "Connection"]} />
           <tbody>
             {data.integrations.map((i) => (
               <tr key={i.integration}>
@@ -224,15 +217,7 @@ export function EventsPage(props: { query: URLSearchParams }) {
       <FormError error={error} />
       <div className="table-wrap">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Type</th>
-              <th scope="col">Integration</th>
-              <th scope="col">Organization</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
+          <TableHead columns={["When", "Type", "Integration", "Organization", "Details"]} />
           <tbody>
             {events.map((ev) => (
               <tr key={ev.id}>
