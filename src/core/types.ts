@@ -31,6 +31,10 @@ export interface Integration {
   name: string;
   description: string | null;
   configSchema: ConfigSchemaItem[];
+  /** Origins integration-level credentials may be sent to besides the default base_url's and the spec's servers (platform only). */
+  trustedOrigins: string[];
+  /** Outbound calls may reach private ranges (on-premises servers); never link-local or metadata addresses. */
+  privateNetwork: boolean;
   createdAt: string;
   updatedAt: string;
 }

@@ -63,7 +63,7 @@ export async function createIntegration(deps: Deps, input: CreateIntegrationInpu
       throw new ConflictError(`Integration "${name}" already exists; use \`bifrost integrations update ${name}\` to change it.`, { integration: name });
     }
     const now = deps.clock.now();
-    const integration: Integration = { id: deps.clock.id(), name, description, configSchema, createdAt: now, updatedAt: now };
+    const integration: Integration = { id: deps.clock.id(), name, description, configSchema, trustedOrigins: [], privateNetwork: false, createdAt: now, updatedAt: now };
     await store.insertIntegration(integration);
     if (input.defaults !== undefined) await writeConfigValues({ ...deps, store }, integration, null, input.defaults, "defaults");
     return viewIntegration(store, integration);

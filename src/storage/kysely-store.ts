@@ -30,6 +30,8 @@ export const toIntegration = (r: Selectable<IntegrationsTable>): Integration => 
   name: r.name,
   description: r.description,
   configSchema: JSON.parse(r.config_schema) as ConfigSchemaItem[],
+  trustedOrigins: JSON.parse(r.trusted_origins) as string[],
+  privateNetwork: Number(r.private_network) === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -157,6 +159,8 @@ export interface ResolveFlatRow {
   i_id: string;
   i_name: string;
   i_schema: string;
+  i_trusted: string;
+  i_private: number;
   m_id: string | null;
   m_entity_id: string | null;
   m_entity_name: string | null;
@@ -175,6 +179,7 @@ export interface ResolveFlatRow {
  * Two arms so each uses its own index: defaults (with the org's mapping) and the org's overrides.
  */
 export const RESOLVE_SQL = `SELECT i.id AS i_id, i.name AS i_name, i.config_schema AS i_schema,
+  i.trusted_origins AS i_trusted, i.private_network AS i_private,
   m.id AS m_id, m.entity_id AS m_entity_id, m.entity_name AS m_entity_name,
   v.id AS v_id, v.org_id AS v_org_id, v.key AS v_key, v.value AS v_value, v.is_secret AS v_is_secret,
   v.fingerprint AS v_fp, v.updated_at AS v_updated_at,
@@ -184,7 +189,7 @@ LEFT JOIN mappings m ON m.integration_id = i.id AND m.org_id = :org
 LEFT JOIN config_values v ON v.integration_id = i.id AND v.org_id IS NULL
 WHERE i.name = :name
 UNION ALL
-SELECT i.id, i.name, i.config_schema, NULL, NULL, NULL,
+SELECT i.id, i.name, i.config_schema, i.trusted_origins, i.private_network, NULL, NULL, NULL,
   v.id, v.org_id, v.key, v.value, v.is_secret, v.fingerprint, v.updated_at, NULL
 FROM integrations i
 JOIN config_values v ON v.integration_id = i.id AND v.org_id = :org
@@ -214,7 +219,7 @@ export function foldResolveRows(rows: readonly ResolveFlatRow[]): ResolveRows | 
     });
   }
   return {
-    integration: { id: first.i_id, name: first.i_name, configSchema: first.i_schema },
+    integration: { id: first.i_id, name: first.i_name, configSchema: first.i_schema, trustedOrigins: JSON.parse(first.i_trusted) as string[], privateNetwork: Number(first.i_private) === 1 },
     mapping: mapped ? { id: mapped.m_id as string, entityId: mapped.m_entity_id, entityName: mapped.m_entity_name } : null,
     values,
     hasOAuth: Boolean(Number(first.has_oauth ?? 0)),
@@ -345,11 +350,23 @@ export abstract class KyselyStore implements Store {
       `Integration "${i.name}"`,
       this.db
         .insertInto("integrations")
-        .values({ id: i.id, name: i.name, description: i.description, config_schema: JSON.stringify(i.configSchema), created_at: i.createdAt, updated_at: i.updatedAt })
+        .values({
+          id: i.id,
+          name: i.name,
+          description: i.description,
+          config_schema: JSON.stringify(i.configSchema),
+          trusted_origins: JSON.stringify(i.trustedOrigins),
+          private_network: i.privateNetwork ? 1 : 0,
+          created_at: i.createdAt,
+          updated_at: i.updatedAt,
+        })
         .execute(),
     );
   }
-  async updateIntegration(id: string, patch: { name?: string; description?: string | null; configSchema?: ConfigSchemaItem[]; updatedAt: string }): Promise<void> {
+  async updateIntegration(
+    id: string,
+    patch: { name?: string; description?: string | null; configSchema?: ConfigSchemaItem[]; trustedOrigins?: string[]; privateNetwork?: boolean; updatedAt: string },
+  ): Promise<void> {
     await unique(
       `Integration "${patch.name ?? ""}"`,
       this.db
@@ -358,6 +375,8 @@ export abstract class KyselyStore implements Store {
           ...(patch.name === undefined ? {} : { name: patch.name }),
           ...(patch.description === undefined ? {} : { description: patch.description }),
           ...(patch.configSchema === undefined ? {} : { config_schema: JSON.stringify(patch.configSchema) }),
+          ...(patch.trustedOrigins === undefined ? {} : { trusted_origins: JSON.stringify(patch.trustedOrigins) }),
+          ...(patch.privateNetwork === undefined ? {} : { private_network: patch.privateNetwork ? 1 : 0 }),
           updated_at: patch.updatedAt,
         })
         .where("id", "=", id)

@@ -182,6 +182,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("oauth_webhook_due_idx").on("oauth_webhook_deliveries").columns(["delivered_at", "next_attempt_at"]).execute();
     },
   },
+  "0004_integration_trust": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Platform-only trust settings (DESIGN.md §9): extra origins for integration-level credentials,
+      // and whether outbound calls may reach private (on-premises) ranges.
+      await db.schema.alterTable("integrations").addColumn("trusted_origins", "text", (c) => c.notNull().defaultTo("[]")).execute();
+      await db.schema.alterTable("integrations").addColumn("private_network", "integer", (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

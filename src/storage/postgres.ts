@@ -12,6 +12,7 @@ import type { IntegrationSummaryRow, ResolveRows, Store, StoredOAuthEvent, Store
  * $1 = org id, $2 = integration name.
  */
 const RESOLVE_PG = `SELECT i.id AS i_id, i.name AS i_name, i.config_schema AS i_schema,
+  i.trusted_origins AS i_trusted, i.private_network AS i_private,
   m.id AS m_id, m.entity_id AS m_entity_id, m.entity_name AS m_entity_name,
   (SELECT json_agg(json_build_array(v.id, v.key, v.value, v.is_secret, v.fingerprint, v.updated_at))
      FROM config_values v WHERE v.integration_id = i.id AND v.org_id IS NULL) AS defaults,
@@ -33,6 +34,8 @@ interface ResolvePgRow {
   i_id: string;
   i_name: string;
   i_schema: string;
+  i_trusted: string;
+  i_private: number;
   m_id: string | null;
   m_entity_id: string | null;
   m_entity_name: string | null;
@@ -62,7 +65,7 @@ function unpack(row: ResolvePgRow | undefined, orgId: string | null): ResolveRow
       updatedAt,
     }));
   return {
-    integration: { id: row.i_id, name: row.i_name, configSchema: row.i_schema },
+    integration: { id: row.i_id, name: row.i_name, configSchema: row.i_schema, trustedOrigins: JSON.parse(row.i_trusted) as string[], privateNetwork: Number(row.i_private) === 1 },
     mapping: row.m_id === null ? null : { id: row.m_id, entityId: row.m_entity_id, entityName: row.m_entity_name },
     values: [...values(row.defaults, null), ...values(row.overrides, orgId)],
     hasOAuth: row.p_id !== null,

@@ -17,6 +17,10 @@ export interface IntegrationsTable {
   description: string | null;
   /** JSON array of ConfigSchemaItem. */
   config_schema: string;
+  /** JSON array of origins (`https://host[:port]`) integration-level credentials may also be sent to. */
+  trusted_origins: string;
+  /** 1 = outbound calls for this integration may reach private ranges (never link-local / metadata). */
+  private_network: number;
   created_at: string;
   updated_at: string;
 }

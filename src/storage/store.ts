@@ -27,7 +27,7 @@ export interface StoredApiKey {
 
 /** Everything `integrations.get(name)` needs for one org, read in a single query. */
 export interface ResolveRows {
-  integration: { id: string; name: string; configSchema: string };
+  integration: { id: string; name: string; configSchema: string; trustedOrigins: string[]; privateNetwork: boolean };
   mapping: { id: string; entityId: string | null; entityName: string | null } | null;
   /** Defaults (orgId null) and this org's overrides. */
   values: StoredConfigValue[];
@@ -150,7 +150,10 @@ export interface Store {
   listIntegrations(): Promise<Integration[]>;
   getIntegrationByName(name: string): Promise<Integration | null>;
   insertIntegration(integration: Integration): Promise<void>;
-  updateIntegration(id: string, patch: { name?: string; description?: string | null; configSchema?: Integration["configSchema"]; updatedAt: string }): Promise<void>;
+  updateIntegration(
+    id: string,
+    patch: { name?: string; description?: string | null; configSchema?: Integration["configSchema"]; trustedOrigins?: string[]; privateNetwork?: boolean; updatedAt: string },
+  ): Promise<void>;
   deleteIntegration(id: string): Promise<void>;
 
   listMappings(filter: { integrationId?: string; orgId?: string }): Promise<Mapping[]>;
