@@ -23,7 +23,8 @@ export async function serverOpenApiDocument(): Promise<OpenAPI3> {
   try {
     const bifrost = await openBifrost({ env: { BIFROST_HOME: home }, warn: () => undefined });
     try {
-      const app = await createApp({ bifrost });
+      // devLogin: the dev-only session routes are part of the document the console is typed against.
+      const app = await createApp({ bifrost, devLogin: true, consoleDir: null });
       const res = await app.inject({ method: "GET", url: "/api/openapi.json" });
       await app.close();
       if (res.statusCode !== 200) throw new Error(`GET /api/openapi.json answered ${res.statusCode}`);

@@ -108,6 +108,8 @@ export class Api {
     /** Fastify log level for this route ("warn" keeps request URLs carrying one-time codes out of the info log). */
     logLevel?: "warn" | "error" | "silent";
     query?: z.ZodType;
+    /** The request body's schema, for the OpenAPI document (the handler parses the body itself). */
+    body?: z.ZodType;
     /** Shape of the success body (OpenAPI document only). */
     response?: z.ZodType;
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -121,6 +123,7 @@ export class Api {
       status: 200,
       ...(spec.produces ? { produces: spec.produces } : {}),
       ...(spec.query ? { query: spec.query } : {}),
+      ...(spec.body ? { body: spec.body } : {}),
       ...(spec.response ? { response: spec.response } : {}),
     });
     // Only ever raise the level (a silent app logger stays silent).

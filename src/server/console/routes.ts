@@ -124,6 +124,7 @@ export function consoleRoutes(api: Api, opts: { consoleDir?: string | null; devL
     url: "/api/session",
     summary: "Console sign-in: exchange an API key (platform_admin or org_admin) for an HttpOnly session cookie; returns the CSRF token.",
     tag,
+    body: SessionBody,
     response: SignedIn,
     handler: async (request, reply) => {
       const body = parseWith(SessionBody, request.body ?? {}, "body");
