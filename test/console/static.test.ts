@@ -75,6 +75,12 @@ describe("console static files", () => {
       expect(brotliDecompressSync(res.rawPayload).toString()).toBe(HTML);
       expectConsoleHeaders(res);
     }
+    const first = await get("/index.html");
+    expect(first.body).toBe(HTML);
+    const etag = String(first.headers.etag ?? "");
+    expect(etag).not.toBe("");
+    const again = await app.inject({ method: "GET", url: "/index.html", headers: { "if-none-match": etag } });
+    expect(again.statusCode).toBe(304);
   });
 
   it("hashed assets: br or gzip by Accept-Encoding, identity without it, cached immutable for a year", async () => {
