@@ -5,5 +5,3 @@ type Json<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends
 
 /** GET /api/session. */
 export type SessionInfo = Json<"/api/session", "get">;
-/** POST /api/session. */
-export type SignedIn = Json<"/api/session", "post">;

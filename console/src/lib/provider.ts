@@ -2,7 +2,6 @@
 import { isMasked, type MaskedSecret, type OAuthProvider } from "../api/types.js";
 
 export const PROVIDER_FIELDS = ["client_id", "authorization_url", "token_url", "issuer", "revocation_url"] as const;
-export type ProviderField = (typeof PROVIDER_FIELDS)[number];
 
 export interface ProviderDraft {
   flow: string;

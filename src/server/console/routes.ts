@@ -86,7 +86,7 @@ const ASSET_CACHE = { immutable: true, maxAge: 365 * 24 * 60 * 60 * 1000 };
 export async function registerConsolePlugins(app: FastifyInstance): Promise<void> {
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, CONSOLE_HELMET);
-  await app.register(fastifyStatic, { serve: false, preCompressed: true, dotfiles: "deny" });
+  await app.register(fastifyStatic, { serve: false, preCompressed: true, dotfiles: "ignore" });
 }
 
 /** dist/console next to the compiled server (dist/server/console → dist/console), or from src/ under tsx. */
