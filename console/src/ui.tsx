@@ -1,5 +1,6 @@
 import { type ReactNode, useCallback, useEffect, useId, useRef, useState } from "react";
-import { ApiError, type Connection } from "./api";
+import { type ApiError, type Connection, errorMatches, toApiError } from "./api";
+import { connectionBadge } from "./lib/format";
 
 /** A modal dialog (native <dialog>: focus is trapped, Esc closes, focus returns to the opener). */
 export function Dialog(props: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
@@ -69,17 +70,6 @@ export function ConfirmDialog(props: { title: string; children: ReactNode; confi
       </div>
     </Dialog>
   );
-}
-
-export function toApiError(e: unknown): ApiError {
-  return e instanceof ApiError ? e : new ApiError(0, "CLIENT", e instanceof Error ? e.message : String(e));
-}
-
-/** Does this server error belong to the field named by one of `fields` (exact, or a sub-path of it)? */
-export function errorMatches(err: ApiError | null, ...fields: string[]): boolean {
-  const f = err?.field;
-  if (!f) return false;
-  return fields.some((x) => f === x || f.startsWith(x + ".") || f.startsWith(x + "["));
 }
 
 /** The server's message under a field, when the error names that field. */
@@ -159,33 +149,14 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
   return { data, error, reload, loading };
 }
 
-export function relTime(iso: string | null, now = Date.now()): string {
-  if (!iso) return "—";
-  const s = Math.round((Date.parse(iso) - now) / 1000);
-  const abs = Math.abs(s);
-  const unit = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)} min` : abs < 86400 ? `${Math.round(abs / 3600)} h` : `${Math.round(abs / 86400)} d`;
-  return s >= 0 ? `in ${unit}` : `${unit} ago`;
-}
-
-export function when(iso: string | null): string {
-  return iso ? new Date(iso).toLocaleString() : "—";
-}
-
-/** Connection state badge: connected / expires in … / needs re-auth / error with message / not connected. */
-export function StateBadge(props: { connection: Connection | null | undefined }) {
-  const c = props.connection;
-  if (!c || c.state === "not_connected") return <span className="badge muted">not connected</span>;
-  if (c.state === "needs_reauth") return <span className="badge warn">needs re-auth</span>;
-  if (c.state === "error")
-    return (
-      <span className="badge bad" title={c.last_error ?? undefined}>
-        error{c.last_error ? `: ${c.last_error}` : ""}
-      </span>
-    );
-  if (c.state === "refreshing") return <span className="badge info">refreshing…</span>;
-  const soon = c.expires_at !== null && Date.parse(c.expires_at) - Date.now() < 15 * 60_000;
-  if (soon) return <span className="badge info">expires {relTime(c.expires_at)}</span>;
-  return <span className="badge ok">connected</span>;
+/** Connection state badge (see connectionBadge). */
+export function StateBadge(props: { connection: Pick<Connection, "state" | "expires_at" | "last_error"> | null | undefined }) {
+  const b = connectionBadge(props.connection);
+  return (
+    <span className={`badge ${b.tone}`} title={b.title}>
+      {b.text}
+    </span>
+  );
 }
 
 export function CopyButton(props: { text: string; label: string }) {

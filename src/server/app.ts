@@ -6,7 +6,7 @@ import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { Bifrost } from "../services/bootstrap.js";
 import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJsonParser } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
-import { consoleRoutes } from "./console/routes.js";
+import { consoleRoutes, registerConsolePlugins } from "./console/routes.js";
 import { Api } from "./route.js";
 import { consoleSupportRoutes } from "./routes/console-support.js";
 import { integrationRoutes } from "./routes/integrations.js";
@@ -31,11 +31,13 @@ export interface ServerOptions {
   oauth?: OAuthDeps["oauth"];
   /** `bifrost dev` only: enable the console's "Dev login" (a platform_admin session without a key). startServer refuses it unless bound to loopback. */
   devLogin?: boolean;
+  /** Directory of the built console (default: dist/console when built); null = not built (`/` answers 503). */
+  consoleDir?: string | null;
 }
 
 const routeLists = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
 
-/** Every route Fastify registered on `app` (including HEAD twins), for checking the OpenAPI document. */
+/** Every route Fastify registered on `app` (including HEAD twins) except those hidden from the OpenAPI document (`schema.hide`: the console's static files), for checking the document. */
 export function registeredRoutes(app: FastifyInstance): ReadonlyArray<{ method: string; url: string }> {
   return routeLists.get(app) ?? [];
 }
@@ -63,10 +65,12 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   const routes: Array<{ method: string; url: string }> = [];
   routeLists.set(app, routes);
   app.addHook("onRoute", (r) => {
+    if ((r.schema as { hide?: boolean } | undefined)?.hide === true) return;
     for (const m of [r.method].flat()) routes.push({ method: m, url: r.url ?? r.path });
   });
   installJsonParser(app);
   installErrorHandling(app);
+  await registerConsolePlugins(app);
 
   const api = new Api(app, opts.bifrost, opts.oauth);
   const health = async () => ({ status: "ok" });
@@ -80,7 +84,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   workflowApiRoutes(api);
   sdkRoutes(api);
   consoleSupportRoutes(api);
-  consoleRoutes(api, { devLogin: opts.devLogin === true });
+  consoleRoutes(api, { devLogin: opts.devLogin === true, ...(opts.consoleDir !== undefined ? { consoleDir: opts.consoleDir } : {}) });
   openApiRoute(api, packageVersion());
   await app.ready();
   return app;

@@ -4,9 +4,9 @@ import { ErrorEnvelopeSchema } from "./schemas.js";
 
 type JsonObject = Record<string, unknown>;
 
-/** JSON Schema (2020-12, what OpenAPI 3.1 uses) of the input side of a zod schema, without `$schema`. */
-function jsonSchema(schema: z.ZodType): JsonObject {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonObject;
+/** JSON Schema (2020-12, what OpenAPI 3.1 uses) of the input (requests) or output (responses) side of a zod schema, without `$schema`. */
+function jsonSchema(schema: z.ZodType, io: "input" | "output" = "input"): JsonObject {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonObject;
   return rest;
 }
 
@@ -37,7 +37,7 @@ function operation(doc: RouteDoc): JsonObject {
     parameters,
     security: doc.roles === null ? [] : [{ bearer: [] }],
     responses: {
-      [String(doc.status)]: { description: "Success", content: { [doc.produces ?? "application/json"]: { schema: doc.produces === "text/html" ? { type: "string" } : {} } } },
+      [String(doc.status)]: { description: "Success", content: { [doc.produces ?? "application/json"]: { schema: doc.produces === "text/html" ? { type: "string" } : doc.response ? jsonSchema(doc.response, "output") : {} } } },
       ...(doc.roles === null ? {} : { "401": errorResponse, "403": errorResponse }),
       default: errorResponse,
     },

@@ -33,6 +33,8 @@ export interface RouteSpec<BS extends z.ZodType | undefined, QS extends z.ZodTyp
   query?: QS;
   /** Success status (default 200). */
   status?: number;
+  /** Shape of the success body, for the OpenAPI document only (not checked at run time); omitted = undocumented. */
+  response?: z.ZodType;
   handler: (ctx: RouteContext<Out<BS>, Out<QS>>) => Promise<unknown>;
 }
 
@@ -48,6 +50,8 @@ export interface RouteDoc {
   status: number;
   /** Response media type (default application/json). */
   produces?: string;
+  /** Shape of the success body (OpenAPI document only). */
+  response?: z.ZodType;
 }
 
 /** Registers routes on Fastify and records them for the OpenAPI document. */
@@ -75,6 +79,7 @@ export class Api {
       status,
       ...(spec.body ? { body: spec.body } : {}),
       ...(spec.query ? { query: spec.query } : {}),
+      ...(spec.response ? { response: spec.response } : {}),
     });
     this.app.route({
       method: spec.method,
@@ -103,6 +108,10 @@ export class Api {
     /** Fastify log level for this route ("warn" keeps request URLs carrying one-time codes out of the info log). */
     logLevel?: "warn" | "error" | "silent";
     query?: z.ZodType;
+    /** The request body's schema, for the OpenAPI document (the handler parses the body itself). */
+    body?: z.ZodType;
+    /** Shape of the success body (OpenAPI document only). */
+    response?: z.ZodType;
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   }): void {
     this.docs.push({
@@ -114,6 +123,8 @@ export class Api {
       status: 200,
       ...(spec.produces ? { produces: spec.produces } : {}),
       ...(spec.query ? { query: spec.query } : {}),
+      ...(spec.body ? { body: spec.body } : {}),
+      ...(spec.response ? { response: spec.response } : {}),
     });
     // Only ever raise the level (a silent app logger stays silent).
     const order = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];

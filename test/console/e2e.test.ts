@@ -366,4 +366,19 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
     const res = await context.request.get(`${server.url}/api/session`);
     expect(res.status()).toBe(401);
   });
+
+  it("the browser gets the console's script compressed (br or gzip) with immutable caching and the console's CSP", async () => {
+    const fresh = await browser.newContext();
+    try {
+      const p = await fresh.newPage();
+      const [script, doc] = await Promise.all([p.waitForResponse((r) => /\/assets\/[^/]+\.js$/.test(new URL(r.url()).pathname)), p.goto(server.url)]);
+      const h = await script.allHeaders();
+      expect(["br", "gzip"]).toContain(h["content-encoding"]);
+      expect(h["cache-control"]).toBe("public, max-age=31536000, immutable");
+      expect((await doc!.allHeaders())["content-security-policy"]).toContain("script-src 'self'");
+      await p.locator("#api-key").waitFor();
+    } finally {
+      await fresh.close();
+    }
+  });
 });

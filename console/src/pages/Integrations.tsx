@@ -1,58 +1,13 @@
+/** Integrations: search, overview per integration (keys, OAuth flow, mapped / connected / re-auth orgs), create, delete. */
 import { useState } from "react";
-import { type ApiError, api, enc, type SessionInfo } from "../api";
-import { ConfirmDialog, Dialog, FieldError, FormError, toApiError, useLoad } from "../ui";
-
-interface Overview {
-  name: string;
-  description: string | null;
-  config_keys: string[];
-  oauth_flow: string | null;
-  mapped_orgs: number;
-  connected_orgs: number;
-  needs_reauth_orgs: number;
-  error_orgs: number;
-}
-
-function CreateIntegration(props: { onClose: () => void; onCreated: (name: string) => void }) {
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  return (
-    <Dialog title="New integration" onClose={props.onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          try {
-            await api("POST", "/api/integrations", { name, ...(description ? { description } : {}) });
-            props.onCreated(name);
-          } catch (err) {
-            setError(toApiError(err));
-          }
-        }}
-      >
-        <label htmlFor="new-int-name">Name</label>
-        <input id="new-int-name" value={name} onChange={(e) => setName(e.target.value)} required />
-        <FieldError error={error} fields={["name", "integration"]} />
-        <label htmlFor="new-int-desc">Description</label>
-        <input id="new-int-desc" value={description} onChange={(e) => setDescription(e.target.value)} />
-        <FieldError error={error} fields={["description"]} />
-        <FormError error={error} fields={["name", "integration", "description"]} />
-        <div className="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary">
-            Create
-          </button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
+import { client, type IntegrationOverview as Overview, ok, okAs, type SessionInfo } from "../api";
+import { enc } from "../lib/format";
+import { CreateIntegration } from "../panels/CreateIntegration";
+import { ConfirmDialog, FormError, useLoad } from "../ui";
 
 export function IntegrationsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
-  const { data, error, reload } = useLoad(() => api<{ integrations: Overview[] }>("GET", "/api/console/integrations"), []);
+  const { data, error, reload } = useLoad(() => okAs<{ integrations: Overview[] }>(client.GET("/api/console/integrations")), []);
   const [q, setQ] = useState("");
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Overview | null>(null);
@@ -138,7 +93,7 @@ export function IntegrationsPage(props: { session: SessionInfo }) {
           danger
           onClose={() => setDeleting(null)}
           onConfirm={async () => {
-            await api("DELETE", `/api/integrations/${enc(deleting.name)}?force=true`);
+            await ok(client.DELETE("/api/integrations/{name}", { params: { path: { name: deleting.name }, query: { force: "true" } } }));
             await reload();
           }}
         >

@@ -6,6 +6,7 @@
  * to the session). Sessions do not survive a restart: the console signs in again.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import type {} from "@fastify/cookie"; // FastifyRequest.cookies
 import type { FastifyRequest } from "fastify";
 import type { Deps } from "../../services/deps.js";
 
@@ -88,19 +89,13 @@ export function sessionsFor(deps: Deps): SessionStore {
   return s;
 }
 
-/** The value of one cookie from the Cookie header (no library: one name, opaque base64url value). */
+/**
+ * The value of one cookie, as parsed by @fastify/cookie (registered by `consoleRoutes`). Session ids
+ * are opaque base64url: anything else (or no cookie plugin) reads as no cookie.
+ */
 export function readCookie(request: FastifyRequest, name: string): string | null {
-  const header = request.headers.cookie;
-  if (typeof header !== "string") return null;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) {
-      const v = part.slice(eq + 1).trim();
-      return /^[A-Za-z0-9_-]{1,128}$/.test(v) ? v : null;
-    }
-  }
-  return null;
+  const v = (request.cookies as Record<string, string | undefined> | undefined)?.[name];
+  return typeof v === "string" && /^[A-Za-z0-9_-]{1,128}$/.test(v) ? v : null;
 }
 
 /** Constant-time comparison of the presented CSRF header with the session's token. */

@@ -1,29 +1,7 @@
 import { useState } from "react";
-import { type ApiError, isMasked, type SchemaItem } from "../api";
-import { FieldError, FormError, toApiError } from "../ui";
-
-type Draft = string | boolean | null;
-
-function display(v: unknown): string {
-  if (v === undefined || v === null) return "";
-  if (isMasked(v)) return `set · ${v.fingerprint}`;
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
-}
-
-function jsonText(v: unknown): string {
-  return v === undefined || v === null ? "" : JSON.stringify(v, null, 2);
-}
-
-function jsonError(text: string): string | null {
-  if (text.trim() === "") return null;
-  try {
-    JSON.parse(text);
-    return null;
-  } catch (e) {
-    return `Not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
-  }
-}
+import { type ApiError, isMasked, type SchemaItem, toApiError } from "../api";
+import { configPatch, display, type Draft, jsonErrors as jsonErrorsOf, jsonText } from "../lib/config-values";
+import { FieldError, FormError } from "../ui";
 
 /**
  * A form rendered from the config schema: text / number / checkbox / select / JSON editor, and secrets
@@ -57,24 +35,13 @@ export function ConfigForm(props: {
       const { [k]: _omit, ...rest } = d;
       return rest;
     });
-  const jsonErrors = Object.fromEntries(
-    props.schema.filter((i) => i.type === "json" && typeof drafts[i.key] === "string").map((i) => [i.key, jsonError(drafts[i.key] as string)]),
-  );
+  const jsonErrors = jsonErrorsOf(props.schema, drafts);
   const hasJsonErrors = Object.values(jsonErrors).some((e) => e !== null);
   const dirty = Object.keys(drafts).length > 0;
   const override = props.defaults !== undefined;
 
   const submit = async () => {
-    const patch: Record<string, unknown> = {};
-    for (const item of props.schema) {
-      if (!(item.key in drafts)) continue;
-      const d = drafts[item.key];
-      if (d === null) patch[item.key] = null;
-      else if (item.type === "json") patch[item.key] = typeof d === "string" && d.trim() !== "" ? JSON.parse(d) : null;
-      else if (item.type === "bool") patch[item.key] = d === true;
-      else if (typeof d === "string" && d === "" && item.type !== "string") patch[item.key] = null;
-      else patch[item.key] = d;
-    }
+    const patch = configPatch(props.schema, drafts);
     setBusy(true);
     try {
       await props.onSave(patch);

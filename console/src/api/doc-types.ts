@@ -1,0 +1,7 @@
+/** Types taken from the server's OpenAPI document (schema.gen.ts, generated before each build). */
+import type { paths } from "./schema.gen.js";
+
+type Json<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { responses: { 200: { content: { "application/json": infer B } } } } ? B : never;
+
+/** GET /api/session. */
+export type SessionInfo = Json<"/api/session", "get">;

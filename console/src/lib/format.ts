@@ -1,0 +1,58 @@
+/** Small formatting and routing helpers (pure). */
+import type { Connection } from "../api/types.js";
+
+export const enc = encodeURIComponent;
+
+/** "in 5 min" / "3 h ago" relative to `now`; "—" for null. */
+export function relTime(iso: string | null, now = Date.now()): string {
+  if (!iso) return "—";
+  const s = Math.round((Date.parse(iso) - now) / 1000);
+  const abs = Math.abs(s);
+  const unit = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)} min` : abs < 86400 ? `${Math.round(abs / 3600)} h` : `${Math.round(abs / 86400)} d`;
+  return s >= 0 ? `in ${unit}` : `${unit} ago`;
+}
+
+export function when(iso: string | null): string {
+  return iso ? new Date(iso).toLocaleString() : "—";
+}
+
+export interface Badge {
+  tone: "ok" | "info" | "warn" | "bad" | "muted";
+  text: string;
+  title?: string;
+}
+
+/** Connection state badge: connected / expires in … (under 15 min) / needs re-auth / error with message / not connected. */
+export function connectionBadge(c: Pick<Connection, "state" | "expires_at" | "last_error"> | null | undefined, now = Date.now()): Badge {
+  if (!c || c.state === "not_connected") return { tone: "muted", text: "not connected" };
+  if (c.state === "needs_reauth") return { tone: "warn", text: "needs re-auth" };
+  if (c.state === "error") return { tone: "bad", text: `error${c.last_error ? `: ${c.last_error}` : ""}`, ...(c.last_error ? { title: c.last_error } : {}) };
+  if (c.state === "refreshing") return { tone: "info", text: "refreshing…" };
+  if (c.expires_at !== null && Date.parse(c.expires_at) - now < 15 * 60_000) return { tone: "info", text: `expires ${relTime(c.expires_at, now)}` };
+  return { tone: "ok", text: "connected" };
+}
+
+export type Route =
+  | { page: "integrations" }
+  | { page: "integration"; name: string }
+  | { page: "orgs" }
+  | { page: "org"; slug: string }
+  | { page: "events"; query: URLSearchParams }
+  | { page: "keys" };
+
+/** `#/integrations/HaloPSA` → the page to show (API keys only for platform admins; anything else → integrations). */
+export function parseRoute(hash: string, platform: boolean): Route {
+  const [path, query = ""] = hash.replace(/^#/, "").split("?");
+  let parts: string[];
+  try {
+    parts = (path ?? "").split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { page: "integrations" };
+  }
+  if (parts[0] === "integrations" && parts[1]) return { page: "integration", name: parts[1] };
+  if (parts[0] === "orgs" && parts[1]) return { page: "org", slug: parts[1] };
+  if (parts[0] === "orgs") return { page: "orgs" };
+  if (parts[0] === "events") return { page: "events", query: new URLSearchParams(query) };
+  if (parts[0] === "keys" && platform) return { page: "keys" };
+  return { page: "integrations" };
+}

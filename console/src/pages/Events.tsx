@@ -1,0 +1,74 @@
+/** OAuth events, filtered by integration, organization and type. */
+import { useState } from "react";
+import { client, type EventRow, okAs } from "../api";
+import { when } from "../lib/format";
+import { FormError, TableHead, TextField, useLoad } from "../ui";
+
+const EVENT_TYPES = ["connected", "refreshed_after_failure", "refresh_failed", "needs_reauth", "disconnected"];
+
+export function EventsPage(props: { query: URLSearchParams }) {
+  const [integration, setIntegration] = useState(props.query.get("integration") ?? "");
+  const [org, setOrg] = useState(props.query.get("org") ?? "");
+  const [type, setType] = useState(props.query.get("type") ?? "");
+  const [applied, setApplied] = useState({ integration, org, type });
+  const { data, error } = useLoad(() => {
+    const query = { limit: "1000", ...(applied.integration ? { integration: applied.integration } : {}), ...(applied.org ? { org: applied.org } : {}), ...(applied.type ? { type: applied.type } : {}) };
+    return okAs<{ events: EventRow[] }>(client.GET("/api/events", { params: { query } }));
+  }, [applied.integration, applied.org, applied.type]);
+  const events = [...(data?.events ?? [])].reverse();
+  return (
+    <section>
+      <h1>Events</h1>
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied({ integration, org, type });
+        }}
+      >
+        <TextField id="ev-int" label="Integration" value={integration} onChange={setIntegration} />
+        <TextField id="ev-org" label="Organization" value={org} onChange={setOrg} />
+        <div className="field">
+          <label htmlFor="ev-type">Type</label>
+          <select id="ev-type" value={type} onChange={(e) => setType(e.target.value)}>
+            <option value="">any</option>
+            {EVENT_TYPES.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" className="primary">
+          Filter
+        </button>
+      </form>
+      <FormError error={error} />
+      <div className="table-wrap">
+        <table>
+          <TableHead columns={["When", "Type", "Integration", "Organization", "Details"]} />
+          <tbody>
+            {events.map((ev) => (
+              <tr key={ev.id}>
+                <td data-label="When">{when(ev.created_at)}</td>
+                <td data-label="Type">
+                  <span className={`badge ${ev.type === "needs_reauth" || ev.type === "refresh_failed" ? "warn" : ev.type === "disconnected" ? "muted" : "ok"}`}>{ev.type}</span>
+                </td>
+                <td data-label="Integration">{ev.integration ?? "—"}</td>
+                <td data-label="Organization">{ev.org ?? "—"}</td>
+                <td data-label="Details" className="mono small">
+                  {Object.keys(ev.payload ?? {}).length ? JSON.stringify(ev.payload) : ""}
+                </td>
+              </tr>
+            ))}
+            {data && events.length === 0 && (
+              <tr>
+                <td colSpan={5} className="muted">
+                  No events.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

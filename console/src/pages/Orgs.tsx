@@ -1,0 +1,116 @@
+/** Organizations: list, create, rename. */
+import { useState } from "react";
+import { type ApiError, client, ok, okAs, type Org, type SessionInfo, toApiError } from "../api";
+import { enc, when } from "../lib/format";
+import { FieldError, FormError, TextField, useLoad } from "../ui";
+
+export function OrgsPage(props: { session: SessionInfo }) {
+  const platform = props.session.role === "platform_admin";
+  const { data, error, reload } = useLoad(() => okAs<{ organizations: Org[] }>(client.GET("/api/organizations")), []);
+  const [slug, setSlug] = useState("");
+  const [name, setName] = useState("");
+  const [createError, setCreateError] = useState<ApiError | null>(null);
+  const [renaming, setRenaming] = useState<string | null>(null);
+  const [newName, setNewName] = useState("");
+  const [renameError, setRenameError] = useState<ApiError | null>(null);
+  return (
+    <section>
+      <h1>Organizations</h1>
+      <FormError error={error} />
+      {platform && (
+        <form
+          className="inline-form"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            try {
+              await ok(client.POST("/api/organizations", { body: { slug, ...(name ? { name } : {}) } }));
+              setSlug("");
+              setName("");
+              setCreateError(null);
+              await reload();
+            } catch (err) {
+              setCreateError(toApiError(err));
+            }
+          }}
+        >
+          <TextField id="org-slug" label="Slug" value={slug} onChange={setSlug} required error={createError} errorFields={["slug", "org"]} />
+          <TextField id="org-name" label="Name" value={name} onChange={setName} error={createError} errorFields={["name"]} />
+          <button type="submit" className="primary">
+            Create organization
+          </button>
+          <FormError error={createError} fields={["slug", "org", "name"]} />
+        </form>
+      )}
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Organization</th>
+              <th scope="col">Slug</th>
+              <th scope="col">Created</th>
+              {platform && <th scope="col"><span className="visually-hidden">Actions</span></th>}
+            </tr>
+          </thead>
+          <tbody>
+            {(data?.organizations ?? []).map((o) => (
+              <tr key={o.slug}>
+                <td data-label="Organization">
+                  {renaming === o.slug ? (
+                    <form
+                      className="inline-edit"
+                      onSubmit={async (e) => {
+                        e.preventDefault();
+                        try {
+                          await ok(client.PATCH("/api/organizations/{slug}", { params: { path: { slug: o.slug } }, body: { name: newName } }));
+                          setRenaming(null);
+                          setRenameError(null);
+                          await reload();
+                        } catch (err) {
+                          setRenameError(toApiError(err));
+                        }
+                      }}
+                    >
+                      <label className="visually-hidden" htmlFor={`rename-${o.slug}`}>
+                        New name for {o.slug}
+                      </label>
+                      <input id={`rename-${o.slug}`} value={newName} onChange={(e) => setNewName(e.target.value)} autoFocus />
+                      <button type="submit">Save</button>
+                      <button type="button" onClick={() => setRenaming(null)}>
+                        Cancel
+                      </button>
+                      <FieldError error={renameError} fields={["name"]} />
+                      <FormError error={renameError} fields={["name"]} />
+                    </form>
+                  ) : (
+                    <a href={`#/orgs/${enc(o.slug)}`}>{o.name}</a>
+                  )}
+                </td>
+                <td data-label="Slug">
+                  <code>{o.slug}</code>
+                </td>
+                <td data-label="Created">{when(o.created_at)}</td>
+                {platform && (
+                  <td>
+                    {renaming !== o.slug && (
+                      <button
+                        type="button"
+                        aria-label={`Rename ${o.slug}`}
+                        onClick={() => {
+                          setRenaming(o.slug);
+                          setNewName(o.name);
+                          setRenameError(null);
+                        }}
+                      >
+                        Rename
+                      </button>
+                    )}
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

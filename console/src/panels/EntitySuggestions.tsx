@@ -1,0 +1,103 @@
+/** Bulk mapping helper: paste `entity_id,entity_name` rows, get a suggested organization for each, accept or change, add them as bulk lines. */
+import { useState } from "react";
+import type { Org } from "../api";
+import { acceptedLines, AUTO_ACCEPT, type Proposal, propose } from "../lib/bulk";
+import { confidenceLabel } from "../match";
+import { TableHead } from "../ui";
+
+/** Paste `entity_id,entity_name` rows; each gets a suggested org (exact name/slug first, then similarity) to accept or change. */
+export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[]) => void }) {
+  const [text, setText] = useState("");
+  const [proposals, setProposals] = useState<Proposal[] | null>(null);
+  const accepted = acceptedLines(proposals ?? []);
+  return (
+    <details className="suggest">
+      <summary>Suggest organizations for entities…</summary>
+      <label htmlFor="entity-text">
+        Entities, one per line: <code>entity_id,entity_name</code>
+      </label>
+      <textarea id="entity-text" rows={4} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} placeholder={"customer-123,Acme Corp\ncustomer-456,Globex Inc"} />
+      <div className="actions">
+        <button
+          type="button"
+          disabled={text.trim() === ""}
+          onClick={() => {
+            setProposals(propose(text, props.orgs));
+          }}
+        >
+          Suggest
+        </button>
+      </div>
+      {proposals && proposals.length > 0 && (
+        <div className="table-wrap">
+          <table className="suggestions">
+            <TableHead columns={["Accept", "Entity", "Organization", "Confidence"]} />
+            <tbody>
+              {proposals.map((p, i) => (
+                <tr key={`${p.line}-${i}`} data-entity={p.entity_id ?? ""}>
+                  <td data-label="Accept">
+                    <input
+                      type="checkbox"
+                      id={`sg-acc-${i}`}
+                      aria-label={`Accept suggestion for ${p.entity_name ?? p.entity_id ?? `line ${p.line}`}`}
+                      checked={p.accepted}
+                      disabled={p.org === ""}
+                      onChange={(e) => setProposals((ps) => (ps ?? []).map((x, j) => (j === i ? { ...x, accepted: e.target.checked } : x)))}
+                    />
+                  </td>
+                  <td data-label="Entity">
+                    <span className="mono">{p.entity_id ?? "—"}</span> · {p.entity_name ?? "—"}
+                  </td>
+                  <td data-label="Organization">
+                    <label className="visually-hidden" htmlFor={`sg-org-${i}`}>
+                      Organization for {p.entity_name ?? p.entity_id ?? `line ${p.line}`}
+                    </label>
+                    <select
+                      id={`sg-org-${i}`}
+                      value={p.org}
+                      onChange={(e) => {
+                        const org = e.target.value;
+                        setProposals((ps) => (ps ?? []).map((x, j) => (j === i ? { ...x, org, accepted: org !== "" } : x)));
+                      }}
+                    >
+                      <option value="">— none —</option>
+                      {props.orgs.map((o) => (
+                        <option key={o.slug} value={o.slug}>
+                          {o.name} ({o.slug})
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td data-label="Confidence">
+                    {p.org !== "" && p.org === p.suggestion.org ? (
+                      <span className={`badge ${p.suggestion.kind === "exact" ? "ok" : p.suggestion.confidence >= AUTO_ACCEPT ? "info" : "warn"}`}>{confidenceLabel(p.suggestion)}</span>
+                    ) : p.org !== "" ? (
+                      <span className="badge muted">chosen</span>
+                    ) : (
+                      <span className="muted small">no match</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {proposals && (
+        <div className="actions">
+          <button
+            type="button"
+            disabled={accepted.length === 0}
+            onClick={() => {
+              props.onAdd(accepted);
+              setProposals(null);
+              setText("");
+            }}
+          >
+            Add {accepted.length} accepted row{accepted.length === 1 ? "" : "s"}
+          </button>
+        </div>
+      )}
+    </details>
+  );
+}
