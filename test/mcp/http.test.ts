@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { recordEvent } from "../../src/oauth/events.js";
 import { setOAuthProvider } from "../../src/oauth/service.js";
+import { createApiKey, revokeApiKey } from "../../src/services/api-keys.js";
 import { getIntegration } from "../../src/services/integrations.js";
 import { getMapping, getStoredConfig, setConfig } from "../../src/services/mappings.js";
 import { createIntegration } from "../../src/services/integrations.js";
@@ -326,6 +327,14 @@ describe("MCP over HTTP (POST /mcp)", () => {
       expect(((await same.json()) as { result: { tools: unknown[] } }).result.tools).toHaveLength(9);
       const publicOrigin = await post({ authorization: `Bearer ${h.keys.platform}`, origin: "http://127.0.0.1:9" });
       expect(publicOrigin.status).toBe(200);
+    });
+
+    it("authenticates every request: a key revoked after connecting stops working on its next call", async () => {
+      const made = await createApiKey(h.bf, { role: "org_admin", org: "acme", name: "short-lived" });
+      const mcp = await connect(made.key);
+      expect(await mcp.ok("get_integration", { integration: "HaloPSA" })).toMatchObject({ org: "acme" });
+      expect(await revokeApiKey(h.bf, made.apiKey.id)).toBe(true);
+      await expect(mcp.client.callTool({ name: "get_integration", arguments: { integration: "HaloPSA" } })).rejects.toThrow(/401|Unauthorized|unauthenticated/i);
     });
 
     it("GET /mcp answers 405 (stateless: no event stream)", async () => {
