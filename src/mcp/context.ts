@@ -33,7 +33,7 @@ export interface McpContext {
 }
 
 /** The key's non-secret prefix: `bfk_<prefix>_<secret>`. */
-export function keyPrefixOf(presented: string): string | null {
+function keyPrefixOf(presented: string): string | null {
   return /^bfk_([0-9a-f]{12})_/.exec(presented)?.[1] ?? null;
 }
 

@@ -16,7 +16,7 @@ import { StoreResolver } from "../services/resolve.js";
 import { actorForKey, type McpContext } from "./context.js";
 import { buildMcpServer } from "./server.js";
 
-export const MCP_PATH = "/mcp";
+const MCP_PATH = "/mcp";
 
 /** `Origin` was sent by a browser page on another origin: refused before authentication. */
 export class OriginRefusedError extends BifrostError {
@@ -56,7 +56,7 @@ function originOf(url: string): string | null {
  * server's public origin, or the origin the request was sent to when that is a loopback host (a DNS
  * rebinding page has its own host name, so it never matches).
  */
-export function checkOrigin(request: FastifyRequest, publicOrigin: string | null): void {
+function checkOrigin(request: FastifyRequest, publicOrigin: string | null): void {
   const origin = request.headers.origin;
   if (origin === undefined) return;
   if (publicOrigin !== null && origin === publicOrigin) return;

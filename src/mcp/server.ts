@@ -9,19 +9,6 @@ import { createConnectLinkTool, listEventsTool, oauthStatusTool } from "./tools/
 import { generateSdkTool } from "./tools/sdk.js";
 import { testConnectionTool } from "./tools/test-connection.js";
 
-/** Tool names in listing order (docs/mcp.md lists the same). */
-export const TOOL_NAMES = [
-  "list_integrations",
-  "get_integration",
-  "set_config",
-  "set_mapping",
-  "oauth_status",
-  "create_connect_link",
-  "test_connection",
-  "list_events",
-  "generate_sdk",
-] as const;
-
 function version(): string {
   try {
     return (createRequire(import.meta.url)("../../package.json") as { version?: string }).version ?? "0.0.0";

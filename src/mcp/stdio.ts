@@ -16,7 +16,7 @@ import { type Actor, actorForKey, type McpContext } from "./context.js";
 import { buildMcpServer } from "./server.js";
 
 /** The local CLI's principal: it already holds the store and the keyring. */
-export const LOCAL_CLI_CALLER: Caller = { keyId: "local-cli", role: "platform_admin", orgId: null, orgSlug: null };
+const LOCAL_CLI_CALLER: Caller = { keyId: "local-cli", role: "platform_admin", orgId: null, orgSlug: null };
 
 export interface StdioOptions {
   env?: NodeJS.ProcessEnv;

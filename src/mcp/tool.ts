@@ -36,12 +36,12 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: To
 }
 
 /** A tool error: the same envelope the HTTP API answers (`{statusCode, code, message, details?}`), as JSON text. */
-export function toolError(err: BifrostError): CallToolResult {
+function toolError(err: BifrostError): CallToolResult {
   return { content: [{ type: "text", text: JSON.stringify(envelopeOf(err)) }], isError: true };
 }
 
 /** Run a tool for the context's caller and attribute the call. */
-export async function callTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>, ctx: McpContext, args: z.output<I>): Promise<CallToolResult> {
+async function callTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>, ctx: McpContext, args: z.output<I>): Promise<CallToolResult> {
   const requestId = ctx.requestId();
   const who = { request_id: requestId, tool: def.name, ...actorFields(ctx.actor), role: ctx.caller.role, org: ctx.caller.orgSlug };
   try {

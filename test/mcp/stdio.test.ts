@@ -27,16 +27,17 @@ describe("bifrost mcp (stdio)", () => {
   const stderr: string[] = [];
   const open: Mcp[] = [];
 
-  function transport(extra: Record<string, string> = {}): StdioClientTransport {
+  /** A client transport spawning `bifrost mcp`; `ended` settles when the child's stderr has been read to the end. */
+  function transport(extra: Record<string, string> = {}): { t: StdioClientTransport; ended: Promise<void> } {
     const t = new StdioClientTransport({ command: process.execPath, args: [BIN, "mcp"], cwd: tmp.dir, env: { ...getDefaultEnvironment(), BIFROST_HOME: home, ...extra }, stderr: "pipe" });
     const sink = new PassThrough();
     sink.on("data", (d: Buffer) => stderr.push(d.toString("utf8")));
+    const ended = new Promise<void>((done) => sink.on("end", () => done()));
     t.stderr?.pipe(sink);
-    return t;
+    return { t, ended };
   }
   async function start(extra: Record<string, string> = {}): Promise<Mcp> {
-    const t = transport(extra);
-    const mcp = await connectClient(t);
+    const mcp = await connectClient(transport(extra).t);
     open.push(mcp);
     return mcp;
   }
@@ -116,8 +117,9 @@ describe("bifrost mcp (stdio)", () => {
 
   it("refuses to start with an unknown BIFROST_API_KEY", async () => {
     const before = stderr.length;
-    await expect(start({ BIFROST_API_KEY: "bfk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 200));
+    const { t, ended } = transport({ BIFROST_API_KEY: "bfk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+    await expect(connectClient(t)).rejects.toThrow();
+    await ended;
     expect(stderr.slice(before).join("")).toContain("BIFROST_UNAUTHENTICATED");
   });
 });
