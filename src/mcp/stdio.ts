@@ -35,6 +35,8 @@ export async function runStdioServer(opts: StdioOptions = {}): Promise<void> {
     if (key !== undefined && key !== "") {
       caller = await callerFromApiKey(bf, key);
       actor = await actorForKey(bf, caller, key);
+      // `bifrost keys list` shows when a key was last used, as for HTTP requests.
+      await bf.store.touchApiKey(caller.keyId, bf.clock.now());
     }
     const options = resolveOptions(undefined);
     const logger = createLogger({ destination: pino.destination(2) });

@@ -109,6 +109,12 @@ describe("bifrost mcp (stdio)", () => {
     expect(list.integrations.find((i) => i.name === "HaloPSA")).not.toHaveProperty("mapping_count");
     await mcp.close();
     const prefix = /^bfk_([0-9a-f]{12})_/.exec(orgKey)![1];
+    const bf = await openBifrost({ env: { BIFROST_HOME: home }, warn: () => undefined });
+    try {
+      expect((await bf.store.getApiKeyByPrefix(prefix as string))?.lastUsedAt).not.toBeNull();
+    } finally {
+      await bf.close();
+    }
     const log = stderr.join("");
     expect(log).toContain(`"key_prefix":"${prefix}"`);
     expect(log).toContain('"key_name":"assistant"');
