@@ -12,6 +12,7 @@ import { registerDev } from "./commands/dev.js";
 import { registerIntegrations } from "./commands/integrations.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerMappings } from "./commands/mappings.js";
+import { registerMcp } from "./commands/mcp.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerEvents, registerOAuth } from "./commands/oauth.js";
 import { registerOrgs } from "./commands/orgs.js";
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerRun(program);
   registerSdk(program);
+  registerMcp(program);
   return program;
 }
 

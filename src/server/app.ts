@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
+import { mcpRoutes } from "../mcp/http.js";
 import type { OAuthDeps } from "../oauth/service.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { Bifrost } from "../services/bootstrap.js";
@@ -85,6 +86,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   sdkRoutes(api);
   consoleSupportRoutes(api);
   consoleRoutes(api, { devLogin: opts.devLogin === true, ...(opts.consoleDir !== undefined ? { consoleDir: opts.consoleDir } : {}) });
+  mcpRoutes(api);
   openApiRoute(api, packageVersion());
   await app.ready();
   return app;

@@ -127,3 +127,20 @@ export function checkOrgAccess(caller: Caller, slug: string): void {
   if (isPlatform(caller)) return;
   if (caller.orgSlug !== slug) throw orgNotFound(slug);
 }
+
+/**
+ * A bearer API key → its Caller, without an HTTP request (the `bifrost mcp` stdio server with
+ * BIFROST_API_KEY): the same verification as `authenticate`, and the same 401 for an unknown,
+ * malformed or revoked key or a key whose organization is gone.
+ */
+export async function callerFromApiKey(deps: Deps, presented: string): Promise<Caller> {
+  const principal = await verifyApiKey(deps, presented);
+  if (!principal) throw new UnauthenticatedError();
+  let orgSlug: string | null = null;
+  if (principal.orgId !== null) {
+    const org = await deps.store.getOrgById(principal.orgId);
+    if (!org) throw new UnauthenticatedError();
+    orgSlug = org.slug;
+  }
+  return { keyId: principal.keyId, role: principal.role, orgId: principal.orgId, orgSlug };
+}

@@ -6,12 +6,12 @@ import { z } from "zod";
 import { INTEGRATION_NAME_PATTERN, ORG_SLUG_PATTERN } from "../core/names.js";
 import { API_KEY_ROLES, CONFIG_TYPES } from "../core/types.js";
 
-const integrationName = z
+export const integrationName = z
   .string()
   .regex(INTEGRATION_NAME_PATTERN, "Integration names start with a letter, then up to 63 letters, digits, '_', '-' or '.' (no spaces or path characters)")
   .describe("Integration name, as used in `integrations.get(name)`.");
 
-const orgSlug = z
+export const orgSlug = z
   .string()
   .regex(ORG_SLUG_PATTERN, "Organization slugs are 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit")
   .describe("Organization slug.");

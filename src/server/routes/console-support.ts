@@ -11,7 +11,7 @@ import { BifrostError, IntegrationNotFoundError, ValidationError } from "../../c
 import { redactText } from "../../crypto/redact.js";
 import { guardedRequest } from "../../oauth/guarded-fetch.js";
 import { resolveOptions } from "../../oauth/options.js";
-import { getOAuthStatus, type OAuthConnectionView } from "../../oauth/service.js";
+import { getOAuthStatus, type OAuthConnectionView, type OAuthDeps } from "../../oauth/service.js";
 import { requireIntegration, requireOrg } from "../../services/lookup.js";
 import { setMapping } from "../../services/mappings.js";
 import { StoreResolver } from "../../services/resolve.js";
@@ -87,6 +87,53 @@ function testError(err: BifrostError, secrets: readonly string[]): BifrostError 
 function connectionOut(c: OAuthConnectionView | undefined) {
   if (!c) return null;
   return { state: c.state, expires_at: c.expiresAt, last_error: c.lastError, level: c.level };
+}
+
+/**
+ * Test connection: GET base_url + path with the org's resolved auth (OAuth bearer token when connected,
+ * else none) through the guarded fetch. The answer carries status, latency and the first 2 KB of the
+ * body with every secret and token redacted; never the request headers. Callers check the role first.
+ */
+export async function testConnection(deps: OAuthDeps, resolver: StoreResolver, input: { integration: string; org?: string; path: string }) {
+  const name = input.integration;
+  await requireIntegration(deps.store, name);
+  const org = input.org ? await requireOrg(deps.store, input.org) : null;
+  const resolved = await resolver.resolve(name, org ? { id: org.id, slug: org.slug, name: org.name } : null);
+  if (!resolved) throw new IntegrationNotFoundError(name);
+  const baseUrl = resolved.config.has("base_url") ? resolved.config.get("base_url") : undefined;
+  if (typeof baseUrl !== "string" || baseUrl === "") {
+    throw new ValidationError(`Integration "${name}" has no base_url value${org ? ` for organization "${org.slug}"` : ""}; add a string key base_url to the schema and set it.`, { path: "base_url" });
+  }
+  const url = testConnectionUrl(baseUrl, input.path);
+  const oauth = resolved.oauth;
+  const secrets = [...resolved.config.secretValues(), ...(oauth ? [oauth.accessToken, ...(oauth.refreshToken ? [oauth.refreshToken] : [])] : [])].filter((s) => typeof s === "string");
+  const headers: Record<string, string> = { accept: "application/json, text/plain;q=0.9, */*;q=0.5", "user-agent": "bifrost-test-connection" };
+  if (oauth) headers.authorization = `Bearer ${oauth.accessToken}`;
+  const started = performance.now();
+  let res;
+  try {
+    res = await guardedRequest(url.toString(), { method: "GET", headers }, { ...resolveOptions(deps.oauth), timeoutMs: TEST_TIMEOUT_MS, maxResponseBytes: TEST_MAX_BYTES });
+  } catch (err) {
+    if (err instanceof BifrostError) throw testError(err, secrets);
+    throw err;
+  }
+  const latency = Math.round(performance.now() - started);
+  // Redact the whole text before cutting it, so a secret straddling the cut cannot leak a prefix.
+  const text = redactText(new TextDecoder("utf-8").decode(res.body), secrets);
+  const binary = text.includes("\u0000");
+  const shown = binary ? `(binary body, ${res.body.byteLength} bytes)` : text.slice(0, TEST_BODY_CHARS);
+  return {
+    integration: name,
+    org: org?.slug ?? null,
+    url: redactText(url.toString(), secrets),
+    auth: oauth ? "oauth_bearer" : "none",
+    status: res.status,
+    latency_ms: latency,
+    content_type: res.headers.get("content-type"),
+    bytes: res.body.byteLength,
+    truncated: !binary && text.length > TEST_BODY_CHARS,
+    body: shown,
+  };
 }
 
 export function consoleSupportRoutes(api: Api): void {
@@ -208,46 +255,6 @@ export function consoleSupportRoutes(api: Api): void {
     roles: PLATFORM_ONLY,
     action: "test integration connections",
     body: TestConnectionBody,
-    handler: async ({ params, body }) => {
-      const name = params.name as string;
-      await requireIntegration(bf.store, name);
-      const org = body.org ? await requireOrg(bf.store, body.org) : null;
-      const resolved = await resolver.resolve(name, org ? { id: org.id, slug: org.slug, name: org.name } : null);
-      if (!resolved) throw new IntegrationNotFoundError(name);
-      const baseUrl = resolved.config.has("base_url") ? resolved.config.get("base_url") : undefined;
-      if (typeof baseUrl !== "string" || baseUrl === "") {
-        throw new ValidationError(`Integration "${name}" has no base_url value${org ? ` for organization "${org.slug}"` : ""}; add a string key base_url to the schema and set it.`, { path: "base_url" });
-      }
-      const url = testConnectionUrl(baseUrl, body.path);
-      const oauth = resolved.oauth;
-      const secrets = [...resolved.config.secretValues(), ...(oauth ? [oauth.accessToken, ...(oauth.refreshToken ? [oauth.refreshToken] : [])] : [])].filter((s) => typeof s === "string");
-      const headers: Record<string, string> = { accept: "application/json, text/plain;q=0.9, */*;q=0.5", "user-agent": "bifrost-test-connection" };
-      if (oauth) headers.authorization = `Bearer ${oauth.accessToken}`;
-      const started = performance.now();
-      let res;
-      try {
-        res = await guardedRequest(url.toString(), { method: "GET", headers }, { ...resolveOptions(deps.oauth), timeoutMs: TEST_TIMEOUT_MS, maxResponseBytes: TEST_MAX_BYTES });
-      } catch (err) {
-        if (err instanceof BifrostError) throw testError(err, secrets);
-        throw err;
-      }
-      const latency = Math.round(performance.now() - started);
-      // Redact the whole text before cutting it, so a secret straddling the cut cannot leak a prefix.
-      const text = redactText(new TextDecoder("utf-8").decode(res.body), secrets);
-      const binary = text.includes("\u0000");
-      const shown = binary ? `(binary body, ${res.body.byteLength} bytes)` : text.slice(0, TEST_BODY_CHARS);
-      return {
-        integration: name,
-        org: org?.slug ?? null,
-        url: redactText(url.toString(), secrets),
-        auth: oauth ? "oauth_bearer" : "none",
-        status: res.status,
-        latency_ms: latency,
-        content_type: res.headers.get("content-type"),
-        bytes: res.body.byteLength,
-        truncated: !binary && text.length > TEST_BODY_CHARS,
-        body: shown,
-      };
-    },
+    handler: async ({ params, body }) => testConnection(deps, resolver, { integration: params.name as string, ...(body.org ? { org: body.org } : {}), path: body.path }),
   });
 }

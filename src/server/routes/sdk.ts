@@ -4,7 +4,7 @@ import { generateForIntegration } from "../../generator/service.js";
 import { PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
 
-const GenerateSdkBody = z
+export const GenerateSdkBody = z
   .object({
     spec_url: z.string().min(1).max(4096).optional(),
     spec: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
