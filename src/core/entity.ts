@@ -27,15 +27,15 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 export function checkEntityId(value: unknown, field = "entity_id"): string | null {
   if (value === null || value === "") return null;
   if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
-  if (typeof value !== "string" || value.length > ENTITY_MAX || INVISIBLE.test(value)) {
+  if (typeof value === "string" && value.trim() !== value) {
     throw new ValidationError(
-      `${field} must be a string of at most ${ENTITY_MAX} printable characters without control or zero-width characters (or null to clear it). Nothing was stored.`,
+      `${field} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)} has leading or trailing whitespace; remove it (entity ids are compared without it, so a padded copy would name the same tenant). Nothing was stored.`,
       { path: field },
     );
   }
-  if (value.trim() !== value) {
+  if (typeof value !== "string" || value.length > ENTITY_MAX || INVISIBLE.test(value)) {
     throw new ValidationError(
-      `${field} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)} has leading or trailing whitespace; remove it (entity ids are compared without it, so a padded copy would name the same tenant). Nothing was stored.`,
+      `${field} must be a string of at most ${ENTITY_MAX} printable characters without control or zero-width characters (or null to clear it). Nothing was stored.`,
       { path: field },
     );
   }
