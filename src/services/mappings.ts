@@ -21,7 +21,7 @@ export interface MappingView {
 }
 
 /** Whether the integration's OAuth URLs use `{entity_id}`: then the entity id picks the tenant tokens are minted for. */
-export async function entityPicksTenant(store: Store, integrationId: string): Promise<boolean> {
+async function entityPicksTenant(store: Store, integrationId: string): Promise<boolean> {
   const provider = await store.getOAuthProvider(integrationId);
   return provider !== null && usesEntityPlaceholder(JSON.parse(provider.settings) as ProviderSettings);
 }

@@ -159,6 +159,16 @@ for (const backend of BACKENDS) {
         expect((await api("GET", "/api/integrations/Crm/mappings/victim", h.keys.platform)).statusCode).toBe(404);
       });
 
+      it("yaml apply goes through the same rules: a padded id is refused, another org's id in another spelling collides", async () => {
+        const file = (entity: string) => `integrations:\n  - name: Crm\n    mappings:\n      - { org: victim, entity_id: ${JSON.stringify(entity)} }\n`;
+        const padded = await applyText(h.bf, file("tenant-y "), "bifrost.yaml", { env: {} }).catch((e: unknown) => e);
+        expect(padded).toMatchObject({ message: expect.stringMatching(/entity_id .*leading or trailing whitespace/) });
+        const clash = await applyText(h.bf, file("TENANT-CAFE\u0301."), "bifrost.yaml", { env: {} }).catch((e: unknown) => e);
+        expect(clash).toMatchObject({ message: expect.stringContaining("This entity id is already mapped to another organization") });
+        expect(JSON.stringify(clash)).not.toContain("acme");
+        expect((await api("GET", "/api/integrations/Crm/mappings/victim", h.keys.platform)).statusCode).toBe(404);
+      });
+
       it("attack: two rows of one bulk request that differ only in case → 409, nothing saved", async () => {
         const res = await api("POST", "/api/integrations/Crm/mappings/bulk", h.keys.platform, {
           rows: [
