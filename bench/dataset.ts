@@ -52,7 +52,7 @@ export async function loadDataset(bf: Bifrost, raw: { sqlite?: BetterSqlite3.Dat
       values.push({ id: randomUUID(), integration_id: integrationId, org_id: org.id, key: "base_url", value: JSON.stringify(`https://${org.slug}.example.com`), is_secret: 0, fingerprint: null, updated_at: now });
       const id = randomUUID();
       const plaintext = `secret-${org.slug}-${name}`;
-      values.push({ id, integration_id: integrationId, org_id: org.id, key: "api_key", value: bf.box.encrypt(plaintext, secretContext({ id, orgId: org.id, key: "api_key" })), is_secret: 1, fingerprint: bf.box.fingerprint(plaintext), updated_at: now });
+      values.push({ id, integration_id: integrationId, org_id: org.id, key: "api_key", value: bf.box.encrypt(plaintext, secretContext({ id, orgId: org.id, key: "api_key" })), is_secret: 1, fingerprint: bf.box.fingerprint(plaintext, secretContext({ id, orgId: org.id, key: "api_key" })), updated_at: now });
     }
   }
   const orgRows: Row[] = orgs.map((o) => ({ ...o, created_at: now, updated_at: now }));

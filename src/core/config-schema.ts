@@ -2,7 +2,35 @@ import { ValidationError } from "./errors.js";
 import { checkConfigKey } from "./names.js";
 import { CONFIG_TYPES, type ConfigSchemaItem, type ConfigType } from "./types.js";
 
-const ITEM_FIELDS = new Set(["key", "type", "required", "description", "options"]);
+const ITEM_FIELDS = new Set(["key", "type", "required", "description", "options", "org_override"]);
+
+/** A schema item as written in yaml, the API and exports (snake_case). */
+export interface ConfigSchemaItemWire {
+  key: string;
+  type: ConfigSchemaItem["type"];
+  required: boolean;
+  description?: string;
+  options?: Array<string | number>;
+  /** Present (false) only for keys locked to platform admins. */
+  org_override?: false;
+}
+
+/** The yaml / API form of a parsed schema (what `parseConfigSchema` reads back). */
+export function toWireSchema(schema: readonly ConfigSchemaItem[]): ConfigSchemaItemWire[] {
+  return schema.map((s) => ({
+    key: s.key,
+    type: s.type,
+    required: s.required,
+    ...(s.description ? { description: s.description } : {}),
+    ...(s.options ? { options: [...s.options] } : {}),
+    ...(s.orgOverride === false ? { org_override: false as const } : {}),
+  }));
+}
+
+/** Keys whose per-org values only platform admins may write. */
+export function lockedKeys(schema: readonly ConfigSchemaItem[]): Set<string> {
+  return new Set(schema.filter((s) => s.orgOverride === false).map((s) => s.key));
+}
 
 /**
  * Validate a config schema given by a user (API body, YAML file, CLI). Returns a normalised copy.
@@ -10,7 +38,7 @@ const ITEM_FIELDS = new Set(["key", "type", "required", "description", "options"
  */
 export function parseConfigSchema(input: unknown, where = "config_schema"): ConfigSchemaItem[] {
   if (!Array.isArray(input)) {
-    throw new ValidationError(`${where} must be a list of { key, type, required?, description?, options? } items.`, { path: where });
+    throw new ValidationError(`${where} must be a list of { key, type, required?, description?, options?, org_override? } items.`, { path: where });
   }
   const seen = new Set<string>();
   return input.map((raw, index) => {
@@ -38,6 +66,9 @@ export function parseConfigSchema(input: unknown, where = "config_schema"): Conf
     if (item.description !== undefined && item.description !== null && typeof item.description !== "string") {
       throw new ValidationError(`${at}.description must be a string.`, { path: `${at}.description` });
     }
+    if (item.org_override !== undefined && typeof item.org_override !== "boolean") {
+      throw new ValidationError(`${at}.org_override must be true or false (false: only platform admins may set per-organization values of "${item.key}").`, { path: `${at}.org_override` });
+    }
     const out: ConfigSchemaItem = { key: item.key, type, required: item.required === true };
     if (typeof item.description === "string" && item.description !== "") out.description = item.description;
     if (item.options !== undefined && item.options !== null) {
@@ -53,6 +84,7 @@ export function parseConfigSchema(input: unknown, where = "config_schema"): Conf
         return o as string | number;
       });
     }
+    if (item.org_override === false) out.orgOverride = false;
     return out;
   });
 }

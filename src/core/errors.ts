@@ -90,8 +90,15 @@ export class UnauthenticatedError extends BifrostError {
 }
 
 export class ForbiddenError extends BifrostError {
-  constructor(message: string) {
-    super("BIFROST_FORBIDDEN", 403, message);
+  constructor(message: string, details?: ErrorDetails) {
+    super("BIFROST_FORBIDDEN", 403, message, details);
+  }
+}
+
+/** A migration cannot run on the stored data (for example entity ids that collide under a new rule). Nothing was changed. */
+export class MigrationError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super("BIFROST_MIGRATION_REFUSED", 500, message, details);
   }
 }
 

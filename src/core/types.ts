@@ -16,6 +16,11 @@ export interface ConfigSchemaItem {
   description?: string;
   /** Allowed values (string and int keys). */
   options?: Array<string | number>;
+  /**
+   * `org_override: false` in yaml and the API: only platform admins may write per-org values of this key.
+   * Stored only when false (absent = true).
+   */
+  orgOverride?: boolean;
 }
 
 export interface Organization {

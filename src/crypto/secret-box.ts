@@ -83,19 +83,38 @@ export class SecretBox {
   }
 
   /**
-   * Short, keyed fingerprint of a plaintext: lets people see that a secret changed without exposing it.
-   * Keyed with a key derived from the active key, so it cannot be brute-forced offline from the database.
+   * Short, keyed fingerprint of a plaintext stored in one row: lets people see that a secret changed
+   * without exposing it. Keyed with a key derived from the active key, so it cannot be brute-forced
+   * offline from the database; bound to the row (tenant, table, row, field, like the AAD), so the same
+   * value in two rows (a default and an override, two organizations) has different fingerprints and
+   * nobody can confirm a guess of another level's secret by writing it and comparing (DESIGN.md §9.4).
    */
-  fingerprint(plaintext: string): string {
+  fingerprint(plaintext: string, ctx: SecretContext): string {
     const kid = this.#keyring.active;
     let fk = this.#fingerprintKeys.get(kid);
     if (!fk) {
       const key = this.#keyring.keys.get(kid) as Buffer;
-      fk = Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), Buffer.from("bifrost fingerprint v1"), 32));
+      fk = Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), Buffer.from("bifrost fingerprint v2 (row-bound)"), 32));
       this.#fingerprintKeys.set(kid, fk);
     }
-    return `hmac-sha256:${createHmac("sha256", fk).update(plaintext, "utf8").digest("hex").slice(0, 12)}`;
+    const mac = createHmac("sha256", fk);
+    // Length-prefixed parts: no two contexts share an encoding.
+    for (const part of [ctx.tenant, ctx.table, ctx.row, ctx.field, plaintext]) {
+      const b = Buffer.from(part, "utf8");
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.byteLength);
+      mac.update(len).update(b);
+    }
+    return `hmac-sha256:${mac.digest("hex").slice(0, 16)}`;
   }
+}
+
+/**
+ * Row-bound fingerprints have 16 hex digits; the earlier unbound ones had 12. Stored fingerprints that do
+ * not match are recomputed at start (see services/fingerprints.ts).
+ */
+export function isRowBoundFingerprint(fingerprint: string | null): boolean {
+  return fingerprint !== null && /^hmac-sha256:[0-9a-f]{16}$/.test(fingerprint);
 }
 
 /** A known plaintext encrypted per key id and stored in the database, checked at start. */

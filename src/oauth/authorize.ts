@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as o from "oauth4webapi";
 import { requireIntegration, requireOrg } from "../services/lookup.js";
+import { ConflictError } from "../core/errors.js";
 import type { Mapping } from "../core/types.js";
 import type { StoredOAuthToken } from "../storage/store.js";
 import { OAuthAuthorizationDeniedError, OAuthConfigError, OAuthIssuerMismatchError, OAuthNoProviderError, OAuthStateError, sanitizeProviderText } from "./errors.js";
@@ -116,8 +117,25 @@ function toParams(q: CompleteAuthorizationInput["query"]): URLSearchParams {
   return p;
 }
 
-function capture(source: { type: string; key: string } | null, params: URLSearchParams, t: TokenSet): string | null {
+/**
+ * Whether the flow was started by a platform admin (or the local CLI: no key). Only they may have an
+ * entity id taken from the callback URL, which the browser relays and could alter.
+ */
+async function startedByPlatform(store: RefreshDeps["store"], initiatorKeyId: string | null): Promise<boolean> {
+  if (initiatorKeyId === null) return true;
+  const key = (await store.listApiKeys()).find((k) => k.id === initiatorKeyId);
+  return key?.role === "platform_admin";
+}
+
+/**
+ * The entity id the provider reported (DESIGN.md §9.3). `token_field` and `id_token_claim` come from the
+ * token endpoint itself and are captured for any initiator; `url_param` is read from the callback URL,
+ * which passes through the user's browser, so it is captured only when a platform admin (or the CLI)
+ * started the flow. Same shape rule as before; uniqueness is the store's (normalized key).
+ */
+function capture(source: { type: string; key: string } | null, params: URLSearchParams, t: TokenSet, platform: boolean): string | null {
   if (!source) return null;
+  if (source.type === "url_param" && !platform) return null;
   const raw = source.type === "url_param" ? params.get(source.key) : source.type === "token_field" ? t.extra[source.key] : t.idTokenClaims?.[source.key];
   if (typeof raw !== "string" && typeof raw !== "number") return null;
   const v = String(raw);
@@ -187,7 +205,8 @@ export async function completeAuthorization(deps: RefreshDeps, input: CompleteAu
     return fail("failed", toBifrostError(classify(err), integration.name, "code exchange"));
   }
 
-  const captured = capture(provider.settings.entityIdSource, params, tokens);
+  const platform = provider.settings.entityIdSource?.type === "url_param" ? await startedByPlatform(deps.store, st.initiatorKeyId) : true;
+  const captured = capture(provider.settings.entityIdSource, params, tokens, platform);
   const result = await deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
     if (org && !mapping) {
@@ -211,6 +230,18 @@ export async function completeAuthorization(deps: RefreshDeps, input: CompleteAu
       payload: { level: mapping ? "mapping" : "integration", scopes: patch.scopes, hasRefreshToken: tokens.refreshToken !== null, entityIdCaptured },
     });
     return { patch, entityIdCaptured };
+  }).catch(async (err: unknown) => {
+    // The provider's entity is already another organization's (same normalized key): store nothing.
+    if (err instanceof ConflictError && err.details?.constraint === "entity_id") {
+      return fail(
+        "failed",
+        new ConflictError(
+          `The provider reported an entity id for this connection that is already mapped to another organization of "${integration.name}"; nothing was stored. A platform admin must review the mappings before connecting again.`,
+          { constraint: "entity_id", integration: integration.name },
+        ),
+      );
+    }
+    throw err;
   });
   await deps.store.setOAuthStateOutcome(stateValue, "completed");
   return {

@@ -50,17 +50,18 @@ export async function setOAuthProvider(deps: Deps, integrationName: string, inpu
   const id = existing?.id ?? deps.clock.id();
   const now = deps.clock.now();
   const secret = parsed.clientSecret;
+  const fingerprint = secret === null ? (existing?.clientSecretFingerprint as string) : deps.box.fingerprint(secret, providerSecretContext(id));
   await deps.store.putOAuthProvider({
     id,
     integrationId: integration.id,
     flow: parsed.settings.flow,
     settings: JSON.stringify(parsed.settings),
     clientSecret: secret === null ? (existing?.clientSecret as string) : deps.box.encrypt(secret, providerSecretContext(id)),
-    clientSecretFingerprint: secret === null ? (existing?.clientSecretFingerprint as string) : deps.box.fingerprint(secret),
+    clientSecretFingerprint: fingerprint,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   });
-  return providerView(parsed.settings, secret === null ? (existing?.clientSecretFingerprint as string) : deps.box.fingerprint(secret));
+  return providerView(parsed.settings, fingerprint);
 }
 
 /** The provider as shown to people (secret masked), or null. */

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { BifrostError, ForbiddenError, NotFoundError, UnauthenticatedError } from "../core/errors.js";
 import type { ApiKeyRole } from "../core/types.js";
+import type { Actor } from "../services/actor.js";
 import { verifyApiKey } from "../services/api-keys.js";
 import type { Deps } from "../services/deps.js";
 import { CSRF_HEADER, csrfMatches, readCookie, SAFE_METHODS, SESSION_COOKIE, sessionsFor } from "./console/sessions.js";
@@ -105,6 +106,11 @@ async function authenticateUncached(deps: Deps, request: FastifyRequest, m: RegE
 
 export function isPlatform(caller: Caller): boolean {
   return caller.role === "platform_admin";
+}
+
+/** The caller as the services see it (tenant rules of DESIGN.md §9.3). */
+export function actorOf(caller: Caller): Actor {
+  return { platform: isPlatform(caller) };
 }
 
 /** 403 for an action this role can never perform, whatever the object. */

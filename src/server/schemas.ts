@@ -27,6 +27,7 @@ export const ConfigSchemaItemBody = z.strictObject({
   required: z.boolean().optional(),
   description: z.string().nullable().optional(),
   options: z.array(z.union([z.string(), z.number().int()])).optional().describe("Allowed values (string and int keys)."),
+  org_override: z.boolean().optional().describe("false: only platform admins may set per-organization values of this key (default true)."),
 });
 
 export const ConfigSchemaBody = z.array(ConfigSchemaItemBody).describe("The integration's config schema.");

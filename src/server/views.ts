@@ -2,6 +2,7 @@
 import type { Organization } from "../core/types.js";
 import type { CompletedAuthorization, OAuthConnectionView, OAuthEventView } from "../oauth/service.js";
 import type { ConfigSchemaItem, ConfigValue, SecretView } from "../core/types.js";
+import { toWireSchema } from "../core/config-schema.js";
 import type { OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
 import type { ApiKeyView } from "../services/api-keys.js";
 import type { ConfigChange } from "../services/config-values.js";
@@ -18,7 +19,7 @@ export function integrationOut(v: IntegrationView, caller: Caller) {
   return {
     name: v.name,
     description: v.description,
-    config_schema: v.configSchema,
+    config_schema: toWireSchema(v.configSchema),
     defaults: v.defaults,
     ...(isPlatform(caller) ? { mapping_count: v.mappingCount } : {}),
     created_at: v.createdAt,

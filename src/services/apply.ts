@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { coerceValue } from "../core/coerce.js";
-import { schemaByKey } from "../core/config-schema.js";
+import { schemaByKey, toWireSchema } from "../core/config-schema.js";
 import { ApplyFileError, BifrostError, ValidationError } from "../core/errors.js";
 import { RESERVED_KEYS } from "../core/names.js";
 import { type ConfigSchemaItem, isSecretView } from "../core/types.js";
@@ -13,10 +13,13 @@ import type { Store } from "../storage/store.js";
 import { OAuthConfigError } from "../oauth/errors.js";
 import { parseProviderConfig, providerView } from "../oauth/provider-config.js";
 import { getOAuthProvider, removeOAuthProvider, setOAuthProvider } from "../oauth/service.js";
+import { providerSecretContext } from "../oauth/tokens.js";
 import { type FileIntegration, formatPath, oauthErrorAt, type ParsedApplyFile, type PathSegment, parseApplyFile } from "./apply-file.js";
 import type { ConfigChange } from "./config-values.js";
 import type { Deps } from "./deps.js";
 import { createIntegration, updateIntegration } from "./integrations.js";
+import { requireIntegration } from "./lookup.js";
+import { PLATFORM_ACTOR } from "./actor.js";
 import { setMapping } from "./mappings.js";
 import { createOrg, updateOrg } from "./organizations.js";
 
@@ -236,7 +239,7 @@ async function applyAll(deps: Deps, f: ParsedApplyFile, force: boolean): Promise
       if (!existing) {
         const defaults = integ.defaults ?? {};
         await at(f, [...integ.path, "defaults"], () =>
-          createIntegration(deps, { name: integ.name, description: integ.description ?? null, configSchema: integ.configSchema ?? [], defaults }),
+          createIntegration(deps, { name: integ.name, description: integ.description ?? null, configSchema: toWireSchema(integ.configSchema ?? []), defaults }),
         );
         const set = Object.keys(defaults).filter((k) => defaults[k] !== null);
         changes.push(change(f, "integration", integ.name, integ.path, "created", [], { set, unset: [], unchanged: [] }));
@@ -247,7 +250,7 @@ async function applyAll(deps: Deps, f: ParsedApplyFile, force: boolean): Promise
       const res = await at(f, integ.configSchema !== undefined ? [...integ.path, "config_schema"] : integ.path, () =>
         updateIntegration(deps, integ.name, {
           ...(integ.description === undefined ? {} : { description: integ.description }),
-          ...(integ.configSchema === undefined ? {} : { configSchema: integ.configSchema }),
+          ...(integ.configSchema === undefined ? {} : { configSchema: toWireSchema(integ.configSchema) }),
           ...(integ.defaults === undefined ? {} : { defaults: integ.defaults }),
           force,
         }),
@@ -271,7 +274,7 @@ async function applyAll(deps: Deps, f: ParsedApplyFile, force: boolean): Promise
             ...(m.entityId === undefined ? {} : { entityId: m.entityId }),
             ...(m.entityName === undefined ? {} : { entityName: m.entityName }),
             ...(m.config === undefined ? {} : { config: m.config }),
-          }),
+          }, PLATFORM_ACTOR),
         );
         const fields: string[] = [];
         if (before && res.mapping.entityId !== before.entityId) fields.push("entity_id");
@@ -320,7 +323,9 @@ async function applyOAuth(deps: Deps, f: ParsedApplyFile, integ: FileIntegration
     }
     throw err;
   }
-  const fingerprint = parsed.clientSecret === null ? (existing?.client_secret.fingerprint ?? "") : deps.box.fingerprint(parsed.clientSecret);
+  // Fingerprints are bound to the provider row: compute the file's secret as it would be stored in that row.
+  const row = existing ? await deps.store.getOAuthProvider((await requireIntegration(deps.store, integ.name)).id) : null;
+  const fingerprint = parsed.clientSecret === null ? (existing?.client_secret.fingerprint ?? "") : row ? deps.box.fingerprint(parsed.clientSecret, providerSecretContext(row.id)) : "";
   const wanted = providerView(parsed.settings, fingerprint);
   if (existing && canonical(existing) === canonical(wanted)) return change(f, "oauth_provider", integ.name, path, "unchanged", []);
   const fields = existing

@@ -6,6 +6,7 @@ import { describeStore, openStore } from "../storage/open.js";
 import type { Store } from "../storage/store.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Deps } from "./deps.js";
+import { refreshUnboundFingerprints } from "./fingerprints.js";
 import { StoreResolver } from "./resolve.js";
 
 export interface BootOptions {
@@ -89,6 +90,10 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
     });
     const box = new SecretBox(keyring);
     await checkCanaries(store, box, clock);
+    const fingerprints = await refreshUnboundFingerprints(store, box);
+    if (fingerprints.skipped.length > 0) {
+      warn(`${fingerprints.skipped.length} stored secret(s) did not decrypt, so their fingerprints were left as they are (ids: ${fingerprints.skipped.slice(0, 10).join(", ")}).`);
+    }
     return {
       store,
       box,

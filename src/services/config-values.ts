@@ -1,10 +1,11 @@
 import { type CoerceOptions, coerceValue } from "../core/coerce.js";
-import { schemaByKey } from "../core/config-schema.js";
-import { DecryptError, ValidationError } from "../core/errors.js";
+import { lockedKeys, schemaByKey } from "../core/config-schema.js";
+import { DecryptError, ForbiddenError, ValidationError } from "../core/errors.js";
 import { RESERVED_KEYS } from "../core/names.js";
 import { type ConfigValue, type DisplayValue, type Integration, isSecretView } from "../core/types.js";
 import type { SecretBox, SecretContext } from "../crypto/secret-box.js";
 import type { Store, StoredConfigValue } from "../storage/store.js";
+import { type Actor, ORG_ACTOR } from "./actor.js";
 import type { Deps } from "./deps.js";
 
 export interface ConfigChange {
@@ -60,6 +61,22 @@ export function checkValueKeys(integration: Integration, values: unknown, where:
     );
   }
   return values as Record<string, unknown>;
+}
+
+/**
+ * Per-org values of `org_override: false` keys are written (set, changed, deleted, even echoed) by
+ * platform actors only: answering "unchanged" to an org admin would confirm a guess of the value a
+ * platform admin set. Checked before any value is validated or compared.
+ */
+export function checkLockedKeys(integration: Integration, orgId: string | null, keys: readonly string[], actor: Actor): void {
+  if (orgId === null || actor.platform) return;
+  const locked = lockedKeys(integration.configSchema);
+  const hit = keys.filter((k) => locked.has(k));
+  if (hit.length === 0) return;
+  throw new ForbiddenError(
+    `Only a platform admin may set per-organization values of ${hit.map((k) => `"${k}"`).join(", ")} for integration "${integration.name}": the schema marks ${hit.length === 1 ? "it" : "them"} org_override: false. Nothing was stored.`,
+    { reason: "org_override_false", integration: integration.name, keys: hit },
+  );
 }
 
 interface PlannedWrite {
@@ -119,7 +136,7 @@ function planWrites(
         key,
         value: deps.box.encrypt(plaintext, secretContext({ id, orgId, key })),
         isSecret: true,
-        fingerprint: deps.box.fingerprint(plaintext),
+        fingerprint: deps.box.fingerprint(plaintext, secretContext({ id, orgId, key })),
         updatedAt: now,
       };
       return { key, kind: "set", row };
@@ -151,8 +168,10 @@ export async function writeConfigValues(
   rawValues: unknown,
   where: string,
   opts: CoerceOptions = {},
+  actor: Actor = ORG_ACTOR,
 ): Promise<ConfigChange> {
   const values = checkValueKeys(integration, rawValues, where);
+  checkLockedKeys(integration, orgId, Object.keys(values), actor);
   const existingRows = await deps.store.listConfigValues(integration.id, orgId);
   const existing = new Map(existingRows.map((v) => [v.key, v]));
   const plan = planWrites(deps, integration, orgId, values, existing, opts);

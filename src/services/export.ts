@@ -5,6 +5,7 @@
  * as `{ set: true, fingerprint }`, which `apply` treats as "keep the stored secret".
  */
 import { stringify } from "yaml";
+import type { ConfigSchemaItemWire } from "../core/config-schema.js";
 import type { ConfigSchemaItem, DisplayValue } from "../core/types.js";
 import type { StoredConfigValue } from "../storage/store.js";
 import { getOAuthProvider } from "../oauth/service.js";
@@ -28,7 +29,7 @@ export interface ExportedMapping {
 export interface ExportedIntegration {
   name: string;
   description?: string;
-  config_schema: ConfigSchemaItem[];
+  config_schema: ConfigSchemaItemWire[];
   defaults: Record<string, DisplayValue>;
   /** The OAuth provider block; client_secret as `{ set: true, fingerprint }`, never plaintext. */
   oauth?: ProviderView;
@@ -93,6 +94,7 @@ export async function exportDocument(deps: Deps): Promise<ExportDocument> {
         required: s.required,
         ...(s.description ? { description: escapeText(s.description) } : {}),
         ...(s.options ? { options: s.options.map((o) => (typeof o === "string" ? escapeText(o) : o)) } : {}),
+        ...(s.orgOverride === false ? { org_override: false as const } : {}),
       })),
       defaults: valuesInSchemaOrder(
         integ.configSchema,

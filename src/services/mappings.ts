@@ -1,7 +1,11 @@
-import { ValidationError } from "../core/errors.js";
+import { lockedKeys } from "../core/config-schema.js";
+import { checkEntityId, ENTITY_MAX, entityKey } from "../core/entity.js";
+import { ForbiddenError, ValidationError } from "../core/errors.js";
 import type { DisplayValue, Integration, Mapping, Organization } from "../core/types.js";
+import { type ProviderSettings, usesEntityPlaceholder } from "../oauth/provider-config.js";
 import type { Store } from "../storage/store.js";
-import { type ConfigChange, checkValueKeys, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
+import { type Actor, ORG_ACTOR } from "./actor.js";
+import { type ConfigChange, checkLockedKeys, checkValueKeys, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
 import type { Deps } from "./deps.js";
 import { requireIntegration, requireOrg } from "./lookup.js";
 
@@ -16,7 +20,25 @@ export interface MappingView {
   updatedAt: string;
 }
 
-const ENTITY_MAX = 256;
+/** Whether the integration's OAuth URLs use `{entity_id}`: then the entity id picks the tenant tokens are minted for. */
+async function entityPicksTenant(store: Store, integrationId: string): Promise<boolean> {
+  const provider = await store.getOAuthProvider(integrationId);
+  return provider !== null && usesEntityPlaceholder(JSON.parse(provider.settings) as ProviderSettings);
+}
+
+function entityForbidden(integration: string, org: string): ForbiddenError {
+  return new ForbiddenError(
+    `Only a platform admin may set or change the entity id of organization "${org}" for integration "${integration}": its OAuth URLs use {entity_id}, so the entity id decides which tenant tokens are minted for. Ask a platform admin to set it.`,
+    { reason: "entity_id_platform_only", path: "entity_id", integration, org },
+  );
+}
+
+/** A token minted for the old tenant must not serve the new one: drop the mapping's tokens when its entity key changes. */
+async function dropMappingTokens(store: Store, integrationId: string, mapping: Mapping): Promise<void> {
+  for (const t of await store.listOAuthTokens({ integrationId, orgId: mapping.orgId })) {
+    if (t.mappingId === mapping.id) await store.deleteOAuthToken(t.id);
+  }
+}
 
 function checkEntity(value: unknown, field: string): string | null {
   if (value === null || value === "") return null;
@@ -55,9 +77,14 @@ export interface SetMappingResult {
   config: ConfigChange;
 }
 
-/** Create or update the org's mapping; `config` writes overrides (null deletes one). */
-export async function setMapping(deps: Deps, integrationName: string, orgSlug: string, input: SetMappingInput): Promise<SetMappingResult> {
-  const entityId = input.entityId === undefined ? undefined : checkEntity(input.entityId, "entity_id");
+/**
+ * Create or update the org's mapping; `config` writes overrides (null deletes one).
+ * `actor`: who asks (DESIGN.md §9.3). Only a platform actor may set or change the entity id when the
+ * integration's OAuth URLs use `{entity_id}`, or write overrides of `org_override: false` keys; others
+ * get BIFROST_FORBIDDEN before anything is checked against other tenants (so no 409 tells them a tenant is taken).
+ */
+export async function setMapping(deps: Deps, integrationName: string, orgSlug: string, input: SetMappingInput, actor: Actor = ORG_ACTOR): Promise<SetMappingResult> {
+  const entityId = input.entityId === undefined ? undefined : checkEntityId(input.entityId, "entity_id");
   const entityName = input.entityName === undefined ? undefined : checkEntity(input.entityName, "entity_name");
   return deps.store.transaction(async (store) => {
     const integration = await requireIntegration(store, integrationName);
@@ -66,6 +93,9 @@ export async function setMapping(deps: Deps, integrationName: string, orgSlug: s
     let created = false;
     let changed = false;
     const now = deps.clock.now();
+    const entityChanges = entityId !== undefined && entityId !== (mapping?.entityId ?? null);
+    const picksTenant = entityChanges ? await entityPicksTenant(store, integration.id) : false;
+    if (picksTenant && !actor.platform) throw entityForbidden(integration.name, org.slug);
     if (!mapping) {
       mapping = { id: deps.clock.id(), integrationId: integration.id, orgId: org.id, entityId: entityId ?? null, entityName: entityName ?? null, createdAt: now, updatedAt: now };
       await store.insertMapping(mapping);
@@ -75,12 +105,15 @@ export async function setMapping(deps: Deps, integrationName: string, orgSlug: s
       if (entityId !== undefined && entityId !== mapping.entityId) patch.entityId = entityId;
       if (entityName !== undefined && entityName !== mapping.entityName) patch.entityName = entityName;
       if (Object.keys(patch).length > 0) {
+        const before = mapping.entityId === null ? null : entityKey(mapping.entityId);
+        const after = patch.entityId === undefined ? before : patch.entityId === null ? null : entityKey(patch.entityId);
+        if (picksTenant && before !== after) await dropMappingTokens(store, integration.id, mapping);
         await store.updateMapping(mapping.id, { ...patch, updatedAt: now });
         mapping = { ...mapping, ...patch, updatedAt: now };
         changed = true;
       }
     }
-    const config = input.config === undefined ? emptyChange() : await writeConfigValues({ ...deps, store }, integration, org.id, input.config, "config", { text: input.textValues === true });
+    const config = input.config === undefined ? emptyChange() : await writeConfigValues({ ...deps, store }, integration, org.id, input.config, "config", { text: input.textValues === true }, actor);
     changed ||= config.set.length > 0 || config.unset.length > 0;
     return { mapping: await view(store, integration, org, mapping), created, changed, config };
   });
@@ -101,14 +134,29 @@ export async function listMappings(deps: Deps, integrationName: string, onlyOrgI
   return Promise.all(mappings.map((m) => view(deps.store, integration, orgs.get(m.orgId) as Organization, m)));
 }
 
-/** Remove a mapping together with the org's overrides for that integration. */
-export async function removeMapping(deps: Deps, integrationName: string, orgSlug: string): Promise<{ removed: boolean; deletedOverrides: number }> {
+/**
+ * Remove a mapping together with the org's overrides for that integration. Removing clears the entity id
+ * and every override, so a non-platform actor may not remove a mapping whose entity id picks the tenant
+ * or that holds overrides of `org_override: false` keys (a platform admin set those).
+ */
+export async function removeMapping(deps: Deps, integrationName: string, orgSlug: string, actor: Actor = ORG_ACTOR): Promise<{ removed: boolean; deletedOverrides: number }> {
   return deps.store.transaction(async (store) => {
     const integration = await requireIntegration(store, integrationName);
     const org = await requireOrg(store, orgSlug);
     const m = await store.getMapping(integration.id, org.id);
     if (!m) return { removed: false, deletedOverrides: 0 };
     const overrides = await store.listConfigValues(integration.id, org.id);
+    if (!actor.platform) {
+      if (m.entityId !== null && (await entityPicksTenant(store, integration.id))) throw entityForbidden(integration.name, org.slug);
+      const locked = lockedKeys(integration.configSchema);
+      const held = overrides.filter((v) => locked.has(v.key)).map((v) => v.key);
+      if (held.length > 0) {
+        throw new ForbiddenError(
+          `Only a platform admin may remove the mapping of organization "${org.slug}" for integration "${integration.name}": it holds override(s) of ${held.map((k) => `"${k}"`).join(", ")}, which the schema locks to platform admins (org_override: false).`,
+          { reason: "org_override_false", integration: integration.name, org: org.slug, keys: held },
+        );
+      }
+    }
     const deletedOverrides = await store.deleteConfigValues(integration.id, org.id, overrides.map((v) => v.key));
     await store.deleteMapping(m.id);
     return { removed: true, deletedOverrides };
@@ -125,11 +173,12 @@ export async function setConfig(
   orgSlug: string | null,
   values: unknown,
   opts: { text?: boolean } = {},
+  actor: Actor = ORG_ACTOR,
 ): Promise<{ change: ConfigChange; mappingCreated: boolean }> {
   if (orgSlug === null) {
     return deps.store.transaction(async (store) => {
       const integration = await requireIntegration(store, integrationName);
-      return { change: await writeConfigValues({ ...deps, store }, integration, null, values, "values", opts), mappingCreated: false };
+      return { change: await writeConfigValues({ ...deps, store }, integration, null, values, "values", opts, actor), mappingCreated: false };
     });
   }
   const onlyDeletes = typeof values === "object" && values !== null && Object.values(values).every((v) => v === null);
@@ -139,10 +188,11 @@ export async function setConfig(
     const org = await requireOrg(deps.store, orgSlug);
     if (!(await deps.store.getMapping(integration.id, org.id))) {
       const keys = Object.keys(checkValueKeys(integration, values, "values"));
+      checkLockedKeys(integration, org.id, keys, actor);
       return { change: { set: [], unset: [], unchanged: keys }, mappingCreated: false };
     }
   }
-    const res = await setMapping(deps, integrationName, orgSlug, { config: values, textValues: opts.text === true });
+  const res = await setMapping(deps, integrationName, orgSlug, { config: values, textValues: opts.text === true }, actor);
   return { change: res.config, mappingCreated: res.created };
 }
 

@@ -1,4 +1,5 @@
 import { type Kysely, Migrator, type Selectable, type Transaction } from "kysely";
+import { entityKey } from "../core/entity.js";
 import { ConflictError } from "../core/errors.js";
 import type { ApiKeyRole, ConfigSchemaItem, Integration, Mapping, Organization } from "../core/types.js";
 import { InCodeMigrationProvider } from "./migrations.js";
@@ -246,12 +247,12 @@ async function unique<T>(what: string, p: Promise<T>): Promise<T> {
 export function mappingConstraint(err: unknown): "entity" | "org" | "other" {
   const e = err as { constraint?: unknown; message?: unknown };
   if (typeof e?.constraint === "string") {
-    if (e.constraint === "mappings_integration_entity_uq") return "entity";
+    if (e.constraint === "mappings_integration_entity_key_uq" || e.constraint === "mappings_integration_entity_uq") return "entity";
     if (e.constraint === "mappings_integration_org_uq") return "org";
     return "other";
   }
   const msg = typeof e?.message === "string" ? e.message : "";
-  if (/mappings\.integration_id,\s*mappings\.entity_id/.test(msg)) return "entity";
+  if (/mappings\.integration_id,\s*mappings\.entity_(id|key)/.test(msg)) return "entity";
   if (/mappings\.integration_id,\s*mappings\.org_id/.test(msg)) return "org";
   return "other";
 }
@@ -403,7 +404,16 @@ export abstract class KyselyStore implements Store {
     await uniqueMapping(
       this.db
         .insertInto("mappings")
-        .values({ id: m.id, integration_id: m.integrationId, org_id: m.orgId, entity_id: m.entityId, entity_name: m.entityName, created_at: m.createdAt, updated_at: m.updatedAt })
+        .values({
+          id: m.id,
+          integration_id: m.integrationId,
+          org_id: m.orgId,
+          entity_id: m.entityId,
+          entity_key: m.entityId === null ? null : entityKey(m.entityId),
+          entity_name: m.entityName,
+          created_at: m.createdAt,
+          updated_at: m.updatedAt,
+        })
         .execute(),
     );
   }
@@ -412,7 +422,7 @@ export abstract class KyselyStore implements Store {
       this.db
         .updateTable("mappings")
         .set({
-          ...(patch.entityId === undefined ? {} : { entity_id: patch.entityId }),
+          ...(patch.entityId === undefined ? {} : { entity_id: patch.entityId, entity_key: patch.entityId === null ? null : entityKey(patch.entityId) }),
           ...(patch.entityName === undefined ? {} : { entity_name: patch.entityName }),
           updated_at: patch.updatedAt,
         })
@@ -486,6 +496,13 @@ export abstract class KyselyStore implements Store {
         this.db.insertInto("oauth_providers").values({ id: p.id, integration_id: p.integrationId, created_at: p.createdAt, ...row }).execute(),
       );
     }
+  }
+  async setSecretFingerprint(target: { table: "config_values" | "oauth_providers"; id: string; integrationId: string; ciphertext: string }, fingerprint: string): Promise<boolean> {
+    const res =
+      target.table === "config_values"
+        ? await this.db.updateTable("config_values").set({ fingerprint }).where("id", "=", target.id).where("value", "=", target.ciphertext).where("is_secret", "=", 1).executeTakeFirst()
+        : await this.db.updateTable("oauth_providers").set({ client_secret_fingerprint: fingerprint }).where("id", "=", target.id).where("client_secret", "=", target.ciphertext).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
   async deleteOAuthProvider(integrationId: string): Promise<void> {
     await this.db.deleteFrom("oauth_providers").where("integration_id", "=", integrationId).execute();

@@ -1,4 +1,47 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+import { entityKey } from "../core/entity.js";
+import { MigrationError } from "../core/errors.js";
+
+/**
+ * 0005: the comparison key of every stored entity id. Existing ids that collide under the new rule
+ * (`TENANT-ABC` next to `tenant-abc`) stop the migration before anything changes; the error names the
+ * integration and the mapping ids so an operator can fix them with the release before.
+ */
+async function backfillEntityKeys(db: Kysely<unknown>): Promise<void> {
+  const rows = (await sql<{ id: string; integration_id: string; entity_id: string }>`SELECT id, integration_id, entity_id FROM mappings WHERE entity_id IS NOT NULL ORDER BY created_at, id`.execute(db)).rows;
+  const groups = new Map<string, string[]>();
+  const keys = new Map<string, string>();
+  for (const r of rows) {
+    const key = entityKey(r.entity_id);
+    keys.set(r.id, key);
+    const g = `${r.integration_id}\u0000${key}`;
+    groups.set(g, [...(groups.get(g) ?? []), r.id]);
+  }
+  const collisions = [...groups.entries()].filter(([, ids]) => ids.length > 1);
+  if (collisions.length > 0) {
+    const names = new Map((await sql<{ id: string; name: string }>`SELECT id, name FROM integrations`.execute(db)).rows.map((r) => [r.id, r.name]));
+    const list = collisions.map(([g, ids]) => {
+      const integrationId = g.split("\u0000")[0] as string;
+      return { integration: names.get(integrationId) ?? integrationId, mappings: ids };
+    });
+    throw new MigrationError(
+      `Migration 0005_entity_key refused: entity ids must be unique per integration ignoring case, surrounding whitespace, Unicode form and a trailing dot, and these mappings collide: ` +
+        `${list.map((c) => `integration "${c.integration}": mappings ${c.mappings.join(", ")}`).join("; ")}. ` +
+        "Change or clear all but one entity id of each group (with the previous release, e.g. `bifrost mappings set`), then migrate again. Nothing was changed.",
+      { collisions: list },
+    );
+  }
+  await db.schema.dropIndex("mappings_integration_entity_uq").execute();
+  await db.schema.alterTable("mappings").addColumn("entity_key", "text").execute();
+  for (const [id, key] of keys) await sql`UPDATE mappings SET entity_key = ${key} WHERE id = ${id}`.execute(db);
+  await db.schema
+    .createIndex("mappings_integration_entity_key_uq")
+    .on("mappings")
+    .columns(["integration_id", "entity_key"])
+    .unique()
+    .where(sql.ref("entity_key"), "is not", null)
+    .execute();
+}
 
 /**
  * Schema migrations, in order. Never edit a released migration: add a new one.
@@ -188,6 +231,12 @@ const migrations: Record<string, Migration> = {
       // and whether outbound calls may reach private (on-premises) ranges.
       await db.schema.alterTable("integrations").addColumn("trusted_origins", "text", (c) => c.notNull().defaultTo("[]")).execute();
       await db.schema.alterTable("integrations").addColumn("private_network", "integer", (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
+  "0005_entity_key": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Entity ids are unique per integration on a normalized key (DESIGN.md §9.3); the stored id keeps the user's spelling.
+      await backfillEntityKeys(db);
     },
   },
 };

@@ -31,6 +31,7 @@ const WRITES: Readonly<Record<string, IdOf>> = {
   revokeApiKey: first,
   putOAuthProvider: (a) => (a[0] as StoredOAuthProvider).integrationId,
   deleteOAuthProvider: first,
+  setSecretFingerprint: (a) => (a[0] as { integrationId: string }).integrationId,
   insertOAuthTokenIfAbsent: (a) => (a[0] as StoredOAuthToken).integrationId,
   updateOAuthToken: first,
   updateOAuthTokenReturning: first,

@@ -30,6 +30,8 @@ export interface MappingsTable {
   integration_id: string;
   org_id: string;
   entity_id: string | null;
+  /** entityKey(entity_id): unique per integration (migration 0005). Written by the store, never by callers. */
+  entity_key: string | null;
   entity_name: string | null;
   created_at: string;
   updated_at: string;

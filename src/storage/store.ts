@@ -244,6 +244,12 @@ export interface Store {
   finishWebhookDelivery(eventId: string, owner: string, outcome: { deliveredAt: string } | { attempts: number; nextAttemptAt: string; error: string }): Promise<boolean>;
   listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; limit?: number }): Promise<StoredOAuthEvent[]>;
 
+  /**
+   * Replace the fingerprint of one stored secret (`config_values` row or an OAuth provider's client
+   * secret), only while the row still holds `ciphertext` (a concurrent write wins). Returns whether it was written.
+   */
+  setSecretFingerprint(target: { table: "config_values" | "oauth_providers"; id: string; integrationId: string; ciphertext: string }, fingerprint: string): Promise<boolean>;
+
   getCanaries(): Promise<Array<{ kid: string; value: string }>>;
   putCanary(kid: string, value: string, at: string): Promise<void>;
 }

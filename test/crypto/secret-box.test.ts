@@ -55,11 +55,14 @@ describe("SecretBox", () => {
     expect(both.encrypt("v", ctx).startsWith("v1.k2.")).toBe(true);
   });
 
-  it("fingerprints are short, stable and keyed", () => {
+  it("fingerprints are short, stable, keyed and bound to their row", () => {
     const b = box();
-    expect(b.fingerprint("abc")).toMatch(/^hmac-sha256:[0-9a-f]{12}$/);
-    expect(b.fingerprint("abc")).toBe(b.fingerprint("abc"));
-    expect(box().fingerprint("abc")).not.toBe(b.fingerprint("abc"));
+    expect(b.fingerprint("abc", ctx)).toMatch(/^hmac-sha256:[0-9a-f]{16}$/);
+    expect(b.fingerprint("abc", ctx)).toBe(b.fingerprint("abc", { ...ctx }));
+    expect(box().fingerprint("abc", ctx)).not.toBe(b.fingerprint("abc", ctx));
+    for (const other of [{ ...ctx, row: "r2" }, { ...ctx, tenant: "org-2" }, { ...ctx, table: "oauth_providers" }, { ...ctx, field: "other" }]) {
+      expect(b.fingerprint("abc", other)).not.toBe(b.fingerprint("abc", ctx));
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import {
   setOAuthProvider,
   startAuthorization,
 } from "../../src/oauth/service.js";
+import { PLATFORM_ACTOR } from "../../src/services/actor.js";
 import { setMapping } from "../../src/services/mappings.js";
 import { BifrostError } from "../../src/core/errors.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, driveAuthorization, startAuthServer } from "./helpers/auth-server.js";
@@ -232,8 +233,8 @@ for (const backend of BACKENDS) {
 
     it("per-entity templated token URL gives each org its own token; unsafe values are refused", async () => {
       await setOAuthProvider(bf, "CcTenant", { flow: "client_credentials", client_id: CLIENT_ID, client_secret: CLIENT_SECRET, token_url: `${as.issuer}/token`, revocation_url: `${as.issuer}/token/revocation?t={entity_id}`, url_defaults: { entity_id: "common" } });
-      await setMapping(bf, "CcTenant", "acme", { entityId: "tenant-a" });
-      await setMapping(bf, "CcTenant", "globex", { entityId: "tenant-b" });
+      await setMapping(bf, "CcTenant", "acme", { entityId: "tenant-a" }, PLATFORM_ACTOR);
+      await setMapping(bf, "CcTenant", "globex", { entityId: "tenant-b" }, PLATFORM_ACTOR);
       const res = resolverFor(bf);
       const acme = (await bf.resolver.findOrg("acme"))!;
       const globex = (await bf.resolver.findOrg("globex"))!;

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { DisplayValue } from "../../core/types.js";
 import { requireIntegration } from "../../services/lookup.js";
+import { PLATFORM_ACTOR } from "../../services/actor.js";
 import { getStoredConfig, setConfig } from "../../services/mappings.js";
 import { parseAssignments, withBifrost } from "../context.js";
 import { describeChange, emit, type JsonFlag, say, showValue, table } from "../output.js";
@@ -23,7 +24,7 @@ export function registerConfig(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string, assignments: string[], opts: OrgFlag) => {
       const values = parseAssignments(assignments);
-      const res = await withBifrost((_bf, deps) => setConfig(deps, integration, opts.org ?? null, values, { text: true }));
+      const res = await withBifrost((_bf, deps) => setConfig(deps, integration, opts.org ?? null, values, { text: true }, PLATFORM_ACTOR));
       emit(opts, { integration, org: opts.org ?? null, ...res.change, mappingCreated: res.mappingCreated }, () => {
         say(`${scope(integration, opts.org)}: ${describeChange(res.change)}${res.change.unchanged.length ? ` (unchanged: ${res.change.unchanged.join(", ")})` : ""}.`);
         if (res.mappingCreated) say(`  Created a mapping ${integration} → ${opts.org} (set its entity with \`bifrost mappings set ${integration} --org ${opts.org} --entity-id ID\`).`);
@@ -40,7 +41,7 @@ export function registerConfig(program: Command): void {
     .action(async (integration: string, keys: string[], opts: OrgFlag) => {
       const values: Record<string, null> = {};
       for (const k of keys) Object.defineProperty(values, k, { value: null, enumerable: true, writable: true, configurable: true });
-      const res = await withBifrost((_bf, deps) => setConfig(deps, integration, opts.org ?? null, values));
+      const res = await withBifrost((_bf, deps) => setConfig(deps, integration, opts.org ?? null, values, {}, PLATFORM_ACTOR));
       emit(opts, { integration, org: opts.org ?? null, ...res.change, mappingCreated: res.mappingCreated }, () =>
         say(`${scope(integration, opts.org)}: ${describeChange(res.change)}${res.change.unchanged.length ? ` (not set: ${res.change.unchanged.join(", ")})` : ""}.`),
       );

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { PLATFORM_ACTOR } from "../../services/actor.js";
 import { listMappings, removeMapping, setMapping } from "../../services/mappings.js";
 import { withBifrost } from "../context.js";
 import { emit, type JsonFlag, say, table } from "../output.js";
@@ -19,7 +20,7 @@ export function registerMappings(program: Command): void {
         setMapping(deps, integration, opts.org, {
           ...(opts.entityId === undefined ? {} : { entityId: opts.entityId }),
           ...(opts.entityName === undefined ? {} : { entityName: opts.entityName }),
-        }),
+        }, PLATFORM_ACTOR),
       );
       emit(opts, { mapping: res.mapping, created: res.created, changed: res.changed }, () =>
         say(`${res.created ? "Created" : res.changed ? "Updated" : "Unchanged:"} mapping ${integration} → ${opts.org} (entity ${res.mapping.entityId ?? "-"}${res.mapping.entityName ? `, ${res.mapping.entityName}` : ""}).`),
@@ -46,7 +47,7 @@ export function registerMappings(program: Command): void {
     .requiredOption("--org <slug>", "organization")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag & { org: string }) => {
-      const res = await withBifrost((_bf, deps) => removeMapping(deps, integration, opts.org));
+      const res = await withBifrost((_bf, deps) => removeMapping(deps, integration, opts.org, PLATFORM_ACTOR));
       emit(opts, { integration, org: opts.org, ...res }, () =>
         say(res.removed ? `Removed mapping ${integration} → ${opts.org}${res.deletedOverrides ? ` and ${res.deletedOverrides} override(s)` : ""}.` : `No mapping ${integration} → ${opts.org}; nothing to remove.`),
       );

@@ -3,7 +3,7 @@
  * and PUT …/mappings/:org, so every validation and role rule of the services applies. All-or-nothing:
  * a value that fails validation is a tool error naming the key, and nothing is stored.
  */
-import { ADMIN_ROLES, checkOrgAccess, PLATFORM_ONLY, requireRole } from "../../server/auth.js";
+import { actorOf, ADMIN_ROLES, checkOrgAccess, PLATFORM_ONLY, requireRole } from "../../server/auth.js";
 import { changeOut, mappingOut } from "../../server/views.js";
 import { updateIntegration } from "../../services/integrations.js";
 import { getStoredConfig, setConfig, setMapping } from "../../services/mappings.js";
@@ -28,7 +28,7 @@ export const setConfigTool = defineTool({
       return { integration: res.integration.name, org: null, values: res.integration.defaults, changes: changeOut(res.defaults), mapping_created: false };
     }
     checkOrgAccess(ctx.caller, args.org);
-    const res = await setConfig(ctx.bifrost, args.integration, args.org, args.values);
+    const res = await setConfig(ctx.bifrost, args.integration, args.org, args.values, {}, actorOf(ctx.caller));
     return { integration: args.integration, org: args.org, values: await getStoredConfig(ctx.bifrost, args.integration, args.org), changes: changeOut(res.change), mapping_created: res.mappingCreated };
   },
 });
@@ -45,7 +45,7 @@ export const setMappingTool = defineTool({
   action: "change mappings",
   run: async (ctx, args) => {
     checkOrgAccess(ctx.caller, args.org);
-    const res = await setMapping(ctx.bifrost, args.integration, args.org, { entityId: args.entity_id, entityName: args.entity_name, config: args.config });
+    const res = await setMapping(ctx.bifrost, args.integration, args.org, { entityId: args.entity_id, entityName: args.entity_name, config: args.config }, actorOf(ctx.caller));
     return { mapping: mappingOut(res.mapping), created: res.created, changed: res.changed, changes: changeOut(res.config) };
   },
 });

@@ -15,7 +15,7 @@ import { getOAuthStatus, type OAuthConnectionView, type OAuthDeps } from "../../
 import { requireIntegration, requireOrg } from "../../services/lookup.js";
 import { setMapping } from "../../services/mappings.js";
 import { StoreResolver } from "../../services/resolve.js";
-import { ADMIN_ROLES, type Caller, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
+import { ADMIN_ROLES, actorOf, type Caller, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
 import { mappingOut } from "../views.js";
 
@@ -232,7 +232,7 @@ export function consoleSupportRoutes(api: Api): void {
             const res = await setMapping({ ...bf, store: tx }, name, r.org, {
               ...(r.entity_id === undefined ? {} : { entityId: r.entity_id }),
               ...(r.entity_name === undefined ? {} : { entityName: r.entity_name }),
-            });
+            }, actorOf(caller));
             done.push({ mapping: mappingOut(res.mapping), created: res.created, changed: res.changed });
           } catch (err) {
             if (!(err instanceof BifrostError)) throw err;

@@ -1,3 +1,4 @@
+import { toWireSchema } from "../../core/config-schema.js";
 import { createIntegration, deleteIntegration, getIntegration, listIntegrations, updateIntegration } from "../../services/integrations.js";
 import { ADMIN_ROLES, PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
@@ -93,7 +94,7 @@ export function integrationRoutes(api: Api): void {
     action: "read integrations",
     handler: async ({ params }) => {
       const v = await getIntegration(bf, params.name as string);
-      return { integration: v.name, config_schema: v.configSchema };
+      return { integration: v.name, config_schema: toWireSchema(v.configSchema) };
     },
   });
 
@@ -109,7 +110,7 @@ export function integrationRoutes(api: Api): void {
       const res = await updateIntegration(bf, params.name as string, { configSchema: body.config_schema, force: body.force });
       return {
         integration: res.integration.name,
-        config_schema: res.integration.configSchema,
+        config_schema: toWireSchema(res.integration.configSchema),
         schema_changed: res.schemaChanged,
         deleted_values: res.deletedValues,
       };

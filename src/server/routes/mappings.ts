@@ -2,7 +2,7 @@ import { NotFoundError } from "../../core/errors.js";
 import type { ApiKeyRole, ConfigValue } from "../../core/types.js";
 import { requireIntegration } from "../../services/lookup.js";
 import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, setMapping } from "../../services/mappings.js";
-import { ADMIN_ROLES, ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
+import { ADMIN_ROLES, ALL_ROLES, actorOf, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
 import { ConfigValues, PutMappingBody, ResolvedQuery } from "../schemas.js";
 import { changeOut, mappingOut, resolvedOAuthOut, resolvedOut, resolvedSchemaOut } from "../views.js";
@@ -61,7 +61,7 @@ export function mappingRoutes(api: Api): void {
     handler: async ({ caller, params, body, reply }) => {
       const { name, org } = params as { name: string; org: string };
       checkOrgAccess(caller, org);
-      const res = await setMapping(bf, name, org, { entityId: body.entity_id, entityName: body.entity_name, config: body.config });
+      const res = await setMapping(bf, name, org, { entityId: body.entity_id, entityName: body.entity_name, config: body.config }, actorOf(caller));
       if (res.created) void reply.code(201);
       return { mapping: mappingOut(res.mapping), created: res.created, changed: res.changed, changes: changeOut(res.config) };
     },
@@ -77,7 +77,7 @@ export function mappingRoutes(api: Api): void {
     handler: async ({ caller, params }) => {
       const { name, org } = params as { name: string; org: string };
       checkOrgAccess(caller, org);
-      const res = await removeMapping(bf, name, org);
+      const res = await removeMapping(bf, name, org, actorOf(caller));
       if (!res.removed) throw noMapping(name, org);
       return { deleted: true, integration: name, org, deleted_overrides: res.deletedOverrides };
     },
@@ -108,7 +108,7 @@ export function mappingRoutes(api: Api): void {
     handler: async ({ caller, params, body }) => {
       const { name, org } = params as { name: string; org: string };
       checkOrgAccess(caller, org);
-      const res = await setConfig(bf, name, org, body);
+      const res = await setConfig(bf, name, org, body, {}, actorOf(caller));
       return { integration: name, org, config: await getStoredConfig(bf, name, org), changes: changeOut(res.change), mapping_created: res.mappingCreated };
     },
   });
