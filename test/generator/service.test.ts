@@ -72,6 +72,12 @@ describe("sdk generate / check for an integration", () => {
     const bad = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec_url: "http://10.0.0.1/spec.json" });
     expect(bad.statusCode).toBe(422);
     expect((bad.json() as { code: string }).code).toBe("BIFROST_GENERATOR_URL_REFUSED");
+    // A path on the server is never read for a caller (it would reveal which files exist).
+    for (const path of ["/etc/passwd", "./package.json", "file:///etc/passwd"]) {
+      const local = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec_url: path });
+      expect(local.statusCode).toBe(422);
+      expect(local.json() as { code: string; message: string }).toMatchObject({ code: "BIFROST_VALIDATION", message: expect.stringContaining("spec_url must be an absolute https URL") });
+    }
     const badName = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec, module: "../etc" });
     expect((badName.json() as { code: string }).code).toBe("BIFROST_GENERATOR_MODULE_NAME");
   });

@@ -24,6 +24,10 @@ export function sdkRoutes(api: Api): void {
     body: GenerateSdkBody,
     handler: async ({ params, body }) => {
       if ((body.spec_url === undefined) === (body.spec === undefined)) throw new ValidationError("Give exactly one of spec_url (https URL) or spec (inline JSON/YAML document).");
+      // The server never reads its own files for a caller: spec_url must be an absolute http(s) URL.
+      if (body.spec_url !== undefined && !/^https?:\/\//i.test(body.spec_url)) {
+        throw new ValidationError("spec_url must be an absolute https URL; to generate from a file, send its content as spec (or use `bifrost sdk generate --spec FILE` locally).", { path: "spec_url" });
+      }
       const allowHttpLoopback = api.oauthDeps.oauth?.allowHttpLoopback ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
       const res = await generateForIntegration(
         bf,
