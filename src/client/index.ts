@@ -11,13 +11,12 @@ import { setTimeout as wait } from "node:timers/promises";
 import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
-import { connectionError, trustOf } from "../runtime/resolved.js";
-import type { CredentialLevel, ResolvedIntegration } from "../runtime/types.js";
-import { checkOutboundUrl, guardedAgent } from "../net/guarded-agent.js";
-import { ApiError, type ClientError, clientError as err } from "./errors.js";
+import { checkTrusted, type Cred, credentialsFor, outbound, type Target, targetOf } from "../runtime/trust.js";
+import type { ResolvedIntegration } from "../runtime/types.js";
+import { ApiError, clientError as err } from "./errors.js";
 import { buildPath, isJson, jsonBody, simpleQuery, str } from "./serialize.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
-import type { AuthApplier, AuthParts as Auth, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
+import type { AuthApplier, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
 
 export type * from "./types.js";
 export { ApiError, ClientError, type ClientErrorCode } from "./errors.js";
@@ -34,13 +33,6 @@ interface Sent {
   /** The attempt's timeout timer, cleared once the body is read. */
   timer: ReturnType<typeof setTimeout>;
 }
-
-/** The org's config value of `key` as a string; undefined when unset or empty. */
-const cfg = (integ: ResolvedIntegration) => (key: string): string | undefined => {
-  const v = integ.config.has(key) ? integ.config.get(key) : undefined;
-  return (v ?? "") === "" ? undefined : str(v);
-};
-
 
 const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
 const redact = (text: string): string => redactText(text, secrets());
@@ -69,27 +61,15 @@ export function createClient(spec: ClientSpec, opts?: ClientOptions): Client {
   };
 }
 
-/** One satisfied security requirement and the level of the credentials in it (null: none sent). */
-type Cred = Auth & { level: CredentialLevel | null };
-
-interface Info {
-  base: string;
-  /** The base URL as configured, for the error when it is not absolute. */
-  raw: string | null;
-  /** The origin of the base URL in effect (an org-level credential may go there). */
-  origin: string;
-  /** The integration's trusted origins: the default base URL's, the spec servers' (from defaults), `trusted_origins`. */
-  trusted: ReadonlySet<string>;
-  privateNetwork: boolean;
-  org: ReturnType<typeof trustOf>["org"];
+interface Info extends Target {
   auth: Map<unknown, Cred>;
 }
 
 /** Internal: how `integration.fetch()` drives one request through the runtime. */
 export interface RawCall {
   integ: ResolvedIntegration;
-  /** An absolute URL (credentials go only to its origin, if the trust rule allows) or a path joined to the base URL. */
-  target: string;
+  /** The absolute URL requested: credentials go only to its origin, if the trust rule allows. */
+  url: string;
   /** Never send the OAuth token (the caller named config keys, or none). */
   noToken: boolean;
 }
@@ -127,82 +107,16 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
 
   function infoOf(integ: ResolvedIntegration): Info {
     let b = perInteg.get(integ);
-    if (!b) {
-      const get = cfg(integ);
-      const trust = trustOf(integ);
-      // The integration-level value of a key: the value itself unless the org overrides it.
-      const def = (k: string): string | undefined => (integ.config.levelOf(k) === "org" ? trust.defaults.get(k) || undefined : get(k));
-      const trusted = new Set<string>();
-      const add = (u: string | undefined): void => {
-        if (u && /^https?:\/\//i.test(u)) {
-          try {
-            trusted.add(new URL(u).origin);
-          } catch {
-            // not a URL: nothing to trust
-          }
-        }
-      };
-      add(def(baseKey));
-      for (const s of spec.servers) add(s.url.replace(/\{([^}]+)\}/g, (_m, n: string) => def(s.variables?.[n]?.configKey ?? n) ?? s.variables?.[n]?.default ?? ""));
-      for (const o of trust.trustedOrigins) add(o);
-      let base = get(baseKey);
-      const server = spec.servers[0];
-      if (!base && server) {
-        base = server.url.replace(/\{([^}]+)\}/g, (_m, n: string) => {
-          const v = server.variables?.[n];
-          return get(v?.configKey ?? n) ?? v?.default ?? "";
-        });
-      }
-      // No usable base URL: "" (an error when a call needs it; integration.fetch() of an absolute URL does not).
-      const u = /^https?:\/\//i.test(base ?? "") ? new URL(base as string) : null;
-      b = { base: u ? u.href.replace(/\/+$/, "") : "", origin: u?.origin ?? "", raw: base ?? null, trusted, privateNetwork: trust.privateNetwork, org: trust.org, auth: new Map() };
-      perInteg.set(integ, b);
-    }
+    if (!b) perInteg.set(integ, (b = { ...targetOf(integ, spec.servers, baseKey), auth: new Map() }));
     return b;
   }
 
   /** The first satisfiable security requirement, as headers / query / cookies to add (cached per integration). */
   function authFor(integ: ResolvedIntegration, cache: Map<unknown, Cred>, op: OperationSpec, noToken = false): Cred {
     const reqs: SecurityRequirement[] = op.security ?? spec.security ?? [];
-    const hit = cache.get(reqs);
-    if (hit) return hit;
-    const wanted: string[] = [];
-    const get = cfg(integ);
-    const token = noToken ? undefined : integ.oauth?.accessToken;
-    // No requirements: one empty one ("no auth").
-    for (const req of reqs[0] ? reqs : [{}]) {
-      const auth: Cred = { headers: [], query: "", cookie: "", token: null, level: null };
-      // The config keys this requirement's credentials came from: their levels decide where they may go.
-      const used: string[] = [];
-      const track = (k: string): string | undefined => {
-        const v = get(k);
-        if (v !== undefined) used.push(k);
-        return v;
-      };
-      let ok = true;
-      for (const name in req) {
-        const s = spec.securitySchemes[name];
-        let r: boolean | string = false;
-        if (s) for (const a of appliers) if ((r = a(s, track, token, auth)) !== false) break;
-        if (r !== true) {
-          ok = false;
-          if (r) wanted.push(r);
-        }
-      }
-      if (ok) {
-        const levels = used.map((k) => integ.config.levelOf(k));
-        if (auth.token) levels.push(trustOf(integ).oauthLevel ?? "integration");
-        auth.level = levels.includes("integration") ? "integration" : levels[0] ? "org" : null;
-        cache.set(reqs, auth);
-        return auth;
-      }
-    }
-    const org = orgSlug();
-    const w = [...new Set(wanted)];
-    // The OAuth connection is broken: say so (and how to fix it) instead of "no credentials".
-    const broken = w.some((x) => x.startsWith("OAuth")) ? connectionError(integ) : null;
-    if (broken) throw broken;
-    throw err("CREDENTIALS_MISSING", 409, `${integ.name}: no credentials${org ? ` for organization "${org}"` : ""}; set ${w.join(" or ")}`, { integration: integ.name, org, operationId: op.id, wanted: w });
+    let hit = cache.get(reqs);
+    if (!hit) cache.set(reqs, (hit = credentialsFor(integ, spec.securitySchemes, appliers, reqs, op.id, noToken)));
+    return hit;
   }
 
   /** Cache `integ` for the current execution context. */
@@ -210,24 +124,6 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     const ctx = currentContext();
     if (ctx) perCtx.set(ctx, integ);
     return integ;
-  }
-
-  /** Refused before anything is sent: `level` credentials would go to `origin`, which is not trusted for them. */
-  function untrusted(integ: ResolvedIntegration, op: OperationSpec, origin: string, level: CredentialLevel): ClientError {
-    const org = orgSlug();
-    const what = level === "integration" ? "integration-level credentials (defaults or the integration's OAuth connection)" : "this organization's credentials";
-    const where =
-      level === "integration"
-        ? "the integration's trusted origins (the default base URL, the spec's servers, trusted_origins)"
-        : "the integration's trusted origins nor the organization's own base URL";
-    return err(
-      "UNTRUSTED_ORIGIN",
-      403,
-      `${integ.name}: refusing to send ${what} to ${origin}${org ? ` for organization "${org}"` : ""}: it is not one of ${where}. ` +
-        `A platform admin can trust it by adding "${origin}" to the integration's trusted_origins (\`trusted_origins:\` in bifrost.yaml, or PATCH /api/integrations/${integ.name}); ` +
-        `or the organization sets its own credential (\`bifrost config set ${integ.name} KEY=VALUE --org SLUG\`, \`bifrost oauth connect ${integ.name} --org SLUG\`).`,
-      { integration: integ.name, org, origin, level, operationId: op.id },
-    );
   }
 
   async function integration(): Promise<ResolvedIntegration> {
@@ -238,12 +134,11 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
   async function send(op: OperationSpec, args: RequestArgs, ext: readonly Extension[] = [], absUrl?: string, call?: RawCall): Promise<Sent> {
     let integ = call?.integ ?? (await integration());
     let info = infoOf(integ);
-    if (!info.base && !(call && /^[a-z][a-z0-9+.-]*:/i.test(call.target)) && !absUrl) {
+    if (!info.base && !absUrl) {
       throw err("NO_BASE_URL", 409, `${integ.name}: no base URL; set config key "${baseKey}"`, { integration: integ.name, org: orgSlug(), key: baseKey, server: info.raw });
     }
     let url: string;
-    if (call) url = /^[a-z][a-z0-9+.-]*:/i.test(call.target) ? call.target : info.base + (call.target === "" || call.target.startsWith("/") ? "" : "/") + call.target;
-    else if (absUrl) url = absUrl;
+    if (absUrl) url = absUrl;
     else {
       const params = ext.find((x) => x.params)?.params ?? ((o, where, v) => (where === "path" ? buildPath(o, v) : simpleQuery(v ?? {})));
       url = info.base + params(op, "path", args.path);
@@ -285,18 +180,17 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
 
     let res: Response;
     let timer: ReturnType<typeof setTimeout>;
-    const allowHttpLoopback = process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
     // Credentials go only to this origin (a generated call: the base URL's; integration.fetch(): the URL's), if trusted for them.
-    const credOrigin = call ? checkOutboundUrl(url, { allowHttpLoopback, privateNetwork: info.privateNetwork }).origin : info.origin;
+    const credOrigin = call ? new URL(url).origin : info.origin;
     for (;;) {
       const h: Record<string, string> = { ...headers };
       let target = url;
       let auth: Cred | null = null;
       // The outbound policy (https; http only to loopback when allowed), before anything is sent.
-      const u = checkOutboundUrl(url, { allowHttpLoopback, privateNetwork: info.privateNetwork });
+      const { url: u, dispatcher } = outbound(url, info.privateNetwork);
       if (u.origin === credOrigin) {
         auth = authFor(integ, info.auth, op, call?.noToken);
-        if (auth.level && !info.trusted.has(u.origin) && !(auth.level === "org" && u.origin === info.origin)) throw untrusted(integ, op, u.origin, auth.level);
+        checkTrusted(integ, info, u.origin, auth.level, op.id);
         for (const [k, v] of auth.headers) h[k] = v;
         if (auth.query) target += (target.includes("?") ? "&" : "?") + auth.query;
         if (auth.cookie) h.cookie = h.cookie ? `${auth.cookie}; ${h.cookie}` : auth.cookie;
@@ -310,8 +204,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       const signal = args.signal ? AbortSignal.any([args.signal, timeout.signal]) : timeout.signal;
       try {
         // duplex "half" is needed for a stream body and harmless for others.
-        // The guarded agent checks the addresses connected to (private ranges only with private_network).
-        const dispatcher = guardedAgent(u.protocol, allowHttpLoopback, info.privateNetwork);
+        // The dispatcher checks the addresses connected to (private ranges only with private_network).
         res = await (doFetch ?? fetch)(target, { method, headers: h, signal, redirect: "manual", body, duplex: "half", dispatcher } as RequestInit);
       } catch (x) {
         clearTimeout(timer);
@@ -428,7 +321,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
 
   return {
     async raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response> {
-      return (await read(op, await send(op, args, ext, undefined, call), "response")) as Response;
+      return (await read(op, await send(op, args, ext, call.url, call), "response")) as Response;
     },
     async request<T = unknown>(op: OperationSpec, args: RequestArgs = {}, ext?: readonly Extension[]): Promise<T> {
       return (await read(op, await send(op, args, ext), args.parseAs ?? "auto")) as T;

@@ -4,6 +4,7 @@
  * or endpoints no generated module covers. Loaded on first use by src/runtime/resolved.ts.
  * @module
  */
+import { targetOf } from "../runtime/trust.js";
 import type { FetchAuth, IntegrationFetchInit, ResolvedIntegration } from "../runtime/types.js";
 import { apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 import { clientError } from "./errors.js";
@@ -50,13 +51,20 @@ export async function integrationFetch(integ: ResolvedIntegration, pathOrUrl: st
   const method = (m ?? "GET").toUpperCase() as HttpMethod;
   const headers: Record<string, string> = {};
   new Headers(h).forEach((v, k) => void (headers[k] = v));
+  const raw = String(pathOrUrl);
+  let url = raw;
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
+    // A relative path is joined to the base URL in effect (config base_url), as for generated calls.
+    const base = targetOf(integ, [], "base_url").base;
+    if (!base) throw clientError("NO_BASE_URL", 409, `${integ.name}: no base URL for integration.fetch("${raw}"); set config key "base_url" or pass an absolute URL`, { integration: integ.name, key: "base_url" });
+    url = base + (raw === "" || raw.startsWith("/") ? "" : "/") + raw;
+  }
   const op: OperationSpec = { id: `${integ.name}.fetch`, method, path: "", ...(body != null ? { body: { mediaTypes: [] } } : {}) };
   const ext: Extension[] = body != null ? [{ encode: () => ({ body: body as EncodedBodyInit, type: undefined, replayable: REPLAYABLE(body) }) }] : [];
   const args = { headers, ...(body != null ? { body } : {}), ...(signal ? { signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(maxRetries !== undefined ? { maxRetries } : {}) };
   return rt.raw(op, args, ext, {
     integ,
-    // A relative path is joined to the base URL generated calls use.
-    target: String(pathOrUrl),
+    url,
     noToken: scheme !== undefined,
   });
 }
