@@ -1,10 +1,9 @@
 import type { CredentialLevel, OAuthConnectionStatus, OAuthCredentials } from "../runtime/types.js";
-import { OAuthNeedsReauthError } from "./errors.js";
+import { OAuthClientRejectedError, OAuthNeedsReauthError, OAuthProtocolError, OAuthTransientError } from "./errors.js";
 import type { ResolveRows, StoredOAuthToken } from "../storage/store.js";
 import type { ExecutionOrg } from "../runtime/types.js";
 import { usesEntityPlaceholder } from "./provider-config.js";
 import { ensureFresh, type RefreshDeps } from "./refresh.js";
-import { BifrostError } from "../core/errors.js";
 import { credentialsOf, emptyToken, loadProvider, ownerKey } from "./tokens.js";
 
 /** The credentials handed out, the level of the connection they come from, and its state. */
@@ -42,12 +41,15 @@ export async function resolveConnection(deps: RefreshDeps, rows: ResolveRows, or
     };
   } catch (err) {
     const r = row as StoredOAuthToken | null;
-    if (!r || !(err instanceof BifrostError) || !/^BIFROST_OAUTH_/.test(err.code)) throw err;
+    // A dead grant, or a connection already in `error` (backing off after earlier failures). A first
+    // failure throws the provider's error as before; configuration and policy refusals always throw.
+    const failing = r?.state === "error" && (err instanceof OAuthTransientError || err instanceof OAuthClientRejectedError || err instanceof OAuthProtocolError);
+    if (!r || !(err instanceof OAuthNeedsReauthError || failing)) throw err;
     const dead = err instanceof OAuthNeedsReauthError;
     return {
       credentials: null,
       level: levelOfRow(r),
-      connection: { state: dead ? "needs_reauth" : "error", reason: dead ? reasonCode(r.lastError, "invalid_grant") : (/^BIFROST_OAUTH_(.+)$/.exec(err.code)?.[1] ?? "error").toLowerCase(), since: r.updatedAt },
+      connection: { state: dead ? "needs_reauth" : "error", reason: dead ? reasonCode(r.lastError, "invalid_grant") : err.code.replace(/^BIFROST_OAUTH_/, "").toLowerCase(), since: r.updatedAt },
     };
   }
 }

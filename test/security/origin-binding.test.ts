@@ -122,12 +122,19 @@ for (const backend of BACKENDS) {
     let cleanup: () => Promise<void>;
     const orgs: Record<string, ExecutionOrg> = {};
 
-    async function seedToken(integration: string, org: string | null, access: string, dead = false): Promise<void> {
+    async function seedToken(integration: string, org: string | null, access: string, dead: boolean | "failing" = false): Promise<void> {
       const i = (await bf.store.getIntegrationByName(integration))!;
       const o = org ? orgs[org]! : null;
       const row = await bf.store.insertOAuthTokenIfAbsent(emptyToken(bf.clock, i.id, { orgId: o?.id ?? null, mappingId: null }));
       const patch = tokenPatch(bf.box, row, { accessToken: access, refreshToken: `RT-${access}`, tokenType: "Bearer", expiresIn: 3600, scopes: null, extra: {}, idTokenClaims: null }, new Date(), []);
-      await bf.store.updateOAuthTokenReturning(row.id, { ...patch, ...(dead ? { state: "needs_reauth" as const, lastError: "invalid_grant: the provider rejected the refresh token" } : {}) }, { bumpVersion: true });
+      const broken =
+        dead === "failing"
+          ? // Expired, and backing off after a failed refresh: no usable token.
+            { state: "error" as const, lastError: "transient: HTTP 503", failureCount: 2, expiresAt: new Date(Date.now() - 60_000).toISOString(), nextAttemptAt: new Date(Date.now() + 3_600_000).toISOString() }
+          : dead
+            ? { state: "needs_reauth" as const, lastError: "invalid_grant: the provider rejected the refresh token" }
+            : {};
+      await bf.store.updateOAuthTokenReturning(row.id, { ...patch, ...broken }, { bumpVersion: true });
     }
 
     beforeAll(async () => {
@@ -135,8 +142,8 @@ for (const backend of BACKENDS) {
       bf = t.bf;
       cleanup = t.cleanup;
       bf.resolver = resolverFor(bf);
-      for (const slug of ["acme", "globex", "initech", "umbrella"]) await createOrg(bf, { slug });
-      for (const slug of ["acme", "globex", "initech", "umbrella"]) orgs[slug] = (await bf.resolver.findOrg(slug))!;
+      for (const slug of ["acme", "globex", "initech", "umbrella", "hooli"]) await createOrg(bf, { slug });
+      for (const slug of ["acme", "globex", "initech", "umbrella", "hooli"]) orgs[slug] = (await bf.resolver.findOrg(slug))!;
       const schema = [
         { key: "base_url", type: "string" as const },
         { key: "api_key", type: "secret" as const },
@@ -165,6 +172,8 @@ for (const backend of BACKENDS) {
       await seedToken("Oa", null, AT_INTEG);
       await seedToken("Oa", "globex", AT_GLOBEX);
       await seedToken("Oa", "initech", AT_INITECH_DEAD, true);
+      await setMapping(bf, "Oa", "hooli", { entityId: "h" });
+      await seedToken("Oa", "hooli", "AT-hooli-expired-31f0", "failing");
     });
     afterAll(async () => {
       await cleanup?.();
@@ -425,6 +434,16 @@ for (const backend of BACKENDS) {
       expect(f.code).toBe("BIFROST_OAUTH_NEEDS_REAUTH");
       expect(all().flatMap((l) => l.seen)).toEqual([]);
       expect(received(all())).not.toContain(AT_INTEG);
+    });
+
+    it("attack: a connection in error (expired, backing off) gives config, no token, no fallback; calls throw BIFROST_OAUTH_TRANSIENT", async () => {
+      const integ = await as("hooli", () => integrations.require("Oa"));
+      expect(integ).toMatchObject({ oauth: null, connection: { state: "error", reason: "transient" } });
+      expect(integ.config.get("base_url")).toBe(`${home.url}/api`);
+      const e = await as("hooli", () => fails(createClient(oauthSpec).request(op)));
+      expect(e.code).toBe("BIFROST_OAUTH_TRANSIENT");
+      expect(e.message).toContain("hooli");
+      expect(all().flatMap((l) => l.seen)).toEqual([]);
     });
 
     describe("through the HTTP API (remote mode, test connection)", () => {
