@@ -28,11 +28,11 @@ function schemeOf(auth: FetchAuth | undefined): SecurityScheme | null | undefine
 const runtimes = new Map<string, ClientRuntime>();
 
 function runtimeFor(integ: ResolvedIntegration, scheme: SecurityScheme | null | undefined): ClientRuntime {
-  const key = `${integ.name}\u0000${JSON.stringify(scheme ?? null)}\u0000${scheme === undefined}`;
+  // Default: the OAuth bearer token when the integration has an OAuth provider, else no credentials.
+  const s = scheme === undefined ? (integ.connection || integ.oauth ? ({ type: "oauth2" } as const) : null) : scheme;
+  const key = `${integ.name}\u0000${JSON.stringify(s)}`;
   let rt = runtimes.get(key);
   if (!rt) {
-    // Default: the OAuth bearer token when the integration has an OAuth provider, else no credentials.
-    const s = scheme === undefined ? (integ.connection !== null || integ.oauth ? ({ type: "oauth2" } as const) : null) : scheme;
     const spec: ClientSpec = { integration: integ.name, servers: [], securitySchemes: s ? { auth: s } : {}, security: s ? [{ auth: [] }] : [] };
     rt = createClientRuntime(spec, APPLIERS);
     if (runtimes.size > 1_000) runtimes.clear();
