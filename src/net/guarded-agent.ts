@@ -121,7 +121,6 @@ export function refusedCause(err: unknown): AddressRefused | null {
   return null;
 }
 
-
 /** The thin check's refusals carry BIFROST_VALIDATION (422) and name the URL's origin. */
 const OutboundUrlRefused = ValidationError;
 
