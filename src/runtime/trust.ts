@@ -150,7 +150,7 @@ export function checkTrusted(integ: ResolvedIntegration, t: Target, origin: stri
 }
 
 /** Refused before anything is sent: `level` credentials would go to `origin`, which is not trusted for them. */
-export function untrustedOrigin(integ: ResolvedIntegration, origin: string, level: CredentialLevel, operationId: string): ClientError {
+function untrustedOrigin(integ: ResolvedIntegration, origin: string, level: CredentialLevel, operationId: string): ClientError {
   const org = trustOf(integ).org?.slug ?? null;
   const what = level === "integration" ? "integration-level credentials (defaults or the integration's OAuth connection)" : "this organization's credentials";
   const where =
