@@ -198,6 +198,16 @@ for (const backend of BACKENDS) {
       expect(home.seen.map((h) => h.headers["x-api-key"])).toEqual([DEFAULT_KEY]);
     });
 
+    it("config.levelOf() names who set each value; the JSON of a resolved integration carries no trust record and no secret", async () => {
+      const integ = await as("globex", () => integrations.require("Halo"));
+      expect(["base_url", "api_key", "pass", "user", "port"].map((k) => integ.config.levelOf(k))).toEqual(["org", "org", "integration", "org", "integration"]);
+      const json = JSON.stringify(integ);
+      expect(Object.keys(JSON.parse(json) as object).sort()).toEqual(["config", "connection", "entityId", "entityName", "mapped", "name", "oauth"]);
+      expect(json).not.toContain(GLOBEX_KEY);
+      expect(json).not.toContain(home.url); // the default base_url the org overrides stays out of the JSON
+      expect(typeof integ.fetch).toBe("function");
+    });
+
     it("attack: an org overrides base_url to its own server → the default key is refused there, nothing sent", async () => {
       const e = await as("acme", () => fails(createClient(keySpec()).request(op)));
       expect(e.code).toBe("BIFROST_CLIENT_UNTRUSTED_ORIGIN");
