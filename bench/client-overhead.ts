@@ -42,8 +42,10 @@ async function main(): Promise<void> {
   try {
     const bf = await openBifrost({ store, env: { BIFROST_KEYRING: generateKeyringJson(), BIFROST_HOME: "/nonexistent" }, allowCreateDevKeyring: false, warn: () => undefined });
     await createOrg(bf, { slug: "acme" });
-    await createIntegration(bf, { name: "Halo", configSchema: [{ key: "base_url", type: "string" }, { key: "api_key", type: "secret" }], defaults: { api_key: KEY } });
-    await setMapping(bf, "Halo", "acme", { entityId: "c1", config: { base_url: `${base}/api` } });
+    // The default base URL: its origin is trusted for the default API key. The local server speaks plain http.
+    process.env.BIFROST_ALLOW_HTTP_LOOPBACK = "1";
+    await createIntegration(bf, { name: "Halo", configSchema: [{ key: "base_url", type: "string" }, { key: "api_key", type: "secret" }], defaults: { api_key: KEY, base_url: `${base}/api` } });
+    await setMapping(bf, "Halo", "acme", { entityId: "c1" });
     const org = (await bf.resolver.findOrg("acme"))!;
 
     const client = createClient({ integration: "Halo", servers: [], securitySchemes: { key: { type: "apiKey", in: "header", name: "X-Api-Key", configKey: "api_key" } }, security: [{ key: [] }] });

@@ -6,7 +6,8 @@ export type ClientErrorCode =
   | "BIFROST_CLIENT_NETWORK"
   | "BIFROST_CLIENT_INVALID_REQUEST"
   | "BIFROST_CLIENT_CREDENTIALS_MISSING"
-  | "BIFROST_CLIENT_NO_BASE_URL";
+  | "BIFROST_CLIENT_NO_BASE_URL"
+  | "BIFROST_CLIENT_UNTRUSTED_ORIGIN";
 
 /** Every error a generated client throws (besides the caller's own abort reason). */
 export class ClientError extends BifrostError {

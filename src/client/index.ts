@@ -11,11 +11,12 @@ import { setTimeout as wait } from "node:timers/promises";
 import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
+import { checkTrusted, type Cred, credentialsFor, outbound, type Target, targetOf } from "../runtime/trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 import { ApiError, clientError as err } from "./errors.js";
 import { buildPath, isJson, jsonBody, simpleQuery, str } from "./serialize.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
-import type { AuthApplier, AuthParts as Auth, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
+import type { AuthApplier, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
 
 export type * from "./types.js";
 export { ApiError, ClientError, type ClientErrorCode } from "./errors.js";
@@ -32,13 +33,6 @@ interface Sent {
   /** The attempt's timeout timer, cleared once the body is read. */
   timer: ReturnType<typeof setTimeout>;
 }
-
-/** The org's config value of `key` as a string; undefined when unset or empty. */
-const cfg = (integ: ResolvedIntegration) => (key: string): string | undefined => {
-  const v = integ.config.has(key) ? integ.config.get(key) : undefined;
-  return (v ?? "") === "" ? undefined : str(v);
-};
-
 
 const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
 const redact = (text: string): string => redactText(text, secrets());
@@ -67,12 +61,36 @@ export function createClient(spec: ClientSpec, opts?: ClientOptions): Client {
   };
 }
 
+interface Info extends Target {
+  auth: Map<unknown, Cred>;
+}
+
+/** Internal: how `integration.fetch()` drives one request through the runtime. */
+export interface RawCall {
+  integ: ResolvedIntegration;
+  /** The absolute URL requested: credentials go only to its origin, if the trust rule allows. */
+  url: string;
+  /** Never send the OAuth token (the caller named config keys, or none). */
+  noToken: boolean;
+}
+
+/** The runtime of one client plus the entry point `integration.fetch()` uses. */
+export interface ClientRuntime extends Client {
+  raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response>;
+}
+
 /**
  * Create the runtime of one generated module with the security-scheme appliers its schemes need
  * (`apiKeyHeader`, `apiKeyQuery`, `apiKeyCookie`, `basicAuth`, `bearerAuth`; see `AuthApplier`).
  * Pure: call it at the top level of generated code with a PURE annotation.
  */
 export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplier[], opts: ClientOptions = {}): Client {
+  const { raw: _raw, ...client } = createClientRuntime(spec, appliers, opts);
+  return client;
+}
+
+/** `createClientWith`, plus `raw()` for `integration.fetch()`. */
+export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApplier[], opts: ClientOptions = {}): ClientRuntime {
   const baseKey = spec.baseUrlKey ?? "base_url";
   const maxRetriesDefault = opts.maxRetries ?? 2;
   const timeoutDefault = opts.timeoutMs ?? 30_000;
@@ -83,60 +101,22 @@ export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplie
   const credentialHeaders = "authorization proxy-authorization cookie".split(" ");
   for (const s of Object.values(spec.securitySchemes)) if (s.type === "apiKey" && s.in === "header") credentialHeaders.push(s.name.toLowerCase());
   /** Per resolved integration (a new object after a refresh or config change): base URL and auth per requirement list. */
-  const perInteg = new WeakMap<ResolvedIntegration, { base: string; origin: string; auth: Map<unknown, Auth> }>();
+  const perInteg = new WeakMap<ResolvedIntegration, Info>();
   /** Per execution context: the integration (saves the async `integrations.require` chain on every call). */
   const perCtx = new WeakMap<object, ResolvedIntegration>();
 
-  function infoOf(integ: ResolvedIntegration): { base: string; origin: string; auth: Map<unknown, Auth> } {
+  function infoOf(integ: ResolvedIntegration): Info {
     let b = perInteg.get(integ);
-    if (!b) {
-      const get = cfg(integ);
-      let base = get(baseKey);
-      const server = spec.servers[0];
-      if (!base && server) {
-        base = server.url.replace(/\{([^}]+)\}/g, (_m, n: string) => {
-          const v = server.variables?.[n];
-          return get(v?.configKey ?? n) ?? v?.default ?? "";
-        });
-      }
-      if (!/^https?:\/\//i.test(base ?? "")) {
-        throw err("NO_BASE_URL", 409, `${integ.name}: no base URL; set config key "${baseKey}"`, { integration: integ.name, org: orgSlug(), key: baseKey, server: base ?? null });
-      }
-      const u = new URL(base as string);
-      b = { base: u.href.replace(/\/+$/, ""), origin: u.origin, auth: new Map() };
-      perInteg.set(integ, b);
-    }
+    if (!b) perInteg.set(integ, (b = { ...targetOf(integ, spec.servers, baseKey), auth: new Map() }));
     return b;
   }
 
   /** The first satisfiable security requirement, as headers / query / cookies to add (cached per integration). */
-  function authFor(integ: ResolvedIntegration, cache: Map<unknown, Auth>, op: OperationSpec): Auth {
+  function authFor(integ: ResolvedIntegration, cache: Map<unknown, Cred>, op: OperationSpec, noToken = false): Cred {
     const reqs: SecurityRequirement[] = op.security ?? spec.security ?? [];
-    const hit = cache.get(reqs);
-    if (hit) return hit;
-    const wanted: string[] = [];
-    const get = cfg(integ);
-    // No requirements: one empty one ("no auth").
-    for (const req of reqs[0] ? reqs : [{}]) {
-      const auth: Auth = { headers: [], query: "", cookie: "", token: null };
-      let ok = true;
-      for (const name in req) {
-        const s = spec.securitySchemes[name];
-        let r: boolean | string = false;
-        if (s) for (const a of appliers) if ((r = a(s, get, integ.oauth?.accessToken, auth)) !== false) break;
-        if (r !== true) {
-          ok = false;
-          if (r) wanted.push(r);
-        }
-      }
-      if (ok) {
-        cache.set(reqs, auth);
-        return auth;
-      }
-    }
-    const org = orgSlug();
-    const w = [...new Set(wanted)];
-    throw err("CREDENTIALS_MISSING", 409, `${integ.name}: no credentials${org ? ` for organization "${org}"` : ""}; set ${w.join(" or ")}`, { integration: integ.name, org, operationId: op.id, wanted: w });
+    let hit = cache.get(reqs);
+    if (!hit) cache.set(reqs, (hit = credentialsFor(integ, spec.securitySchemes, appliers, reqs, op.id, noToken)));
+    return hit;
   }
 
   /** Cache `integ` for the current execution context. */
@@ -151,9 +131,12 @@ export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplie
     return (ctx && perCtx.get(ctx)) || remember(await integrations.require(spec.integration));
   }
 
-  async function send(op: OperationSpec, args: RequestArgs, ext: readonly Extension[] = [], absUrl?: string): Promise<Sent> {
-    let integ = await integration();
+  async function send(op: OperationSpec, args: RequestArgs, ext: readonly Extension[] = [], absUrl?: string, call?: RawCall): Promise<Sent> {
+    let integ = call?.integ ?? (await integration());
     let info = infoOf(integ);
+    if (!info.base && !absUrl) {
+      throw err("NO_BASE_URL", 409, `${integ.name}: no base URL; set config key "${baseKey}"`, { integration: integ.name, org: orgSlug(), key: baseKey, server: info.raw });
+    }
     let url: string;
     if (absUrl) url = absUrl;
     else {
@@ -197,12 +180,17 @@ export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplie
 
     let res: Response;
     let timer: ReturnType<typeof setTimeout>;
+    // Credentials go only to this origin (a generated call: the base URL's; integration.fetch(): the URL's), if trusted for them.
+    const credOrigin = call ? new URL(url).origin : info.origin;
     for (;;) {
       const h: Record<string, string> = { ...headers };
       let target = url;
-      let auth: Auth | null = null;
-      if (new URL(url).origin === info.origin) {
-        auth = authFor(integ, info.auth, op);
+      let auth: Cred | null = null;
+      // The outbound policy (https; http only to loopback when allowed), before anything is sent.
+      const { url: u, dispatcher } = outbound(url, info.privateNetwork);
+      if (u.origin === credOrigin) {
+        auth = authFor(integ, info.auth, op, call?.noToken);
+        checkTrusted(integ, info, u.origin, auth.level, op.id);
         for (const [k, v] of auth.headers) h[k] = v;
         if (auth.query) target += (target.includes("?") ? "&" : "?") + auth.query;
         if (auth.cookie) h.cookie = h.cookie ? `${auth.cookie}; ${h.cookie}` : auth.cookie;
@@ -216,7 +204,8 @@ export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplie
       const signal = args.signal ? AbortSignal.any([args.signal, timeout.signal]) : timeout.signal;
       try {
         // duplex "half" is needed for a stream body and harmless for others.
-        res = await (doFetch ?? fetch)(target, { method, headers: h, signal, redirect: "manual", body, duplex: "half" } as RequestInit);
+        // The dispatcher checks the addresses connected to (private ranges only with private_network).
+        res = await (doFetch ?? fetch)(target, { method, headers: h, signal, redirect: "manual", body, duplex: "half", dispatcher } as RequestInit);
       } catch (x) {
         clearTimeout(timer);
         if (args.signal?.aborted) throw args.signal.reason;
@@ -245,7 +234,7 @@ export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplie
       }
       if (status === 401 && auth?.token && !refreshed && replayable) {
         refreshed = true;
-        const fresh = await refreshIntegrationOAuth(spec.integration, auth.token);
+        const fresh = await refreshIntegrationOAuth(spec.integration, auth.token, call ? info.org : undefined);
         if (fresh?.oauth && fresh.oauth.accessToken !== auth.token) {
           info = infoOf((integ = remember(fresh)));
           clearTimeout(timer);
@@ -331,6 +320,9 @@ export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplie
   }
 
   return {
+    async raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response> {
+      return (await read(op, await send(op, args, ext, call.url, call), "response")) as Response;
+    },
     async request<T = unknown>(op: OperationSpec, args: RequestArgs = {}, ext?: readonly Extension[]): Promise<T> {
       return (await read(op, await send(op, args, ext), args.parseAs ?? "auto")) as T;
     },

@@ -7,6 +7,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { isIP } from "node:net";
 import { Agent } from "undici";
+import { ValidationError } from "../core/errors.js";
 
 function ipv4Parts(ip: string): number[] | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
@@ -78,13 +79,15 @@ type LookupCb = (err: NodeJS.ErrnoException | null, address: string | LookupAddr
  * The DNS lookup used when a connection is opened: the addresses the socket will connect to are the
  * ones checked here (no second resolution, so no time-of-check/time-of-use gap).
  */
-function guardedLookup(allowLoopback: boolean, httpOnlyLoopback: boolean) {
+function guardedLookup(allowLoopback: boolean, httpOnlyLoopback: boolean, privateNetwork: boolean) {
   return (hostname: string, options: LookupOptions, cb: LookupCb): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return cb(err, "");
       const list = addresses as LookupAddress[];
       for (const a of list) {
-        const why = refusedAddress(a.address, allowLoopback);
+        let why = refusedAddress(a.address, allowLoopback);
+        // private_network: private ranges are allowed (on-premises servers); link-local never.
+        if (why && privateNetwork && /private/.test(why)) why = null;
         if (why) return cb(new AddressRefused(why) as NodeJS.ErrnoException, "");
         if (httpOnlyLoopback && refusedAddress(a.address, false) === null) return cb(new AddressRefused("not a loopback address (plain http)") as NodeJS.ErrnoException, "");
       }
@@ -98,12 +101,12 @@ function guardedLookup(allowLoopback: boolean, httpOnlyLoopback: boolean) {
 
 const agents = new Map<string, Agent>();
 /** One pooled agent per policy (https vs http-to-loopback, loopback allowed or not). */
-export function guardedAgent(protocol: string, allowLoopback: boolean): Agent {
+export function guardedAgent(protocol: string, allowLoopback: boolean, privateNetwork = false): Agent {
   const httpOnlyLoopback = protocol === "http:";
-  const key = `${httpOnlyLoopback}:${allowLoopback}`;
+  const key = `${httpOnlyLoopback}:${allowLoopback}:${privateNetwork}`;
   let a = agents.get(key);
   if (!a) {
-    a = new Agent({ connect: { lookup: guardedLookup(allowLoopback, httpOnlyLoopback) as never }, keepAliveTimeout: 10_000 });
+    a = new Agent({ connect: { lookup: guardedLookup(allowLoopback, httpOnlyLoopback, privateNetwork) as never }, keepAliveTimeout: 10_000 });
     agents.set(key, a);
   }
   return a;
@@ -118,3 +121,39 @@ export function refusedCause(err: unknown): AddressRefused | null {
   return null;
 }
 
+/** The thin check's refusals carry BIFROST_VALIDATION (422) and name the URL's origin. */
+const OutboundUrlRefused = ValidationError;
+
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i;
+
+/**
+ * The outbound policy's URL check (before connecting): https only; plain http only to a loopback
+ * host when `allowHttpLoopback` (BIFROST_ALLOW_HTTP_LOOPBACK=1); an https IP literal is judged here
+ * (it is never looked up). The addresses a host name resolves to are checked at connect time by
+ * `guardedAgent`.
+ */
+export function checkOutboundUrl(raw: string, opts: { allowHttpLoopback: boolean; privateNetwork?: boolean }): URL {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new OutboundUrlRefused("The URL is not a valid absolute URL.");
+  }
+  if (u.username || u.password) throw new OutboundUrlRefused(`${u.origin}: credentials in the URL are not allowed.`, { origin: u.origin });
+  if (u.protocol === "https:") {
+    const literal = u.hostname.replace(/^\[|\]$/g, "");
+    if (isIP(literal)) {
+      let why = refusedAddress(literal, opts.allowHttpLoopback);
+      if (why && opts.privateNetwork && /private/.test(why)) why = null;
+      if (why) throw new OutboundUrlRefused(`${u.origin} is ${why}; refused.`, { origin: u.origin, reason: "address" });
+    }
+    return u;
+  }
+  if (u.protocol === "http:") {
+    if (!opts.allowHttpLoopback || !LOOPBACK_HOST.test(u.hostname)) {
+      throw new OutboundUrlRefused(`${u.origin} uses plain http; only https is allowed (BIFROST_ALLOW_HTTP_LOOPBACK=1 permits http to loopback for local development).`, { origin: u.origin });
+    }
+    return u;
+  }
+  throw new OutboundUrlRefused(`The URL scheme ${u.protocol} is not allowed; use https.`, { scheme: u.protocol });
+}

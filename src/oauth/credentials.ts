@@ -1,9 +1,60 @@
-import type { OAuthCredentials } from "../runtime/types.js";
+import type { CredentialLevel, OAuthConnectionStatus, OAuthCredentials } from "../runtime/types.js";
+import { OAuthClientRejectedError, OAuthNeedsReauthError, OAuthProtocolError, OAuthTransientError } from "./errors.js";
 import type { ResolveRows, StoredOAuthToken } from "../storage/store.js";
 import type { ExecutionOrg } from "../runtime/types.js";
 import { usesEntityPlaceholder } from "./provider-config.js";
 import { ensureFresh, type RefreshDeps } from "./refresh.js";
 import { credentialsOf, emptyToken, loadProvider, ownerKey } from "./tokens.js";
+
+/** The credentials handed out, the level of the connection they come from, and its state. */
+export interface ResolvedCredentials {
+  credentials: OAuthCredentials | null;
+  /** "org" for the org's or its mapping's own connection, "integration" for the integration-level one; null when none was found. */
+  level: CredentialLevel | null;
+  connection: OAuthConnectionStatus;
+}
+
+/** The short code of a stored `last_error` (`invalid_grant: …` → `invalid_grant`): never provider text. */
+function reasonCode(lastError: string | null, fallback: string): string {
+  const code = (lastError ?? "").split(":")[0]?.trim() ?? "";
+  return /^[a-z_]{1,40}$/.test(code) ? code : fallback;
+}
+
+/**
+ * Like `resolveCredentials`, but a broken connection does not throw: the credentials are null and the
+ * connection says why (DESIGN §9.6). Never falls back to a token of another level: the row chosen is the
+ * one the normal order picks (mapping, org, integration), broken or not.
+ */
+export async function resolveConnection(deps: RefreshDeps, rows: ResolveRows, org: ExecutionOrg | null): Promise<ResolvedCredentials> {
+  let row: StoredOAuthToken | null = null;
+  const chosen = (t: StoredOAuthToken): void => void (row = t);
+  try {
+    const credentials = await resolveCredentials(deps, rows, org, chosen);
+    const r = row as StoredOAuthToken | null;
+    if (!r || !credentials) return { credentials: null, level: r ? levelOfRow(r) : null, connection: { state: "not_connected", reason: null, since: null } };
+    const usedRow = r;
+    const failing = usedRow.state === "error";
+    return {
+      credentials,
+      level: levelOfRow(usedRow),
+      connection: { state: failing ? "error" : "connected", reason: failing ? reasonCode(usedRow.lastError, "error") : null, since: failing ? usedRow.updatedAt : (usedRow.obtainedAt ?? usedRow.updatedAt) },
+    };
+  } catch (err) {
+    const r = row as StoredOAuthToken | null;
+    // A dead grant, or a connection already in `error` (backing off after earlier failures). A first
+    // failure throws the provider's error as before; configuration and policy refusals always throw.
+    const failing = r?.state === "error" && (err instanceof OAuthTransientError || err instanceof OAuthClientRejectedError || err instanceof OAuthProtocolError);
+    if (!r || !(err instanceof OAuthNeedsReauthError || failing)) throw err;
+    const dead = err instanceof OAuthNeedsReauthError;
+    return {
+      credentials: null,
+      level: levelOfRow(r),
+      connection: { state: dead ? "needs_reauth" : "error", reason: dead ? reasonCode(r.lastError, "invalid_grant") : err.code.replace(/^BIFROST_OAUTH_/, "").toLowerCase(), since: r.updatedAt },
+    };
+  }
+}
+
+const levelOfRow = (t: StoredOAuthToken): CredentialLevel => (t.ownerKey === ownerKey.integration() ? "integration" : "org");
 
 /**
  * The credentials `integrations.get()` attaches: the mapping's token, else the org's, else the
@@ -12,7 +63,7 @@ import { credentialsOf, emptyToken, loadProvider, ownerKey } from "./tokens.js";
  * Returns null when the integration has no provider or nothing is connected. The provider and the
  * candidate token rows come with the resolve query: no further read unless a refresh is due.
  */
-export async function resolveCredentials(deps: RefreshDeps, rows: ResolveRows, org: ExecutionOrg | null): Promise<OAuthCredentials | null> {
+export async function resolveCredentials(deps: RefreshDeps, rows: ResolveRows, org: ExecutionOrg | null, chosen?: (row: StoredOAuthToken) => void): Promise<OAuthCredentials | null> {
   if (!rows.oauth) return null;
   const provider = loadProvider(deps.box, rows.oauth.provider);
   const candidates = rows.oauth.tokens;
@@ -44,6 +95,8 @@ export async function resolveCredentials(deps: RefreshDeps, rows: ResolveRows, o
     if (!token) return null;
     entityId = token.mappingId && mapping && token.mappingId === mapping.id ? mapping.entityId : null;
   }
+  chosen?.(token);
   const fresh = await ensureFresh(deps, { integration, provider, entityId }, token);
+  chosen?.(fresh);
   return credentialsOf(deps.box, fresh, provider.settings.flow);
 }

@@ -1,5 +1,6 @@
 import { ValidationError } from "../core/errors.js";
 import type { ConfigValue, SecretView } from "../core/types.js";
+import type { CredentialLevel } from "./types.js";
 
 /**
  * Read-only view of an integration's merged config (defaults + org overrides), typed values.
@@ -11,9 +12,18 @@ export class IntegrationConfig {
   readonly #schemaKeys: ReadonlySet<string>;
   readonly #secrets: ReadonlyMap<string, string>;
   readonly #integration: string;
+  readonly #levels: ReadonlyMap<string, CredentialLevel> | null;
 
-  constructor(integration: string, values: ReadonlyMap<string, ConfigValue>, schemaKeys: ReadonlySet<string>, secretFingerprints: ReadonlyMap<string, string>) {
+  /** `levels`: which values the organization set itself; without it every value counts as an integration default. */
+  constructor(
+    integration: string,
+    values: ReadonlyMap<string, ConfigValue>,
+    schemaKeys: ReadonlySet<string>,
+    secretFingerprints: ReadonlyMap<string, string>,
+    levels: ReadonlyMap<string, CredentialLevel> | null = null,
+  ) {
     this.#integration = integration;
+    this.#levels = levels;
     this.#values = values;
     this.#schemaKeys = schemaKeys;
     this.#secrets = secretFingerprints;
@@ -28,6 +38,15 @@ export class IntegrationConfig {
       );
     }
     return this.#values.get(key) as T | undefined;
+  }
+
+  /**
+   * Who set the value of `key`: `"integration"` (a default) or `"org"` (the organization's own
+   * override); null when unset. A credential follows the level that set it (see docs/security.md).
+   */
+  levelOf(key: string): CredentialLevel | null {
+    if (!this.#values.has(key)) return null;
+    return this.#levels?.get(key) ?? "integration";
   }
 
   has(key: string): boolean {

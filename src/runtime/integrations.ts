@@ -1,5 +1,6 @@
 import { ForbiddenError, IntegrationNotFoundError, NotFoundError } from "../core/errors.js";
 import { type ExecutionContext, requireContext } from "./context.js";
+import { withOAuth } from "./resolved.js";
 import type { ExecutionOrg, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "./types.js";
 
 export interface GetOptions {
@@ -72,15 +73,17 @@ export const integrations = {
  * integration so later `integrations.get()` calls see the new token. Null when the resolver cannot
  * refresh (no OAuth connection, or a resolver without `refreshOAuth`). Used by `bifrost/client`.
  */
-export async function refreshIntegrationOAuth(name: string, seenAccessToken: string): Promise<ResolvedIntegration | null> {
+export async function refreshIntegrationOAuth(name: string, seenAccessToken: string, org?: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
   const ctx = requireContext("refreshIntegrationOAuth()");
   if (!ctx.resolver.refreshOAuth) return null;
-  const oauth = await ctx.resolver.refreshOAuth(name, ctx.org, seenAccessToken);
+  // `org`: the organization the integration was resolved for (integration.fetch() of another org's integration).
+  const target = org === undefined ? ctx.org : org;
+  const oauth = await ctx.resolver.refreshOAuth(name, target, seenAccessToken);
   if (!oauth) return null;
   remember(ctx, oauth);
-  const current = await get(ctx, name, ctx.org);
+  const current = await get(ctx, name, target);
   if (!current) return null;
-  const updated: ResolvedIntegration = Object.freeze({ ...current, oauth });
-  ctx.cache.set(cacheKey(name, ctx.org), Promise.resolve(updated));
+  const updated = withOAuth(current, oauth);
+  ctx.cache.set(cacheKey(name, target), Promise.resolve(updated));
   return updated;
 }

@@ -39,7 +39,8 @@ import {
   OAuthUrlRefusedError,
 } from "../oauth/errors.js";
 import { IntegrationConfig } from "./config-map.js";
-import type { ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "./types.js";
+import { makeResolved } from "./resolved.js";
+import type { CredentialLevel, ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthConnectionStatus, OAuthCredentials, ResolvedIntegration } from "./types.js";
 
 /** The server could not be reached, or answered with something that is not the Bifrost API. */
 export class RemoteUnavailableError extends BifrostError {
@@ -128,6 +129,12 @@ interface ResolvedBody {
   oauth: { access_token: string; token_type: string; expires_at: string | null; scopes: string[] } | null;
   schema_keys?: string[];
   secret_fingerprints?: Record<string, string>;
+  /** The OAuth connection's state (null without a provider); absent from older servers. */
+  connection?: { state: OAuthConnectionStatus["state"]; reason: string | null; since: string | null } | null;
+  /** Who set each config value; absent from older servers (then every value counts as a default). */
+  levels?: Record<string, CredentialLevel>;
+  /** The trust inputs of the client runtime (see src/runtime/resolved.ts); absent from older servers. */
+  trust?: { defaults: Record<string, string>; trusted_origins: string[]; private_network: boolean; oauth_level: CredentialLevel | null };
 }
 
 function oauthIn(o: ResolvedBody["oauth"]): OAuthCredentials | null {
@@ -136,19 +143,34 @@ function oauthIn(o: ResolvedBody["oauth"]): OAuthCredentials | null {
 }
 
 /** The same ResolvedIntegration object `buildResolved` makes in-process: typo guard, masking and freezing included. */
-export function resolvedFromBody(body: ResolvedBody): ResolvedIntegration {
+export function resolvedFromBody(body: ResolvedBody, org: ExecutionOrg | null = null): ResolvedIntegration {
   const values = new Map<string, ConfigValue>();
   for (const [k, v] of Object.entries(body.config)) values.set(k, deepFreeze(v));
   const secrets = new Map<string, string>(Object.entries(body.secret_fingerprints ?? {}));
   const schemaKeys = new Set<string>(body.schema_keys ?? Object.keys(body.config));
-  return Object.freeze({
-    name: body.integration,
-    entityId: body.entity_id,
-    entityName: body.entity_name,
-    mapped: body.mapped,
-    config: new IntegrationConfig(body.integration, values, schemaKeys, secrets),
-    oauth: oauthIn(body.oauth),
-  });
+  const levels = body.levels ? new Map<string, CredentialLevel>(Object.entries(body.levels).map(([k, l]) => [k, l === "org" ? "org" : "integration"])) : null;
+  const oauth = oauthIn(body.oauth);
+  const t = body.trust;
+  const c = body.connection;
+  return makeResolved(
+    {
+      name: body.integration,
+      entityId: body.entity_id,
+      entityName: body.entity_name,
+      mapped: body.mapped,
+      config: new IntegrationConfig(body.integration, values, schemaKeys, secrets, levels),
+      oauth,
+      connection: c ? { state: c.state, reason: c.reason, since: c.since } : null,
+    },
+    {
+      org,
+      defaults: new Map(Object.entries(t?.defaults ?? {}).filter((e): e is [string, string] => typeof e[1] === "string")),
+      trustedOrigins: Array.isArray(t?.trusted_origins) ? t.trusted_origins.filter((o) => typeof o === "string") : [],
+      privateNetwork: t?.private_network === true,
+      // Unknown (older server): an integration-level token, the conservative reading.
+      oauthLevel: t ? (t.oauth_level === "org" ? "org" : t.oauth_level === "integration" ? "integration" : null) : oauth ? "integration" : null,
+    },
+  );
 }
 
 export interface RemoteResolverOptions {
@@ -274,7 +296,7 @@ export class RemoteResolver implements IntegrationResolver {
       if (RemoteResolver.#isUnknownIntegration(res.body, name)) return null;
       throw errorFromEnvelope(404, res.body as object, [this.#apiKey]);
     }
-    return resolvedFromBody(res.body as ResolvedBody);
+    return resolvedFromBody(res.body as ResolvedBody, org);
   }
 
   async list(org: ExecutionOrg | null): Promise<IntegrationSummary[]> {

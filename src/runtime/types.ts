@@ -9,6 +9,43 @@ export interface OAuthCredentials {
   refreshToken?: string;
 }
 
+/** Who set a config value or an OAuth connection: the integration defaults, or the organization itself. */
+export type CredentialLevel = "integration" | "org";
+
+/**
+ * The state of the OAuth connection `integrations.get()` looked at (the mapping's, else the org's,
+ * else the integration's). `oauth` is non-null only when it is `connected` (or in `error` with a token
+ * that has not expired yet). `reason` is a short code (`invalid_grant`, `interrupted_refresh`,
+ * `no_refresh_token`, `transient`, …), never provider text; `since` is an ISO 8601 time.
+ */
+export interface OAuthConnectionStatus {
+  state: "connected" | "needs_reauth" | "error" | "not_connected";
+  reason: string | null;
+  since: string | null;
+}
+
+/**
+ * Which credentials `integration.fetch()` sends when the caller names them (instead of the OAuth token):
+ * config keys of the integration (secret or not), read for the current organization.
+ */
+export type FetchAuth =
+  | { bearer: string }
+  | { header: string; key: string }
+  | { query: string; key: string }
+  | { basic: [usernameKey: string, passwordKey: string] }
+  /** No credentials at all (not even the OAuth token). */
+  | "none";
+
+/** `integration.fetch(pathOrUrl, init)`: a standard RequestInit plus the client runtime's per-call options. */
+export interface IntegrationFetchInit extends RequestInit {
+  /** Credentials from config keys; default: the OAuth bearer token when the integration has OAuth, else none. */
+  auth?: FetchAuth;
+  /** Per-attempt timeout in ms (default 30 000). */
+  timeoutMs?: number;
+  /** Retries for idempotent methods (default 2). */
+  maxRetries?: number;
+}
+
 /** What `integrations.get(name)` returns inside a workflow. */
 export interface ResolvedIntegration {
   readonly name: string;
@@ -19,6 +56,18 @@ export interface ResolvedIntegration {
   readonly mapped: boolean;
   readonly config: IntegrationConfig;
   readonly oauth: OAuthCredentials | null;
+  /**
+   * The OAuth connection's state when the integration has an OAuth provider (null otherwise): why
+   * `oauth` is null (`needs_reauth`, `error`, `not_connected`), or `connected`.
+   */
+  readonly connection: OAuthConnectionStatus | null;
+  /**
+   * A request with this integration's base URL, auth, trust rule, outbound policy, retries and errors,
+   * exactly like a generated client call: a relative path is joined to the base URL; an absolute URL
+   * gets credentials only at a trusted origin (else BIFROST_CLIENT_UNTRUSTED_ORIGIN). Resolves with the
+   * Response of a 2xx answer; rejects with ApiError otherwise.
+   */
+  fetch(pathOrUrl: string | URL, init?: IntegrationFetchInit): Promise<Response>;
 }
 
 export interface IntegrationSummary {

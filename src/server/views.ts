@@ -3,6 +3,7 @@ import type { Organization } from "../core/types.js";
 import type { CompletedAuthorization, OAuthConnectionView, OAuthEventView } from "../oauth/service.js";
 import type { ConfigSchemaItem, ConfigValue, SecretView } from "../core/types.js";
 import { toWireSchema } from "../core/config-schema.js";
+import { trustOf } from "../runtime/resolved.js";
 import type { OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
 import type { ApiKeyView } from "../services/api-keys.js";
 import type { ConfigChange } from "../services/config-values.js";
@@ -101,7 +102,22 @@ export function resolvedOAuthOut(o: OAuthCredentials | null) {
 
 /** The body of `GET …/resolved` (plaintext config, for workflow execution only). */
 export function resolvedOut(r: ResolvedIntegration, org: string | null, config: Record<string, ConfigValue>) {
-  return { integration: r.name, org, entity_id: r.entityId, entity_name: r.entityName, mapped: r.mapped, config, oauth: resolvedOAuthOut(r.oauth) };
+  const levels: Record<string, string> = {};
+  for (const key of r.config.keys()) levels[key] = r.config.levelOf(key) ?? "integration";
+  const t = trustOf(r);
+  return {
+    integration: r.name,
+    org,
+    entity_id: r.entityId,
+    entity_name: r.entityName,
+    mapped: r.mapped,
+    config,
+    oauth: resolvedOAuthOut(r.oauth),
+    connection: r.connection,
+    // Where credentials may go (the client runtime's trust rule): no secret in here.
+    levels,
+    trust: { defaults: Object.fromEntries(t.defaults), trusted_origins: t.trustedOrigins, private_network: t.privateNetwork, oauth_level: t.oauthLevel },
+  };
 }
 
 /**

@@ -3,8 +3,9 @@ import type { ConfigSchemaItem, ConfigValue } from "../core/types.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js";
 import { IntegrationConfig } from "../runtime/config-map.js";
-import type { ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
-import { resolveCredentials } from "../oauth/credentials.js";
+import type { CredentialLevel, ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
+import { type ResolvedCredentials, resolveConnection } from "../oauth/credentials.js";
+import { makeResolved } from "../runtime/resolved.js";
 import { type OAuthDeps, refreshConnection, withOAuth } from "../oauth/service.js";
 import { OAuthNotConnectedError } from "../oauth/errors.js";
 import type { RefreshDeps } from "../oauth/refresh.js";
@@ -40,22 +41,35 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Merge defaults and overrides (shallow, key by key), decrypt the winners, check required keys. */
-export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null, oauth: OAuthCredentials | null = null): ResolvedIntegration {
+export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null, oauth: OAuthCredentials | null = null, creds?: ResolvedCredentials): ResolvedIntegration {
   const schema = parsedSchema(rows.integration.configSchema);
   const winners = new Map<string, StoredConfigValue>();
+  /** Defaults the org overrides (their values are the trust inputs: the default base URL, server variables). */
+  const shadowed = new Map<string, StoredConfigValue>();
   for (const v of rows.values) {
     if (!schema.keys.has(v.key)) continue;
     if (v.orgId === null) {
       if (!winners.has(v.key)) winners.set(v.key, v);
+      else shadowed.set(v.key, v);
     } else {
+      const prev = winners.get(v.key);
+      if (prev?.orgId === null) shadowed.set(v.key, prev);
       winners.set(v.key, v);
     }
   }
   const values = new Map<string, ConfigValue>();
   const secrets = new Map<string, string>();
+  const levels = new Map<string, CredentialLevel>();
   for (const [key, v] of winners) {
     values.set(key, deepFreeze(plainValue(box, v)));
     if (v.isSecret) secrets.set(key, v.fingerprint ?? "");
+    levels.set(key, v.orgId === null ? "integration" : "org");
+  }
+  const defaults = new Map<string, string>();
+  for (const [key, v] of shadowed) {
+    if (v.orgId !== null || v.isSecret) continue;
+    const plain = plainValue(box, v);
+    if (typeof plain === "string") defaults.set(key, plain);
   }
   const missing = schema.required.filter((k) => !values.has(k));
   if (missing.length > 0) {
@@ -66,14 +80,24 @@ export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionO
       { integration: rows.integration.name, org: org?.slug ?? null, missing },
     );
   }
-  return Object.freeze({
-    name: rows.integration.name,
-    entityId: rows.mapping?.entityId ?? null,
-    entityName: rows.mapping?.entityName ?? null,
-    mapped: rows.mapping !== null,
-    config: new IntegrationConfig(rows.integration.name, values, schema.keys, secrets),
-    oauth,
-  });
+  return makeResolved(
+    {
+      name: rows.integration.name,
+      entityId: rows.mapping?.entityId ?? null,
+      entityName: rows.mapping?.entityName ?? null,
+      mapped: rows.mapping !== null,
+      config: new IntegrationConfig(rows.integration.name, values, schema.keys, secrets, levels),
+      oauth: creds ? creds.credentials : oauth,
+      connection: creds ? creds.connection : null,
+    },
+    {
+      org,
+      defaults,
+      trustedOrigins: rows.integration.trustedOrigins ?? [],
+      privateNetwork: rows.integration.privateNetwork ?? false,
+      oauthLevel: creds ? creds.level : oauth ? "integration" : null,
+    },
+  );
 }
 
 /** Resolver that reads the store directly (in-process workflows and the server). */
@@ -106,8 +130,8 @@ export class StoreResolver implements IntegrationResolver {
     const epoch = this.#store.changes?.epoch ?? 0;
     const rows = await this.#store.resolve(name, org?.id ?? null);
     if (!rows) return null;
-    const oauth = rows.hasOAuth ? await resolveCredentials(this.#oauth, rows, org) : null;
-    const built = buildResolved(this.#box, rows, org, oauth);
+    const creds = rows.hasOAuth ? await resolveConnection(this.#oauth, rows, org) : undefined;
+    const built = buildResolved(this.#box, rows, org, null, creds);
     // Integrations with OAuth are never cached: their token rows go through the refresh logic on every get().
     if (cache && !rows.hasOAuth) cache.set(key, built, epoch);
     return built;

@@ -12,7 +12,7 @@ import { createIntegration } from "../../src/services/integrations.js";
 import { setConfig, setMapping } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";
 import { bootTest, sqliteBackend } from "../helpers/backends.js";
-import { type ApiServer, json, startApiServer } from "./helpers.js";
+import { type ApiServer, json, startApiServer, trustOrigins } from "./helpers.js";
 
 const KEY = "sk-live-abcdef123456";
 
@@ -25,6 +25,8 @@ describe("bifrost/client runtime (sqlite)", () => {
   let globex: ExecutionOrg;
 
   beforeAll(async () => {
+    // The local API servers speak plain http on loopback: allowed only with this switch.
+    process.env.BIFROST_ALLOW_HTTP_LOOPBACK = "1";
     api = await startApiServer();
     foreign = await startApiServer();
     const t = await bootTest(sqliteBackend);
@@ -46,11 +48,14 @@ describe("bifrost/client runtime (sqlite)", () => {
     });
     // acme: base URL override; globex: server URL from the spec with the port variable from config.
     await setMapping(bf, "Halo", "acme", { entityId: "c-1", config: { base_url: `${api.url}/v1` } });
+    // The org's base URL (a local server) is trusted for the integration's default key (trusted_origins).
+    await trustOrigins(bf.store, "Halo", [api.url]);
     await setMapping(bf, "Halo", "globex", { entityId: "c-2", config: { tenant: new URL(api.url).port, username: "bob", password: "pa:ss" } });
     acme = (await bf.resolver.findOrg("acme"))!;
     globex = (await bf.resolver.findOrg("globex"))!;
   });
   afterAll(async () => {
+    delete process.env.BIFROST_ALLOW_HTTP_LOOPBACK;
     await cleanup?.();
     await api?.close();
     await foreign?.close();

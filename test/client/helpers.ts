@@ -52,3 +52,13 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(body));
 }
+
+/**
+ * A platform admin trusts `origins` for the integration's credentials (`trusted_origins`), so tests
+ * whose organizations override base_url to a local server keep receiving integration-level credentials.
+ */
+export async function trustOrigins(store: { getIntegrationByName(n: string): Promise<{ id: string } | null>; updateIntegration(id: string, p: { trustedOrigins: string[]; updatedAt: string }): Promise<void> }, name: string, origins: string[]): Promise<void> {
+  const i = await store.getIntegrationByName(name);
+  if (!i) throw new Error(`no integration ${name}`);
+  await store.updateIntegration(i.id, { trustedOrigins: origins.map((o) => new URL(o).origin), updatedAt: new Date().toISOString() });
+}

@@ -16,7 +16,7 @@ describe("workflow files import bifrost/client through the loader (CLI, SQLite)"
   const env = (): NodeJS.ProcessEnv => {
     const e: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("BIFROST_") && !k.startsWith("VITEST") && k !== "NODE_OPTIONS" && k !== "DATABASE_URL") e[k] = v;
-    return { ...e, BIFROST_HOME: join(dir, ".home") };
+    return { ...e, BIFROST_HOME: join(dir, ".home"), BIFROST_ALLOW_HTTP_LOOPBACK: "1" };
   };
   const cli = (args: string[]) => run(process.execPath, [BIN, ...args], { cwd: dir, env: env(), timeout: 60_000 });
 
@@ -29,7 +29,7 @@ describe("workflow files import bifrost/client through the loader (CLI, SQLite)"
     writeFileSync(join(dir, "package.json"), '{ "name": "workspace" }\n');
     writeFileSync(
       join(dir, "bifrost.yaml"),
-      `organizations:\n  - { slug: acme, name: Acme }\nintegrations:\n  - name: Halo\n    config_schema:\n      - { key: base_url, type: string }\n      - { key: api_key, type: secret }\n    defaults: { api_key: wf-key-123 }\n    mappings:\n      - { org: acme, entity_id: e, config: { base_url: "${api.url}" } }\n`,
+      `organizations:\n  - { slug: acme, name: Acme }\nintegrations:\n  - name: Halo\n    config_schema:\n      - { key: base_url, type: string }\n      - { key: api_key, type: secret }\n    defaults: { api_key: wf-key-123, base_url: "${api.url}" }\n    mappings:\n      - { org: acme, entity_id: e }\n`,
     );
     await cli(["apply", join(dir, "bifrost.yaml")]);
   });

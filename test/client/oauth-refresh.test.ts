@@ -12,7 +12,7 @@ import type { StoreResolver } from "../../src/services/resolve.js";
 import { bootTest, sqliteBackend } from "../helpers/backends.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, startAuthServer } from "../oauth/helpers/auth-server.js";
 import { resolverFor } from "../oauth/helpers/setup.js";
-import { type ApiServer, json, startApiServer } from "./helpers.js";
+import { type ApiServer, json, startApiServer, trustOrigins } from "./helpers.js";
 
 /** 401 → forced refresh at a real oidc-provider (client credentials) → one retry with the new token. */
 describe("bifrost/client: 401 → OAuth refresh → retry (sqlite)", () => {
@@ -26,6 +26,8 @@ describe("bifrost/client: 401 → OAuth refresh → retry (sqlite)", () => {
   const revoked = new Set<string>();
 
   beforeAll(async () => {
+    // The local API servers speak plain http on loopback: allowed only with this switch.
+    process.env.BIFROST_ALLOW_HTTP_LOOPBACK = "1";
     as = await startAuthServer({ integrations: ["Api"] });
     api = await startApiServer();
     const t = await bootTest(sqliteBackend);
@@ -34,6 +36,8 @@ describe("bifrost/client: 401 → OAuth refresh → retry (sqlite)", () => {
     await createOrg(bf, { slug: "acme" });
     await createIntegration(bf, { name: "Api", configSchema: [{ key: "base_url", type: "string" }] });
     await setMapping(bf, "Api", "acme", { entityId: "e1", config: { base_url: api.url } });
+    // The integration-level token may go to the org's base URL only because it is trusted.
+    await trustOrigins(bf.store, "Api", [api.url]);
     await setOAuthProvider(bf, "Api", { flow: "client_credentials", client_id: CLIENT_ID, client_secret: CLIENT_SECRET, token_url: `${as.issuer}/token`, scopes: ["api:read"] });
     resolver = resolverFor(bf);
     acme = (await resolver.findOrg("acme"))!;
@@ -44,6 +48,7 @@ describe("bifrost/client: 401 → OAuth refresh → retry (sqlite)", () => {
     };
   });
   afterAll(async () => {
+    delete process.env.BIFROST_ALLOW_HTTP_LOOPBACK;
     await cleanup?.();
     await api?.close();
     await as?.close();

@@ -55,6 +55,9 @@ describe("console test connection", () => {
     await setOAuthProvider(h.bf, "HaloPSA", { flow: "client_credentials", client_id: "tc-client", client_secret: CLIENT_SECRET, token_url: `${base}/token` });
     const r = await h.call("PATCH", "/api/integrations/HaloPSA/mappings/acme/config", h.keys.platform, { base_url: `${base}/api` });
     expect(r.statusCode, r.body).toBe(200);
+    // acme's base URL gets the integration-level (client credentials) token only because it is trusted.
+    const halo = (await h.bf.store.getIntegrationByName("HaloPSA"))!;
+    await h.bf.store.updateIntegration(halo.id, { trustedOrigins: [base], updatedAt: new Date().toISOString() });
     await createIntegration(h.bf, { name: "Plain", configSchema: [{ key: "base_url", type: "string", required: true }], defaults: { base_url: `${base}/plain` } });
   });
   afterAll(async () => {

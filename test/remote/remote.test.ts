@@ -25,7 +25,7 @@ import { createIntegration } from "../../src/services/integrations.js";
 import { setMapping } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";
 import { BACKENDS, bootTest, tempDir } from "../helpers/backends.js";
-import { type ApiServer, json, startApiServer } from "../client/helpers.js";
+import { type ApiServer, json, startApiServer, trustOrigins } from "../client/helpers.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, startAuthServer } from "../oauth/helpers/auth-server.js";
 import { resolverFor, TEST_OAUTH } from "../oauth/helpers/setup.js";
 
@@ -149,6 +149,8 @@ function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 beforeAll(async () => {
+  // The local API server speaks plain http on loopback: allowed only with this switch.
+  process.env.BIFROST_ALLOW_HTTP_LOOPBACK = "1";
   as = await startAuthServer({ integrations: ["Api"] });
   apiServer = await startApiServer();
   apiServer.handler = (r, res) => {
@@ -158,6 +160,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
+  delete process.env.BIFROST_ALLOW_HTTP_LOOPBACK;
   await apiServer?.close();
   await as?.close();
 });
@@ -198,6 +201,8 @@ for (const backend of BACKENDS) {
       await createIntegration(bf, { name: "Api", configSchema: [{ key: "base_url", type: "string" }] });
       await setMapping(bf, "Api", "acme", { entityId: "e1", config: { base_url: apiServer.url } });
       await setMapping(bf, "Api", "globex", { entityId: "e2", config: { base_url: apiServer.url } });
+      // The orgs' base URL gets the integration-level token only because it is trusted.
+      await trustOrigins(bf.store, "Api", [apiServer.url]);
       await setOAuthProvider(bf, "Api", { flow: "client_credentials", client_id: CLIENT_ID, client_secret: CLIENT_SECRET, token_url: `${as.issuer}/token`, scopes: ["api:read"] });
       keys.acme = (await createApiKey(bf, { role: "workflow", org: "acme" })).key;
       keys.globex = (await createApiKey(bf, { role: "workflow", org: "globex" })).key;

@@ -15,6 +15,8 @@ import { getOAuthStatus, type OAuthConnectionView, type OAuthDeps } from "../../
 import { requireIntegration, requireOrg } from "../../services/lookup.js";
 import { setMapping } from "../../services/mappings.js";
 import { StoreResolver } from "../../services/resolve.js";
+import { connectionError, trustOf } from "../../runtime/resolved.js";
+import { checkTrusted, targetOf } from "../../runtime/trust.js";
 import { ADMIN_ROLES, actorOf, type Caller, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
 import { mappingOut } from "../views.js";
@@ -105,7 +107,11 @@ export async function testConnection(deps: OAuthDeps, resolver: StoreResolver, i
     throw new ValidationError(`Integration "${name}" has no base_url value${org ? ` for organization "${org.slug}"` : ""}; add a string key base_url to the schema and set it.`, { path: "base_url" });
   }
   const url = testConnectionUrl(baseUrl, input.path);
+  // The same origin rule as the client runtime: an integration-level token only to a trusted origin.
+  const broken = connectionError(resolved);
+  if (broken) throw broken;
   const oauth = resolved.oauth;
+  if (oauth) checkTrusted(resolved, targetOf(resolved, [], "base_url"), url.origin, trustOf(resolved).oauthLevel ?? "integration", "test-connection");
   const secrets = [...resolved.config.secretValues(), ...(oauth ? [oauth.accessToken, ...(oauth.refreshToken ? [oauth.refreshToken] : [])] : [])].filter((s) => typeof s === "string");
   const headers: Record<string, string> = { accept: "application/json, text/plain;q=0.9, */*;q=0.5", "user-agent": "bifrost-test-connection" };
   if (oauth) headers.authorization = `Bearer ${oauth.accessToken}`;

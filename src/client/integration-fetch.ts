@@ -1,0 +1,70 @@
+/**
+ * `integration.fetch(pathOrUrl, init?)`: one request through the client runtime's request path
+ * (base URL, auth, the trust rule, the outbound policy, retries, the 401 refresh, ApiError), for APIs
+ * or endpoints no generated module covers. Loaded on first use by src/runtime/resolved.ts.
+ * @module
+ */
+import { targetOf } from "../runtime/trust.js";
+import type { FetchAuth, IntegrationFetchInit, ResolvedIntegration } from "../runtime/types.js";
+import { apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
+import { clientError } from "./errors.js";
+import { type ClientRuntime, createClientRuntime } from "./index.js";
+import type { ClientSpec, EncodedBodyInit, Extension, HttpMethod, OperationSpec, SecurityScheme } from "./types.js";
+
+const APPLIERS = [apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth];
+
+/** The security scheme for an `auth` option; null for "none". */
+function schemeOf(auth: FetchAuth | undefined): SecurityScheme | null | undefined {
+  if (auth === undefined) return undefined;
+  if (auth === "none") return null;
+  if ("bearer" in auth) return { type: "http", scheme: "bearer", configKey: auth.bearer };
+  if ("basic" in auth) return { type: "http", scheme: "basic", usernameKey: auth.basic[0], passwordKey: auth.basic[1] };
+  if ("header" in auth) return { type: "apiKey", in: "header", name: auth.header, configKey: auth.key };
+  if ("query" in auth) return { type: "apiKey", in: "query", name: auth.query, configKey: auth.key };
+  throw clientError("INVALID_REQUEST", 422, `integration.fetch(): unknown auth option; use { bearer: KEY }, { header: NAME, key: KEY }, { query: NAME, key: KEY }, { basic: [USER_KEY, PASS_KEY] } or "none"`, {});
+}
+
+/** One runtime per integration and auth option (its caches are per resolved integration). */
+const runtimes = new Map<string, ClientRuntime>();
+
+function runtimeFor(integ: ResolvedIntegration, scheme: SecurityScheme | null | undefined): ClientRuntime {
+  // Default: the OAuth bearer token when the integration has an OAuth provider, else no credentials.
+  const s = scheme === undefined ? (integ.connection || integ.oauth ? ({ type: "oauth2" } as const) : null) : scheme;
+  const key = `${integ.name}\u0000${JSON.stringify(s)}`;
+  let rt = runtimes.get(key);
+  if (!rt) {
+    const spec: ClientSpec = { integration: integ.name, servers: [], securitySchemes: s ? { auth: s } : {}, security: s ? [{ auth: [] }] : [] };
+    rt = createClientRuntime(spec, APPLIERS);
+    if (runtimes.size > 1_000) runtimes.clear();
+    runtimes.set(key, rt);
+  }
+  return rt;
+}
+
+const REPLAYABLE = (b: unknown): boolean => typeof b === "string" || b instanceof Uint8Array || b instanceof ArrayBuffer || b instanceof URLSearchParams || b instanceof Blob || b instanceof FormData;
+
+export async function integrationFetch(integ: ResolvedIntegration, pathOrUrl: string | URL, init: IntegrationFetchInit = {}): Promise<Response> {
+  // Other RequestInit fields (redirect, credentials, mode, …) are the runtime's: redirects are followed by it, credentials stripped across origins.
+  const { auth, timeoutMs, maxRetries, method: m, headers: h, body, signal } = init;
+  const scheme = schemeOf(auth);
+  const rt = runtimeFor(integ, scheme);
+  const method = (m ?? "GET").toUpperCase() as HttpMethod;
+  const headers: Record<string, string> = {};
+  new Headers(h).forEach((v, k) => void (headers[k] = v));
+  const raw = String(pathOrUrl);
+  let url = raw;
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
+    // A relative path is joined to the base URL in effect (config base_url), as for generated calls.
+    const base = targetOf(integ, [], "base_url").base;
+    if (!base) throw clientError("NO_BASE_URL", 409, `${integ.name}: no base URL for integration.fetch("${raw}"); set config key "base_url" or pass an absolute URL`, { integration: integ.name, key: "base_url" });
+    url = base + (raw === "" || raw.startsWith("/") ? "" : "/") + raw;
+  }
+  const op: OperationSpec = { id: `${integ.name}.fetch`, method, path: "", ...(body != null ? { body: { mediaTypes: [] } } : {}) };
+  const ext: Extension[] = body != null ? [{ encode: () => ({ body: body as EncodedBodyInit, type: undefined, replayable: REPLAYABLE(body) }) }] : [];
+  const args = { headers, ...(body != null ? { body } : {}), ...(signal ? { signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(maxRetries !== undefined ? { maxRetries } : {}) };
+  return rt.raw(op, args, ext, {
+    integ,
+    url,
+    noToken: scheme !== undefined,
+  });
+}
