@@ -57,7 +57,7 @@ export class SentValues {
   /**
    * Record what an outgoing request carries: sensitive form and query parameters, and the
    * Authorization header (its whole value, the credential after the scheme and, for Basic, the
-   * decoded `id:secret` and the secret part, raw and form-decoded).
+   * secret part of the decoded `id:secret`, raw and form-decoded).
    */
   addRequest(url: string, init: { body?: unknown; headers?: unknown }): void {
     const params: Array<[string, string]> = [];
@@ -87,7 +87,8 @@ export class SentValues {
       const colon = decoded.indexOf(":");
       if (colon >= 0) {
         const secret = decoded.slice(colon + 1);
-        this.add(decoded, secret, formDecode(secret));
+        // Not the decoded `id:secret` as a whole: the client id may stay visible, the secret part goes.
+        this.add(secret, formDecode(secret));
       }
     }
   }

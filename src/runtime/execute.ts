@@ -1,6 +1,7 @@
 import { BifrostError, WorkflowError } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
 import { createContext, type RunAsOptions, runInContext } from "./context.js";
+import { installOutputCapture } from "./output.js";
 import type { WorkflowDefinition, WorkflowFn } from "./workflow.js";
 
 export interface ExecutionResult {
@@ -25,6 +26,7 @@ function toJsonResult(workflow: string, value: unknown): unknown {
  * this execution received replaced by [REDACTED].
  */
 export async function executeWorkflow(def: WorkflowDefinition, input: unknown, opts: RunAsOptions): Promise<ExecutionResult> {
+  installOutputCapture();
   const ctx = createContext(opts);
   try {
     // The input comes from JSON (CLI or HTTP); the workflow's declared input type is its own contract.
