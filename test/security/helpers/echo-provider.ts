@@ -22,8 +22,8 @@ export interface Answer {
 export interface EchoProvider {
   base: string;
   received: Received[];
-  /** The answer per path (default: 404). */
-  answer: Map<string, (r: Received) => Answer>;
+  /** The answer per path (default: 404); null = never answer (the request hangs until the server closes). */
+  answer: Map<string, (r: Received) => Answer | null>;
   close(): Promise<void>;
 }
 
@@ -45,7 +45,9 @@ export async function startEchoProvider(): Promise<EchoProvider> {
       const path = (req.url ?? "/").split("?")[0] as string;
       const rec: Received = { path, authorization: req.headers.authorization ?? null, body, params: new URLSearchParams(body) };
       ep.received.push(rec);
-      const a = ep.answer.get(path)?.(rec) ?? { status: 404, body: { error: "not_found" } };
+      const route = ep.answer.get(path);
+      const a = route ? route(rec) : { status: 404, body: { error: "not_found" } };
+      if (a === null) return;
       res.writeHead(a.status, { "content-type": "application/json", "cache-control": "no-store" });
       res.end(typeof a.body === "string" ? a.body : JSON.stringify(a.body));
     });
