@@ -24,8 +24,20 @@ const STREAM: Record<OutputMethod, "stdout" | "stderr"> = { log: "stdout", info:
 
 type Write = typeof process.stdout.write;
 
-/** The stream writes as they were before capture was installed (used by sinks that print). */
-const originalWrite: { stdout: Write | null; stderr: Write | null } = { stdout: null, stderr: null };
+/**
+ * Capture state, one per process even if two copies of this module are loaded (like the execution
+ * context, it lives on a global symbol): whether capture is installed, whether a sink is running (its
+ * own writes pass straight through, no capture loop), and the stream writes as they were before.
+ */
+interface CaptureState {
+  installed: boolean;
+  dispatching: boolean;
+  originalWrite: { stdout: Write | null; stderr: Write | null };
+}
+const KEY = Symbol.for("bifrost.outputCapture.v1");
+const holder = globalThis as unknown as Record<symbol, CaptureState | undefined>;
+const state: CaptureState = (holder[KEY] ??= { installed: false, dispatching: false, originalWrite: { stdout: null, stderr: null } });
+const originalWrite = state.originalWrite;
 
 /** Write to the real stdout/stderr, bypassing capture. */
 export function writeRaw(stream: "stdout" | "stderr", text: string): void {
@@ -52,23 +64,18 @@ export function redactForExecution(ctx: ExecutionContext, text: string): string 
   return redactPatterns(redactForms(text, hit.forms));
 }
 
-/** True while a sink runs: its own writes pass straight through (no capture loop). */
-let dispatching = false;
-
 function dispatch(ctx: ExecutionContext, method: OutputMethod, raw: string, stream: "stdout" | "stderr" = STREAM[method]): void {
   let text = redactForExecution(ctx, raw);
   if (text.length > OUTPUT_RECORD_MAX) text = `${text.slice(0, OUTPUT_RECORD_MAX)}… [truncated]`;
-  dispatching = true;
+  state.dispatching = true;
   try {
     (ctx.output ?? printOutput)({ executionId: ctx.executionId, stream, method, text });
   } catch {
     // A failing sink must not fail the workflow's console call.
   } finally {
-    dispatching = false;
+    state.dispatching = false;
   }
 }
-
-let installed = false;
 
 /**
  * Capture console output per execution: console.log/info/debug/trace/warn/error and
@@ -77,12 +84,12 @@ let installed = false;
  * with its own secrets. Calls outside any execution are passed through untouched. Idempotent.
  */
 export function installOutputCapture(): void {
-  if (installed) return;
-  installed = true;
+  if (state.installed) return;
+  state.installed = true;
   for (const method of METHODS) {
     const original = console[method] as (...args: unknown[]) => void;
     console[method] = function captured(this: unknown, ...args: unknown[]): void {
-      const ctx = dispatching ? undefined : currentContext();
+      const ctx = state.dispatching ? undefined : currentContext();
       if (!ctx) return original.apply(console, args);
       let text = format(...args);
       if (method === "trace") text = `Trace: ${text}\n${(new Error().stack ?? "").split("\n").slice(2).join("\n")}`;
@@ -94,7 +101,7 @@ export function installOutputCapture(): void {
     const original = target.write;
     originalWrite[stream] = original;
     target.write = function captured(this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
-      const ctx = dispatching ? undefined : currentContext();
+      const ctx = state.dispatching ? undefined : currentContext();
       if (!ctx) return (original as (...a: unknown[]) => boolean).call(target, chunk, ...rest);
       const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString("utf8") : String(chunk);
       dispatch(ctx, "write", text.replace(/\n$/, ""), stream);
