@@ -23,7 +23,8 @@ function toJsonResult(workflow: string, value: unknown): unknown {
 
 /**
  * Run one workflow as an organization. Errors come back as BifrostError with every secret
- * this execution received replaced by [REDACTED].
+ * this execution received replaced by [REDACTED]. Its console output is captured (see output.ts),
+ * redacted the same way and handed to `opts.output` (default: printed with the execution id).
  */
 export async function executeWorkflow(def: WorkflowDefinition, input: unknown, opts: RunAsOptions): Promise<ExecutionResult> {
   installOutputCapture();

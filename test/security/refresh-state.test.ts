@@ -164,9 +164,11 @@ for (const backend of BACKENDS) {
       expect(refused?.code).toBe("BIFROST_OAUTH_TRANSIENT");
       expect(refused?.details?.reason).toBe("unreachable");
       expect((await acme(name)).refreshInterrupted).toBe(false);
-      // The address policy refuses plain http when the loopback switch is off: refused before any connection.
+      // A refused address (loopback without the development switch): refused before any connection.
+      await setOAuthProvider(bf, name, { flow: "authorization_code", client_id: "c", client_secret: "s-secret-1", authorization_url: `${ep.base}/${name}/authorize`, token_url: `https://127.0.0.1:${port}/token` });
       const policy = await refreshErr(name, { allowHttpLoopback: false });
       expect(policy?.code).toBe("BIFROST_OAUTH_URL_REFUSED");
+      expect(policy?.details?.reason).toBe("address");
       expect((await acme(name)).refreshInterrupted).toBe(false);
       // Back to the listener, which now rejects the grant: a genuine invalid_grant.
       await setOAuthProvider(bf, name, { flow: "authorization_code", client_id: "c", client_secret: "s-secret-1", authorization_url: `${ep.base}/${name}/authorize`, token_url: `${ep.base}${path}` });
