@@ -94,7 +94,7 @@ export function loadKeyring(opts: LoadKeyringOptions): KeyringSource {
         (opts.refusalReason ?? "A development keyring is not created here."),
     );
   }
-  mkdirSync(dirname(dev), { recursive: true });
+  mkdirSync(dirname(dev), { recursive: true, mode: 0o700 });
   writeFileSync(dev, generateKeyringJson(), { mode: 0o600, flag: "wx" });
   chmodSync(dev, 0o600);
   opts.warn(

@@ -4,6 +4,7 @@ import { OAuthClientRejectedError, OAuthProtocolError, OAuthTransientError, sani
 import { type BufferedResponse, guardedRequest, toResponse } from "./guarded-fetch.js";
 import type { OAuthOptions } from "./options.js";
 import type { ProviderSettings } from "./provider-config.js";
+import { attachSent, SentValues, sentValuesOf } from "./sent-values.js";
 import { expandUrl } from "./templating.js";
 
 /** A provider ready to talk to: settings, the decrypted client secret and the entity the URLs are filled from. */
@@ -41,20 +42,24 @@ function fill(ctx: ProviderContext, template: string | null, field: string): str
   return template === null ? null : expandUrl(template, { entityId: ctx.entityId, defaults: ctx.settings.urlDefaults }, field);
 }
 
-/** A customFetch for oauth4webapi that goes through the guard (and, for token calls, the quirk shims). */
-function fetcher(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response): typeof fetch {
+/**
+ * A customFetch for oauth4webapi that goes through the guard (and, for token calls, the quirk shims).
+ * It records the credentials the request carries in `sent` before anything goes out.
+ */
+function fetcher(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response, sent?: SentValues): typeof fetch {
   return (async (url: string, init: RequestInit) => {
+    sent?.addRequest(url, init);
     const b = await guardedRequest(url, init, opts);
     return rewrite ? rewrite(b) : toResponse(b);
   }) as unknown as typeof fetch;
 }
 
-function requestOptions(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response): { [o.customFetch]: typeof fetch; [o.allowInsecureRequests]: boolean } {
+function requestOptions(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response, sent?: SentValues): { [o.customFetch]: typeof fetch; [o.allowInsecureRequests]: boolean } {
   // allowInsecureRequests only lets http URLs through oauth4webapi's own scheme check; every request still
   // goes through the guard (customFetch), which is the one place the policy is decided (https, or http to
   // loopback with the switch) and which answers with a clear BIFROST_OAUTH_URL_REFUSED instead of a
   // library error classified as a protocol failure.
-  return { [o.customFetch]: fetcher(opts, rewrite), [o.allowInsecureRequests]: true };
+  return { [o.customFetch]: fetcher(opts, rewrite, sent), [o.allowInsecureRequests]: true };
 }
 
 /** The authorization server: discovered (RFC 8414, issuer checked) or built from the configured URLs. */
@@ -157,9 +162,14 @@ function tokenRewriter(ctx: ProviderContext, captured: { idToken: Record<string,
 
 const KNOWN = new Set(["access_token", "token_type", "refresh_token", "expires_in", "scope", "id_token", "authorization_details"]);
 
-function toTokenSet(ctx: ProviderContext, r: o.TokenEndpointResponse, idClaims: Record<string, unknown> | null): TokenSet {
+/**
+ * The stored form of a token response. Unknown members and the scope are provider text that is
+ * stored and shown: the values this request sent are redacted from them (a provider that echoes the
+ * old refresh token or the client secret in an extra field leaves nothing behind).
+ */
+function toTokenSet(ctx: ProviderContext, r: o.TokenEndpointResponse, idClaims: Record<string, unknown> | null, sent: SentValues): TokenSet {
   const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) if (!KNOWN.has(k)) extra[k] = v;
+  for (const [k, v] of Object.entries(r)) if (!KNOWN.has(k)) extra[k] = sent.redactDeep(v);
   if (idClaims) {
     const iss = ctx.settings.issuer ? fill(ctx, ctx.settings.issuer, "issuer") : null;
     const aud = idClaims.aud;
@@ -173,7 +183,7 @@ function toTokenSet(ctx: ProviderContext, r: o.TokenEndpointResponse, idClaims: 
     tokenType: r.token_type,
     refreshToken: typeof r.refresh_token === "string" ? r.refresh_token : null,
     expiresIn: typeof r.expires_in === "number" ? r.expires_in : null,
-    scopes: typeof r.scope === "string" ? r.scope.split(" ").filter(Boolean) : null,
+    scopes: typeof r.scope === "string" ? sent.redact(r.scope).split(" ").filter(Boolean) : null,
     extra,
     idTokenClaims: idClaims,
   };
@@ -185,13 +195,21 @@ function tokenParams(ctx: ProviderContext, extra: Record<string, string> = {}): 
   return p;
 }
 
-/** Classify any failure of a token/discovery/revocation request. Never uses the library's message or cause. */
-export function classify(err: unknown): OAuthFailure {
+/** The reason of a failure that is none of the known kinds (its outcome at the provider is unknown). */
+export const UNKNOWN_FAILURE = "the request to the provider failed (network error)";
+
+/**
+ * Classify any failure of a token/discovery/revocation request. Never uses the library's message or
+ * cause. Provider text (error, error_description) is redacted of every value the request sent (`sent`,
+ * by default what the grant function recorded for this error), then escaped and truncated.
+ */
+export function classify(err: unknown, sent: SentValues = sentValuesOf(err)): OAuthFailure {
   if (err instanceof OAuthTransientError) return { kind: "transient", reason: err.message, own: err };
   if (err instanceof BifrostError) return { kind: "protocol", reason: err.message, own: err };
   if (err instanceof o.ResponseBodyError) {
-    const desc = sanitizeProviderText(err.error_description);
-    const code = sanitizeProviderText(err.error, 64);
+    const text = (v: unknown): unknown => (typeof v === "string" ? sent.redact(v) : v);
+    const desc = sanitizeProviderText(text(err.error_description));
+    const code = sanitizeProviderText(text(err.error), 64);
     const tail = `${code}${desc ? `: ${desc}` : ""}`;
     if (err.status >= 500) return { kind: "transient", reason: `the provider answered ${err.status} (${tail})` };
     if (err.error === "invalid_grant") return { kind: "invalid_grant", reason: `the provider rejected the grant (${tail})` };
@@ -211,7 +229,7 @@ export function classify(err: unknown): OAuthFailure {
     return { kind: "protocol", reason: "the provider's response is not a valid token response (missing access_token or token_type, or an error in a 200 response)" };
   }
   if (err instanceof o.UnsupportedOperationError) return { kind: "protocol", reason: "the provider returned an unsupported token_type" };
-  return { kind: "transient", reason: "the request to the provider failed (network error)" };
+  return { kind: "transient", reason: UNKNOWN_FAILURE };
 }
 
 export function toBifrostError(f: OAuthFailure, integration: string, step: string): BifrostError {
@@ -231,37 +249,59 @@ export function toBifrostError(f: OAuthFailure, integration: string, step: strin
 const client = (ctx: ProviderContext): o.Client => ({ client_id: ctx.settings.clientId });
 
 /** Exchange an authorization code (PKCE verifier and the exact redirect URI re-sent). */
+/**
+ * Run one provider request with its record of sent values: `sent` starts with what the caller knows it
+ * sends (client secret, token, code, verifier) and the customFetch adds what the request carried. An
+ * error leaves with that record attached, so `classify(err)` redacts the provider's text.
+ */
+async function withSent<T>(sent: SentValues, fn: (sent: SentValues) => Promise<T>): Promise<T> {
+  try {
+    return await fn(sent);
+  } catch (err) {
+    throw attachSent(err, sent);
+  }
+}
+
+/** Exchange an authorization code (PKCE verifier and the exact redirect URI re-sent). */
 export async function exchangeCode(ctx: ProviderContext, opts: OAuthOptions, as: o.AuthorizationServer, params: URLSearchParams, redirectUri: string, verifier: string): Promise<TokenSet> {
-  const captured = { idToken: null as Record<string, unknown> | null };
-  const ro = { ...requestOptions(opts, tokenRewriter(ctx, captured)), additionalParameters: tokenParams(ctx) };
-  const res = await o.authorizationCodeGrantRequest(as, client(ctx), clientAuth(ctx), params, redirectUri, verifier, ro);
-  const r = await o.processAuthorizationCodeResponse(as, client(ctx), res, { requireIdToken: false });
-  return toTokenSet(ctx, r, captured.idToken);
+  return withSent(new SentValues().add(ctx.clientSecret, params.get("code"), verifier), async (sent) => {
+    const captured = { idToken: null as Record<string, unknown> | null };
+    const ro = { ...requestOptions(opts, tokenRewriter(ctx, captured), sent), additionalParameters: tokenParams(ctx) };
+    const res = await o.authorizationCodeGrantRequest(as, client(ctx), clientAuth(ctx), params, redirectUri, verifier, ro);
+    const r = await o.processAuthorizationCodeResponse(as, client(ctx), res, { requireIdToken: false });
+    return toTokenSet(ctx, r, captured.idToken, sent);
+  });
 }
 
 export async function refreshGrant(ctx: ProviderContext, opts: OAuthOptions, refreshToken: string): Promise<TokenSet> {
   const as = await authorizationServer(ctx, opts);
-  const captured = { idToken: null as Record<string, unknown> | null };
-  const ro = { ...requestOptions(opts, tokenRewriter(ctx, captured)), additionalParameters: tokenParams(ctx) };
-  const res = await o.refreshTokenGrantRequest(as, client(ctx), clientAuth(ctx), refreshToken, ro);
-  const r = await o.processRefreshTokenResponse(as, client(ctx), res);
-  return toTokenSet(ctx, r, captured.idToken);
+  return withSent(new SentValues().add(ctx.clientSecret, refreshToken), async (sent) => {
+    const captured = { idToken: null as Record<string, unknown> | null };
+    const ro = { ...requestOptions(opts, tokenRewriter(ctx, captured), sent), additionalParameters: tokenParams(ctx) };
+    const res = await o.refreshTokenGrantRequest(as, client(ctx), clientAuth(ctx), refreshToken, ro);
+    const r = await o.processRefreshTokenResponse(as, client(ctx), res);
+    return toTokenSet(ctx, r, captured.idToken, sent);
+  });
 }
 
 export async function clientCredentialsGrant(ctx: ProviderContext, opts: OAuthOptions): Promise<TokenSet> {
   const as = await authorizationServer(ctx, opts);
-  const captured = { idToken: null as Record<string, unknown> | null };
-  const extra: Record<string, string> = ctx.settings.scopes.length ? { scope: ctx.settings.scopes.join(" ") } : {};
-  const res = await o.clientCredentialsGrantRequest(as, client(ctx), clientAuth(ctx), tokenParams(ctx, extra), requestOptions(opts, tokenRewriter(ctx, captured)));
-  const r = await o.processClientCredentialsResponse(as, client(ctx), res);
-  return toTokenSet(ctx, r, null);
+  return withSent(new SentValues().add(ctx.clientSecret), async (sent) => {
+    const captured = { idToken: null as Record<string, unknown> | null };
+    const extra: Record<string, string> = ctx.settings.scopes.length ? { scope: ctx.settings.scopes.join(" ") } : {};
+    const res = await o.clientCredentialsGrantRequest(as, client(ctx), clientAuth(ctx), tokenParams(ctx, extra), requestOptions(opts, tokenRewriter(ctx, captured), sent));
+    const r = await o.processClientCredentialsResponse(as, client(ctx), res);
+    return toTokenSet(ctx, r, null, sent);
+  });
 }
 
 /** RFC 7009 revocation; returns false when the provider has no revocation endpoint. */
 export async function revoke(ctx: ProviderContext, opts: OAuthOptions, token: string, hint: "refresh_token" | "access_token"): Promise<boolean> {
   const as = await authorizationServer(ctx, opts);
   if (!as.revocation_endpoint) return false;
-  const res = await o.revocationRequest(as, client(ctx), clientAuth(ctx), token, { ...requestOptions(opts), additionalParameters: { token_type_hint: hint } });
-  await o.processRevocationResponse(res);
-  return true;
+  return withSent(new SentValues().add(ctx.clientSecret, token), async (sent) => {
+    const res = await o.revocationRequest(as, client(ctx), clientAuth(ctx), token, { ...requestOptions(opts, undefined, sent), additionalParameters: { token_type_hint: hint } });
+    await o.processRevocationResponse(res);
+    return true;
+  });
 }

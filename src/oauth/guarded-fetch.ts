@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { fetch as undiciFetch } from "undici";
 import { guardedAgent, refusedAddress, refusedCause } from "../net/guarded-agent.js";
 import { OAuthProtocolError, OAuthTransientError, OAuthUrlRefusedError } from "./errors.js";
+import { failedBeforeSending } from "./unsent.js";
 
 export { refusedAddress } from "../net/guarded-agent.js";
 
@@ -97,7 +98,8 @@ export async function guardedRequest(url: string, init: RequestInit, opts: Fetch
     const refused = refusedCause(err);
     if (refused) throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} resolves to ${refused.reason}; refused before connecting.`, { origin: u.origin, reason: "address" });
     if (timeout.aborted) throw new OAuthTransientError(`No answer from ${u.origin} within ${opts.timeoutMs} ms (timeout).`, { origin: u.origin, reason: "timeout" });
-    throw new OAuthTransientError(`Could not reach ${u.origin} (network error).`, { origin: u.origin, reason: "network" });
+    // "unreachable": the request was never sent (refused, DNS, unroutable, TLS); "network": the outcome is unknown.
+    throw new OAuthTransientError(`Could not reach ${u.origin} (network error).`, { origin: u.origin, reason: failedBeforeSending(err) ? "unreachable" : "network" });
   }
   if (res.status >= 300 && res.status < 400) {
     await res.body?.cancel().catch(() => undefined);

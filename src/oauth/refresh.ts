@@ -4,7 +4,7 @@ import type { Deps } from "../services/deps.js";
 import type { Store, StoredOAuthToken } from "../storage/store.js";
 import { OAuthNeedsReauthError, OAuthNotConnectedError, OAuthTransientError } from "./errors.js";
 import { recordEvent } from "./events.js";
-import { classify, clientCredentialsGrant, type OAuthFailure, type ProviderContext, refreshGrant, type TokenSet, toBifrostError } from "./grants.js";
+import { classify, clientCredentialsGrant, type OAuthFailure, type ProviderContext, refreshGrant, type TokenSet, toBifrostError, UNKNOWN_FAILURE } from "./grants.js";
 import { backoffDelayMs, type OAuthOptions } from "./options.js";
 import { isFresh, isUnexpired, type LoadedProvider, tokenPatch, tokenSecretContext } from "./tokens.js";
 
@@ -114,6 +114,19 @@ async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, id: st
   throw outcome.error;
 }
 
+/**
+ * Whether a failed attempt may have been delivered without us seeing the answer (a timeout or a
+ * connection lost after connecting): only then is the in-flight marker kept, so that a following
+ * invalid_grant is classified as an interrupted refresh. An attempt that never left (URL or address
+ * refused, DNS failure, connection refused, TLS failure) or that got an answer clears it.
+ */
+export function mayHaveReachedProvider(f: OAuthFailure): boolean {
+  if (f.kind !== "transient") return false;
+  if (!f.own) return f.reason === UNKNOWN_FAILURE;
+  const reason = f.own.details?.reason;
+  return reason === "timeout" || reason === "network";
+}
+
 /** The decision and the refresh, holding the lock: re-read, return early when someone else refreshed, else refresh and write. */
 async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, id: string, seenVersion: number, mode: RefreshMode, ahead: number, tx: Store): Promise<LockOutcome> {
   const { store, box, clock } = deps;
@@ -170,7 +183,7 @@ async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, id: strin
       return { error: needsReauth(target, dead), row: dead };
     }
     // Transient (and configuration) failures: keep the refresh token, back off with jitter.
-    const ambiguous = f.kind === "transient" && /timeout|network/.test(f.reason);
+    const ambiguous = mayHaveReachedProvider(f);
     const failures = row.failureCount + 1;
     const next = new Date(Date.now() + backoffDelayMs(failures - 1, deps.oauth)).toISOString();
     const after = (await tx.updateOAuthTokenReturning(id, {

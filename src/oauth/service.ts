@@ -1,6 +1,6 @@
 import { requireIntegration, requireOrg } from "../services/lookup.js";
 import type { Deps } from "../services/deps.js";
-import type { StoredOAuthToken } from "../storage/store.js";
+import type { Store, StoredOAuthToken } from "../storage/store.js";
 import { OAuthNoProviderError, OAuthNotConnectedError } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { classify, revoke } from "./grants.js";
@@ -51,17 +51,34 @@ export async function setOAuthProvider(deps: Deps, integrationName: string, inpu
   const now = deps.clock.now();
   const secret = parsed.clientSecret;
   const fingerprint = secret === null ? (existing?.clientSecretFingerprint as string) : deps.box.fingerprint(secret, providerSecretContext(id));
-  await deps.store.putOAuthProvider({
-    id,
-    integrationId: integration.id,
-    flow: parsed.settings.flow,
-    settings: JSON.stringify(parsed.settings),
-    clientSecret: secret === null ? (existing?.clientSecret as string) : deps.box.encrypt(secret, providerSecretContext(id)),
-    clientSecretFingerprint: fingerprint,
-    createdAt: existing?.createdAt ?? now,
-    updatedAt: now,
+  const settings = JSON.stringify(parsed.settings);
+  const changed = existing !== null && (existing.settings !== settings || (secret !== null && secret !== loadProvider(deps.box, existing).clientSecret));
+  await deps.store.transaction(async (tx) => {
+    await tx.putOAuthProvider({
+      id,
+      integrationId: integration.id,
+      flow: parsed.settings.flow,
+      settings,
+      clientSecret: secret === null ? (existing?.clientSecret as string) : deps.box.encrypt(secret, providerSecretContext(id)),
+      clientSecretFingerprint: fingerprint,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    });
+    if (changed) await resetBackoff(tx, integration.id, now);
   });
   return providerView(parsed.settings, fingerprint);
+}
+
+/**
+ * A changed provider (settings or client secret) may be the fix for the failures its tokens are backing
+ * off from: clear failure_count and next_attempt_at so the next use retries at once. Dead grants
+ * (needs_reauth) stay dead; last_error stays until the next attempt replaces it.
+ */
+async function resetBackoff(tx: Store, integrationId: string, at: string): Promise<void> {
+  for (const t of await tx.listOAuthTokens({ integrationId })) {
+    if (t.failureCount === 0 && t.nextAttemptAt === null) continue;
+    await tx.updateOAuthToken(t.id, { failureCount: 0, nextAttemptAt: null, updatedAt: at });
+  }
 }
 
 /** The provider as shown to people (secret masked), or null. */

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { NoExecutionContextError } from "../core/errors.js";
+import type { OutputSink } from "./output.js";
 import type { Caller, ExecutionOrg, IntegrationResolver, ResolvedIntegration } from "./types.js";
 
 /** Everything a running workflow is allowed to know about itself. */
@@ -11,8 +12,10 @@ export interface ExecutionContext {
   readonly resolver: IntegrationResolver;
   /** Per-execution cache of `integrations.get()` results, keyed by org id + name. */
   readonly cache: Map<string, Promise<ResolvedIntegration | null>>;
-  /** Secret plaintexts handed to this execution, for redacting its errors. */
+  /** Secret plaintexts handed to this execution, for redacting its errors and console output. */
   readonly secrets: Set<string>;
+  /** Where this execution's console output goes (redacted); default: printed with its execution id. */
+  readonly output?: OutputSink;
 }
 
 /**
@@ -38,6 +41,8 @@ export interface RunAsOptions {
   caller: Caller;
   resolver: IntegrationResolver;
   executionId?: string;
+  /** Sink for the execution's console output (see output.ts); default: printed with the execution id. */
+  output?: OutputSink;
 }
 
 export function createContext(opts: RunAsOptions): ExecutionContext {
@@ -48,36 +53,38 @@ export function createContext(opts: RunAsOptions): ExecutionContext {
     resolver: opts.resolver,
     cache: new Map(),
     secrets: new Set(),
+    ...(opts.output ? { output: opts.output } : {}),
   };
 }
 
 /**
- * Executions in flight in this process, plus the most recent finished ones (an unhandled rejection is
- * reported after the execution that caused it may have returned), so process-level error handlers can
- * redact their secrets.
+ * Every execution whose context is still reachable, held weakly. A context stays reachable while the
+ * execution runs and afterwards as long as any timer, promise or callback it started is pending
+ * (AsyncLocalStorage keeps it on those resources); once none is left it is garbage-collected and its
+ * entry removed. So memory is bounded by the work still alive, not by how many executions ran.
  */
-const active = new Set<ExecutionContext>();
-const recent: ExecutionContext[] = [];
-const RECENT_MAX = 256;
+const live = new Set<WeakRef<ExecutionContext>>();
+const finalizer = new FinalizationRegistry<WeakRef<ExecutionContext>>((ref) => live.delete(ref));
 
-/** Run `fn` as one execution: everything it awaits sees this context. */
+/** Run `fn` as one execution: everything it awaits (and every timer and callback it starts) sees this context. */
 export async function runInContext<T>(ctx: ExecutionContext, fn: () => Promise<T>): Promise<T> {
-  active.add(ctx);
-  try {
-    return await storage.run(ctx, fn);
-  } finally {
-    active.delete(ctx);
-    if (ctx.secrets.size > 0) {
-      recent.push(ctx);
-      if (recent.length > RECENT_MAX) recent.shift();
-    }
-  }
+  const ref = new WeakRef(ctx);
+  live.add(ref);
+  finalizer.register(ctx, ref);
+  return storage.run(ctx, fn);
 }
 
-/** Every secret handed to a running or recently finished execution (for redacting process-level errors). */
+/**
+ * Every secret handed to an execution whose context is still reachable (running, or with async work
+ * left). For redacting process-level errors that no execution context claims; an error that one does
+ * claim is redacted with that execution's own secrets (see process-guards.ts).
+ */
 export function activeSecrets(): string[] {
   const out: string[] = [];
-  for (const ctx of active) out.push(...ctx.secrets);
-  for (const ctx of recent) out.push(...ctx.secrets);
+  for (const ref of live) {
+    const ctx = ref.deref();
+    if (ctx) out.push(...ctx.secrets);
+    else live.delete(ref);
+  }
   return out;
 }

@@ -1,6 +1,7 @@
 import { BifrostError, WorkflowError } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
 import { createContext, type RunAsOptions, runInContext } from "./context.js";
+import { installOutputCapture } from "./output.js";
 import type { WorkflowDefinition, WorkflowFn } from "./workflow.js";
 
 export interface ExecutionResult {
@@ -22,9 +23,11 @@ function toJsonResult(workflow: string, value: unknown): unknown {
 
 /**
  * Run one workflow as an organization. Errors come back as BifrostError with every secret
- * this execution received replaced by [REDACTED].
+ * this execution received replaced by [REDACTED]. Its console output is captured (see output.ts),
+ * redacted the same way and handed to `opts.output` (default: printed with the execution id).
  */
 export async function executeWorkflow(def: WorkflowDefinition, input: unknown, opts: RunAsOptions): Promise<ExecutionResult> {
+  installOutputCapture();
   const ctx = createContext(opts);
   try {
     // The input comes from JSON (CLI or HTTP); the workflow's declared input type is its own contract.

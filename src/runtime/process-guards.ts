@@ -19,14 +19,19 @@ function describe(reason: unknown): string {
 /**
  * A workflow that leaves a promise rejection unhandled (or throws from a timer) must not take the
  * process down for every tenant, and Node's default report would print the error, secrets included.
- * These handlers report the fault redacted (secrets of running executions, credentials in text) and
- * keep the process alive.
+ * These handlers report the fault redacted (the secrets of its own execution and of every execution
+ * still alive, credentials in text) with its execution id, and keep the process alive.
  */
 export function installProcessGuards(report: (fault: ProcessFault) => void): void {
   if (installed) return;
   installed = true;
+  // The handlers run in the async context of the failing code (AsyncLocalStorage follows timers and
+  // promise callbacks), so a late error of an execution that returned long ago is still attributed to
+  // it and redacted with its own secrets, however many executions ran since; the secrets of every
+  // execution still alive are removed too, for errors no execution claims.
   const handle = (kind: ProcessFault["kind"]) => (reason: unknown) => {
-    report({ kind, message: redactText(describe(reason), activeSecrets()), executionId: currentContext()?.executionId ?? null });
+    const ctx = currentContext();
+    report({ kind, message: redactText(describe(reason), [...(ctx?.secrets ?? []), ...activeSecrets()]), executionId: ctx?.executionId ?? null });
   };
   process.on("unhandledRejection", handle("unhandledRejection"));
   process.on("uncaughtException", handle("uncaughtException"));

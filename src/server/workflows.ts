@@ -1,7 +1,9 @@
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { WorkflowError } from "../core/errors.js";
+import type { FastifyBaseLogger } from "fastify";
 import { loadWorkflowFile } from "../runtime/loader.js";
+import type { OutputSink } from "../runtime/output.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 
 const WORKFLOW_FILE = /\.(ts|mts|js|mjs)$/;
@@ -50,4 +52,16 @@ export async function loadWorkflows(dir: string | null | undefined, extra: reado
   }
   for (const def of extra) add(def, "(ServerOptions.workflows)");
   return new Map([...found].map(([name, { def }]) => [name, def]));
+}
+
+/**
+ * A workflow's console output on the server: one log line per console call (already redacted with the
+ * execution's secrets), with its execution id, workflow and stream, at the level of the console method
+ * (log/info → info, debug/trace → debug, warn → warn, error → error; stdout writes → info, stderr → warn).
+ */
+export function logOutput(log: FastifyBaseLogger, workflow: string): OutputSink {
+  return (o) => {
+    const level = o.method === "error" ? "error" : o.method === "warn" ? "warn" : o.method === "debug" || o.method === "trace" ? "debug" : o.method === "write" && o.stream === "stderr" ? "warn" : "info";
+    log[level]({ executionId: o.executionId, workflow, stream: o.stream, source: "workflow-output" }, o.text);
+  };
 }

@@ -71,7 +71,7 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
   const clock = opts.clock ?? systemClock;
   const home = bifrostHome(env);
   const location = { databaseUrl: env.DATABASE_URL || undefined, home };
-  const store = opts.store ?? openStore(location);
+  const store = opts.store ?? openStore(location, { notice: warn });
   try {
     await store.migrate();
     const hasSecrets = (await store.getCanaries()).length > 0;

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { ChangeFeed } from "../cache/change-feed.js";
+import { StorageConfigError } from "./errors.js";
 import { withChangeNotifications } from "./notifying.js";
 import { PostgresStore } from "./postgres.js";
 import { SqliteStore } from "./sqlite.js";
@@ -20,12 +21,16 @@ export function describeStore(loc: StoreLocation): string {
   return `SQLite ${join(loc.home, "bifrost.db")}`;
 }
 
-export function openStore(loc: StoreLocation): Store {
+/**
+ * Open the configured store. `notice` receives one line when the SQLite files' permissions were
+ * tightened (or could not be) at open.
+ */
+export function openStore(loc: StoreLocation, opts: { notice?: (message: string) => void } = {}): Store {
   if (loc.databaseUrl) {
     if (!/^postgres(ql)?:\/\//.test(loc.databaseUrl)) {
-      throw new Error(`DATABASE_URL must start with postgres:// or postgresql://; leave it unset to use the embedded SQLite database.`);
+      throw new StorageConfigError(`DATABASE_URL must start with postgres:// or postgresql://; leave it unset to use the embedded SQLite database.`, { variable: "DATABASE_URL" });
     }
     return withChangeNotifications(PostgresStore.open(loc.databaseUrl), ChangeFeed.listen(loc.databaseUrl));
   }
-  return withChangeNotifications(SqliteStore.open(join(loc.home, "bifrost.db")), ChangeFeed.local());
+  return withChangeNotifications(SqliteStore.open(join(loc.home, "bifrost.db"), opts), ChangeFeed.local());
 }

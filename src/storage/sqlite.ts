@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { CompiledQuery, Kysely, SqliteDialect, type Transaction } from "kysely";
 import { foldResolveRows, KyselyStore, LIST_FOR_ORG_SQL, RESOLVE_SQL, type ResolveFlatRow } from "./kysely-store.js";
+import { describeFileModes, ensureDataDirectory, precreatePrivate, tightenFiles } from "./file-modes.js";
 import { compileNamed } from "./named-sql.js";
 import type { Database } from "./schema.js";
 import type { IntegrationSummaryRow, ResolveRows, Store, StoredOAuthEvent, StoredOAuthToken } from "./store.js";
@@ -25,10 +25,23 @@ export class SqliteStore extends KyselyStore {
     this.#shared = shared;
   }
 
-  static open(file: string): SqliteStore {
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  /**
+   * Open (creating if needed) the database file. The directory is created 0700 and the file, its -wal
+   * and -shm 0600; looser existing files are tightened (see file-modes.ts), reported through `notice`.
+   */
+  static open(file: string, opts: { notice?: (message: string) => void } = {}): SqliteStore {
+    let looseDirectory = false;
+    if (file !== ":memory:") {
+      looseDirectory = ensureDataDirectory(dirname(file));
+      precreatePrivate(file);
+    }
     const raw = new BetterSqlite3(file);
     raw.pragma("journal_mode = WAL");
+    if (file !== ":memory:") {
+      const modes = { ...tightenFiles([file, `${file}-wal`, `${file}-shm`]), looseDirectory };
+      const line = describeFileModes(dirname(file), modes);
+      if (line) opts.notice?.(line);
+    }
     raw.pragma("synchronous = NORMAL");
     raw.pragma("foreign_keys = ON");
     raw.pragma("busy_timeout = 5000");

@@ -11,7 +11,7 @@ export function registerMigrate(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (opts: JsonFlag) => {
       const location = { databaseUrl: process.env.DATABASE_URL || undefined, home: bifrostHome(process.env) };
-      const store = openStore(location);
+      const store = openStore(location, { notice: cliWarn });
       let applied: string[];
       try {
         applied = (await store.migrate()).applied;

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { NotFoundError, ValidationError, WorkflowError } from "../../core/errors.js";
 import { type ExecutionResult, executeWorkflow } from "../../runtime/execute.js";
 import { loadWorkflowFile } from "../../runtime/loader.js";
+import { type OutputSink, printOutput, writeRaw } from "../../runtime/output.js";
 import { installProcessGuards, type ProcessFault } from "../../runtime/process-guards.js";
 import { RemoteResolver } from "../../runtime/remote.js";
 import type { WorkflowDefinition } from "../../runtime/workflow.js";
@@ -9,16 +10,12 @@ import { requireOrg } from "../../services/lookup.js";
 import { withBifrost } from "../context.js";
 import { type JsonFlag, printJson, write } from "../output.js";
 
-/** While a workflow runs, its console.log output goes to stderr: stdout carries only the result. */
-async function withConsoleOnStderr<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { log: console.log, info: console.info, debug: console.debug };
-  console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
-  try {
-    return await fn();
-  } finally {
-    Object.assign(console, saved);
-  }
-}
+/**
+ * A workflow's console output (console.* and process.stdout/stderr.write inside the execution) goes to
+ * stderr, redacted with the execution's secrets and prefixed with its execution id: stdout carries only
+ * the result.
+ */
+const toStderr: OutputSink = (o) => printOutput({ ...o, stream: "stderr" });
 
 /** The workflow to run from `file`: the only one, or the one named by --workflow. */
 async function pickWorkflow(file: string, name: string | undefined): Promise<WorkflowDefinition> {
@@ -50,7 +47,7 @@ async function runRemote(remote: RemoteResolver, file: string, opts: { org: stri
     );
   }
   const def = await pickWorkflow(file, opts.workflow);
-  return withConsoleOnStderr(() => executeWorkflow(def, input, { org, caller: { kind: "api_key", platform: true }, resolver: remote }));
+  return executeWorkflow(def, input, { org, caller: { kind: "api_key", platform: true }, resolver: remote, output: toStderr });
 }
 
 export function registerRun(program: Command): void {
@@ -75,7 +72,7 @@ export function registerRun(program: Command): void {
       let fault: ProcessFault | null = null;
       installProcessGuards((f) => {
         fault ??= f;
-        process.stderr.write(`error [BIFROST_WORKFLOW_FAILED]: ${f.kind} in the workflow: ${f.message}\n`);
+        writeRaw("stderr", `error [BIFROST_WORKFLOW_FAILED]: ${f.kind} in the workflow${f.executionId ? ` (execution ${f.executionId})` : ""}: ${f.message}\n`);
       });
       const remote = RemoteResolver.fromEnv();
       const res = remote
@@ -83,9 +80,7 @@ export function registerRun(program: Command): void {
         : await withBifrost(async (bf) => {
             const org = await requireOrg(bf.store, opts.org);
             const def = await pickWorkflow(file, opts.workflow);
-            return withConsoleOnStderr(() =>
-              executeWorkflow(def, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver }),
-            );
+            return executeWorkflow(def, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver, output: toStderr });
           });
       if (fault !== null) {
         const f: ProcessFault = fault;

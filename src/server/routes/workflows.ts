@@ -3,7 +3,7 @@ import { executeWorkflow } from "../../runtime/execute.js";
 import { ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
 import { RunWorkflowBody } from "../schemas.js";
-import type { WorkflowRegistry } from "../workflows.js";
+import { logOutput, type WorkflowRegistry } from "../workflows.js";
 
 const tag = "workflows";
 
@@ -28,7 +28,7 @@ export function workflowRoutes(api: Api, workflows: WorkflowRegistry): void {
     roles: ALL_ROLES,
     action: "run workflows",
     body: RunWorkflowBody,
-    handler: async ({ caller, params, body }) => {
+    handler: async ({ caller, params, body, request }) => {
       const name = params.name as string;
       const def = workflows.get(name);
       if (!def) throw new NotFoundError(`Workflow "${name}" is not registered on this server. GET /api/workflows lists them.`, { workflow: name });
@@ -41,6 +41,7 @@ export function workflowRoutes(api: Api, workflows: WorkflowRegistry): void {
         org,
         caller: { kind: "api_key", platform: isPlatform(caller), keyId: caller.keyId },
         resolver: bf.resolver,
+        output: logOutput(request.log, def.name),
       });
       return { execution_id: res.executionId, workflow: res.workflow, org: res.org, result: res.result };
     },
