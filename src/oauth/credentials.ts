@@ -2,6 +2,7 @@ import type { OAuthCredentials } from "../runtime/types.js";
 import type { ResolveRows, StoredOAuthToken } from "../storage/store.js";
 import type { ExecutionOrg } from "../runtime/types.js";
 import { usesEntityPlaceholder } from "./provider-config.js";
+import { withIntegrationPolicy } from "./options.js";
 import { ensureFresh, type RefreshDeps } from "./refresh.js";
 import { credentialsOf, emptyToken, loadProvider, ownerKey } from "./tokens.js";
 
@@ -44,6 +45,6 @@ export async function resolveCredentials(deps: RefreshDeps, rows: ResolveRows, o
     if (!token) return null;
     entityId = token.mappingId && mapping && token.mappingId === mapping.id ? mapping.entityId : null;
   }
-  const fresh = await ensureFresh(deps, { integration, provider, entityId }, token);
+  const fresh = await ensureFresh(withIntegrationPolicy(deps, rows.integration), { integration, provider, entityId }, token);
   return credentialsOf(deps.box, fresh, provider.settings.flow);
 }

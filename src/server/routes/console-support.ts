@@ -210,7 +210,7 @@ export function consoleSupportRoutes(api: Api): void {
     body: TestConnectionBody,
     handler: async ({ params, body }) => {
       const name = params.name as string;
-      await requireIntegration(bf.store, name);
+      const integration = await requireIntegration(bf.store, name);
       const org = body.org ? await requireOrg(bf.store, body.org) : null;
       const resolved = await resolver.resolve(name, org ? { id: org.id, slug: org.slug, name: org.name } : null);
       if (!resolved) throw new IntegrationNotFoundError(name);
@@ -226,7 +226,7 @@ export function consoleSupportRoutes(api: Api): void {
       const started = performance.now();
       let res;
       try {
-        res = await guardedRequest(url.toString(), { method: "GET", headers }, { ...resolveOptions(deps.oauth), timeoutMs: TEST_TIMEOUT_MS, maxResponseBytes: TEST_MAX_BYTES });
+        res = await guardedRequest(url.toString(), { method: "GET", headers }, { ...resolveOptions(deps.oauth), timeoutMs: TEST_TIMEOUT_MS, maxResponseBytes: TEST_MAX_BYTES, privateNetwork: integration.privateNetwork });
       } catch (err) {
         if (err instanceof BifrostError) throw testError(err, secrets);
         throw err;
