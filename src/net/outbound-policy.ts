@@ -46,7 +46,10 @@ export function addressFix(reason: string, privateNetwork: boolean): string {
 function isLoopbackHost(hostname: string): boolean {
   const h = hostname.toLowerCase();
   if (h === "localhost" || h.endsWith(".localhost")) return true;
-  return parseIpLiteral(h) !== null && isLoopbackAddress(h.replace(/^\[|\]$/g, ""));
+  // Literals: 127/8 or ::1 only (an IPv4-mapped form is not accepted for plain http).
+  const literal = parseIpLiteral(h);
+  if (!literal) return false;
+  return literal.kind() === "ipv4" ? isLoopbackAddress(literal.toString()) : literal.toNormalizedString() === "0:0:0:0:0:0:0:1";
 }
 
 /** Parse and check an outbound URL; throws OutboundRefusedError naming the origin, the reason and the fix. */

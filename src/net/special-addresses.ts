@@ -25,15 +25,15 @@ export interface SpecialBlock {
 }
 
 export const IPV4_BLOCKS: readonly SpecialBlock[] = [
-  { cidr: "0.0.0.0/8", name: "a 'this network' address", globallyReachable: false, kind: "denied" },
+  { cidr: "0.0.0.0/8", name: "an unspecified ('this network') address", globallyReachable: false, kind: "denied" },
   { cidr: "10.0.0.0/8", name: "a private address (RFC 1918)", globallyReachable: false, kind: "private" },
   { cidr: "100.64.0.0/10", name: "a shared (CGNAT) address", globallyReachable: false, kind: "private" },
   { cidr: "100.100.100.200/32", name: "a cloud metadata address", globallyReachable: null, kind: "metadata" },
   { cidr: "127.0.0.0/8", name: "a loopback address", globallyReachable: false, kind: "loopback" },
   { cidr: "168.63.129.16/32", name: "a cloud metadata address (Azure host service)", globallyReachable: null, kind: "metadata" },
   { cidr: "169.254.0.0/16", name: "a link-local address", globallyReachable: false, kind: "denied" },
-  { cidr: "169.254.169.254/32", name: "a cloud metadata address", globallyReachable: false, kind: "metadata" },
-  { cidr: "169.254.170.2/32", name: "a cloud metadata address (container credentials)", globallyReachable: false, kind: "metadata" },
+  { cidr: "169.254.169.254/32", name: "a link-local cloud metadata address", globallyReachable: false, kind: "metadata" },
+  { cidr: "169.254.170.2/32", name: "a link-local cloud metadata address (container credentials)", globallyReachable: false, kind: "metadata" },
   { cidr: "172.16.0.0/12", name: "a private address (RFC 1918)", globallyReachable: false, kind: "private" },
   { cidr: "192.0.0.0/24", name: "an IETF protocol assignment address", globallyReachable: false, kind: "denied" },
   { cidr: "192.0.0.9/32", name: "an anycast service address (PCP)", globallyReachable: true, kind: "denied" },

@@ -104,9 +104,10 @@ function checkUrl(field: string, value: string | undefined, declared: ReadonlySe
   if (u.protocol !== "https:" && u.protocol !== "http:") throw new OAuthConfigError(`oauth.${field} must be an https:// URL.`, { field });
   if (u.username || u.password) throw new OAuthConfigError(`oauth.${field} must not contain credentials.`, { field });
   if (u.hash) throw new OAuthConfigError(`oauth.${field} must not contain a fragment.`, { field });
-  // The outbound policy at write time, not first at refresh: https, or http to loopback with the switch.
+  // The outbound policy at write time, not first at refresh: https, or http to a loopback host (which
+  // requests reach only with BIFROST_ALLOW_HTTP_LOOPBACK=1; that switch is judged when the request is made).
   try {
-    checkOutboundUrl(u.toString(), { allowHttpLoopback: process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1", privateNetwork: true, subject: `oauth.${field}` });
+    checkOutboundUrl(u.toString(), { allowHttpLoopback: true, privateNetwork: true, subject: `oauth.${field}` });
   } catch (err) {
     // Addresses are judged when the request is made (with the integration's private_network setting).
     if (!(err instanceof OutboundRefusedError)) throw err;
