@@ -53,8 +53,17 @@ function lookupBlock(bytes: readonly number[], table: readonly CompiledBlock[]):
 export function parseIpLiteral(raw: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   const s = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) return ipaddr.IPv4.parse(s);
-  if (s.includes(":") && ipaddr.IPv6.isValid(s)) return ipaddr.IPv6.parse(s);
-  return null;
+  if (!s.includes(":")) return null;
+  // ipaddr.js reads any dotted tail as IPv4-mapped (`::8.8.8.8` → `::ffff:8.8.8.8`): spell the tail in hex first.
+  const tail = /(?<=:)(\d+\.\d+\.\d+\.\d+)(%.*)?$/.exec(s);
+  let v6 = s;
+  if (tail) {
+    const v4 = tail[1] as string;
+    if (!ipaddr.IPv4.isValidFourPartDecimal(v4)) return null;
+    const [a, b, c, d] = ipaddr.IPv4.parse(v4).octets as [number, number, number, number];
+    v6 = `${s.slice(0, tail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}${tail[2] ?? ""}`;
+  }
+  return ipaddr.IPv6.isValid(v6) ? ipaddr.IPv6.parse(v6) : null;
 }
 
 function v4String(bytes: readonly number[]): string {
