@@ -3,8 +3,8 @@ import { checkOutboundUrl, OutboundRefusedError } from "../net/outbound-policy.j
 import { OAuthUrlRefusedError } from "./errors.js";
 import type { FetchGuardOptions } from "./guarded-fetch.js";
 
-/** Endpoint members of RFC 8414 / OpenID metadata that we send a user or a request to. */
-const ENDPOINTS = ["authorization_endpoint", "token_endpoint", "revocation_endpoint", "introspection_endpoint", "userinfo_endpoint", "pushed_authorization_request_endpoint", "jwks_uri"] as const;
+/** Endpoint members of RFC 8414 / OpenID metadata that we send a user or a request to (others are never used). */
+const ENDPOINTS = ["authorization_endpoint", "token_endpoint", "revocation_endpoint"] as const;
 
 /**
  * Every endpoint of the authorization server (configured or discovered) passes the outbound policy
