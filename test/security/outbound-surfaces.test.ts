@@ -189,17 +189,31 @@ for (const backend of BACKENDS) {
         expect(e.message, base).toMatch(/Test connection failed/);
       }
       expect(l.received).toHaveLength(0);
+      // A redirect from the legitimate server towards the canary is not followed.
+      l.answers.set("/api/moved", { status: 302, headers: { location: `${canary.base}/steal` } });
+      envelope(await h.call("POST", `/api/integrations/${good}/test-connection`, h.keys.platform, { path: "/moved" }), 422, "BIFROST_OAUTH_URL_REFUSED");
+      expect(l.received).toHaveLength(1);
+      expect(canary.received).toHaveLength(0);
     });
 
-    it("webhooks: a plain-http receiver without the switch and a metadata receiver get nothing; the positive control delivers", async () => {
+    it("webhooks: plain-http (without the switch or to a non-loopback host), metadata and redirecting receivers get nothing; the positive control delivers", async () => {
       const integration = (await h.bf.store.getIntegrationByName("HaloPSA"))!;
       await recordEvent(h.bf.store, h.bf.clock, { type: "needs_reauth", integrationId: integration.id, orgId: null, payload: { reason: "invalid_grant" } });
       const hooks = { url: `${l.base}/hook`, secret: "whsec-outbound" };
       l.answers.set("/hook", { status: 204, body: "" });
       const strict = resolveOptions({ allowHttpLoopback: false, backoffBaseMs: 1, backoffMaxMs: 2 });
       expect(await deliverWebhooks(h.bf, strict, { ...hooks, batch: 100 }, "a")).toBe(0);
-      expect(await deliverWebhooks(h.bf, strict, { ...hooks, url: "https://169.254.169.254/hook" }, "a").catch(() => 0)).toBe(0);
+      await new Promise((r) => setTimeout(r, 10));
+      expect(await deliverWebhooks(h.bf, strict, { ...hooks, url: "https://169.254.169.254/hook", batch: 100 }, "a")).toBe(0);
+      await new Promise((r) => setTimeout(r, 10));
+      expect(await deliverWebhooks(h.bf, resolveOptions({ allowHttpLoopback: true, backoffBaseMs: 1, backoffMaxMs: 2 }), { ...hooks, url: "http://hooks.example.com/hook", batch: 100 }, "a")).toBe(0);
       expect(l.received).toHaveLength(0);
+      // A receiver that redirects to the canary: not followed, not delivered.
+      l.answers.set("/moved", { status: 307, headers: { location: `${canary.base}/hook` } });
+      await new Promise((r) => setTimeout(r, 10));
+      expect(await deliverWebhooks(h.bf, resolveOptions({ allowHttpLoopback: true, backoffBaseMs: 1, backoffMaxMs: 2 }), { ...hooks, url: `${l.base}/moved`, batch: 100 }, "a")).toBe(0);
+      expect(canary.received).toHaveLength(0);
+      l.received.length = 0;
       await new Promise((r) => setTimeout(r, 10));
       const loose = resolveOptions({ allowHttpLoopback: true, backoffBaseMs: 1, backoffMaxMs: 2 });
       const delivered = await deliverWebhooks(h.bf, loose, { ...hooks, batch: 100 }, "a");
