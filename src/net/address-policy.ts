@@ -142,11 +142,3 @@ export function isLoopbackAddress(ip: string): boolean {
   }
   return lookupBlock(bytes, V4)?.kind === "loopback";
 }
-
-/** The kind of block an address falls in (for messages and tests); "global" when none. */
-export function addressKind(ip: string): BlockKind | "invalid" {
-  const addr = parseIpLiteral(ip);
-  if (!addr) return "invalid";
-  const block = lookupBlock(addr.toByteArray(), addr.kind() === "ipv4" ? V4 : V6);
-  return block?.kind ?? "global";
-}

@@ -6,7 +6,7 @@
 import { ValidationError } from "../core/errors.js";
 import { checkOutboundUrl, OutboundRefusedError } from "../net/outbound-policy.js";
 
-export const MAX_TRUSTED_ORIGINS = 50;
+const MAX_TRUSTED_ORIGINS = 50;
 
 /**
  * Each entry normalized to `URL.origin`: https (http only to loopback with BIFROST_ALLOW_HTTP_LOOPBACK=1),
