@@ -4,9 +4,9 @@
  * only with BIFROST_ALLOW_HTTP_LOOPBACK=1), every resolved address checked at connect time, redirects
  * followed (at most 5) only after the target passes the same checks, a size cap and a timeout.
  */
-import { isIP } from "node:net";
 import { fetch as undiciFetch } from "undici";
-import { guardedAgent, refusedAddress, refusedCause } from "../net/guarded-agent.js";
+import { guardedAgent, refusedCause } from "../net/guarded-agent.js";
+import { checkOutboundUrl, connectRefusal, OutboundRefusedError } from "../net/outbound-policy.js";
 import { SpecFetchError, SpecTooLargeError, SpecUrlRefusedError } from "./errors.js";
 
 export interface SpecFetchOptions {
@@ -30,33 +30,14 @@ export function defaultFetchOptions(env: NodeJS.ProcessEnv = process.env): SpecF
   };
 }
 
-const LOOPBACK_NAME = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
-
-/** Check scheme, credentials and IP literals; returns the parsed URL. */
+/** Check scheme, credentials and IP literals under the outbound policy; returns the parsed URL. */
 export function checkSpecUrl(raw: string, allowHttpLoopback: boolean): URL {
-  let u: URL;
   try {
-    u = new URL(raw);
-  } catch {
-    throw new SpecUrlRefusedError(`Spec URL "${raw.slice(0, 200)}" is not a valid absolute URL.`);
+    return checkOutboundUrl(raw, { allowHttpLoopback, subject: "Spec URL" });
+  } catch (err) {
+    if (err instanceof OutboundRefusedError) throw new SpecUrlRefusedError(err.message, err.details);
+    throw err;
   }
-  if (u.username || u.password) throw new SpecUrlRefusedError(`Spec URL ${u.origin} must not carry credentials.`, { origin: u.origin });
-  if (u.protocol === "http:") {
-    if (!allowHttpLoopback) {
-      throw new SpecUrlRefusedError(`Spec URL ${u.origin} uses plain http; only https is allowed (BIFROST_ALLOW_HTTP_LOOPBACK=1 permits http to loopback for local development).`, { origin: u.origin, reason: "scheme" });
-    }
-    if (!LOOPBACK_NAME.test(u.hostname)) {
-      throw new SpecUrlRefusedError(`Spec URL ${u.origin} uses plain http to a non-loopback host; only https is allowed there.`, { origin: u.origin, reason: "scheme" });
-    }
-  } else if (u.protocol !== "https:") {
-    throw new SpecUrlRefusedError(`Spec URL scheme ${u.protocol} is not allowed; use https.`, { scheme: u.protocol, reason: "scheme" });
-  }
-  const literal = u.hostname.replace(/^\[|\]$/g, "");
-  if (isIP(literal)) {
-    const why = refusedAddress(literal, allowHttpLoopback);
-    if (why) throw new SpecUrlRefusedError(`Spec URL ${u.origin} is ${why}; refused.`, { origin: u.origin, reason: "address" });
-  }
-  return u;
 }
 
 export interface FetchedDocument {
@@ -75,7 +56,10 @@ export async function fetchSpecUrl(raw: string, opts: SpecFetchOptions): Promise
       res = (await undiciFetch(url, { redirect: "manual", signal: timeout, dispatcher: guardedAgent(url.protocol, opts.allowHttpLoopback), headers: { accept: "application/json, application/yaml, text/yaml, */*" } } as never)) as unknown as Response;
     } catch (err) {
       const refused = refusedCause(err);
-      if (refused) throw new SpecUrlRefusedError(`Spec URL ${url.origin} resolves to ${refused.reason}; refused before connecting.`, { origin: url.origin, reason: "address" });
+      if (refused) {
+        const e = connectRefusal(url, refused.reason, { allowHttpLoopback: opts.allowHttpLoopback, subject: "Spec URL" });
+        throw new SpecUrlRefusedError(hop > 0 ? `Redirect refused: ${e.message}` : e.message, { ...e.details, ...(hop > 0 ? { redirect: true } : {}) });
+      }
       if (timeout.aborted) throw new SpecFetchError(`No answer from ${url.origin} within ${opts.timeoutMs} ms (timeout).`, { origin: url.origin, reason: "timeout" });
       throw new SpecFetchError(`Could not reach ${url.origin} (network error).`, { origin: url.origin, reason: "network" });
     }

@@ -5,8 +5,10 @@ import { ConflictError } from "../core/errors.js";
 import type { Mapping } from "../core/types.js";
 import type { StoredOAuthToken } from "../storage/store.js";
 import { OAuthAuthorizationDeniedError, OAuthConfigError, OAuthIssuerMismatchError, OAuthNoProviderError, OAuthStateError, sanitizeProviderText } from "./errors.js";
+import { checkServerEndpoints } from "./endpoints.js";
 import { recordEvent } from "./events.js";
 import { authorizationServer, classify, exchangeCode, type ProviderContext, type TokenSet, toBifrostError } from "./grants.js";
+import { withIntegrationPolicy } from "./options.js";
 import type { RefreshDeps } from "./refresh.js";
 import { emptyToken, ownerKey, readProvider, stateSecretContext, tokenPatch } from "./tokens.js";
 
@@ -47,7 +49,9 @@ export async function startAuthorization(deps: RefreshDeps, input: StartAuthoriz
   const org = input.org ? await requireOrg(deps.store, input.org) : null;
   const mapping = org ? await deps.store.getMapping(integration.id, org.id) : null;
   const ctx: ProviderContext = { integration: integration.name, settings: provider.settings, clientSecret: provider.clientSecret, entityId: mapping?.entityId ?? null };
-  const as = await authorizationServer(ctx, deps.oauth);
+  const policyDeps = withIntegrationPolicy(deps, integration);
+  const as = await authorizationServer(ctx, policyDeps.oauth);
+  checkServerEndpoints(integration.name, as, policyDeps.oauth);
   if (!as.authorization_endpoint) throw new OAuthConfigError(`Integration "${integration.name}" has no authorization endpoint (set oauth.authorization_url).`);
   if (as.code_challenge_methods_supported && !as.code_challenge_methods_supported.includes("S256")) {
     throw new OAuthConfigError(`The provider of "${integration.name}" does not support PKCE S256; Bifrost never falls back to "plain".`);
@@ -175,7 +179,8 @@ export async function completeAuthorization(deps: RefreshDeps, input: CompleteAu
   const org = st.orgId ? await deps.store.getOrgById(st.orgId) : null;
   let mapping: Mapping | null = org ? await deps.store.getMapping(integration.id, org.id) : null;
   const ctx: ProviderContext = { integration: integration.name, settings: provider.settings, clientSecret: provider.clientSecret, entityId: mapping?.entityId ?? null };
-  const as = await authorizationServer(ctx, deps.oauth);
+  const policyDeps = withIntegrationPolicy(deps, integration);
+  const as = await authorizationServer(ctx, policyDeps.oauth);
 
   // RFC 9207: compare iss with the issuer this flow was sent to (only when an issuer is configured).
   if (st.issuer !== null) {
@@ -200,7 +205,7 @@ export async function completeAuthorization(deps: RefreshDeps, input: CompleteAu
   const verifier = deps.box.decrypt(st.codeVerifier, stateSecretContext(st.state, st.orgId));
   let tokens: TokenSet;
   try {
-    tokens = await exchangeCode(ctx, deps.oauth, as, validated, st.redirectUri, verifier);
+    tokens = await exchangeCode(ctx, policyDeps.oauth, as, validated, st.redirectUri, verifier);
   } catch (err) {
     return fail("failed", toBifrostError(classify(err), integration.name, "code exchange"));
   }

@@ -3,6 +3,7 @@ import { OAuthClientRejectedError, OAuthNeedsReauthError, OAuthProtocolError, OA
 import type { ResolveRows, StoredOAuthToken } from "../storage/store.js";
 import type { ExecutionOrg } from "../runtime/types.js";
 import { usesEntityPlaceholder } from "./provider-config.js";
+import { withIntegrationPolicy } from "./options.js";
 import { ensureFresh, type RefreshDeps } from "./refresh.js";
 import { credentialsOf, emptyToken, loadProvider, ownerKey } from "./tokens.js";
 
@@ -96,7 +97,7 @@ export async function resolveCredentials(deps: RefreshDeps, rows: ResolveRows, o
     entityId = token.mappingId && mapping && token.mappingId === mapping.id ? mapping.entityId : null;
   }
   chosen?.(token);
-  const fresh = await ensureFresh(deps, { integration, provider, entityId }, token);
+  const fresh = await ensureFresh(withIntegrationPolicy(deps, rows.integration), { integration, provider, entityId }, token);
   chosen?.(fresh);
   return credentialsOf(deps.box, fresh, provider.settings.flow);
 }

@@ -1,6 +1,6 @@
-import { isIP } from "node:net";
 import { fetch as undiciFetch } from "undici";
-import { guardedAgent, refusedAddress, refusedCause } from "../net/guarded-agent.js";
+import { guardedAgent, refusedCause } from "../net/guarded-agent.js";
+import { checkOutboundUrl, connectRefusal, OutboundRefusedError } from "../net/outbound-policy.js";
 import { OAuthProtocolError, OAuthTransientError, OAuthUrlRefusedError } from "./errors.js";
 import { failedBeforeSending } from "./unsent.js";
 
@@ -13,38 +13,23 @@ export interface FetchGuardOptions {
   timeoutMs: number;
   /** Refuse bodies larger than this (default 1 MiB). */
   maxResponseBytes: number;
+  /** The integration has `private_network: true`: private ranges are allowed (never link-local or metadata). */
+  privateNetwork?: boolean;
 }
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i;
+/** The outbound policy's refusal, with the OAuth code (BIFROST_OAUTH_URL_REFUSED) and the same message. */
+function asOAuth(err: OutboundRefusedError): OAuthUrlRefusedError {
+  return new OAuthUrlRefusedError(err.message, err.details);
+}
 
-/** Check a URL against the policy without fetching it. */
-export function checkUrlAllowed(raw: string, opts: Pick<FetchGuardOptions, "allowHttpLoopback">): URL {
-  let u: URL;
+/** Check a URL against the outbound policy without fetching it. */
+export function checkUrlAllowed(raw: string, opts: Pick<FetchGuardOptions, "allowHttpLoopback" | "privateNetwork">): URL {
   try {
-    u = new URL(raw);
-  } catch {
-    throw new OAuthUrlRefusedError("An OAuth endpoint URL is not a valid absolute URL.");
+    return checkOutboundUrl(raw, { allowHttpLoopback: opts.allowHttpLoopback, privateNetwork: opts.privateNetwork ?? false, subject: "OAuth endpoint" });
+  } catch (err) {
+    if (err instanceof OutboundRefusedError) throw asOAuth(err);
+    throw err;
   }
-  if (u.username || u.password) throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} must not carry credentials in the URL.`);
-  if (u.protocol === "https:") {
-    // An IP literal is never looked up, so the connect-time check cannot see it: decide here.
-    const literal = u.hostname.replace(/^\[|\]$/g, "");
-    if (isIP(literal)) {
-      const why = refusedAddress(literal, opts.allowHttpLoopback);
-      if (why) throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} is ${why}; refused.`, { origin: u.origin, reason: "address" });
-    }
-    return u;
-  }
-  if (u.protocol === "http:") {
-    if (!opts.allowHttpLoopback) {
-      throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} uses plain http; only https is allowed (BIFROST_ALLOW_HTTP_LOOPBACK=1 permits http to loopback for local development).`, { origin: u.origin });
-    }
-    if (!LOOPBACK.test(u.hostname) && u.hostname !== "[::1]") {
-      throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} uses plain http to a non-loopback host; only https is allowed there.`, { origin: u.origin });
-    }
-    return u;
-  }
-  throw new OAuthUrlRefusedError(`OAuth endpoint scheme ${u.protocol} is not allowed; use https.`, { scheme: u.protocol });
 }
 
 async function readCapped(res: Response, max: number, origin: string): Promise<Uint8Array> {
@@ -92,11 +77,11 @@ export async function guardedRequest(url: string, init: RequestInit, opts: Fetch
   const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
   let res: Response;
   try {
-    const dispatcher = guardedAgent(u.protocol, opts.allowHttpLoopback);
+    const dispatcher = guardedAgent(u.protocol, opts.allowHttpLoopback, opts.privateNetwork ?? false);
     res = (await undiciFetch(u, { ...(init as Record<string, unknown>), redirect: "manual", signal, dispatcher } as never)) as unknown as Response;
   } catch (err) {
     const refused = refusedCause(err);
-    if (refused) throw new OAuthUrlRefusedError(`OAuth endpoint ${u.origin} resolves to ${refused.reason}; refused before connecting.`, { origin: u.origin, reason: "address" });
+    if (refused) throw asOAuth(connectRefusal(u, refused.reason, { ...opts, subject: "OAuth endpoint" }));
     if (timeout.aborted) throw new OAuthTransientError(`No answer from ${u.origin} within ${opts.timeoutMs} ms (timeout).`, { origin: u.origin, reason: "timeout" });
     // "unreachable": the request was never sent (refused, DNS, unroutable, TLS); "network": the outcome is unknown.
     throw new OAuthTransientError(`Could not reach ${u.origin} (network error).`, { origin: u.origin, reason: failedBeforeSending(err) ? "unreachable" : "network" });

@@ -35,3 +35,12 @@ export function backoffDelayMs(failures: number, opts: Pick<OAuthOptions, "backo
   const ceiling = Math.min(opts.backoffMaxMs, opts.backoffBaseMs * 2 ** Math.min(failures, 20));
   return Math.round(opts.backoffBaseMs + Math.random() * Math.max(0, ceiling - opts.backoffBaseMs));
 }
+
+/**
+ * The same deps with the integration's outbound policy applied to its OAuth requests: `private_network`
+ * lets its endpoints be private addresses (never link-local or metadata).
+ */
+export function withIntegrationPolicy<T extends { oauth: OAuthOptions }>(deps: T, integration: { privateNetwork?: boolean }): T {
+  if (!integration.privateNetwork) return deps;
+  return { ...deps, oauth: { ...deps.oauth, privateNetwork: true } };
+}

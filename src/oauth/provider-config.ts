@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { OAuthConfigError } from "./errors.js";
+import { checkOutboundUrl, OutboundRefusedError } from "../net/outbound-policy.js";
+import { OAuthConfigError, OAuthUrlRefusedError } from "./errors.js";
 import { placeholdersOf } from "./templating.js";
 
 /** Parsed provider settings (everything but the client secret). Stored as JSON in oauth_providers.settings. */
@@ -103,6 +104,15 @@ function checkUrl(field: string, value: string | undefined, declared: ReadonlySe
   if (u.protocol !== "https:" && u.protocol !== "http:") throw new OAuthConfigError(`oauth.${field} must be an https:// URL.`, { field });
   if (u.username || u.password) throw new OAuthConfigError(`oauth.${field} must not contain credentials.`, { field });
   if (u.hash) throw new OAuthConfigError(`oauth.${field} must not contain a fragment.`, { field });
+  // The outbound policy at write time, not first at refresh: https, or http to a loopback host (which
+  // requests reach only with BIFROST_ALLOW_HTTP_LOOPBACK=1; that switch is judged when the request is made).
+  try {
+    checkOutboundUrl(u.toString(), { allowHttpLoopback: true, privateNetwork: true, subject: `oauth.${field}` });
+  } catch (err) {
+    // Addresses are judged when the request is made (with the integration's private_network setting).
+    if (!(err instanceof OutboundRefusedError)) throw err;
+    if (err.reason !== "address") throw new OAuthUrlRefusedError(err.message, { ...err.details, field });
+  }
   return value;
 }
 

@@ -1,4 +1,5 @@
 import type { StoredOAuthToken } from "../storage/store.js";
+import { withIntegrationPolicy } from "./options.js";
 import { ensureFresh, type RefreshDeps } from "./refresh.js";
 import { type OAuthDeps, withOAuth } from "./service.js";
 import { dueAtMs, readProvider } from "./tokens.js";
@@ -26,7 +27,7 @@ async function renew(rd: RefreshDeps, row: StoredOAuthToken, aheadSeconds: numbe
   const provider = await readProvider(rd.store, rd.box, integration.id);
   if (!provider) return;
   const mapping = row.mappingId && row.orgId ? await rd.store.getMapping(integration.id, row.orgId) : null;
-  await ensureFresh(rd, { integration: { id: integration.id, name: integration.name }, provider, entityId: mapping?.entityId ?? null }, row, { aheadSeconds });
+  await ensureFresh(withIntegrationPolicy(rd, integration), { integration: { id: integration.id, name: integration.name }, provider, entityId: mapping?.entityId ?? null }, row, { aheadSeconds });
 }
 
 /**

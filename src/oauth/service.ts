@@ -4,7 +4,7 @@ import type { Store, StoredOAuthToken } from "../storage/store.js";
 import { OAuthNoProviderError, OAuthNotConnectedError } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { classify, revoke } from "./grants.js";
-import { type OAuthOptions, resolveOptions } from "./options.js";
+import { type OAuthOptions, resolveOptions, withIntegrationPolicy } from "./options.js";
 import { parseProviderConfig, providerView, type ProviderView } from "./provider-config.js";
 import { ensureFresh, type RefreshDeps, type RefreshHooks } from "./refresh.js";
 import { loadProvider, ownerKey, providerSecretContext, readProvider, tokenSecretContext } from "./tokens.js";
@@ -183,7 +183,7 @@ export async function refreshConnection(deps: OAuthDeps, input: { integration: s
     }
   }
   const entityId = c.token.mappingId && c.mapping?.id === c.token.mappingId ? c.mapping.entityId : null;
-  const t = await ensureFresh(rd, { integration: { id: c.integration.id, name: c.integration.name }, provider: c.provider, entityId }, c.token, { force: true });
+  const t = await ensureFresh(withIntegrationPolicy(rd, c.integration), { integration: { id: c.integration.id, name: c.integration.name }, provider: c.provider, entityId }, c.token, { force: true });
   return view(c.integration.name, c.org?.slug ?? null, c.mapping?.entityId ?? null, t, t.ownerKey.startsWith("m:") ? "mapping" : t.ownerKey.startsWith("o:") ? "org" : "integration");
 }
 
@@ -200,7 +200,7 @@ export async function disconnect(deps: OAuthDeps, input: { integration: string; 
     try {
       const plain = deps.box.decrypt(secret.v, tokenSecretContext(t, secret.hint));
       const entityId = t.mappingId && c.mapping?.id === t.mappingId ? c.mapping.entityId : null;
-      revoked = await revoke({ integration: c.integration.name, settings: c.provider.settings, clientSecret: c.provider.clientSecret, entityId }, rd.oauth, plain, secret.hint);
+      revoked = await revoke({ integration: c.integration.name, settings: c.provider.settings, clientSecret: c.provider.clientSecret, entityId }, withIntegrationPolicy(rd, c.integration).oauth, plain, secret.hint);
     } catch (err) {
       revocationError = classify(err).reason;
     }

@@ -38,6 +38,7 @@ import {
   OAuthTransientError,
   OAuthUrlRefusedError,
 } from "../oauth/errors.js";
+import { checkOutboundUrl } from "../net/outbound-policy.js";
 import { IntegrationConfig } from "./config-map.js";
 import { makeResolved } from "./resolved.js";
 import type { CredentialLevel, ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthConnectionStatus, OAuthCredentials, ResolvedIntegration } from "./types.js";
@@ -180,8 +181,39 @@ export interface RemoteResolverOptions {
   apiKey: string;
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;
+  /** BIFROST_ALLOW_HTTP_LOOPBACK=1: plain http is allowed to loopback only (default: read from the environment). */
+  allowHttpLoopback?: boolean;
   /** For tests. */
   fetch?: typeof fetch;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const isNullableString = (v: unknown): boolean => v === null || typeof v === "string";
+
+function isOAuthBody(v: unknown): boolean {
+  return v === null || (isRecord(v) && typeof v.access_token === "string" && typeof v.token_type === "string" && isNullableString(v.expires_at) && Array.isArray(v.scopes));
+}
+
+/** The fields of `GET …/resolved` the SDK relies on (other fields are mapped where they are read). */
+function isResolvedBody(v: unknown): boolean {
+  return (
+    isRecord(v) &&
+    typeof v.integration === "string" &&
+    isNullableString(v.entity_id) &&
+    isNullableString(v.entity_name) &&
+    typeof v.mapped === "boolean" &&
+    isRecord(v.config) &&
+    isOAuthBody(v.oauth) &&
+    (v.schema_keys === undefined || (Array.isArray(v.schema_keys) && v.schema_keys.every((k) => typeof k === "string"))) &&
+    (v.secret_fingerprints === undefined || isRecord(v.secret_fingerprints))
+  );
+}
+
+function isIntegrationList(v: unknown): boolean {
+  return isRecord(v) && Array.isArray(v.integrations) && v.integrations.every((i) => isRecord(i) && typeof i.name === "string" && typeof i.mapped === "boolean" && isNullableString(i.entity_id) && isNullableString(i.entity_name));
 }
 
 /** IntegrationResolver over the HTTP API. */
@@ -204,6 +236,9 @@ export class RemoteResolver implements IntegrationResolver {
     if (u.username || u.password) {
       throw new ValidationError("BIFROST_URL must not contain credentials; put the API key in BIFROST_API_KEY.", { path: "BIFROST_URL" });
     }
+    // The outbound policy, before anything is sent: the API key never travels over plain http except to
+    // loopback with the switch. A Bifrost server on the operator's own private network is allowed.
+    checkOutboundUrl(u.toString(), { allowHttpLoopback: opts.allowHttpLoopback ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1", privateNetwork: true, subject: "BIFROST_URL" });
     if (u.search || u.hash) throw new ValidationError("BIFROST_URL must not have a query or fragment.", { path: "BIFROST_URL" });
     if (!opts.apiKey || /\s/.test(opts.apiKey)) {
       throw new ValidationError("BIFROST_API_KEY is missing or malformed: remote mode needs a workflow (or platform_admin) API key (`bifrost keys create --role workflow --org SLUG` on the server).", { path: "BIFROST_API_KEY" });
@@ -218,7 +253,7 @@ export class RemoteResolver implements IntegrationResolver {
   static fromEnv(env: NodeJS.ProcessEnv = process.env): RemoteResolver | null {
     const url = env.BIFROST_URL?.trim();
     if (!url) return null;
-    return new RemoteResolver({ url, apiKey: env.BIFROST_API_KEY?.trim() ?? "" });
+    return new RemoteResolver({ url, apiKey: env.BIFROST_API_KEY?.trim() ?? "", allowHttpLoopback: env.BIFROST_ALLOW_HTTP_LOOPBACK === "1" });
   }
 
   #redact(text: string): string {
@@ -256,7 +291,20 @@ export class RemoteResolver implements IntegrationResolver {
         { url: this.url, status: res.status },
       );
     }
-    const text = await res.text();
+    const type = (res.headers.get("content-type") ?? "").toLowerCase();
+    if (!/^application\/(problem\+)?json\b/.test(type)) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new RemoteUnavailableError(
+        this.#redact(`BIFROST_URL=${this.url} answered HTTP ${res.status} with ${type ? `content type ${type.split(";")[0]}` : "no content type"} instead of JSON for ${method} ${path}: is it the Bifrost server?`),
+        { url: this.url, status: res.status },
+      );
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch {
+      throw new RemoteUnavailableError(this.#redact(`The connection to BIFROST_URL=${this.url} failed while reading the answer to ${method} ${path}.`), { url: this.url, status: res.status });
+    }
     let parsed: unknown;
     try {
       parsed = text === "" ? null : JSON.parse(text);
@@ -265,7 +313,7 @@ export class RemoteResolver implements IntegrationResolver {
     }
     const envelope = typeof parsed === "object" && parsed !== null ? (parsed as { code?: unknown; message?: unknown; details?: unknown }) : undefined;
     if (res.ok) {
-      if (parsed === undefined) {
+      if (parsed === undefined || parsed === null || typeof parsed !== "object") {
         throw new RemoteUnavailableError(this.#redact(`BIFROST_URL=${this.url} did not answer with JSON for ${method} ${path}: is it the Bifrost server?`), { url: this.url, status: res.status });
       }
       return { status: res.status, body: parsed };
@@ -278,6 +326,12 @@ export class RemoteResolver implements IntegrationResolver {
     }
     if (res.status === 404 && envelope.code === "BIFROST_NOT_FOUND") return { status: 404, body: envelope };
     throw errorFromEnvelope(res.status, envelope, [this.#apiKey]);
+  }
+
+  /** A 2xx body of the wrong shape means BIFROST_URL is not (this version of) the Bifrost API. */
+  #expect<T>(ok: boolean, body: unknown, what: string): T {
+    if (!ok) throw new RemoteUnavailableError(this.#redact(`BIFROST_URL=${this.url} answered ${what} with JSON of an unexpected shape: is it the Bifrost server (and the same version)?`), { url: this.url });
+    return body as T;
   }
 
   static #orgQuery(org: ExecutionOrg | null, sep: "?" | "&"): string {
@@ -296,13 +350,13 @@ export class RemoteResolver implements IntegrationResolver {
       if (RemoteResolver.#isUnknownIntegration(res.body, name)) return null;
       throw errorFromEnvelope(404, res.body as object, [this.#apiKey]);
     }
-    return resolvedFromBody(res.body as ResolvedBody, org);
+    return resolvedFromBody(this.#expect<ResolvedBody>(isResolvedBody(res.body), res.body, "a resolved integration"), org);
   }
 
   async list(org: ExecutionOrg | null): Promise<IntegrationSummary[]> {
     const res = await this.#call("GET", `/api/workflow/integrations${RemoteResolver.#orgQuery(org, "?")}`);
     if (res.status === 404) throw errorFromEnvelope(404, res.body as object, [this.#apiKey]);
-    const items = (res.body as { integrations: Array<{ name: string; mapped: boolean; entity_id: string | null; entity_name: string | null }> }).integrations;
+    const items = this.#expect<{ integrations: Array<{ name: string; mapped: boolean; entity_id: string | null; entity_name: string | null }> }>(isIntegrationList(res.body), res.body, "the integration list").integrations;
     return items.map((i) => ({ name: i.name, mapped: i.mapped, entityId: i.entity_id, entityName: i.entity_name }));
   }
 
@@ -310,7 +364,7 @@ export class RemoteResolver implements IntegrationResolver {
   async findOrg(slug: string): Promise<ExecutionOrg | null> {
     const res = await this.#call("GET", `/api/workflow/orgs/${encodeURIComponent(slug)}`);
     if (res.status === 404) return null;
-    const o = res.body as { id: string; slug: string; name: string };
+    const o = this.#expect<{ id: string; slug: string; name: string }>(isRecord(res.body) && typeof res.body.id === "string" && typeof res.body.slug === "string" && typeof res.body.name === "string", res.body, "an organization");
     return { id: o.id, slug: o.slug, name: o.name };
   }
 
@@ -324,6 +378,6 @@ export class RemoteResolver implements IntegrationResolver {
       if (RemoteResolver.#isUnknownIntegration(res.body, name)) return null;
       throw errorFromEnvelope(404, res.body as object, [this.#apiKey]);
     }
-    return oauthIn((res.body as { oauth: ResolvedBody["oauth"] }).oauth);
+    return oauthIn(this.#expect<{ oauth: ResolvedBody["oauth"] }>(isRecord(res.body) && isOAuthBody(res.body.oauth), res.body, "an OAuth refresh").oauth);
   }
 }

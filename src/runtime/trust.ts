@@ -4,7 +4,8 @@
  * module's bundle carries only the calls into it.
  */
 import { ClientError } from "../client/errors.js";
-import { checkOutboundUrl, guardedAgent } from "../net/guarded-agent.js";
+import { guardedAgent } from "../net/guarded-agent.js";
+import { checkOutboundUrl } from "../net/outbound-policy.js";
 import { str } from "../client/serialize.js";
 import type { AuthApplier, AuthParts, SecurityRequirement, SecurityScheme } from "../client/types.js";
 import { currentContext } from "./context.js";

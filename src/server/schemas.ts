@@ -44,11 +44,23 @@ export const UpdateOrgBody = z.strictObject({
   name: z.string().min(1).max(200).optional(),
 });
 
+const trustedOrigins = z
+  .array(z.string().max(2048))
+  .max(50)
+  .optional()
+  .describe("Platform admins only. Origins (https://host[:port], no path, query or wildcard) that integration-level credentials may also be sent to, besides the default base_url's origin and the spec's servers.");
+const privateNetwork = z
+  .boolean()
+  .optional()
+  .describe("Platform admins only. true lets this integration's outbound calls (OAuth endpoints, test connection, generated clients) reach private ranges (RFC 1918, CGNAT, unique-local) for on-premises servers; never link-local or cloud metadata addresses.");
+
 export const CreateIntegrationBody = z.strictObject({
   name: integrationName,
   description,
   config_schema: ConfigSchemaBody.optional(),
   defaults: ConfigValues.optional(),
+  trusted_origins: trustedOrigins,
+  private_network: privateNetwork,
 });
 
 export const UpdateIntegrationBody = z.strictObject({
@@ -56,6 +68,8 @@ export const UpdateIntegrationBody = z.strictObject({
   description,
   config_schema: ConfigSchemaBody.optional(),
   defaults: ConfigValues.optional(),
+  trusted_origins: trustedOrigins,
+  private_network: privateNetwork,
   force: z.boolean().optional().describe("Allow a schema change that deletes stored values."),
 });
 

@@ -23,6 +23,8 @@ export function integrationOut(v: IntegrationView, caller: Caller) {
     config_schema: toWireSchema(v.configSchema),
     defaults: v.defaults,
     ...(isPlatform(caller) ? { mapping_count: v.mappingCount } : {}),
+    trusted_origins: v.trustedOrigins,
+    private_network: v.privateNetwork,
     created_at: v.createdAt,
     updated_at: v.updatedAt,
   };

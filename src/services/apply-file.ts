@@ -13,6 +13,7 @@ import { ApplyFileError, BifrostError } from "../core/errors.js";
 import { checkIntegrationName, checkOrgSlug } from "../core/names.js";
 import type { ConfigSchemaItem } from "../core/types.js";
 import { parseProviderConfig } from "../oauth/provider-config.js";
+import { checkTrustedOrigins } from "./integration-trust.js";
 
 export type PathSegment = string | number;
 
@@ -48,6 +49,10 @@ export interface FileIntegration {
   /** undefined = keep the stored schema. */
   configSchema?: ConfigSchemaItem[];
   defaults?: Record<string, unknown>;
+  /** undefined = keep; [] = clear. Normalized origins. */
+  trustedOrigins?: string[];
+  /** undefined = keep. */
+  privateNetwork?: boolean;
   /** The `oauth:` provider block (validated structurally; applied with setOAuthProvider). undefined = keep; null = detach. */
   oauth?: Record<string, unknown> | null;
   mappings: FileMapping[];
@@ -67,7 +72,7 @@ export interface ParsedApplyFile {
 
 const TOP_FIELDS = ["organizations", "integrations"] as const;
 const ORG_FIELDS = ["slug", "name"] as const;
-const INTEGRATION_FIELDS = ["name", "description", "config_schema", "defaults", "oauth", "mappings"] as const;
+const INTEGRATION_FIELDS = ["name", "description", "config_schema", "defaults", "trusted_origins", "private_network", "oauth", "mappings"] as const;
 const MAPPING_FIELDS = ["org", "entity_id", "entity_name", "config"] as const;
 
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -224,6 +229,21 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
         const split = splitServiceMessage(err.message, schemaPath);
         throw error(split.path, split.message, { cause: err.code });
       }
+    }
+    if (o.trusted_origins !== undefined) {
+      const base = [...path, "trusted_origins"];
+      try {
+        out.trustedOrigins = checkTrustedOrigins(o.trusted_origins === null ? [] : o.trusted_origins);
+      } catch (err) {
+        if (!(err instanceof BifrostError)) throw err;
+        // Service messages start with `trusted_origins[i]`; our errors print the path themselves.
+        const index = /^trusted_origins\[(\d+)\]/.exec(String(err.details?.path ?? ""))?.[1];
+        throw error(index === undefined ? base : [...base, Number(index)], err.message.replace(/^trusted_origins(\[\d+\])?\s*/, ""), { cause: err.code });
+      }
+    }
+    if (o.private_network !== undefined) {
+      if (typeof o.private_network !== "boolean") throw error([...path, "private_network"], `must be true or false; got ${describeValue(o.private_network)}.`);
+      out.privateNetwork = o.private_network;
     }
     if (o.defaults !== undefined && o.defaults !== null) out.defaults = object(o.defaults, [...path, "defaults"], "an object of key: value pairs");
     if (o.oauth !== undefined) {

@@ -239,7 +239,14 @@ async function applyAll(deps: Deps, f: ParsedApplyFile, force: boolean): Promise
       if (!existing) {
         const defaults = integ.defaults ?? {};
         await at(f, [...integ.path, "defaults"], () =>
-          createIntegration(deps, { name: integ.name, description: integ.description ?? null, configSchema: toWireSchema(integ.configSchema ?? []), defaults }),
+          createIntegration(deps, {
+            name: integ.name,
+            description: integ.description ?? null,
+            configSchema: toWireSchema(integ.configSchema ?? []),
+            defaults,
+            ...(integ.trustedOrigins === undefined ? {} : { trustedOrigins: integ.trustedOrigins }),
+            ...(integ.privateNetwork === undefined ? {} : { privateNetwork: integ.privateNetwork }),
+          }),
         );
         const set = Object.keys(defaults).filter((k) => defaults[k] !== null);
         changes.push(change(f, "integration", integ.name, integ.path, "created", [], { set, unset: [], unchanged: [] }));
@@ -247,10 +254,14 @@ async function applyAll(deps: Deps, f: ParsedApplyFile, force: boolean): Promise
       }
       const fields: string[] = [];
       if (integ.description !== undefined && integ.description !== existing.description) fields.push("description");
+      if (integ.trustedOrigins !== undefined && JSON.stringify(integ.trustedOrigins) !== JSON.stringify(existing.trustedOrigins)) fields.push("trusted_origins");
+      if (integ.privateNetwork !== undefined && integ.privateNetwork !== existing.privateNetwork) fields.push("private_network");
       const res = await at(f, integ.configSchema !== undefined ? [...integ.path, "config_schema"] : integ.path, () =>
         updateIntegration(deps, integ.name, {
           ...(integ.description === undefined ? {} : { description: integ.description }),
           ...(integ.configSchema === undefined ? {} : { configSchema: toWireSchema(integ.configSchema) }),
+          ...(integ.trustedOrigins === undefined ? {} : { trustedOrigins: integ.trustedOrigins }),
+          ...(integ.privateNetwork === undefined ? {} : { privateNetwork: integ.privateNetwork }),
           ...(integ.defaults === undefined ? {} : { defaults: integ.defaults }),
           force,
         }),

@@ -31,6 +31,10 @@ export interface ExportedIntegration {
   description?: string;
   config_schema: ConfigSchemaItemWire[];
   defaults: Record<string, DisplayValue>;
+  /** Only when set (platform only): origins integration-level credentials may also go to. */
+  trusted_origins?: string[];
+  /** Only when true: outbound calls may reach private ranges. */
+  private_network?: boolean;
   /** The OAuth provider block; client_secret as `{ set: true, fingerprint }`, never plaintext. */
   oauth?: ProviderView;
   mappings?: ExportedMapping[];
@@ -100,6 +104,8 @@ export async function exportDocument(deps: Deps): Promise<ExportDocument> {
         integ.configSchema,
         values.filter((v) => v.orgId === null),
       ),
+      ...(integ.trustedOrigins.length > 0 ? { trusted_origins: [...integ.trustedOrigins] } : {}),
+      ...(integ.privateNetwork ? { private_network: true } : {}),
     };
     const provider = await getOAuthProvider(deps, integ.name);
     if (provider) item.oauth = escapeValue(provider as unknown as DisplayValue) as unknown as ProviderView;

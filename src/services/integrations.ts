@@ -6,6 +6,7 @@ import type { ConfigSchemaItem, DisplayValue, Integration } from "../core/types.
 import type { Store, StoredConfigValue } from "../storage/store.js";
 import { type ConfigChange, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
 import type { Deps } from "./deps.js";
+import { checkPrivateNetwork, checkTrustedOrigins } from "./integration-trust.js";
 import { requireIntegration } from "./lookup.js";
 
 export interface IntegrationView {
@@ -15,6 +16,10 @@ export interface IntegrationView {
   /** Integration-level defaults; secrets as `{ set, fingerprint }`. */
   defaults: Record<string, DisplayValue>;
   mappingCount: number;
+  /** Origins integration-level credentials may also go to (platform only). */
+  trustedOrigins: string[];
+  /** Outbound calls may reach private ranges (never link-local or metadata). */
+  privateNetwork: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -33,6 +38,8 @@ export async function viewIntegration(store: Store, integration: Integration): P
     configSchema: integration.configSchema,
     defaults: displayValues(defaults),
     mappingCount: mappings.length,
+    trustedOrigins: integration.trustedOrigins,
+    privateNetwork: integration.privateNetwork,
     createdAt: integration.createdAt,
     updatedAt: integration.updatedAt,
   };
@@ -52,18 +59,22 @@ export interface CreateIntegrationInput {
   description?: string | null;
   configSchema?: unknown;
   defaults?: unknown;
+  trustedOrigins?: unknown;
+  privateNetwork?: unknown;
 }
 
 export async function createIntegration(deps: Deps, input: CreateIntegrationInput): Promise<IntegrationView> {
   const name = checkIntegrationName(input.name);
   const configSchema = parseConfigSchema(input.configSchema ?? [], "config_schema");
   const description = checkDescription(input.description);
+  const trustedOrigins = input.trustedOrigins === undefined ? [] : checkTrustedOrigins(input.trustedOrigins);
+  const privateNetwork = input.privateNetwork === undefined ? false : checkPrivateNetwork(input.privateNetwork);
   return deps.store.transaction(async (store) => {
     if (await store.getIntegrationByName(name)) {
       throw new ConflictError(`Integration "${name}" already exists; use \`bifrost integrations update ${name}\` to change it.`, { integration: name });
     }
     const now = deps.clock.now();
-    const integration: Integration = { id: deps.clock.id(), name, description, configSchema, trustedOrigins: [], privateNetwork: false, createdAt: now, updatedAt: now };
+    const integration: Integration = { id: deps.clock.id(), name, description, configSchema, trustedOrigins, privateNetwork, createdAt: now, updatedAt: now };
     await store.insertIntegration(integration);
     if (input.defaults !== undefined) await writeConfigValues({ ...deps, store }, integration, null, input.defaults, "defaults");
     return viewIntegration(store, integration);
@@ -133,6 +144,8 @@ export interface UpdateIntegrationInput {
   description?: string | null;
   configSchema?: unknown;
   defaults?: unknown;
+  trustedOrigins?: unknown;
+  privateNetwork?: unknown;
   force?: boolean;
 }
 
@@ -149,16 +162,20 @@ export async function updateIntegration(deps: Deps, currentName: string, input: 
   const newName = input.name === undefined ? undefined : checkIntegrationName(input.name);
   const newSchema = input.configSchema === undefined ? undefined : parseConfigSchema(input.configSchema, "config_schema");
   const description = input.description === undefined ? undefined : checkDescription(input.description);
+  const trustedOrigins = input.trustedOrigins === undefined ? undefined : checkTrustedOrigins(input.trustedOrigins);
+  const privateNetwork = input.privateNetwork === undefined ? undefined : checkPrivateNetwork(input.privateNetwork);
   return deps.store.transaction(async (store) => {
     const integration = await requireIntegration(store, currentName);
     let schemaChanged = false;
     let deletedValues = 0;
-    const patch: { name?: string; description?: string | null; configSchema?: ConfigSchemaItem[] } = {};
+    const patch: { name?: string; description?: string | null; configSchema?: ConfigSchemaItem[]; trustedOrigins?: string[]; privateNetwork?: boolean } = {};
     if (newName !== undefined && newName !== integration.name) {
       if (await store.getIntegrationByName(newName)) throw new ConflictError(`Integration "${newName}" already exists; choose another name.`, { integration: newName });
       patch.name = newName;
     }
     if (description !== undefined && description !== integration.description) patch.description = description;
+    if (trustedOrigins !== undefined && JSON.stringify(trustedOrigins) !== JSON.stringify(integration.trustedOrigins)) patch.trustedOrigins = trustedOrigins;
+    if (privateNetwork !== undefined && privateNetwork !== integration.privateNetwork) patch.privateNetwork = privateNetwork;
     if (newSchema !== undefined && JSON.stringify(newSchema) !== JSON.stringify(integration.configSchema)) {
       const values = await store.listConfigValues(integration.id);
       const impact = schemaImpact(integration.configSchema, newSchema, values);

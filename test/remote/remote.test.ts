@@ -145,7 +145,7 @@ function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     if (k.startsWith("BIFROST_") || k === "DATABASE_URL" || k.startsWith("VITEST") || k === "NODE_OPTIONS") continue;
     env[k] = v;
   }
-  return { ...env, ...extra };
+  return { ...env, BIFROST_ALLOW_HTTP_LOOPBACK: "1", ...extra };
 }
 
 beforeAll(async () => {
@@ -224,7 +224,7 @@ for (const backend of BACKENDS) {
       tmp.cleanup();
     });
 
-    const remote = (key: string) => new RemoteResolver({ url: server.url, apiKey: key });
+    const remote = (key: string) => new RemoteResolver({ url: server.url, apiKey: key, allowHttpLoopback: true });
     const run = (resolver: IntegrationResolver, org: ExecutionOrg, platform = true) =>
       executeWorkflow(probe, {}, { org, caller: { kind: platform ? "cli" : "api_key", platform }, resolver });
 
@@ -325,17 +325,17 @@ for (const backend of BACKENDS) {
     });
 
     it("errors: same classes and messages; network errors name BIFROST_URL and never the key", async () => {
-      const bad = new RemoteResolver({ url: server.url, apiKey: "bfk_000000000000_" + "x".repeat(43) });
+      const bad = new RemoteResolver({ url: server.url, apiKey: "bfk_000000000000_" + "x".repeat(43), allowHttpLoopback: true });
       const unauth = await bad.resolve("HaloPSA", acme).catch((e: unknown) => e);
       expect(unauth).toMatchObject({ code: "BIFROST_UNAUTHENTICATED", statusCode: 401, name: "UnauthenticatedError" });
-      const down = new RemoteResolver({ url: "http://127.0.0.1:9", apiKey: keys.acme });
+      const down = new RemoteResolver({ url: "http://127.0.0.1:9", apiKey: keys.acme, allowHttpLoopback: true });
       const err = (await down.resolve("HaloPSA", acme).catch((e: unknown) => e)) as BifrostError;
       expect(err).toBeInstanceOf(RemoteUnavailableError);
       expect(err.code).toBe("BIFROST_REMOTE_UNAVAILABLE");
       expect(err.message).toContain("BIFROST_URL=http://127.0.0.1:9");
       expect(JSON.stringify(err) + err.message + String(err.stack)).not.toContain(keys.acme);
       expect(() => new RemoteResolver({ url: "ftp://x", apiKey: keys.acme })).toThrow(/BIFROST_URL/);
-      expect(() => new RemoteResolver({ url: server.url, apiKey: "" })).toThrow(/BIFROST_API_KEY/);
+      expect(() => new RemoteResolver({ url: server.url, apiKey: "", allowHttpLoopback: true })).toThrow(/BIFROST_API_KEY/);
       expect(RemoteResolver.fromEnv({})).toBeNull();
     });
 

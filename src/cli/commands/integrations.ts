@@ -3,6 +3,17 @@ import { createIntegration, deleteIntegration, getIntegration, listIntegrations,
 import { readSchemaArg, withBifrost } from "../context.js";
 import { describeChange, emit, type JsonFlag, say, showValue, table } from "../output.js";
 
+/** `--trusted-origins a,b` → list ('' clears); `--private-network true|false` → boolean (anything else is refused by the service). */
+function trustOptions(opts: { trustedOrigins?: string; privateNetwork?: string }): { trustedOrigins?: unknown; privateNetwork?: unknown } {
+  return {
+    ...(opts.trustedOrigins === undefined ? {} : { trustedOrigins: opts.trustedOrigins.split(",").map((o) => o.trim()).filter((o) => o !== "") }),
+    ...(opts.privateNetwork === undefined ? {} : { privateNetwork: opts.privateNetwork === "true" ? true : opts.privateNetwork === "false" ? false : opts.privateNetwork }),
+  };
+}
+
+const TRUSTED_HELP = "comma-separated origins (https://host[:port]) that integration-level credentials may also go to; '' clears";
+const PRIVATE_HELP = "true lets outbound calls reach private ranges (on-premises servers; never link-local or metadata)";
+
 export function registerIntegrations(program: Command): void {
   const cmd = program.command("integrations").description("manage integrations (config schema, defaults)");
 
@@ -12,11 +23,13 @@ export function registerIntegrations(program: Command): void {
     .argument("<name>", "e.g. HaloPSA")
     .option("--description <text>")
     .option("--schema <file-or-json>", "config schema: a YAML/JSON file or inline JSON list of { key, type, required? }")
+    .option("--trusted-origins <origins>", TRUSTED_HELP)
+    .option("--private-network <true|false>", PRIVATE_HELP)
     .option("--json", "machine-readable output")
-    .action(async (name: string, opts: JsonFlag & { description?: string; schema?: string }) => {
+    .action(async (name: string, opts: JsonFlag & { description?: string; schema?: string; trustedOrigins?: string; privateNetwork?: string }) => {
       const schema = opts.schema === undefined ? undefined : readSchemaArg(opts.schema);
       const view = await withBifrost((_bf, deps) =>
-        createIntegration(deps, { name, ...(opts.description === undefined ? {} : { description: opts.description }), ...(schema === undefined ? {} : { configSchema: schema }) }),
+        createIntegration(deps, { name, ...(opts.description === undefined ? {} : { description: opts.description }), ...(schema === undefined ? {} : { configSchema: schema }), ...trustOptions(opts) }),
       );
       emit(opts, { integration: view }, () => say(`Created integration ${view.name} (${view.configSchema.length} config key(s)).`));
     });
@@ -46,7 +59,9 @@ export function registerIntegrations(program: Command): void {
     .action(async (name: string, opts: JsonFlag) => {
       const view = await withBifrost((_bf, deps) => getIntegration(deps, name));
       emit(opts, { integration: view }, () => {
-        say(`${view.name}${view.description ? `  ${view.description}` : ""}\n  ${view.mappingCount} mapping(s), updated ${view.updatedAt}\n`);
+        say(`${view.name}${view.description ? `  ${view.description}` : ""}\n  ${view.mappingCount} mapping(s), updated ${view.updatedAt}`);
+        if (view.trustedOrigins.length) say(`  trusted origins: ${view.trustedOrigins.join(", ")}`);
+        say(`  private network: ${view.privateNetwork ? "allowed" : "no"}\n`);
         say(
           table(
             ["KEY", "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"],
@@ -64,15 +79,18 @@ export function registerIntegrations(program: Command): void {
     .option("--name <new-name>", "rename")
     .option("--description <text>", "new description ('' clears it)")
     .option("--schema <file-or-json>", "replace the config schema")
+    .option("--trusted-origins <origins>", TRUSTED_HELP)
+    .option("--private-network <true|false>", PRIVATE_HELP)
     .option("--force", "delete stored values that the new schema makes invalid")
     .option("--json", "machine-readable output")
-    .action(async (name: string, opts: JsonFlag & { name?: string; description?: string; schema?: string; force?: boolean }) => {
+    .action(async (name: string, opts: JsonFlag & { name?: string; description?: string; schema?: string; trustedOrigins?: string; privateNetwork?: string; force?: boolean }) => {
       const schema = opts.schema === undefined ? undefined : readSchemaArg(opts.schema);
       const res = await withBifrost((_bf, deps) =>
         updateIntegration(deps, name, {
           ...(opts.name === undefined ? {} : { name: opts.name }),
           ...(opts.description === undefined ? {} : { description: opts.description }),
           ...(schema === undefined ? {} : { configSchema: schema }),
+          ...trustOptions(opts),
           force: opts.force === true,
         }),
       );

@@ -98,7 +98,7 @@ function connectionOut(c: OAuthConnectionView | undefined) {
  */
 export async function testConnection(deps: OAuthDeps, resolver: StoreResolver, input: { integration: string; org?: string; path: string }) {
   const name = input.integration;
-  await requireIntegration(deps.store, name);
+  const integration = await requireIntegration(deps.store, name);
   const org = input.org ? await requireOrg(deps.store, input.org) : null;
   const resolved = await resolver.resolve(name, org ? { id: org.id, slug: org.slug, name: org.name } : null);
   if (!resolved) throw new IntegrationNotFoundError(name);
@@ -118,7 +118,7 @@ export async function testConnection(deps: OAuthDeps, resolver: StoreResolver, i
   const started = performance.now();
   let res;
   try {
-    res = await guardedRequest(url.toString(), { method: "GET", headers }, { ...resolveOptions(deps.oauth), timeoutMs: TEST_TIMEOUT_MS, maxResponseBytes: TEST_MAX_BYTES });
+    res = await guardedRequest(url.toString(), { method: "GET", headers }, { ...resolveOptions(deps.oauth), timeoutMs: TEST_TIMEOUT_MS, maxResponseBytes: TEST_MAX_BYTES, privateNetwork: integration.privateNetwork });
   } catch (err) {
     if (err instanceof BifrostError) throw testError(err, secrets);
     throw err;

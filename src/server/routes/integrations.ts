@@ -30,7 +30,7 @@ export function integrationRoutes(api: Api): void {
     body: CreateIntegrationBody,
     status: 201,
     handler: async ({ caller, body }) => {
-      const view = await createIntegration(bf, { name: body.name, description: body.description ?? null, configSchema: body.config_schema, defaults: body.defaults });
+      const view = await createIntegration(bf, { name: body.name, description: body.description ?? null, configSchema: body.config_schema, defaults: body.defaults, trustedOrigins: body.trusted_origins, privateNetwork: body.private_network });
       return integrationOut(view, caller);
     },
   });
@@ -59,6 +59,8 @@ export function integrationRoutes(api: Api): void {
         description: body.description,
         configSchema: body.config_schema,
         defaults: body.defaults,
+        trustedOrigins: body.trusted_origins,
+        privateNetwork: body.private_network,
         force: body.force,
       });
       return {
