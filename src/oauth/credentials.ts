@@ -50,7 +50,7 @@ export async function resolveConnection(deps: RefreshDeps, rows: ResolveRows, or
     return {
       credentials: null,
       level: levelOfRow(r),
-      connection: { state: dead ? "needs_reauth" : "error", reason: dead ? reasonCode(r.lastError, "invalid_grant") : err.code.replace(/^BIFROST_OAUTH_/, "").toLowerCase(), since: r.updatedAt },
+      connection: { state: dead ? "needs_reauth" : "error", reason: dead ? reasonCode(typeof err.details?.reason === "string" ? err.details.reason : r.lastError, "invalid_grant") : err.code.replace(/^BIFROST_OAUTH_/, "").toLowerCase(), since: r.updatedAt },
     };
   }
 }
