@@ -1,7 +1,9 @@
 import type { Command } from "commander";
-import { createIntegration, deleteIntegration, getIntegration, listIntegrations, updateIntegration } from "../../services/integrations.js";
 import { readSchemaArg, withBifrost } from "../context.js";
 import { describeChange, emit, type JsonFlag, say, showValue, table } from "../output.js";
+
+/** Loaded by the actions that use it, so defining the commands stays cheap (see main.ts). */
+const services = () => import("../../services/integrations.js");
 
 export function registerIntegrations(program: Command): void {
   const cmd = program.command("integrations").description("manage integrations (config schema, defaults)");
@@ -15,8 +17,8 @@ export function registerIntegrations(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (name: string, opts: JsonFlag & { description?: string; schema?: string }) => {
       const schema = opts.schema === undefined ? undefined : readSchemaArg(opts.schema);
-      const view = await withBifrost((_bf, deps) =>
-        createIntegration(deps, { name, ...(opts.description === undefined ? {} : { description: opts.description }), ...(schema === undefined ? {} : { configSchema: schema }) }),
+      const view = await withBifrost(async (_bf, deps) =>
+        (await services()).createIntegration(deps, { name, ...(opts.description === undefined ? {} : { description: opts.description }), ...(schema === undefined ? {} : { configSchema: schema }) }),
       );
       emit(opts, { integration: view }, () => say(`Created integration ${view.name} (${view.configSchema.length} config key(s)).`));
     });
@@ -26,7 +28,7 @@ export function registerIntegrations(program: Command): void {
     .description("list integrations")
     .option("--json", "machine-readable output")
     .action(async (opts: JsonFlag) => {
-      const all = await withBifrost((_bf, deps) => listIntegrations(deps));
+      const all = await withBifrost(async (_bf, deps) => (await services()).listIntegrations(deps));
       emit(opts, { integrations: all }, () =>
         say(
           table(
@@ -44,7 +46,7 @@ export function registerIntegrations(program: Command): void {
     .argument("<name>")
     .option("--json", "machine-readable output")
     .action(async (name: string, opts: JsonFlag) => {
-      const view = await withBifrost((_bf, deps) => getIntegration(deps, name));
+      const view = await withBifrost(async (_bf, deps) => (await services()).getIntegration(deps, name));
       emit(opts, { integration: view }, () => {
         say(`${view.name}${view.description ? `  ${view.description}` : ""}\n  ${view.mappingCount} mapping(s), updated ${view.updatedAt}\n`);
         say(
@@ -68,8 +70,8 @@ export function registerIntegrations(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (name: string, opts: JsonFlag & { name?: string; description?: string; schema?: string; force?: boolean }) => {
       const schema = opts.schema === undefined ? undefined : readSchemaArg(opts.schema);
-      const res = await withBifrost((_bf, deps) =>
-        updateIntegration(deps, name, {
+      const res = await withBifrost(async (_bf, deps) =>
+        (await services()).updateIntegration(deps, name, {
           ...(opts.name === undefined ? {} : { name: opts.name }),
           ...(opts.description === undefined ? {} : { description: opts.description }),
           ...(schema === undefined ? {} : { configSchema: schema }),
@@ -90,7 +92,7 @@ export function registerIntegrations(program: Command): void {
     .option("--force", "also delete its mappings and overrides")
     .option("--json", "machine-readable output")
     .action(async (name: string, opts: JsonFlag & { force?: boolean }) => {
-      const res = await withBifrost((_bf, deps) => deleteIntegration(deps, name, { force: opts.force === true }));
+      const res = await withBifrost(async (_bf, deps) => (await services()).deleteIntegration(deps, name, { force: opts.force === true }));
       emit(opts, { deleted: name, ...res }, () => say(`Deleted integration ${name}${res.deletedMappings ? ` and ${res.deletedMappings} mapping(s)` : ""}.`));
     });
 }

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
-import { listMappings, removeMapping, setMapping } from "../../services/mappings.js";
 import { withBifrost } from "../context.js";
 import { emit, type JsonFlag, say, table } from "../output.js";
+
+/** Loaded by the actions that use it, so defining the commands stays cheap (see main.ts). */
+const services = () => import("../../services/mappings.js");
 
 export function registerMappings(program: Command): void {
   const cmd = program.command("mappings").description("map organizations to an integration's external entity");
@@ -15,8 +17,8 @@ export function registerMappings(program: Command): void {
     .option("--entity-name <name>", "external display name")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag & { org: string; entityId?: string; entityName?: string }) => {
-      const res = await withBifrost((_bf, deps) =>
-        setMapping(deps, integration, opts.org, {
+      const res = await withBifrost(async (_bf, deps) =>
+        (await services()).setMapping(deps, integration, opts.org, {
           ...(opts.entityId === undefined ? {} : { entityId: opts.entityId }),
           ...(opts.entityName === undefined ? {} : { entityName: opts.entityName }),
         }),
@@ -32,7 +34,7 @@ export function registerMappings(program: Command): void {
     .argument("<integration>")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag) => {
-      const all = await withBifrost((_bf, deps) => listMappings(deps, integration));
+      const all = await withBifrost(async (_bf, deps) => (await services()).listMappings(deps, integration));
       all.sort((a, b) => (a.org < b.org ? -1 : 1));
       emit(opts, { mappings: all }, () =>
         say(table(["ORG", "ENTITY_ID", "ENTITY_NAME", "OVERRIDES"], all.map((m) => [m.org, m.entityId, m.entityName, Object.keys(m.config).join(", ")]), `No mappings for ${integration}.`)),
@@ -46,7 +48,7 @@ export function registerMappings(program: Command): void {
     .requiredOption("--org <slug>", "organization")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag & { org: string }) => {
-      const res = await withBifrost((_bf, deps) => removeMapping(deps, integration, opts.org));
+      const res = await withBifrost(async (_bf, deps) => (await services()).removeMapping(deps, integration, opts.org));
       emit(opts, { integration, org: opts.org, ...res }, () =>
         say(res.removed ? `Removed mapping ${integration} → ${opts.org}${res.deletedOverrides ? ` and ${res.deletedOverrides} override(s)` : ""}.` : `No mapping ${integration} → ${opts.org}; nothing to remove.`),
       );
