@@ -122,7 +122,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
  * "FILE: N errors:" followed by one "FILE:LINE: path: message" line each, in file order, with
  * `details.errors` listing `{ path, line, message }` (details.path / details.line name the first).
  */
-export function combineApplyErrors(file: string, errors: readonly ApplyFileError[]): ApplyFileError {
+function combineApplyErrors(file: string, errors: readonly ApplyFileError[]): ApplyFileError {
   if (errors.length === 1) return errors[0] as ApplyFileError;
   const sorted = [...errors].sort((a, b) => lineOfError(a) - lineOfError(b));
   const first = sorted[0] as ApplyFileError;
@@ -193,7 +193,6 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
   // Every problem in the file is reported, not only the first: each check below records its error and goes on.
   const found = new ErrorCollector();
   data = substitute(data, [], env, error, found);
-  found.throwIfAny(file);
 
   const checkFields = (obj: Record<string, unknown>, allowed: readonly string[], path: PathSegment[], what: string): void => {
     const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
@@ -375,7 +374,7 @@ function substitute(
 ): unknown {
   if (typeof value === "string") {
     if (!value.includes("${")) return value;
-    return found.attempt(() => value.replace(ENV_REF, (match, name: string | undefined) => {
+    return found.attempt(() => value.replace(ENV_REF, (_match, name: string | undefined) => {
       if (name === undefined) return "${";
       const v = env[name];
       if (v === undefined) {

