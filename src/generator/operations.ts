@@ -81,7 +81,7 @@ function paramSpec(p: JsonObject, where: ParamInfo["in"]): ParamSpec | null {
   const spec: ParamSpec = { name: p.name as string, in: where };
   let special = false;
   if (typeof p.style === "string" && p.style !== DEFAULT_STYLE[where]) {
-    spec.style = p.style as ParamSpec["style"];
+    spec.style = p.style as NonNullable<ParamSpec["style"]>;
     special = true;
   }
   const defaultExplode = (typeof p.style === "string" ? p.style : DEFAULT_STYLE[where]) === "form";
@@ -117,7 +117,7 @@ export function isJsonMedia(mt: string): boolean {
   return m === "application/json" || m.endsWith("+json") || m === "*/*" || m === "application/*" || m === "text/json" || m.endsWith("/json");
 }
 
-function mediaList(doc: JsonObject, content: unknown): MediaInfo[] {
+function mediaList(_doc: JsonObject, content: unknown): MediaInfo[] {
   if (!isObject(content)) return [];
   return Object.entries(content).map(([mediaType, m]) => ({ mediaType, schema: isObject(m) ? m.schema : undefined }));
 }

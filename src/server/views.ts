@@ -1,6 +1,6 @@
 /** Service views → API responses: snake_case field names everywhere (config keys are kept verbatim). */
 import type { Organization } from "../core/types.js";
-import type { CompletedAuthorization, OAuthConnectionView, OAuthEventView } from "../oauth/service.js";
+import type { OAuthConnectionView, OAuthEventView } from "../oauth/service.js";
 import type { ConfigSchemaItem, ConfigValue, SecretView } from "../core/types.js";
 import { toWireSchema } from "../core/config-schema.js";
 import { trustOf } from "../runtime/resolved.js";
@@ -79,18 +79,6 @@ export function oauthConnectionOut(c: OAuthConnectionView) {
 
 export function oauthEventOut(e: OAuthEventView) {
   return { id: e.id, type: e.type, integration: e.integration, org: e.org, payload: snakeKeys(e.payload), created_at: e.createdAt };
-}
-
-export function completedOut(c: CompletedAuthorization) {
-  return {
-    integration: c.integration,
-    org: c.org,
-    level: c.level,
-    scopes: c.scopes,
-    expires_at: c.expiresAt,
-    has_refresh_token: c.hasRefreshToken,
-    entity_id_captured: c.entityIdCaptured,
-  };
 }
 
 /**

@@ -123,19 +123,62 @@ function rangeStart(node: unknown): number | undefined {
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
+ * All the errors found in one file as one ApplyFileError: a single error unchanged; several as
+ * "FILE: N errors:" followed by one "FILE:LINE: path: message" line each, in file order, with
+ * `details.errors` listing `{ path, line, message }` (details.path / details.line name the first).
+ */
+function combineApplyErrors(file: string, errors: readonly ApplyFileError[]): ApplyFileError {
+  if (errors.length === 1) return errors[0] as ApplyFileError;
+  const sorted = [...errors].sort((a, b) => lineOfError(a) - lineOfError(b));
+  const first = sorted[0] as ApplyFileError;
+  return new ApplyFileError(`${file}: ${sorted.length} errors:\n${sorted.map((e) => `  ${e.message}`).join("\n")}`, {
+    file,
+    path: first.details?.path ?? "",
+    line: first.details?.line ?? null,
+    errors: sorted.map((e) => ({ path: e.details?.path ?? "", line: e.details?.line ?? null, message: e.message })),
+  });
+}
+
+function lineOfError(e: ApplyFileError): number {
+  const line = e.details?.line;
+  return typeof line === "number" ? line : Number.MAX_SAFE_INTEGER;
+}
+
+/** Runs checks, keeping every ApplyFileError they throw instead of stopping at the first. */
+export class ErrorCollector {
+  readonly errors: ApplyFileError[] = [];
+  /** `fn()`, or undefined after recording its ApplyFileError (other errors propagate). */
+  attempt<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ApplyFileError)) throw err;
+      this.errors.push(err);
+      return undefined;
+    }
+  }
+  /** Throw every recorded error as one (see combineApplyErrors); no-op when there is none. */
+  throwIfAny(file: string): void {
+    if (this.errors.length > 0) throw combineApplyErrors(file, this.errors);
+  }
+}
+
+/**
  * Parse and validate the structure of an apply file. Environment references are substituted;
  * every error is an ApplyFileError with `{ file, path, line }`.
  */
 export function parseApplyFile(text: string, file: string, env: Env = process.env): ParsedApplyFile {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
-  const firstError = doc.errors[0];
-  if (firstError) {
-    const line = firstError.linePos?.[0]?.line;
-    // The first line of the message, without the "at line N, column M:" we already print as file:line.
-    const col = firstError.linePos?.[0]?.col;
-    const reason = (firstError.message.split("\n")[0] ?? firstError.message).replace(/ at line \d+, column \d+:?$/, "") + (col ? ` (column ${col})` : "");
-    throw new ApplyFileError(`${file}${line ? `:${line}` : ""}: cannot parse the file: ${reason}`, { file, path: "", line: line ?? null, yaml: firstError.code });
+  if (doc.errors.length > 0) {
+    const parseErrors = doc.errors.map((e) => {
+      const line = e.linePos?.[0]?.line;
+      // The first line of the message, without the "at line N, column M:" we already print as file:line.
+      const col = e.linePos?.[0]?.col;
+      const reason = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "") + (col ? ` (column ${col})` : "");
+      return new ApplyFileError(`${file}${line ? `:${line}` : ""}: cannot parse the file: ${reason}`, { file, path: "", line: line ?? null, yaml: e.code });
+    });
+    throw combineApplyErrors(file, parseErrors);
   }
   const lineOf = locator(doc, lc);
   const error = (path: readonly PathSegment[], message: string, extra: Record<string, unknown> = {}, opts: { key?: boolean } = {}): ApplyFileError => {
@@ -152,7 +195,9 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
     throw error([], "cannot resolve a YAML alias or anchor (a value starting with '*' or '&'); quote such values, for example \"*abc\".");
   }
   if (data === null || data === undefined) data = {};
-  data = substitute(data, [], env, error);
+  // Every problem in the file is reported, not only the first: each check below records its error and goes on.
+  const found = new ErrorCollector();
+  data = substitute(data, [], env, error, found);
 
   const checkFields = (obj: Record<string, unknown>, allowed: readonly string[], path: PathSegment[], what: string): void => {
     const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
@@ -187,11 +232,11 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
   };
 
   if (!isPlainObject(data)) throw error([], `the file must be a mapping with "organizations" and/or "integrations"; got ${describeValue(data)}.`);
-  checkFields(data, TOP_FIELDS, [], "the file (top level)");
+  found.attempt(() => checkFields(data as Record<string, unknown>, TOP_FIELDS, [], "the file (top level)"));
 
   const organizations: FileOrg[] = [];
   const slugs = new Map<string, number>();
-  list(data.organizations, ["organizations"], "{ slug, name } items").forEach((raw, i) => {
+  (found.attempt(() => list((data as Record<string, unknown>).organizations, ["organizations"], "{ slug, name } items")) ?? []).forEach((raw, i) => found.attempt(() => {
     const path: PathSegment[] = ["organizations", i];
     const o = object(raw, path, "an object { slug, name? }");
     checkFields(o, ORG_FIELDS, path, "organization");
@@ -202,24 +247,28 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
     const name = optionalString(o, "name", path);
     if (name !== undefined && (name.trim() === "" || name.length > 200)) throw error([...path, "name"], "must be a non-empty string of at most 200 characters.");
     organizations.push({ slug, ...(name === undefined ? {} : { name }), path });
-  });
+  }));
 
   const integrations: FileIntegration[] = [];
   const names = new Map<string, number>();
-  list(data.integrations, ["integrations"], "integration items").forEach((raw, i) => {
+  (found.attempt(() => list((data as Record<string, unknown>).integrations, ["integrations"], "integration items")) ?? []).forEach((raw, i) => found.attempt(() => {
     const path: PathSegment[] = ["integrations", i];
     const o = object(raw, path, "an object { name, description?, config_schema?, defaults?, mappings? }");
-    checkFields(o, INTEGRATION_FIELDS, path, "integration");
+    found.attempt(() => checkFields(o, INTEGRATION_FIELDS, path, "integration"));
     if (o.name === undefined) throw error(path, `is missing "name".`);
     const name = wrap([...path, "name"], () => checkIntegrationName(o.name));
     if (names.has(name)) throw error([...path, "name"], `integration "${name}" is listed twice (also integrations[${names.get(name)}]).`);
     names.set(name, i);
     const out: FileIntegration = { name, mappings: [], path };
+    // Each field is checked on its own, so one bad field does not hide the others.
+    found.attempt(() => {
     if (o.description !== undefined) {
       if (o.description !== null && typeof o.description !== "string") throw error([...path, "description"], `must be a string; got ${describeValue(o.description)}.`);
       if (typeof o.description === "string" && o.description.length > 2000) throw error([...path, "description"], "must be at most 2000 characters.");
       out.description = o.description === "" ? null : o.description;
     }
+    });
+    found.attempt(() => {
     if (o.config_schema !== undefined) {
       const schemaPath = [...path, "config_schema"];
       try {
@@ -230,6 +279,8 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
         throw error(split.path, split.message, { cause: err.code });
       }
     }
+    });
+    found.attempt(() => {
     if (o.trusted_origins !== undefined) {
       const base = [...path, "trusted_origins"];
       try {
@@ -241,11 +292,17 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
         throw error(index === undefined ? base : [...base, Number(index)], err.message.replace(/^trusted_origins(\[\d+\])?\s*/, ""), { cause: err.code });
       }
     }
+    });
+    found.attempt(() => {
     if (o.private_network !== undefined) {
       if (typeof o.private_network !== "boolean") throw error([...path, "private_network"], `must be true or false; got ${describeValue(o.private_network)}.`);
       out.privateNetwork = o.private_network;
     }
-    if (o.defaults !== undefined && o.defaults !== null) out.defaults = object(o.defaults, [...path, "defaults"], "an object of key: value pairs");
+    });
+    found.attempt(() => {
+      if (o.defaults !== undefined && o.defaults !== null) out.defaults = object(o.defaults, [...path, "defaults"], "an object of key: value pairs");
+    });
+    found.attempt(() => {
     if (o.oauth !== undefined) {
       if (o.oauth === null) out.oauth = null;
       else {
@@ -255,8 +312,9 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
         out.oauth = block;
       }
     }
+    });
     const orgsSeen = new Map<string, number>();
-    list(o.mappings, [...path, "mappings"], "{ org, entity_id?, entity_name?, config? } items").forEach((rawM, j) => {
+    (found.attempt(() => list(o.mappings, [...path, "mappings"], "{ org, entity_id?, entity_name?, config? } items")) ?? []).forEach((rawM, j) => found.attempt(() => {
       const mp: PathSegment[] = [...path, "mappings", j];
       const m = object(rawM, mp, "an object { org, entity_id?, entity_name?, config? }");
       checkFields(m, MAPPING_FIELDS, mp, "mapping");
@@ -277,10 +335,11 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
       }
       if (m.config !== undefined && m.config !== null) mapping.config = object(m.config, [...mp, "config"], "an object of key: value pairs");
       out.mappings.push(mapping);
-    });
+    }));
     integrations.push(out);
-  });
+  }));
 
+  found.throwIfAny(file);
   return { file, organizations, integrations, lineOf, error };
 }
 
@@ -335,24 +394,25 @@ function substitute(
   path: PathSegment[],
   env: Env,
   error: (path: readonly PathSegment[], message: string, extra?: Record<string, unknown>) => ApplyFileError,
+  found: ErrorCollector,
 ): unknown {
   if (typeof value === "string") {
     if (!value.includes("${")) return value;
-    return value.replace(ENV_REF, (match, name: string | undefined) => {
+    return found.attempt(() => value.replace(ENV_REF, (_match, name: string | undefined) => {
       if (name === undefined) return "${";
       const v = env[name];
       if (v === undefined) {
         throw error(path, `environment variable ${name} is not set (referenced as \${${name}}). Set it, or write $\${${name}} for a literal "\${${name}}".`, { variable: name });
       }
       return v;
-    });
+    }));
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, i], env, error));
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, i], env, error, found));
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       // Own data property even for "__proto__", so a file can never touch a prototype.
-      Object.defineProperty(out, k, { value: substitute(v, [...path, k], env, error), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, { value: substitute(v, [...path, k], env, error, found), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }

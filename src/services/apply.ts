@@ -14,7 +14,7 @@ import { OAuthConfigError } from "../oauth/errors.js";
 import { parseProviderConfig, providerView } from "../oauth/provider-config.js";
 import { getOAuthProvider, removeOAuthProvider, setOAuthProvider } from "../oauth/service.js";
 import { providerSecretContext } from "../oauth/tokens.js";
-import { type FileIntegration, formatPath, oauthErrorAt, type ParsedApplyFile, type PathSegment, parseApplyFile } from "./apply-file.js";
+import { ErrorCollector, type FileIntegration, formatPath, oauthErrorAt, type ParsedApplyFile, type PathSegment, parseApplyFile } from "./apply-file.js";
 import type { ConfigChange } from "./config-values.js";
 import type { Deps } from "./deps.js";
 import { createIntegration, updateIntegration } from "./integrations.js";
@@ -112,6 +112,8 @@ function makeReport(file: string, dryRun: boolean, changes: ApplyChange[]): Appl
  * values fit the schema the integration will have, masked secrets have a stored value to keep.
  */
 async function validateAgainstStore(store: Store, f: ParsedApplyFile): Promise<void> {
+  // Every problem is reported at once (with its line), not only the first.
+  const found = new ErrorCollector();
   const fileOrgs = new Set(f.organizations.map((o) => o.slug));
   const storedOrgs = new Map((await store.listOrgs()).map((o) => [o.slug, o]));
   for (const integ of f.integrations) {
@@ -120,25 +122,29 @@ async function validateAgainstStore(store: Store, f: ParsedApplyFile): Promise<v
     const stored = existing ? await store.listConfigValues(existing.id) : [];
     const hasStored = (orgId: string | null, key: string) => stored.some((v) => v.orgId === orgId && v.key === key && v.isSecret);
     if (integ.defaults) {
-      checkValues(f, [...integ.path, "defaults"], integ.name, schema, integ.defaults, (key) => existing !== null && hasStored(null, key));
+      checkValues(f, found, [...integ.path, "defaults"], integ.name, schema, integ.defaults, (key) => existing !== null && hasStored(null, key));
     }
     for (const m of integ.mappings) {
       const org = storedOrgs.get(m.org);
       if (!org && !fileOrgs.has(m.org)) {
         const known = [...new Set([...fileOrgs, ...storedOrgs.keys()])].sort();
-        throw f.error([...m.path, "org"], `organization "${m.org}" does not exist in this file or the store. Add it under "organizations:"${known.length ? ` (known: ${known.join(", ")})` : ""}.`, {
+        found.errors.push(f.error([...m.path, "org"], `organization "${m.org}" does not exist in this file or the store. Add it under "organizations:"${known.length ? ` (known: ${known.join(", ")})` : ""}.`, {
           org: m.org,
-        });
+        }));
+        continue;
       }
       if (m.config) {
-        checkValues(f, [...m.path, "config"], integ.name, schema, m.config, (key) => existing !== null && org !== undefined && hasStored(org.id, key));
+        checkValues(f, found, [...m.path, "config"], integ.name, schema, m.config, (key) => existing !== null && org !== undefined && hasStored(org.id, key));
       }
     }
   }
+  found.throwIfAny(f.file);
 }
 
+/** Records (in `found`) every key of `values` that does not fit the schema. */
 function checkValues(
   f: ParsedApplyFile,
+  found: ErrorCollector,
   path: PathSegment[],
   integration: string,
   schema: readonly ConfigSchemaItem[],
@@ -148,36 +154,36 @@ function checkValues(
   const items = schemaByKey(schema);
   const keys = Object.keys(values);
   const reserved = keys.filter((k) => RESERVED_KEYS.has(k));
-  if (reserved.length > 0) throw f.error([...path, reserved[0] as string], `reserved key(s) ${reserved.join(", ")} cannot be used.`, { keys: reserved }, { key: true });
+  if (reserved.length > 0) found.errors.push(f.error([...path, reserved[0] as string], `reserved key(s) ${reserved.join(", ")} cannot be used.`, { keys: reserved }, { key: true }));
   const unknown = keys.filter((k) => !items.has(k));
   if (unknown.length > 0) {
     const known = [...items.keys()];
-    throw f.error(
+    found.errors.push(f.error(
       [...path, unknown[0] as string],
       `unknown config key(s) ${unknown.map((k) => `"${k}"`).join(", ")} for integration "${integration}". Known keys: ${known.length ? known.join(", ") : "(none: add them to config_schema)"}.`,
       { unknown, known },
       { key: true },
-    );
+    ));
   }
   for (const key of keys) {
     const raw = values[key];
-    const item = items.get(key) as ConfigSchemaItem;
-    if (raw === null) continue;
+    const item = items.get(key);
+    if (raw === null || item === undefined || RESERVED_KEYS.has(key)) continue;
     if (item.type === "secret" && isSecretView(raw)) {
       if (!secretStored(key)) {
-        throw f.error(
+        found.errors.push(f.error(
           [...path, key],
           `is a masked secret ({ set: true, fingerprint }) but no secret is stored for "${key}" here, so there is nothing to keep. Provide the real value, for example "\${ENV_VAR}".`,
           { key },
-        );
+        ));
       }
       continue;
     }
     try {
       coerceValue(item, raw);
     } catch (err) {
-      if (err instanceof BifrostError) throw f.error([...path, key], err.message, { cause: err.code, ...(err.details ?? {}) });
-      throw err;
+      if (err instanceof BifrostError) found.errors.push(f.error([...path, key], err.message, { cause: err.code, ...(err.details ?? {}) }));
+      else throw err;
     }
   }
 }

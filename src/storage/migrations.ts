@@ -246,5 +246,3 @@ export class InCodeMigrationProvider implements MigrationProvider {
     return migrations;
   }
 }
-
-export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations);

@@ -1,9 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
-import { type ApplyChange, type ApplyReport, applyFile } from "../../services/apply.js";
-import { type ExportFormat, exportDocument, formatExport } from "../../services/export.js";
+import type { ApplyChange, ApplyReport } from "../../services/apply.js";
+import type { ExportFormat } from "../../services/export.js";
 import { withBifrost } from "../context.js";
 import { emit, type JsonFlag, say, write } from "../output.js";
+
+/** Loaded by the actions that use them, so defining the commands stays cheap (see main.ts). */
+const applyService = () => import("../../services/apply.js");
+const exportService = () => import("../../services/export.js");
 
 function describe(c: ApplyChange): string {
   const parts: string[] = [];
@@ -37,7 +41,7 @@ export function registerApply(program: Command): void {
     .option("--force", "allow config schema changes that delete stored values")
     .option("--json", "machine-readable output")
     .action(async (file: string, opts: JsonFlag & { dryRun?: boolean; force?: boolean }) => {
-      const report = await withBifrost((_bf, deps) => applyFile(deps, file, { dryRun: opts.dryRun === true, force: opts.force === true }));
+      const report = await withBifrost(async (_bf, deps) => (await applyService()).applyFile(deps, file, { dryRun: opts.dryRun === true, force: opts.force === true }));
       emit(opts, report, () => printReport(report));
     });
 
@@ -48,6 +52,7 @@ export function registerApply(program: Command): void {
     .addOption(new Option("--format <format>", "output format").choices(["yaml", "json"]))
     .option("--json", "machine-readable output (JSON document on stdout, or a summary with --out)")
     .action(async (opts: JsonFlag & { out?: string; format?: ExportFormat }) => {
+      const { exportDocument, formatExport } = await exportService();
       const doc = await withBifrost((_bf, deps) => exportDocument(deps));
       const format: ExportFormat = opts.format ?? (opts.out?.toLowerCase().endsWith(".json") || (opts.json && !opts.out) ? "json" : "yaml");
       const text = formatExport(doc, format);

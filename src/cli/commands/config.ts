@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import type { DisplayValue } from "../../core/types.js";
-import { requireIntegration } from "../../services/lookup.js";
 import { PLATFORM_ACTOR } from "../../services/actor.js";
-import { getStoredConfig, setConfig } from "../../services/mappings.js";
+
+const services = () => import("../../services/mappings.js");
+const lookup = () => import("../../services/lookup.js");
 import { parseAssignments, withBifrost } from "../context.js";
 import { describeChange, emit, type JsonFlag, say, showValue, table } from "../output.js";
 
@@ -24,6 +25,7 @@ export function registerConfig(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string, assignments: string[], opts: OrgFlag) => {
       const values = parseAssignments(assignments);
+      const { setConfig } = await services();
       const res = await withBifrost((_bf, deps) => setConfig(deps, integration, opts.org ?? null, values, { text: true }, PLATFORM_ACTOR));
       emit(opts, { integration, org: opts.org ?? null, ...res.change, mappingCreated: res.mappingCreated }, () => {
         say(`${scope(integration, opts.org)}: ${describeChange(res.change)}${res.change.unchanged.length ? ` (unchanged: ${res.change.unchanged.join(", ")})` : ""}.`);
@@ -41,6 +43,7 @@ export function registerConfig(program: Command): void {
     .action(async (integration: string, keys: string[], opts: OrgFlag) => {
       const values: Record<string, null> = {};
       for (const k of keys) Object.defineProperty(values, k, { value: null, enumerable: true, writable: true, configurable: true });
+      const { setConfig } = await services();
       const res = await withBifrost((_bf, deps) => setConfig(deps, integration, opts.org ?? null, values, {}, PLATFORM_ACTOR));
       emit(opts, { integration, org: opts.org ?? null, ...res.change, mappingCreated: res.mappingCreated }, () =>
         say(`${scope(integration, opts.org)}: ${describeChange(res.change)}${res.change.unchanged.length ? ` (not set: ${res.change.unchanged.join(", ")})` : ""}.`),
@@ -54,6 +57,7 @@ export function registerConfig(program: Command): void {
     .option("--org <slug>", "this organization's overrides")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: OrgFlag) => {
+      const [{ getStoredConfig }, { requireIntegration }] = await Promise.all([services(), lookup()]);
       const data = await withBifrost(async (_bf, deps) => {
         const integ = await requireIntegration(deps.store, integration);
         const values = await getStoredConfig(deps, integration, opts.org ?? null);

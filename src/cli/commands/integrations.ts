@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { createIntegration, deleteIntegration, getIntegration, listIntegrations, updateIntegration } from "../../services/integrations.js";
 import { readSchemaArg, withBifrost } from "../context.js";
 import { describeChange, emit, type JsonFlag, say, showValue, table } from "../output.js";
 
@@ -13,6 +12,9 @@ function trustOptions(opts: { trustedOrigins?: string; privateNetwork?: string }
 
 const TRUSTED_HELP = "comma-separated origins (https://host[:port]) that integration-level credentials may also go to; '' clears";
 const PRIVATE_HELP = "true lets outbound calls reach private ranges (on-premises servers; never link-local or metadata)";
+
+/** Loaded by the actions that use it, so defining the commands stays cheap (see main.ts). */
+const services = () => import("../../services/integrations.js");
 
 export function registerIntegrations(program: Command): void {
   const cmd = program.command("integrations").description("manage integrations (config schema, defaults)");
@@ -28,8 +30,8 @@ export function registerIntegrations(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (name: string, opts: JsonFlag & { description?: string; schema?: string; trustedOrigins?: string; privateNetwork?: string }) => {
       const schema = opts.schema === undefined ? undefined : readSchemaArg(opts.schema);
-      const view = await withBifrost((_bf, deps) =>
-        createIntegration(deps, { name, ...(opts.description === undefined ? {} : { description: opts.description }), ...(schema === undefined ? {} : { configSchema: schema }), ...trustOptions(opts) }),
+      const view = await withBifrost(async (_bf, deps) =>
+        (await services()).createIntegration(deps, { name, ...(opts.description === undefined ? {} : { description: opts.description }), ...(schema === undefined ? {} : { configSchema: schema }), ...trustOptions(opts) }),
       );
       emit(opts, { integration: view }, () => say(`Created integration ${view.name} (${view.configSchema.length} config key(s)).`));
     });
@@ -39,7 +41,7 @@ export function registerIntegrations(program: Command): void {
     .description("list integrations")
     .option("--json", "machine-readable output")
     .action(async (opts: JsonFlag) => {
-      const all = await withBifrost((_bf, deps) => listIntegrations(deps));
+      const all = await withBifrost(async (_bf, deps) => (await services()).listIntegrations(deps));
       emit(opts, { integrations: all }, () =>
         say(
           table(
@@ -57,7 +59,7 @@ export function registerIntegrations(program: Command): void {
     .argument("<name>")
     .option("--json", "machine-readable output")
     .action(async (name: string, opts: JsonFlag) => {
-      const view = await withBifrost((_bf, deps) => getIntegration(deps, name));
+      const view = await withBifrost(async (_bf, deps) => (await services()).getIntegration(deps, name));
       emit(opts, { integration: view }, () => {
         say(`${view.name}${view.description ? `  ${view.description}` : ""}\n  ${view.mappingCount} mapping(s), updated ${view.updatedAt}`);
         if (view.trustedOrigins.length) say(`  trusted origins: ${view.trustedOrigins.join(", ")}`);
@@ -85,8 +87,8 @@ export function registerIntegrations(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (name: string, opts: JsonFlag & { name?: string; description?: string; schema?: string; trustedOrigins?: string; privateNetwork?: string; force?: boolean }) => {
       const schema = opts.schema === undefined ? undefined : readSchemaArg(opts.schema);
-      const res = await withBifrost((_bf, deps) =>
-        updateIntegration(deps, name, {
+      const res = await withBifrost(async (_bf, deps) =>
+        (await services()).updateIntegration(deps, name, {
           ...(opts.name === undefined ? {} : { name: opts.name }),
           ...(opts.description === undefined ? {} : { description: opts.description }),
           ...(schema === undefined ? {} : { configSchema: schema }),
@@ -108,7 +110,7 @@ export function registerIntegrations(program: Command): void {
     .option("--force", "also delete its mappings and overrides")
     .option("--json", "machine-readable output")
     .action(async (name: string, opts: JsonFlag & { force?: boolean }) => {
-      const res = await withBifrost((_bf, deps) => deleteIntegration(deps, name, { force: opts.force === true }));
+      const res = await withBifrost(async (_bf, deps) => (await services()).deleteIntegration(deps, name, { force: opts.force === true }));
       emit(opts, { deleted: name, ...res }, () => say(`Deleted integration ${name}${res.deletedMappings ? ` and ${res.deletedMappings} mapping(s)` : ""}.`));
     });
 }

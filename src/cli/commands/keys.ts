@@ -2,11 +2,12 @@ import { type Command, Option } from "commander";
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { NotFoundError, ValidationError } from "../../core/errors.js";
-import { generateKeyringJson, parseKeyring } from "../../crypto/keyring.js";
 import { API_KEY_ROLES } from "../../core/types.js";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys.js";
 import { withBifrost } from "../context.js";
-import { emit, type JsonFlag, say, table } from "../output.js";
+import { emit, type JsonFlag, say, table, write } from "../output.js";
+
+/** Loaded by the actions that use it, so defining the commands stays cheap (see main.ts). */
+const services = () => import("../../services/api-keys.js");
 
 export function registerKeys(program: Command): void {
   const cmd = program.command("keys").description("API keys for the HTTP API");
@@ -18,10 +19,15 @@ export function registerKeys(program: Command): void {
     .option("--org <slug>", "organization (org_admin and workflow keys)")
     .option("--name <name>", "a label")
     .option("--json", "machine-readable output")
-    .action(async (opts: JsonFlag & { role: string; org?: string; name?: string }) => {
-      const res = await withBifrost((_bf, deps) =>
-        createApiKey(deps, { role: opts.role, ...(opts.org === undefined ? {} : { org: opts.org }), ...(opts.name === undefined ? {} : { name: opts.name }) }),
+    .addOption(new Option("--quiet", "print only the key (for KEY=$(bifrost keys create … --quiet))").conflicts("json"))
+    .action(async (opts: JsonFlag & { role: string; org?: string; name?: string; quiet?: boolean }) => {
+      const res = await withBifrost(async (_bf, deps) =>
+        (await services()).createApiKey(deps, { role: opts.role, ...(opts.org === undefined ? {} : { org: opts.org }), ...(opts.name === undefined ? {} : { name: opts.name }) }),
       );
+      if (opts.quiet) {
+        write(process.stdout, res.key);
+        return;
+      }
       emit(opts, { key: res.key, apiKey: res.apiKey, note: "Store the key now: it cannot be shown again." }, () => {
         say(`Created ${res.apiKey.role} key "${res.apiKey.name}"${res.apiKey.org ? ` for ${res.apiKey.org}` : ""} (id ${res.apiKey.id}, prefix ${res.apiKey.prefix}):\n`);
         say(`  ${res.key}\n`);
@@ -34,7 +40,7 @@ export function registerKeys(program: Command): void {
     .description("list API keys (never the keys themselves)")
     .option("--json", "machine-readable output")
     .action(async (opts: JsonFlag) => {
-      const all = await withBifrost((_bf, deps) => listApiKeys(deps));
+      const all = await withBifrost(async (_bf, deps) => (await services()).listApiKeys(deps));
       emit(opts, { apiKeys: all }, () =>
         say(
           table(
@@ -52,7 +58,8 @@ export function registerKeys(program: Command): void {
     .requiredOption("--out <file>", "where to write it (mode 0600; refuses to overwrite)")
     .option("--kid <id>", "key id", "k1")
     .option("--json", "machine-readable output")
-    .action((opts: JsonFlag & { out: string; kid: string }) => {
+    .action(async (opts: JsonFlag & { out: string; kid: string }) => {
+      const { generateKeyringJson, parseKeyring } = await import("../../crypto/keyring.js");
       const text = generateKeyringJson(opts.kid);
       parseKeyring(text, "--kid");
       try {
@@ -72,7 +79,7 @@ export function registerKeys(program: Command): void {
     .argument("<id-or-prefix>")
     .option("--json", "machine-readable output")
     .action(async (idOrPrefix: string, opts: JsonFlag) => {
-      const ok = await withBifrost((_bf, deps) => revokeApiKey(deps, idOrPrefix));
+      const ok = await withBifrost(async (_bf, deps) => (await services()).revokeApiKey(deps, idOrPrefix));
       if (!ok) throw new NotFoundError(`No active API key with id or prefix "${idOrPrefix}". List them with \`bifrost keys list\`.`, { key: idOrPrefix });
       emit(opts, { revoked: idOrPrefix }, () => say(`Revoked key ${idOrPrefix}.`));
     });

@@ -1,8 +1,10 @@
 import type { Command } from "commander";
 import { PLATFORM_ACTOR } from "../../services/actor.js";
-import { listMappings, removeMapping, setMapping } from "../../services/mappings.js";
 import { withBifrost } from "../context.js";
 import { emit, type JsonFlag, say, table } from "../output.js";
+
+/** Loaded by the actions that use it, so defining the commands stays cheap (see main.ts). */
+const services = () => import("../../services/mappings.js");
 
 export function registerMappings(program: Command): void {
   const cmd = program.command("mappings").description("map organizations to an integration's external entity");
@@ -16,8 +18,8 @@ export function registerMappings(program: Command): void {
     .option("--entity-name <name>", "external display name")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag & { org: string; entityId?: string; entityName?: string }) => {
-      const res = await withBifrost((_bf, deps) =>
-        setMapping(deps, integration, opts.org, {
+      const res = await withBifrost(async (_bf, deps) =>
+        (await services()).setMapping(deps, integration, opts.org, {
           ...(opts.entityId === undefined ? {} : { entityId: opts.entityId }),
           ...(opts.entityName === undefined ? {} : { entityName: opts.entityName }),
         }, PLATFORM_ACTOR),
@@ -33,7 +35,7 @@ export function registerMappings(program: Command): void {
     .argument("<integration>")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag) => {
-      const all = await withBifrost((_bf, deps) => listMappings(deps, integration));
+      const all = await withBifrost(async (_bf, deps) => (await services()).listMappings(deps, integration));
       all.sort((a, b) => (a.org < b.org ? -1 : 1));
       emit(opts, { mappings: all }, () =>
         say(table(["ORG", "ENTITY_ID", "ENTITY_NAME", "OVERRIDES"], all.map((m) => [m.org, m.entityId, m.entityName, Object.keys(m.config).join(", ")]), `No mappings for ${integration}.`)),
@@ -47,7 +49,7 @@ export function registerMappings(program: Command): void {
     .requiredOption("--org <slug>", "organization")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag & { org: string }) => {
-      const res = await withBifrost((_bf, deps) => removeMapping(deps, integration, opts.org, PLATFORM_ACTOR));
+      const res = await withBifrost(async (_bf, deps) => (await services()).removeMapping(deps, integration, opts.org, PLATFORM_ACTOR));
       emit(opts, { integration, org: opts.org, ...res }, () =>
         say(res.removed ? `Removed mapping ${integration} → ${opts.org}${res.deletedOverrides ? ` and ${res.deletedOverrides} override(s)` : ""}.` : `No mapping ${integration} → ${opts.org}; nothing to remove.`),
       );

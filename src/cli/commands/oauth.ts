@@ -1,20 +1,13 @@
 import type { Command } from "commander";
 import { ValidationError } from "../../core/errors.js";
-import {
-  disconnect,
-  getOAuthProvider,
-  getOAuthStatus,
-  listOAuthEvents,
-  type OAuthConnectionView,
-  refreshConnection,
-  removeOAuthProvider,
-  setOAuthProvider,
-  startAuthorization,
-} from "../../oauth/service.js";
+import type { OAuthConnectionView } from "../../oauth/service.js";
 import { OAuthNoProviderError } from "../../oauth/errors.js";
-import { oauthConnectionOut, oauthEventOut } from "../../server/views.js";
 import { readStructuredArg, withBifrost } from "../context.js";
 import { emit, type JsonFlag, say, table } from "../output.js";
+
+/** Loaded by the actions that use them, so defining the commands stays cheap (see main.ts). */
+const services = () => import("../../oauth/service.js");
+const views = () => import("../../server/views.js");
 
 type OrgFlag = JsonFlag & { org?: string };
 
@@ -73,8 +66,8 @@ export function registerOAuth(program: Command): void {
     .action(async (integration: string, opts: JsonFlag & { file: string }) => {
       const input = readProviderArg(opts.file);
       const res = await withBifrost(async (_bf, deps) => {
-        const before = await getOAuthProvider(deps, integration);
-        return { view: await setOAuthProvider(deps, integration, input), created: before === null };
+        const before = await (await services()).getOAuthProvider(deps, integration);
+        return { view: await (await services()).setOAuthProvider(deps, integration, input), created: before === null };
       });
       emit(opts, { integration, oauth: res.view, created: res.created }, () =>
         say(`${res.created ? "Attached" : "Updated"} the OAuth provider of ${integration} (${res.view.flow}, client secret ${res.view.client_secret.fingerprint}).`),
@@ -88,7 +81,7 @@ export function registerOAuth(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag) => {
       const view = await withBifrost(async (_bf, deps) => {
-        const v = await getOAuthProvider(deps, integration);
+        const v = await (await services()).getOAuthProvider(deps, integration);
         if (!v) throw new OAuthNoProviderError(integration);
         return v;
       });
@@ -108,7 +101,7 @@ export function registerOAuth(program: Command): void {
     .argument("<integration>")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: JsonFlag) => {
-      const removed = await withBifrost((_bf, deps) => removeOAuthProvider(deps, integration));
+      const removed = await withBifrost(async (_bf, deps) => (await services()).removeOAuthProvider(deps, integration));
       if (!removed) throw new OAuthNoProviderError(integration);
       emit(opts, { integration, removed }, () => say(`Removed the OAuth provider of ${integration}.`));
     });
@@ -121,7 +114,7 @@ export function registerOAuth(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: OrgFlag) => {
       // The CLI has no API key: the flow's initiator is null.
-      const started = await withBifrost((_bf, deps) => startAuthorization(deps, { integration, org: opts.org ?? null, initiatorKeyId: null }));
+      const started = await withBifrost(async (_bf, deps) => (await services()).startAuthorization(deps, { integration, org: opts.org ?? null, initiatorKeyId: null }));
       emit(opts, { authorization_url: started.authorizationUrl, state_expires_at: started.expiresAt, redirect_uri: started.redirectUri }, () => {
         say(`Open this URL to connect ${integration}${opts.org ? ` for ${opts.org}` : ""} (valid until ${started.expiresAt}):\n`);
         say(started.authorizationUrl);
@@ -136,8 +129,8 @@ export function registerOAuth(program: Command): void {
     .option("--org <slug>", "only this organization's connections")
     .option("--json", "machine-readable output")
     .action(async (integration: string | undefined, opts: OrgFlag) => {
-      const rows = await withBifrost((_bf, deps) => getOAuthStatus(deps, { ...(integration ? { integration } : {}), ...(opts.org ? { org: opts.org } : {}) }));
-      emit(opts, { connections: rows.map(oauthConnectionOut) }, () => say(statusTable(rows)));
+      const rows = await withBifrost(async (_bf, deps) => (await services()).getOAuthStatus(deps, { ...(integration ? { integration } : {}), ...(opts.org ? { org: opts.org } : {}) }));
+      emit(opts, { connections: rows.map((await views()).oauthConnectionOut) }, () => say(statusTable(rows)));
     });
 
   oauth
@@ -147,8 +140,8 @@ export function registerOAuth(program: Command): void {
     .option("--org <slug>", "the organization's connection (default: the integration level)")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: OrgFlag) => {
-      const c = await withBifrost((_bf, deps) => refreshConnection(deps, { integration, org: opts.org ?? null }));
-      emit(opts, { connection: oauthConnectionOut(c) }, () => say(`Refreshed ${integration}${c.org ? ` for ${c.org}` : ""}: ${c.state}, expires ${c.expiresAt ?? "never"}.`));
+      const c = await withBifrost(async (_bf, deps) => (await services()).refreshConnection(deps, { integration, org: opts.org ?? null }));
+      emit(opts, { connection: (await views()).oauthConnectionOut(c) }, () => say(`Refreshed ${integration}${c.org ? ` for ${c.org}` : ""}: ${c.state}, expires ${c.expiresAt ?? "never"}.`));
     });
 
   oauth
@@ -158,7 +151,7 @@ export function registerOAuth(program: Command): void {
     .option("--org <slug>", "the organization's connection (default: the integration level)")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: OrgFlag) => {
-      const res = await withBifrost((_bf, deps) => disconnect(deps, { integration, org: opts.org ?? null }));
+      const res = await withBifrost(async (_bf, deps) => (await services()).disconnect(deps, { integration, org: opts.org ?? null }));
       emit(opts, { integration, org: opts.org ?? null, disconnected: res.disconnected, revoked: res.revoked, revocation_error: res.revocationError }, () => {
         if (!res.disconnected) say(`${integration}${opts.org ? ` for ${opts.org}` : ""} was not connected; nothing to do.`);
         else say(`Disconnected ${integration}${opts.org ? ` for ${opts.org}` : ""}${res.revoked ? " (token revoked at the provider)" : res.revocationError ? ` (revocation failed: ${res.revocationError})` : ""}.`);
@@ -182,8 +175,8 @@ export function registerEvents(program: Command): void {
         if (!/^\d{1,4}$/.test(opts.limit) || Number(opts.limit) < 1) throw new ValidationError("--limit must be a number from 1 to 1000.", { path: "--limit" });
         limit = Number(opts.limit);
       }
-      const events = await withBifrost((_bf, deps) =>
-        listOAuthEvents(deps, {
+      const events = await withBifrost(async (_bf, deps) =>
+        (await services()).listOAuthEvents(deps, {
           ...(opts.integration ? { integration: opts.integration } : {}),
           ...(opts.org ? { org: opts.org } : {}),
           ...(opts.type ? { type: opts.type } : {}),
@@ -191,7 +184,7 @@ export function registerEvents(program: Command): void {
           ...(limit !== undefined ? { limit } : {}),
         }),
       );
-      emit(opts, { events: events.map(oauthEventOut) }, () =>
+      emit(opts, { events: events.map((await views()).oauthEventOut) }, () =>
         say(table(["TIME", "TYPE", "INTEGRATION", "ORG", "DETAILS"], events.map((e) => [e.createdAt, e.type, e.integration, e.org, Object.keys(e.payload).length ? JSON.stringify(e.payload) : ""]), "No events.")),
       );
     });

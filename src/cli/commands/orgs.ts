@@ -1,8 +1,10 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../core/errors.js";
-import { createOrg, deleteOrg, updateOrg } from "../../services/organizations.js";
 import { withBifrost } from "../context.js";
 import { emit, type JsonFlag, say, table } from "../output.js";
+
+/** Loaded by the actions that use it, so defining the commands stays cheap (see main.ts). */
+const services = () => import("../../services/organizations.js");
 
 export function registerOrgs(program: Command): void {
   const orgs = program.command("orgs").description("manage organizations (tenants)");
@@ -14,7 +16,7 @@ export function registerOrgs(program: Command): void {
     .option("--name <name>", "display name (default: the slug)")
     .option("--json", "machine-readable output")
     .action(async (slug: string, opts: JsonFlag & { name?: string }) => {
-      const org = await withBifrost((_bf, deps) => createOrg(deps, { slug, ...(opts.name === undefined ? {} : { name: opts.name }) }));
+      const org = await withBifrost(async (_bf, deps) => (await services()).createOrg(deps, { slug, ...(opts.name === undefined ? {} : { name: opts.name }) }));
       emit(opts, { organization: org }, () => say(`Created organization ${org.slug} (${org.name}).`));
     });
 
@@ -63,8 +65,8 @@ export function registerOrgs(program: Command): void {
     .option("--slug <slug>", "new slug")
     .option("--json", "machine-readable output")
     .action(async (slug: string, opts: JsonFlag & { name?: string; slug?: string }) => {
-      const org = await withBifrost((_bf, deps) =>
-        updateOrg(deps, slug, { ...(opts.name === undefined ? {} : { name: opts.name }), ...(opts.slug === undefined ? {} : { slug: opts.slug }) }),
+      const org = await withBifrost(async (_bf, deps) =>
+        (await services()).updateOrg(deps, slug, { ...(opts.name === undefined ? {} : { name: opts.name }), ...(opts.slug === undefined ? {} : { slug: opts.slug }) }),
       );
       emit(opts, { organization: org }, () => say(`Updated organization ${org.slug} (${org.name}).`));
     });
@@ -75,7 +77,7 @@ export function registerOrgs(program: Command): void {
     .argument("<slug>")
     .option("--json", "machine-readable output")
     .action(async (slug: string, opts: JsonFlag) => {
-      await withBifrost((_bf, deps) => deleteOrg(deps, slug));
+      await withBifrost(async (_bf, deps) => (await services()).deleteOrg(deps, slug));
       emit(opts, { deleted: slug }, () => say(`Deleted organization ${slug}.`));
     });
 }

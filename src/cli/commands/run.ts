@@ -1,12 +1,10 @@
 import type { Command } from "commander";
 import { NotFoundError, ValidationError, WorkflowError } from "../../core/errors.js";
-import { type ExecutionResult, executeWorkflow } from "../../runtime/execute.js";
-import { loadWorkflowFile } from "../../runtime/loader.js";
+import type { ExecutionResult } from "../../runtime/execute.js";
 import { type OutputSink, printOutput, writeRaw } from "../../runtime/output.js";
-import { installProcessGuards, type ProcessFault } from "../../runtime/process-guards.js";
-import { RemoteResolver } from "../../runtime/remote.js";
+import type { ProcessFault } from "../../runtime/process-guards.js";
+import type { RemoteResolver } from "../../runtime/remote.js";
 import type { WorkflowDefinition } from "../../runtime/workflow.js";
-import { requireOrg } from "../../services/lookup.js";
 import { withBifrost } from "../context.js";
 import { type JsonFlag, printJson, write } from "../output.js";
 
@@ -19,6 +17,7 @@ const toStderr: OutputSink = (o) => printOutput({ ...o, stream: "stderr" });
 
 /** The workflow to run from `file`: the only one, or the one named by --workflow. */
 async function pickWorkflow(file: string, name: string | undefined): Promise<WorkflowDefinition> {
+  const { loadWorkflowFile } = await import("../../runtime/loader.js");
   const defs = await loadWorkflowFile(file);
   const names = defs.map((d) => d.name);
   let def = defs[0];
@@ -47,6 +46,7 @@ async function runRemote(remote: RemoteResolver, file: string, opts: { org: stri
     );
   }
   const def = await pickWorkflow(file, opts.workflow);
+  const { executeWorkflow } = await import("../../runtime/execute.js");
   return executeWorkflow(def, input, { org, caller: { kind: "api_key", platform: true }, resolver: remote, output: toStderr });
 }
 
@@ -68,6 +68,8 @@ export function registerRun(program: Command): void {
           throw new ValidationError(`--input is not valid JSON: ${(err as Error).message}`, { path: "--input" });
         }
       }
+      // Only what this command uses is loaded (remote mode never opens the local store).
+      const [{ installProcessGuards }, { RemoteResolver }] = await Promise.all([import("../../runtime/process-guards.js"), import("../../runtime/remote.js")]);
       // A rejection the workflow left unhandled fails the run, reported without its secrets.
       let fault: ProcessFault | null = null;
       installProcessGuards((f) => {
@@ -78,6 +80,7 @@ export function registerRun(program: Command): void {
       const res = remote
         ? await runRemote(remote, file, opts, input)
         : await withBifrost(async (bf) => {
+            const [{ requireOrg }, { executeWorkflow }] = await Promise.all([import("../../services/lookup.js"), import("../../runtime/execute.js")]);
             const org = await requireOrg(bf.store, opts.org);
             const def = await pickWorkflow(file, opts.workflow);
             return executeWorkflow(def, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver, output: toStderr });

@@ -1,8 +1,11 @@
 import type { Command } from "commander";
 import type { ProgressEvent, ProgressReporter } from "../../generator/progress.js";
-import { checkForIntegration, generateForIntegration, type SdkRequest } from "../../generator/service.js";
+import type { SdkRequest } from "../../generator/service.js";
 import { withBifrost } from "../context.js";
 import { emit, type JsonFlag, note, say } from "../output.js";
+
+/** Loaded by the actions that use it, so defining the commands stays cheap (see main.ts). */
+const service = () => import("../../generator/service.js");
 
 interface SdkOpts extends JsonFlag {
   spec: string;
@@ -56,7 +59,7 @@ export function registerSdk(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: SdkOpts) => {
       const p = progressRenderer(opts.json === true);
-      const res = await withBifrost((_bf, deps) => generateForIntegration(deps, integration, request(opts, p.report), true)).finally(p.end);
+      const res = await withBifrost(async (_bf, deps) => (await service()).generateForIntegration(deps, integration, request(opts, p.report), true)).finally(p.end);
       const r = res.result;
       emit(
         opts,
@@ -93,7 +96,7 @@ export function registerSdk(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: SdkOpts) => {
       const p = progressRenderer(opts.json === true);
-      const res = await withBifrost((_bf, deps) => checkForIntegration(deps, integration, request(opts, p.report))).finally(p.end);
+      const res = await withBifrost(async (_bf, deps) => (await service()).checkForIntegration(deps, integration, request(opts, p.report))).finally(p.end);
       emit(opts, { file: res.file, upToDate: true, operations: res.result.operations.length }, () => say(`${res.file} is up to date.`));
     });
 }

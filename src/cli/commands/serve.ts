@@ -1,12 +1,9 @@
 import { existsSync, statSync } from "node:fs";
+import { createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import pino from "pino";
 import { ValidationError } from "../../core/errors.js";
-import { createLogger } from "../../logger.js";
-import { type BootOptions, openBifrost } from "../../services/bootstrap.js";
-import { installProcessGuards } from "../../runtime/process-guards.js";
-import { startServer } from "../../server/index.js";
+import type { BootOptions } from "../../services/bootstrap.js";
 import { cliWarn, parsePort } from "../context.js";
 import { emit, type JsonFlag, note, say } from "../output.js";
 
@@ -43,6 +40,21 @@ export function resolveWorkflowsDir(flag: string | undefined): string | null {
   return null;
 }
 
+/** The URL a browser on this host reaches `host:port` at: wildcard addresses are shown as 127.0.0.1, IPv6 in brackets. */
+function listenUrl(host: string, port: number): string {
+  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+/** A port that is free on `host` right now (what `--port 0` will listen on). */
+async function freePort(host: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((ok, fail) => probe.once("error", fail).listen(0, host, ok));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((ok) => probe.close(() => ok()));
+  return port;
+}
+
 export interface RunServerOptions extends JsonFlag {
   port: number;
   host: string;
@@ -58,18 +70,35 @@ export interface RunServerOptions extends JsonFlag {
 /** Open the store, start the server and background work, print the start-up lines, run until SIGINT/SIGTERM. Shared by `serve` and `dev`. */
 export async function runServer(opts: RunServerOptions): Promise<void> {
   const { workflowsDir } = opts;
+  // The server stack is loaded only by the commands that run it.
+  const [{ default: pino }, { createLogger }, { openBifrost }, { installProcessGuards }, { startServer }] = await Promise.all([
+    import("pino"),
+    import("../../logger.js"),
+    import("../../services/bootstrap.js"),
+    import("../../runtime/process-guards.js"),
+    import("../../server/index.js"),
+  ]);
   const bifrost = await openBifrost({ warn: cliWarn, ...(opts.boot ?? {}) });
   const logger = createLogger({ destination: pino.destination(2) });
   installProcessGuards((fault) => logger.error({ fault: fault.kind, executionId: fault.executionId }, `${fault.kind} (the server keeps running): ${fault.message}`));
   let server: { url: string; close(): Promise<void> };
+  // OAuth callbacks go to BIFROST_PUBLIC_URL; without it, to the address this server actually listens on.
+  let port = opts.port;
+  let publicUrl = process.env.BIFROST_PUBLIC_URL?.replace(/\/+$/, "") || undefined;
+  const oauth: { publicUrl?: string } = {};
   try {
-    server = await startServer({ bifrost, workflowsDir, logger, port: opts.port, host: opts.host, ...(opts.devLogin ? { devLogin: true } : {}) });
+    if (publicUrl === undefined) {
+      if (port === 0) port = await freePort(opts.host);
+      publicUrl = oauth.publicUrl = listenUrl(opts.host, port);
+    }
+    server = await startServer({ bifrost, workflowsDir, logger, port, host: opts.host, ...(oauth.publicUrl ? { oauth } : {}), ...(opts.devLogin ? { devLogin: true } : {}) });
   } catch (err) {
     await bifrost.close();
     throw err;
   }
-  emit(opts, { url: server.url, store: bifrost.storeDescription, keyring: bifrost.keyringOrigin, workflows: workflowsDir, ...(opts.devLogin ? { dev_login: true } : {}) }, () => {
+  emit(opts, { url: server.url, public_url: publicUrl, store: bifrost.storeDescription, keyring: bifrost.keyringOrigin, workflows: workflowsDir, ...(opts.devLogin ? { dev_login: true } : {}) }, () => {
     say(`Bifrost listening on ${server.url}`);
+    say(`  public:    ${publicUrl} (OAuth callbacks; set BIFROST_PUBLIC_URL to change)`);
     say(`  store:     ${bifrost.storeDescription}`);
     say(`  keyring:   ${bifrost.keyringOrigin}`);
     say(`  workflows: ${workflowsDir ?? "(none)"}`);

@@ -1,0 +1,75 @@
+/**
+ * The `bifrost` command line. It works directly on the store configured by the environment
+ * (BIFROST_HOME / DATABASE_URL, BIFROST_KEYRING_FILE / BIFROST_KEYRING).
+ *
+ * Defining the commands is cheap: each command module imports only commander and small helpers at
+ * the top; what an action needs (the store, the server, the generator) is imported inside the action.
+ *
+ * Exit codes: 0 ok, 1 error (BifrostError or unexpected), 2 usage error.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { registerApply } from "./commands/apply.js";
+import { registerConfig } from "./commands/config.js";
+import { registerDev } from "./commands/dev.js";
+import { registerIntegrations } from "./commands/integrations.js";
+import { registerKeys } from "./commands/keys.js";
+import { registerMappings } from "./commands/mappings.js";
+import { registerMcp } from "./commands/mcp.js";
+import { registerMigrate } from "./commands/migrate.js";
+import { registerEvents, registerOAuth } from "./commands/oauth.js";
+import { registerOrgs } from "./commands/orgs.js";
+import { registerRun } from "./commands/run.js";
+import { registerSdk } from "./commands/sdk.js";
+import { registerServe } from "./commands/serve.js";
+import { reportError } from "./output.js";
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command("bifrost");
+  program
+    .description("Bifrost Integrations: typed per-organization integration config, secrets and entity mappings for workflow code.")
+    .version(version(), "-V, --version")
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .showSuggestionAfterError(true);
+  registerServe(program);
+  registerDev(program);
+  registerMigrate(program);
+  registerApply(program);
+  registerOrgs(program);
+  registerIntegrations(program);
+  registerConfig(program);
+  registerMappings(program);
+  registerKeys(program);
+  registerOAuth(program);
+  registerEvents(program);
+  registerRun(program);
+  registerSdk(program);
+  registerMcp(program);
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const json = argv.slice(2).includes("--json");
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      // Commander already printed the usage message on stderr; --json callers also get the envelope.
+      if (json) process.stdout.write(`${JSON.stringify({ statusCode: 400, code: "BIFROST_USAGE", message: err.message.replace(/^error: /, "") })}\n`);
+      return 2;
+    }
+    return reportError(err, json);
+  }
+}
