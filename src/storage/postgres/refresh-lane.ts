@@ -1,7 +1,8 @@
 import { Kysely, PostgresDialect as KyselyPostgresDialect } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { KyselyStore } from "../kysely-store.js";
 import type { Database } from "../schema.js";
+import { loadPg } from "./pg-driver.js";
 import type { PostgresDialect } from "./postgres-dialect.js";
 
 /** Lock transactions running at once per process; the lane's pool has one more connection for markers. */
@@ -20,7 +21,7 @@ export class RefreshLane {
 
   /** `dialect` makes the lane's own (lane-less) dialect over the lane's pool. */
   constructor(connectionString: string, dialect: (pool: pg.Pool, db: Kysely<Database>) => PostgresDialect) {
-    const pool = new pg.Pool({ connectionString, max: LANE_SLOTS + 1 });
+    const pool = new (loadPg().Pool)({ connectionString, max: LANE_SLOTS + 1 });
     pool.on("error", () => undefined);
     this.db = new Kysely<Database>({ dialect: new KyselyPostgresDialect({ pool }) });
     this.store = new KyselyStore(this.db, dialect(pool, this.db));
