@@ -2,7 +2,7 @@
 import { ConflictError } from "../core/errors.js";
 
 /** Translate driver unique-violation errors into ConflictError. */
-export function isUniqueViolation(err: unknown): boolean {
+function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
@@ -17,7 +17,7 @@ export async function unique<T>(what: string, p: Promise<T>): Promise<T> {
 }
 
 /** Which unique constraint of `mappings` a violation hit (PostgreSQL: err.constraint; SQLite: the message names the columns). */
-export function mappingConstraint(err: unknown): "entity" | "org" | "other" {
+function mappingConstraint(err: unknown): "entity" | "org" | "other" {
   const e = err as { constraint?: unknown; message?: unknown };
   if (typeof e?.constraint === "string") {
     if (e.constraint === "mappings_integration_entity_key_uq" || e.constraint === "mappings_integration_entity_uq") return "entity";

@@ -6,7 +6,7 @@ import { loadPg } from "./pg-driver.js";
 import type { PostgresDialect } from "./postgres-dialect.js";
 
 /** Lock transactions running at once per process; the lane's pool has one more connection for markers. */
-export const LANE_SLOTS = 4;
+const LANE_SLOTS = 4;
 
 /**
  * The refresh lane: a small pool of its own for refresh-lock transactions and in-flight markers, so
