@@ -3,7 +3,7 @@ import { Migrator } from "kysely";
 import { entityKey } from "../core/entity.js";
 import type { ConfigSchemaItem, Integration, Mapping, Organization } from "../core/types.js";
 import { unique, uniqueMapping } from "./constraints.js";
-import type { Dialect, Executor } from "./dialect.js";
+import type { Dialect, Executor, ExecutorStore } from "./dialect.js";
 import { InCodeMigrationProvider } from "./migrations.js";
 import { toApiKey, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { Database } from "./schema.js";
@@ -25,7 +25,7 @@ import type {
  * root database or a transaction). What differs between databases (transactions, resolve, locks,
  * claims, notifications) is asked of the `Dialect` (src/storage/dialect.ts).
  */
-export class KyselyStore implements Store {
+export class KyselyStore implements ExecutorStore {
   readonly dialect: "sqlite" | "postgres";
   /** The executor: the root database, or the transaction this store is bound to. */
   readonly db: Executor;

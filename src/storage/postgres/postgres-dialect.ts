@@ -1,8 +1,7 @@
 import { CompiledQuery, type Kysely, sql, type Transaction } from "kysely";
 import type pg from "pg";
 import { CHANGES_CHANNEL } from "../../cache/change-feed.js";
-import type { DeliveryClaim, Dialect, Executor } from "../dialect.js";
-import type { KyselyStore } from "../kysely-store.js";
+import type { DeliveryClaim, Dialect, Executor, ExecutorStore } from "../dialect.js";
 import type { Database } from "../schema.js";
 import type { ResolveRows, Store, StoredOAuthToken } from "../store.js";
 import { RESOLVE_PG, type ResolvePgRow, unpack } from "./postgres-resolve.js";
@@ -37,7 +36,7 @@ export class PostgresDialect implements Dialect {
     await this.#root.destroy();
   }
 
-  async resolve(store: KyselyStore, integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
+  async resolve(store: ExecutorStore, integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
     if (!store.db.isTransaction) {
       // A named statement is parsed and planned once per connection.
       const res = await this.#pool.query<ResolvePgRow>({ name: "bifrost_resolve_v5", text: RESOLVE_PG, values: [orgId, integrationName] });
@@ -48,13 +47,13 @@ export class PostgresDialect implements Dialect {
   }
 
   /** Lock work runs on the refresh lane when `store` is the root store (not inside a caller's transaction). */
-  #onLane<T>(store: KyselyStore, fn: (s: KyselyStore) => Promise<T>): Promise<T> {
+  #onLane<T>(store: ExecutorStore, fn: (s: ExecutorStore) => Promise<T>): Promise<T> {
     const lane = this.#lane;
     return lane && !store.db.isTransaction ? lane.slot(() => fn(lane.store)) : fn(store);
   }
 
   /** The in-flight marker: committed at once on the lane's spare connection (survives a crash of the holder). */
-  markerStore(store: KyselyStore): Store | undefined {
+  markerStore(store: ExecutorStore): Store | undefined {
     return this.#lane && !store.db.isTransaction ? this.#lane.store : undefined;
   }
 
@@ -63,20 +62,20 @@ export class PostgresDialect implements Dialect {
    * Released at commit or rollback, and by PostgreSQL when the connection drops (crash-safe).
    * `lock_timeout` bounds the wait; the refresh HTTP timeout bounds the hold.
    */
-  withOAuthTokenLock<T>(store: KyselyStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
+  withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
     return this.#onLane(store, (s) =>
       s.transaction(async (tx) => {
-        await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(hashtextextended(${lockKey(tokenId)}, 0))`.execute((tx as KyselyStore).db);
+        await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(hashtextextended(${lockKey(tokenId)}, 0))`.execute((tx as ExecutorStore).db);
         return fn(tx);
       }),
     );
   }
 
   /** One statement after BEGIN: `pg_try_advisory_xact_lock`; on success `fn` runs holding it. */
-  tryOAuthTokenLock<T>(store: KyselyStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+  tryOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
     return this.#onLane(store, (s) =>
       s.transaction(async (tx) => {
-        const got = await sql<{ got: boolean }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${lockKey(tokenId)}, 0)) AS got`.execute((tx as KyselyStore).db);
+        const got = await sql<{ got: boolean }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${lockKey(tokenId)}, 0)) AS got`.execute((tx as ExecutorStore).db);
         if (got.rows[0]?.got !== true) return { locked: false as const };
         return { locked: true as const, value: await fn(tx) };
       }),
@@ -87,16 +86,16 @@ export class PostgresDialect implements Dialect {
    * Wait with a shared advisory lock (compatible with other waiters, blocked by the exclusive holder),
    * then re-read the row in a new statement, so READ COMMITTED sees the holder's commit.
    */
-  awaitOAuthTokenLock(store: KyselyStore, tokenId: string): Promise<StoredOAuthToken | null> {
+  awaitOAuthTokenLock(store: ExecutorStore, tokenId: string): Promise<StoredOAuthToken | null> {
     return this.#onLane(store, (s) =>
       s.transaction(async (tx) => {
-        await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock_shared(hashtextextended(${lockKey(tokenId)}, 0))`.execute((tx as KyselyStore).db);
+        await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock_shared(hashtextextended(${lockKey(tokenId)}, 0))`.execute((tx as ExecutorStore).db);
         return tx.getOAuthToken(tokenId);
       }),
     );
   }
 
-  async claimWebhookDeliveries(store: KyselyStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]> {
+  async claimWebhookDeliveries(store: ExecutorStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]> {
     const res = await store.db.executeQuery<DeliveryClaim>(
       CompiledQuery.raw(
         `UPDATE oauth_webhook_deliveries SET lease_until = $2, lease_owner = $3 WHERE event_id IN (
@@ -111,7 +110,7 @@ export class PostgresDialect implements Dialect {
   }
 
   /** Claim due tokens with FOR UPDATE SKIP LOCKED so concurrent refreshers never pick the same rows. */
-  async claimOAuthRefreshWork(store: KyselyStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {
+  async claimOAuthRefreshWork(store: ExecutorStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {
     const res = await store.db.executeQuery<{ id: string }>(
       CompiledQuery.raw(
         `UPDATE oauth_tokens SET claimed_until = $3 WHERE id IN (

@@ -1,9 +1,9 @@
 import { Kysely, PostgresDialect as KyselyPostgresDialect } from "kysely";
 import type pg from "pg";
+import type { Dialect } from "../dialect.js";
 import { KyselyStore } from "../kysely-store.js";
 import type { Database } from "../schema.js";
 import { loadPg } from "./pg-driver.js";
-import type { PostgresDialect } from "./postgres-dialect.js";
 
 /** Lock transactions running at once per process; the lane's pool has one more connection for markers. */
 const LANE_SLOTS = 4;
@@ -20,7 +20,7 @@ export class RefreshLane {
   readonly #queue: Array<() => void> = [];
 
   /** `dialect` makes the lane's own (lane-less) dialect over the lane's pool. */
-  constructor(connectionString: string, dialect: (pool: pg.Pool, db: Kysely<Database>) => PostgresDialect) {
+  constructor(connectionString: string, dialect: (pool: pg.Pool, db: Kysely<Database>) => Dialect) {
     const pool = new (loadPg().Pool)({ connectionString, max: LANE_SLOTS + 1 });
     pool.on("error", () => undefined);
     this.db = new Kysely<Database>({ dialect: new KyselyPostgresDialect({ pool }) });

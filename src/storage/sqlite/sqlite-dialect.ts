@@ -1,10 +1,9 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
-import type { DeliveryClaim, Dialect } from "../dialect.js";
-import type { KyselyStore } from "../kysely-store.js";
-import { compileNamed } from "./named-sql.js";
+import type { DeliveryClaim, Dialect, ExecutorStore } from "../dialect.js";
 import type { Database } from "../schema.js";
 import type { ResolveRows, Store, StoredOAuthToken } from "../store.js";
+import { compileNamed } from "./named-sql.js";
 import { foldResolveRows, RESOLVE_SQL, type ResolveFlatRow } from "./sqlite-resolve.js";
 
 /**
@@ -42,7 +41,7 @@ export class SqliteDialect implements Dialect {
     await this.#root.destroy();
   }
 
-  async resolve(store: KyselyStore, integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
+  async resolve(store: ExecutorStore, integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
     const { sql, parameters } = compileNamed(RESOLVE_SQL, { org: orgId, name: integrationName }, "sqlite");
     let rows: ResolveRows | null;
     if (!store.db.isTransaction && this.#openTransactions === 0 && this.#resolveStmt) {
@@ -56,21 +55,21 @@ export class SqliteDialect implements Dialect {
   }
 
   /** One process per SQLite file: the in-process single-flight is the lock; no transaction is held during HTTP. */
-  async withOAuthTokenLock<T>(store: KyselyStore, _tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
+  async withOAuthTokenLock<T>(store: ExecutorStore, _tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
     return fn(store);
   }
 
-  async tryOAuthTokenLock<T>(store: KyselyStore, _tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+  async tryOAuthTokenLock<T>(store: ExecutorStore, _tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
     return { locked: true, value: await fn(store) };
   }
 
-  async awaitOAuthTokenLock(store: KyselyStore, tokenId: string): Promise<StoredOAuthToken | null> {
+  async awaitOAuthTokenLock(store: ExecutorStore, tokenId: string): Promise<StoredOAuthToken | null> {
     return store.getOAuthToken(tokenId);
   }
 
-  async claimWebhookDeliveries(store: KyselyStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]> {
+  async claimWebhookDeliveries(store: ExecutorStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]> {
     return store.transaction(async (tx) => {
-      const db = (tx as KyselyStore).db;
+      const db = (tx as ExecutorStore).db;
       const rows = await db
         .selectFrom("oauth_webhook_deliveries")
         .select(["event_id", "attempts"])
@@ -86,9 +85,9 @@ export class SqliteDialect implements Dialect {
     });
   }
 
-  async claimOAuthRefreshWork(store: KyselyStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {
+  async claimOAuthRefreshWork(store: ExecutorStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {
     return store.transaction(async (tx) => {
-      const db = (tx as KyselyStore).db;
+      const db = (tx as ExecutorStore).db;
       const rows = await db
         .selectFrom("oauth_tokens")
         .select("id")
