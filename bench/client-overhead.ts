@@ -19,7 +19,7 @@ import { openBifrost } from "../src/services/bootstrap.js";
 import { createIntegration } from "../src/services/integrations.js";
 import { setMapping } from "../src/services/mappings.js";
 import { createOrg } from "../src/services/organizations.js";
-import { SqliteStore } from "../src/storage/sqlite.js";
+import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
 import { tempDir } from "../test/helpers/backends.js";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 500);

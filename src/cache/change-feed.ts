@@ -13,7 +13,8 @@
  * - Reads record `epoch` before they query; an entry is stored only when no invalidation happened
  *   meanwhile, so a read that raced a change can never re-insert the old value.
  */
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 
 export const CHANGES_CHANNEL = "bifrost_changes";
 export const DEFAULT_CACHE_TTL_MS = 1_500;
@@ -147,7 +148,9 @@ export class ChangeFeed {
 
   #connect(): void {
     if (this.#closed || this.#url === null) return;
-    const client = new pg.Client({ connectionString: this.#url, keepAlive: true, application_name: "bifrost-changes" });
+    // pg is loaded here, on first connect: processes on SQLite never load it.
+    const { Client } = createRequire(import.meta.url)("pg") as typeof pg;
+    const client = new Client({ connectionString: this.#url, keepAlive: true, application_name: "bifrost-changes" });
     this.#client = client;
     client.on("notification", (n) => {
       if (n.channel === CHANGES_CHANNEL) this.invalidate(n.payload);

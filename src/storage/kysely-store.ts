@@ -1,13 +1,15 @@
-import { type Kysely, Migrator, type Selectable, type Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
+import { Migrator } from "kysely";
 import { entityKey } from "../core/entity.js";
-import { ConflictError } from "../core/errors.js";
-import type { ApiKeyRole, ConfigSchemaItem, Integration, Mapping, Organization } from "../core/types.js";
+import type { ConfigSchemaItem, Integration, Mapping, Organization } from "../core/types.js";
+import { unique, uniqueMapping } from "./constraints.js";
+import type { Dialect, Executor, ExecutorStore } from "./dialect.js";
 import { InCodeMigrationProvider } from "./migrations.js";
-import type { ApiKeysTable, ConfigValuesTable, Database, IntegrationsTable, MappingsTable, OAuthEventsTable, OAuthProvidersTable, OAuthStatesTable, OAuthTokensTable, OrganizationsTable } from "./schema.js";
+import { toApiKey, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
+import type { Database } from "./schema.js";
 import type {
   IntegrationSummaryRow,
   OAuthTokenPatch,
-  OAuthTokenState,
   ResolveRows,
   Store,
   StoredApiKey,
@@ -18,294 +20,61 @@ import type {
   StoredOAuthToken,
 } from "./store.js";
 
-export const toOrg = (r: Selectable<OrganizationsTable>): Organization => ({
-  id: r.id,
-  slug: r.slug,
-  name: r.name,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-export const toIntegration = (r: Selectable<IntegrationsTable>): Integration => ({
-  id: r.id,
-  name: r.name,
-  description: r.description,
-  configSchema: JSON.parse(r.config_schema) as ConfigSchemaItem[],
-  trustedOrigins: JSON.parse(r.trusted_origins) as string[],
-  privateNetwork: Number(r.private_network) === 1,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-export const toMapping = (r: Selectable<MappingsTable>): Mapping => ({
-  id: r.id,
-  integrationId: r.integration_id,
-  orgId: r.org_id,
-  entityId: r.entity_id,
-  entityName: r.entity_name,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-export const toValue = (r: Selectable<ConfigValuesTable>): StoredConfigValue => ({
-  id: r.id,
-  integrationId: r.integration_id,
-  orgId: r.org_id,
-  key: r.key,
-  value: r.value,
-  isSecret: Number(r.is_secret) === 1,
-  fingerprint: r.fingerprint,
-  updatedAt: r.updated_at,
-});
-
-const toApiKey = (r: Selectable<ApiKeysTable>): StoredApiKey => ({
-  id: r.id,
-  name: r.name,
-  prefix: r.prefix,
-  secretHash: r.secret_hash,
-  role: r.role as ApiKeyRole,
-  orgId: r.org_id,
-  createdAt: r.created_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
-});
-
-export const toProvider = (r: Selectable<OAuthProvidersTable>): StoredOAuthProvider => ({
-  id: r.id,
-  integrationId: r.integration_id,
-  flow: r.flow,
-  settings: r.settings,
-  clientSecret: r.client_secret,
-  clientSecretFingerprint: r.client_secret_fingerprint,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-export const toOAuthToken = (r: Selectable<OAuthTokensTable>): StoredOAuthToken => ({
-  id: r.id,
-  integrationId: r.integration_id,
-  orgId: r.org_id,
-  mappingId: r.mapping_id,
-  ownerKey: r.owner_key,
-  state: r.state as OAuthTokenState,
-  accessToken: r.access_token,
-  refreshToken: r.refresh_token,
-  tokenType: r.token_type,
-  expiresAt: r.expires_at,
-  obtainedAt: r.obtained_at,
-  scopes: JSON.parse(r.scopes) as string[],
-  extra: JSON.parse(r.extra) as Record<string, unknown>,
-  lastRefreshAt: r.last_refresh_at,
-  lastError: r.last_error,
-  failureCount: Number(r.failure_count),
-  nextAttemptAt: r.next_attempt_at,
-  claimedUntil: r.claimed_until,
-  refreshStartedAt: r.refresh_started_at,
-  refreshOwner: r.refresh_owner,
-  version: Number(r.version),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-function tokenColumns(patch: OAuthTokenPatch): Partial<OAuthTokensTable> {
-  const out: Partial<OAuthTokensTable> = { updated_at: patch.updatedAt };
-  const map: Array<[keyof OAuthTokenPatch, keyof OAuthTokensTable]> = [
-    ["state", "state"],
-    ["accessToken", "access_token"],
-    ["refreshToken", "refresh_token"],
-    ["tokenType", "token_type"],
-    ["expiresAt", "expires_at"],
-    ["obtainedAt", "obtained_at"],
-    ["lastRefreshAt", "last_refresh_at"],
-    ["lastError", "last_error"],
-    ["failureCount", "failure_count"],
-    ["nextAttemptAt", "next_attempt_at"],
-    ["claimedUntil", "claimed_until"],
-    ["refreshStartedAt", "refresh_started_at"],
-    ["refreshOwner", "refresh_owner"],
-  ];
-  const o = out as Record<string, unknown>;
-  for (const [from, to] of map) if (patch[from] !== undefined) o[to] = patch[from];
-  if (patch.scopes !== undefined) out.scopes = JSON.stringify(patch.scopes);
-  if (patch.extra !== undefined) out.extra = JSON.stringify(patch.extra);
-  return out;
-}
-
-const toState = (r: Selectable<OAuthStatesTable>): StoredOAuthState => ({
-  state: r.state,
-  integrationId: r.integration_id,
-  orgId: r.org_id,
-  mappingId: r.mapping_id,
-  codeVerifier: r.code_verifier,
-  initiatorKeyId: r.initiator_key_id,
-  issuer: r.issuer,
-  redirectUri: r.redirect_uri,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  consumed: Number(r.consumed) === 1,
-  outcome: r.outcome,
-});
-
-const toEvent = (r: Selectable<OAuthEventsTable>): StoredOAuthEvent => ({
-  id: r.id,
-  type: r.type,
-  integrationId: r.integration_id,
-  orgId: r.org_id,
-  payload: JSON.parse(r.payload) as Record<string, unknown>,
-  createdAt: r.created_at,
-});
-
-/** One flat row of the resolve query (integration × mapping × value). */
-export interface ResolveFlatRow {
-  i_id: string;
-  i_name: string;
-  i_schema: string;
-  i_trusted: string;
-  i_private: number;
-  m_id: string | null;
-  m_entity_id: string | null;
-  m_entity_name: string | null;
-  v_id: string | null;
-  v_org_id: string | null;
-  v_key: string | null;
-  v_value: string | null;
-  v_is_secret: number | null;
-  v_fp: string | null;
-  v_updated_at: string | null;
-  has_oauth: number | boolean | null;
-}
-
 /**
- * The resolve query; `:name` and `:org` are replaced by each dialect's placeholders.
- * Two arms so each uses its own index: defaults (with the org's mapping) and the org's overrides.
+ * The Store over Kysely, shared by every database: the same query-builder SQL on one executor (the
+ * root database or a transaction). What differs between databases (transactions, resolve, locks,
+ * claims, notifications) is asked of the `Dialect` (src/storage/dialect.ts).
  */
-export const RESOLVE_SQL = `SELECT i.id AS i_id, i.name AS i_name, i.config_schema AS i_schema,
-  i.trusted_origins AS i_trusted, i.private_network AS i_private,
-  m.id AS m_id, m.entity_id AS m_entity_id, m.entity_name AS m_entity_name,
-  v.id AS v_id, v.org_id AS v_org_id, v.key AS v_key, v.value AS v_value, v.is_secret AS v_is_secret,
-  v.fingerprint AS v_fp, v.updated_at AS v_updated_at,
-  EXISTS (SELECT 1 FROM oauth_providers p WHERE p.integration_id = i.id) AS has_oauth
-FROM integrations i
-LEFT JOIN mappings m ON m.integration_id = i.id AND m.org_id = :org
-LEFT JOIN config_values v ON v.integration_id = i.id AND v.org_id IS NULL
-WHERE i.name = :name
-UNION ALL
-SELECT i.id, i.name, i.config_schema, i.trusted_origins, i.private_network, NULL, NULL, NULL,
-  v.id, v.org_id, v.key, v.value, v.is_secret, v.fingerprint, v.updated_at, NULL
-FROM integrations i
-JOIN config_values v ON v.integration_id = i.id AND v.org_id = :org
-WHERE i.name = :name`;
+export class KyselyStore implements ExecutorStore {
+  readonly dialect: "sqlite" | "postgres";
+  /** The executor: the root database, or the transaction this store is bound to. */
+  readonly db: Executor;
+  readonly #dialect: Dialect;
+  /** `NOTIFY` on this executor, where the database has it (read by src/storage/notifying.ts). */
+  readonly notifyChange: ((id: string) => Promise<void>) | undefined;
 
-export const LIST_FOR_ORG_SQL = `SELECT i.name AS name, m.id AS m_id, m.entity_id AS entity_id, m.entity_name AS entity_name
-FROM integrations i LEFT JOIN mappings m ON m.integration_id = i.id AND m.org_id = :org
-ORDER BY i.name`;
-
-export function foldResolveRows(rows: readonly ResolveFlatRow[]): ResolveRows | null {
-  const first = rows[0];
-  if (!first) return null;
-  const values: StoredConfigValue[] = [];
-  let mapped: ResolveFlatRow | undefined;
-  for (const r of rows) {
-    if (r.m_id !== null) mapped = r;
-    if (r.v_id === null) continue;
-    values.push({
-      id: r.v_id,
-      integrationId: first.i_id,
-      orgId: r.v_org_id,
-      key: r.v_key as string,
-      value: r.v_value as string,
-      isSecret: Number(r.v_is_secret) === 1,
-      fingerprint: r.v_fp,
-      updatedAt: r.v_updated_at as string,
-    });
-  }
-  return {
-    integration: { id: first.i_id, name: first.i_name, configSchema: first.i_schema, trustedOrigins: JSON.parse(first.i_trusted) as string[], privateNetwork: Number(first.i_private) === 1 },
-    mapping: mapped ? { id: mapped.m_id as string, entityId: mapped.m_entity_id, entityName: mapped.m_entity_name } : null,
-    values,
-    hasOAuth: Boolean(Number(first.has_oauth ?? 0)),
-    oauth: null,
-  };
-}
-
-/** Translate driver unique-violation errors into ConflictError. */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-}
-
-async function unique<T>(what: string, p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (isUniqueViolation(err)) throw new ConflictError(`${what} already exists.`);
-    throw err;
-  }
-}
-
-/** Which unique constraint of `mappings` a violation hit (PostgreSQL: err.constraint; SQLite: the message names the columns). */
-export function mappingConstraint(err: unknown): "entity" | "org" | "other" {
-  const e = err as { constraint?: unknown; message?: unknown };
-  if (typeof e?.constraint === "string") {
-    if (e.constraint === "mappings_integration_entity_key_uq" || e.constraint === "mappings_integration_entity_uq") return "entity";
-    if (e.constraint === "mappings_integration_org_uq") return "org";
-    return "other";
-  }
-  const msg = typeof e?.message === "string" ? e.message : "";
-  if (/mappings\.integration_id,\s*mappings\.entity_(id|key)/.test(msg)) return "entity";
-  if (/mappings\.integration_id,\s*mappings\.org_id/.test(msg)) return "org";
-  return "other";
-}
-
-/**
- * Mapping writes: a violation of (integration_id, entity_id) says only that the entity id is taken
- * by another organization (never which one, nor echoing the id); (integration_id, org_id) means this
- * organization already has a mapping (a concurrent write).
- */
-async function uniqueMapping<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    switch (mappingConstraint(err)) {
-      case "entity":
-        throw new ConflictError("This entity id is already mapped to another organization for this integration.", { constraint: "entity_id" });
-      case "org":
-        throw new ConflictError("This organization already has a mapping for this integration.", { constraint: "org" });
-      default:
-        throw new ConflictError("The mapping conflicts with an existing one.");
-    }
-  }
-}
-
-/**
- * Store over Kysely, shared by both dialects. Dialect classes add a fast `resolve()` and
- * their own transaction plumbing; everything else is the same SQL.
- */
-export abstract class KyselyStore implements Store {
-  abstract readonly dialect: "sqlite" | "postgres";
-  protected readonly db: Kysely<Database> | Transaction<Database>;
-
-  constructor(db: Kysely<Database> | Transaction<Database>) {
+  constructor(db: Executor, dialect: Dialect) {
     this.db = db;
+    this.#dialect = dialect;
+    this.dialect = dialect.name;
+    const notify = dialect.notify;
+    this.notifyChange = notify ? (id) => notify.call(dialect, db, id) : undefined;
   }
 
-  /** A store bound to a transaction. */
-  protected abstract withExecutor(trx: Transaction<Database>): Store;
-  abstract resolve(integrationName: string, orgId: string | null): Promise<ResolveRows | null>;
-  abstract listForOrg(orgId: string | null): Promise<IntegrationSummaryRow[]>;
-  abstract close(): Promise<void>;
+  /** A store on the same dialect, bound to `trx`. */
+  withTransaction(trx: Transaction<Database>): KyselyStore {
+    return new KyselyStore(trx, this.#dialect);
+  }
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(this.withExecutor(trx)));
+    return this.#dialect.transaction(this.db as Kysely<Database>, (trx) => fn(this.withTransaction(trx)));
   }
 
   async migrate(): Promise<{ applied: string[] }> {
     const migrator = new Migrator({ db: this.db as Kysely<Database>, provider: new InCodeMigrationProvider() });
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error instanceof Error ? error : new Error(String(error));
+    this.#dialect.migrated?.();
     return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+  }
+
+  async close(): Promise<void> {
+    await this.#dialect.close();
+  }
+
+  resolve(integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
+    return this.#dialect.resolve(this, integrationName, orgId);
+  }
+
+  async listForOrg(orgId: string | null): Promise<IntegrationSummaryRow[]> {
+    const rows = await this.db
+      .selectFrom("integrations as i")
+      .leftJoin("mappings as m", (join) => join.onRef("m.integration_id", "=", "i.id").on("m.org_id", "=", orgId))
+      .select(["i.name as name", "m.id as m_id", "m.entity_id as entity_id", "m.entity_name as entity_name"])
+      .orderBy("i.name")
+      .execute();
+    return rows.map((r) => ({ name: r.name, mapped: r.m_id !== null, entityId: r.entity_id, entityName: r.entity_name }));
   }
 
   async listOrgs(): Promise<Organization[]> {
@@ -573,23 +342,33 @@ export abstract class KyselyStore implements Store {
     return r ? toOAuthToken(r) : null;
   }
   async markOAuthRefreshStarted(id: string, owner: string, at: string): Promise<void> {
+    const marker = this.#dialect.markerStore?.(this);
+    if (marker) return marker.markOAuthRefreshStarted(id, owner, at);
     await this.db.updateTable("oauth_tokens").set({ state: "refreshing", refresh_started_at: at, refresh_owner: owner, updated_at: at }).where("id", "=", id).execute();
   }
   /** The provider and candidate token rows for resolve (used where the resolve query does not carry them). */
-  protected async resolveOAuthRows(rows: ResolveRows, orgId: string | null): Promise<ResolveRows> {
+  async resolveOAuthRows(rows: ResolveRows, orgId: string | null): Promise<ResolveRows> {
     if (!rows.hasOAuth) return rows;
     const provider = await this.getOAuthProvider(rows.integration.id);
     if (!provider) return { ...rows, hasOAuth: false };
     const keys = ["i", ...(orgId ? [`o:${orgId}`] : []), ...(rows.mapping ? [`m:${rows.mapping.id}`] : [])];
     return { ...rows, oauth: { provider, tokens: await this.findOAuthTokens(rows.integration.id, keys) } };
   }
-  abstract tryOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
-  abstract awaitOAuthTokenLock(tokenId: string): Promise<StoredOAuthToken | null>;
+  tryOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+    return this.#dialect.tryOAuthTokenLock(this, tokenId, fn);
+  }
+  awaitOAuthTokenLock(tokenId: string): Promise<StoredOAuthToken | null> {
+    return this.#dialect.awaitOAuthTokenLock(this, tokenId);
+  }
   async deleteOAuthToken(id: string): Promise<void> {
     await this.db.deleteFrom("oauth_tokens").where("id", "=", id).execute();
   }
-  abstract withOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T>;
-  abstract claimOAuthRefreshWork(opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]>;
+  withOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.#dialect.withOAuthTokenLock(this, tokenId, fn);
+  }
+  claimOAuthRefreshWork(opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {
+    return this.#dialect.claimOAuthRefreshWork(this, opts);
+  }
 
   async insertOAuthState(s: StoredOAuthState): Promise<void> {
     await this.db
@@ -642,8 +421,8 @@ export abstract class KyselyStore implements Store {
     return (await q.orderBy("created_at").orderBy("id").limit(filter.limit ?? 1000).execute()).map(toEvent);
   }
 
-  abstract claimWebhookDeliveries(opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>>;
-  protected async eventsForClaims(claims: Array<{ event_id: string; attempts: number }>): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>> {
+  async claimWebhookDeliveries(opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>> {
+    const claims = await this.#dialect.claimWebhookDeliveries(this, opts);
     if (claims.length === 0) return [];
     const rows = await this.db.selectFrom("oauth_events").selectAll().where("id", "in", claims.map((c) => c.event_id)).orderBy("created_at").orderBy("id").execute();
     const attempts = new Map(claims.map((c) => [c.event_id, Number(c.attempts)]));

@@ -5,43 +5,129 @@
  * - PostgreSQL: sends `NOTIFY bifrost_changes, '<integration/org/key id>'` in the same transaction as
  *   the change (a write outside a transaction is wrapped in one), so listeners hear of it after commit;
  * - both: invalidates this process's ChangeFeed after the write (after the outermost commit).
+ *
+ * `STORE_METHODS` classifies every Store method; a Store method missing from it is a type error.
  * Bookkeeping writes (lastUsedAt, OAuth states, events, claims, canaries) pass straight through.
  */
 import type { ChangeFeed } from "../cache/change-feed.js";
-import type { Integration, Mapping, Organization } from "../core/types.js";
-import type { Store, StoredApiKey, StoredConfigValue, StoredOAuthProvider, StoredOAuthToken } from "./store.js";
+import type { Store } from "./store.js";
 
-type IdOf = (args: readonly unknown[]) => string;
-const first: IdOf = (a) => String(a[0]);
+/** The names of the Store's methods (not its `dialect` / `changes` properties). */
+export type StoreMethod = { [K in keyof Store]-?: NonNullable<Store[K]> extends (...args: never[]) => unknown ? K : never }[keyof Store];
 
-/** Write methods → the id named in the notification. */
-const WRITES: Readonly<Record<string, IdOf>> = {
-  insertOrg: (a) => (a[0] as Organization).id,
-  updateOrg: first,
-  deleteOrg: first,
-  insertIntegration: (a) => (a[0] as Integration).id,
-  updateIntegration: first,
-  deleteIntegration: first,
-  insertMapping: (a) => (a[0] as Mapping).integrationId,
-  updateMapping: first,
-  deleteMapping: first,
-  upsertConfigValue: (a) => (a[0] as StoredConfigValue).integrationId,
-  deleteConfigValues: first,
-  insertApiKey: (a) => (a[0] as StoredApiKey).id,
-  revokeApiKey: first,
-  putOAuthProvider: (a) => (a[0] as StoredOAuthProvider).integrationId,
-  deleteOAuthProvider: first,
-  setSecretFingerprint: (a) => (a[0] as { integrationId: string }).integrationId,
-  insertOAuthTokenIfAbsent: (a) => (a[0] as StoredOAuthToken).integrationId,
-  updateOAuthToken: first,
-  updateOAuthTokenReturning: first,
-  deleteOAuthToken: first,
-};
+type Args<K extends StoreMethod> = Parameters<Store[K]>;
 
-/** Methods that run a callback with a transaction-bound store. */
-const WITH_TX = new Set(["transaction", "withOAuthTokenLock", "tryOAuthTokenLock"]);
+/** How the wrapper treats one Store method. */
+export type MethodAccess<K extends StoreMethod> =
+  /** Reads nothing cached can go stale over. */
+  | { readonly kind: "read" }
+  /** Changes what a cache holds: notifies and invalidates; `id` names the change in the notification. */
+  | { readonly kind: "write"; readonly id: (...args: Args<K>) => string }
+  /** Writes rows no cache holds (usage stamps, OAuth states and events, claims, canaries). */
+  | { readonly kind: "bookkeeping" }
+  /** Runs a callback with a transaction-bound store, which is wrapped in turn. */
+  | { readonly kind: "transaction" }
+  /** Opens or closes the store itself. */
+  | { readonly kind: "lifecycle" };
 
-/** A store able to send a change notification on its own executor (PostgresStore). */
+const read = { kind: "read" } as const;
+const bookkeeping = { kind: "bookkeeping" } as const;
+const transaction = { kind: "transaction" } as const;
+const lifecycle = { kind: "lifecycle" } as const;
+
+/** Every Store method, classified. */
+export const STORE_METHODS = {
+  transaction,
+  withOAuthTokenLock: transaction,
+  tryOAuthTokenLock: transaction,
+  migrate: lifecycle,
+  close: lifecycle,
+
+  listOrgs: read,
+  getOrgBySlug: read,
+  getOrgById: read,
+  insertOrg: { kind: "write", id: (org) => org.id },
+  updateOrg: { kind: "write", id: (id) => id },
+  deleteOrg: { kind: "write", id: (id) => id },
+
+  listIntegrations: read,
+  getIntegrationByName: read,
+  insertIntegration: { kind: "write", id: (integration) => integration.id },
+  updateIntegration: { kind: "write", id: (id) => id },
+  deleteIntegration: { kind: "write", id: (id) => id },
+
+  listMappings: read,
+  getMapping: read,
+  insertMapping: { kind: "write", id: (mapping) => mapping.integrationId },
+  updateMapping: { kind: "write", id: (id) => id },
+  deleteMapping: { kind: "write", id: (id) => id },
+
+  listConfigValues: read,
+  upsertConfigValue: { kind: "write", id: (value) => value.integrationId },
+  deleteConfigValues: { kind: "write", id: (integrationId) => integrationId },
+  countOrgValues: read,
+  resolve: read,
+  listForOrg: read,
+
+  insertApiKey: { kind: "write", id: (key) => key.id },
+  getApiKeyByPrefix: read,
+  listApiKeys: read,
+  revokeApiKey: { kind: "write", id: (id) => id },
+  touchApiKey: bookkeeping,
+
+  getOAuthProvider: read,
+  putOAuthProvider: { kind: "write", id: (provider) => provider.integrationId },
+  deleteOAuthProvider: { kind: "write", id: (integrationId) => integrationId },
+  setSecretFingerprint: { kind: "write", id: (target) => target.integrationId },
+
+  getOAuthToken: read,
+  findOAuthTokens: read,
+  listOAuthTokens: read,
+  insertOAuthTokenIfAbsent: { kind: "write", id: (token) => token.integrationId },
+  updateOAuthToken: { kind: "write", id: (id) => id },
+  updateOAuthTokenReturning: { kind: "write", id: (id) => id },
+  deleteOAuthToken: { kind: "write", id: (id) => id },
+  markOAuthRefreshStarted: bookkeeping,
+  awaitOAuthTokenLock: read,
+  claimOAuthRefreshWork: bookkeeping,
+
+  insertOAuthState: bookkeeping,
+  getOAuthState: read,
+  consumeOAuthState: bookkeeping,
+  setOAuthStateOutcome: bookkeeping,
+  deleteExpiredOAuthStates: bookkeeping,
+
+  insertOAuthEvent: bookkeeping,
+  claimWebhookDeliveries: bookkeeping,
+  finishWebhookDelivery: bookkeeping,
+  listOAuthEvents: read,
+
+  getCanaries: read,
+  putCanary: bookkeeping,
+} as const satisfies { readonly [K in StoreMethod]: MethodAccess<K> };
+
+/** The Store methods that change what a cache holds. */
+export type WriteMethod = { [K in StoreMethod]: (typeof STORE_METHODS)[K] extends { kind: "write" } ? K : never }[StoreMethod];
+
+type IdOf = (...args: readonly unknown[]) => string;
+type Classified = { readonly kind: MethodAccess<StoreMethod>["kind"]; readonly id?: IdOf };
+
+/** The classification of a property looked up by name (undefined for anything not a Store method). */
+function accessOf(prop: string): Classified | undefined {
+  return Object.hasOwn(STORE_METHODS, prop) ? (STORE_METHODS as unknown as Readonly<Record<string, Classified>>)[prop] : undefined;
+}
+
+/** The id a write names, or null when `prop` is not a cache-changing write. */
+function writeId(prop: string): IdOf | null {
+  const access = accessOf(prop);
+  return access?.kind === "write" && access.id ? access.id : null;
+}
+
+function runsInTransaction(prop: string): boolean {
+  return accessOf(prop)?.kind === "transaction";
+}
+
+/** A store able to send a change notification on its own executor (PostgreSQL). */
 interface Notifier {
   notifyChange(id: string): Promise<void>;
 }
@@ -64,13 +150,13 @@ function wrap(target: Store, feed: ChangeFeed, tx: TxState | null): Store {
   const bound = new Map<PropertyKey, unknown>();
   const notifies = canNotify(target);
   const methodFor = (prop: string, fn: (...args: unknown[]) => unknown): unknown => {
-    const idOf = WRITES[prop];
+    const idOf = writeId(prop);
     if (idOf) {
       if (tx) {
         // Inside a transaction: notify in it (once per id); the root invalidates after commit.
         return async (...args: unknown[]) => {
           const result = await fn.apply(target, args);
-          const id = idOf(args);
+          const id = idOf(...args);
           if (!tx.notified.has(id)) {
             tx.notified.add(id);
             if (notifies) await (target as Store & Notifier).notifyChange(id);
@@ -79,7 +165,7 @@ function wrap(target: Store, feed: ChangeFeed, tx: TxState | null): Store {
         };
       }
       return async (...args: unknown[]) => {
-        const id = idOf(args);
+        const id = idOf(...args);
         try {
           if (!notifies) return await fn.apply(target, args);
           return await target.transaction(async (t) => {
@@ -92,7 +178,7 @@ function wrap(target: Store, feed: ChangeFeed, tx: TxState | null): Store {
         }
       };
     }
-    if (WITH_TX.has(prop)) {
+    if (runsInTransaction(prop)) {
       return async (...args: unknown[]) => {
         const state: TxState = tx ?? { notified: new Set() };
         const cb = args[args.length - 1] as (t: Store) => Promise<unknown>;

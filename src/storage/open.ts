@@ -2,8 +2,8 @@ import { join } from "node:path";
 import { ChangeFeed } from "../cache/change-feed.js";
 import { StorageConfigError } from "./errors.js";
 import { withChangeNotifications } from "./notifying.js";
-import { PostgresStore } from "./postgres.js";
-import { SqliteStore } from "./sqlite.js";
+import { PostgresStore } from "./postgres/postgres-store.js";
+import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./store.js";
 
 export interface StoreLocation {

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
 import { type Bifrost, openBifrost } from "../../src/services/bootstrap.js";
-import { PostgresStore } from "../../src/storage/postgres.js";
-import { SqliteStore } from "../../src/storage/sqlite.js";
+import { PostgresStore } from "../../src/storage/postgres/postgres-store.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import type { Store } from "../../src/storage/store.js";
 
 /** PostgreSQL URL for tests: BIFROST_TEST_DATABASE_URL, else DATABASE_URL. Unset = PostgreSQL suites are skipped. */

@@ -13,7 +13,7 @@ import { generateKeyringJson } from "../../src/crypto/keyring.js";
 import { openBifrost } from "../../src/services/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { openStore } from "../../src/storage/open.js";
-import { SqliteStore } from "../../src/storage/sqlite.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { tempDir } from "../helpers/backends.js";
 
 const mode = (p: string): string => `0${(statSync(p).mode & 0o777).toString(8)}`;

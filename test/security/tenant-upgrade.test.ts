@@ -18,8 +18,8 @@ import { createIntegration } from "../../src/services/integrations.js";
 import { getStoredConfig, setConfig } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";
 import { InCodeMigrationProvider } from "../../src/storage/migrations.js";
-import { PostgresStore } from "../../src/storage/postgres.js";
-import { SqliteStore } from "../../src/storage/sqlite.js";
+import { PostgresStore } from "../../src/storage/postgres/postgres-store.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import type { Store } from "../../src/storage/store.js";
 import { BACKENDS, bootTest, createTestDatabase, tempDir } from "../helpers/backends.js";
 

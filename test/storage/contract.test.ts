@@ -228,10 +228,10 @@ for (const backend of BACKENDS) {
     it("refuses to start with a wrong keyring, and accepts the right one", async () => {
       if (!storeUrl && backend.name === "postgres") throw new Error("postgres backend must expose its url");
       // A second process on the same database with a different key for k1.
-      const second = backend.name === "postgres" ? (await import("../../src/storage/postgres.js")).PostgresStore.open(storeUrl!) : null;
+      const second = backend.name === "postgres" ? (await import("../../src/storage/postgres/postgres-store.js")).PostgresStore.open(storeUrl!) : null;
       if (second) {
         await expect(openBifrost({ store: second, env: { BIFROST_KEYRING: generateKeyringJson() }, allowCreateDevKeyring: false, warn: () => undefined })).rejects.toThrowError(/wrong key for "k1"|does not match this database/);
-        const ok = await openBifrost({ store: (await import("../../src/storage/postgres.js")).PostgresStore.open(storeUrl!), env: { BIFROST_KEYRING: keyring }, allowCreateDevKeyring: false, warn: () => undefined });
+        const ok = await openBifrost({ store: (await import("../../src/storage/postgres/postgres-store.js")).PostgresStore.open(storeUrl!), env: { BIFROST_KEYRING: keyring }, allowCreateDevKeyring: false, warn: () => undefined });
         await ok.close();
       } else {
         // SQLite: check the canary through the same store (checkCanaries is what openBifrost runs)

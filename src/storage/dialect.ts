@@ -1,0 +1,59 @@
+/**
+ * What differs between the databases behind the Store. `KyselyStore` (kysely-store.ts) holds every
+ * query that is the same everywhere and asks its dialect for the rest; each database has its own
+ * folder (`sqlite/`, `postgres/`) with one class implementing this interface. Nothing outside those
+ * folders compares dialect names.
+ */
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "./schema.js";
+import type { ResolveRows, Store, StoredOAuthToken } from "./store.js";
+
+/** Where a store's queries run: the root database or one transaction. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/** The store a dialect works on: a Store bound to one executor (KyselyStore implements it). */
+export interface ExecutorStore extends Store {
+  readonly db: Executor;
+  /** Add the provider and candidate token rows to resolve rows (where the resolve query does not carry them). */
+  resolveOAuthRows(rows: ResolveRows, orgId: string | null): Promise<ResolveRows>;
+}
+
+/** One leased webhook delivery, as the dialect's claim query returns it. */
+export interface DeliveryClaim {
+  event_id: string;
+  attempts: number;
+}
+
+export interface Dialect {
+  readonly name: "sqlite" | "postgres";
+
+  /** Run `fn` in a transaction on the root database (the transaction executor). */
+  transaction<T>(root: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Called once migrations have run (prepare statements that need the tables). */
+  migrated?(): void;
+  /** Release every connection and file handle. */
+  close(): Promise<void>;
+
+  /** The hot path of `integrations.get()` (`Store.resolve`), on `store`'s executor. */
+  resolve(store: ExecutorStore, integrationName: string, orgId: string | null): Promise<ResolveRows | null>;
+
+  /** `Store.withOAuthTokenLock`: run `fn` holding the cross-process refresh lock of one token row. */
+  withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T>;
+  /** `Store.tryOAuthTokenLock`: like withOAuthTokenLock, never waiting. */
+  tryOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
+  /** `Store.awaitOAuthTokenLock`: wait until no one holds the lock, then re-read the row. */
+  awaitOAuthTokenLock(store: ExecutorStore, tokenId: string): Promise<StoredOAuthToken | null>;
+  /**
+   * The store that writes `Store.markOAuthRefreshStarted` so it commits at once (outside the lock
+   * transaction); undefined = `store` itself.
+   */
+  markerStore?(store: ExecutorStore): Store | undefined;
+
+  /** Claim due refresh work (`Store.claimOAuthRefreshWork`): ids of the claimed tokens. */
+  claimOAuthRefreshWork(store: ExecutorStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]>;
+  /** Lease due webhook deliveries (`Store.claimWebhookDeliveries`); the base store reads their events. */
+  claimWebhookDeliveries(store: ExecutorStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]>;
+
+  /** Tell other processes that `id` changed, on `db` (inside a transaction: delivered at commit). Absent = one process. */
+  notify?(db: Executor, id: string): Promise<void>;
+}
