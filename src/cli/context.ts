@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import { InvalidArgumentError } from "commander";
 import { ValidationError } from "../core/errors.js";
 import type { Bifrost } from "../services/bootstrap.js";
-import type { Deps } from "../services/deps.js";
+import type { Deps } from "../kernel/deps.js";
 
 /** Open storage and keyring (creating a development keyring on first use), run `fn`, always close. */
 export async function withBifrost<T>(fn: (bf: Bifrost, deps: Deps) => Promise<T>): Promise<T> {

@@ -2,7 +2,7 @@
 import type { OAuthDeps } from "../oauth/service.js";
 import type { Caller } from "../server/auth.js";
 import type { Bifrost } from "../services/bootstrap.js";
-import type { Deps } from "../services/deps.js";
+import type { Deps } from "../kernel/deps.js";
 import type { StoreResolver } from "../services/resolve.js";
 
 /** How a call is attributed in the log: the API key (id, prefix, name) or the local CLI. Never a key's secret part. */

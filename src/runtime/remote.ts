@@ -41,7 +41,8 @@ import {
 import { checkOutboundUrl } from "../net/outbound-policy.js";
 import { IntegrationConfig } from "./config-map.js";
 import { makeResolved } from "./resolved.js";
-import type { CredentialLevel, ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthConnectionStatus, OAuthCredentials, ResolvedIntegration } from "./types.js";
+import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
+import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "./types.js";
 
 /** The server could not be reached, or answered with something that is not the Bifrost API. */
 export class RemoteUnavailableError extends BifrostError {

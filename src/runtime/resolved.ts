@@ -4,7 +4,8 @@
  * record is symbol-keyed: `JSON.stringify` and `toJSON()` output are unchanged, and it holds no secret.
  */
 import { OAuthNeedsReauthError, OAuthTransientError } from "../oauth/errors.js";
-import type { CredentialLevel, ExecutionOrg, IntegrationFetchInit, OAuthConnectionStatus, OAuthCredentials, ResolvedIntegration } from "./types.js";
+import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
+import type { IntegrationFetchInit, ResolvedIntegration } from "./types.js";
 
 /** The key of the trust record on a ResolvedIntegration. */
 export const TRUST: unique symbol = Symbol.for("bifrost.trust") as never;

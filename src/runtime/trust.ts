@@ -10,7 +10,8 @@ import { str } from "../client/serialize.js";
 import type { AuthApplier, AuthParts, SecurityRequirement, SecurityScheme } from "../client/types.js";
 import { currentContext } from "./context.js";
 import { connectionError, trustOf } from "./resolved.js";
-import type { CredentialLevel, ExecutionOrg, ResolvedIntegration } from "./types.js";
+import type { CredentialLevel, ExecutionOrg } from "../kernel/types.js";
+import type { ResolvedIntegration } from "./types.js";
 
 /** A spec server: URL template and its variables (a subset of the client's ServerSpec). */
 interface Server {

@@ -1,28 +1,5 @@
+import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
 import type { IntegrationConfig } from "./config-map.js";
-
-/** OAuth credentials handed to a workflow (filled by the OAuth capability). */
-export interface OAuthCredentials {
-  accessToken: string;
-  tokenType: string;
-  expiresAt: Date | null;
-  scopes: string[];
-  refreshToken?: string;
-}
-
-/** Who set a config value or an OAuth connection: the integration defaults, or the organization itself. */
-export type CredentialLevel = "integration" | "org";
-
-/**
- * The state of the OAuth connection `integrations.get()` looked at (the mapping's, else the org's,
- * else the integration's). `oauth` is non-null only when it is `connected` (or in `error` with a token
- * that has not expired yet). `reason` is a short code (`invalid_grant`, `interrupted_refresh`,
- * `no_refresh_token`, `transient`, …), never provider text; `since` is an ISO 8601 time.
- */
-export interface OAuthConnectionStatus {
-  state: "connected" | "needs_reauth" | "error" | "not_connected";
-  reason: string | null;
-  since: string | null;
-}
 
 /**
  * Which credentials `integration.fetch()` sends when the caller names them (instead of the OAuth token):
@@ -89,12 +66,6 @@ export interface IntegrationResolver {
    * Null when the integration has no OAuth connection for the org.
    */
   refreshOAuth?(name: string, org: ExecutionOrg | null, seenAccessToken: string): Promise<OAuthCredentials | null>;
-}
-
-export interface ExecutionOrg {
-  id: string;
-  slug: string;
-  name: string;
 }
 
 export interface Caller {

@@ -3,14 +3,15 @@ import type { ConfigSchemaItem, ConfigValue } from "../core/types.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js";
 import { IntegrationConfig } from "../runtime/config-map.js";
-import type { CredentialLevel, ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
+import type { CredentialLevel, ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
+import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
 import { type ResolvedCredentials, resolveConnection } from "../oauth/credentials.js";
 import { makeResolved } from "../runtime/resolved.js";
 import { type OAuthDeps, refreshConnection, withOAuth } from "../oauth/service.js";
 import { OAuthNotConnectedError } from "../oauth/errors.js";
 import type { RefreshDeps } from "../oauth/refresh.js";
 import type { CacheTable } from "../cache/change-feed.js";
-import { type Clock, systemClock } from "./clock.js";
+import { type Clock, systemClock } from "../kernel/clock.js";
 import { plainValue } from "./config-values.js";
 
 interface ParsedSchema {

@@ -5,7 +5,7 @@ import { buildQuery } from "../../src/client/serialize.js";
 import { WorkflowError } from "../../src/core/errors.js";
 import { createContext, runInContext } from "../../src/runtime/context.js";
 import { executeWorkflow } from "../../src/runtime/execute.js";
-import type { ExecutionOrg } from "../../src/runtime/types.js";
+import type { ExecutionOrg } from "../../src/kernel/types.js";
 import { workflow } from "../../src/runtime/workflow.js";
 import type { Bifrost } from "../../src/services/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";

@@ -3,7 +3,7 @@ import { ApiError, createClient, type ClientSpec, type OperationSpec } from "../
 import { setOAuthProvider } from "../../src/oauth/service.js";
 import { createContext, runInContext } from "../../src/runtime/context.js";
 import { integrations } from "../../src/runtime/integrations.js";
-import type { ExecutionOrg } from "../../src/runtime/types.js";
+import type { ExecutionOrg } from "../../src/kernel/types.js";
 import type { Bifrost } from "../../src/services/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { setMapping } from "../../src/services/mappings.js";

@@ -4,7 +4,7 @@ import { startRefresher } from "../../src/oauth/refresher.js";
 import { completeAuthorization, getOAuthStatus, setOAuthProvider, startAuthorization } from "../../src/oauth/service.js";
 import type { Bifrost } from "../../src/services/bootstrap.js";
 import { createContext, runInContext } from "../../src/runtime/context.js";
-import type { ExecutionOrg } from "../../src/runtime/types.js";
+import type { ExecutionOrg } from "../../src/kernel/types.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, driveAuthorization, startAuthServer } from "./helpers/auth-server.js";
 import { getAs, oauthDeps, resolverFor, seed } from "./helpers/setup.js";

@@ -8,7 +8,7 @@ import { StoreResolver } from "../../src/services/resolve.js";
 import type { Store } from "../../src/storage/store.js";
 import { executeWorkflow } from "../../src/runtime/execute.js";
 import { integrations } from "../../src/runtime/integrations.js";
-import type { ExecutionOrg } from "../../src/runtime/types.js";
+import type { ExecutionOrg } from "../../src/kernel/types.js";
 import { workflow } from "../../src/runtime/workflow.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
 

@@ -80,7 +80,7 @@ export function registerRun(program: Command): void {
       const res = remote
         ? await runRemote(remote, file, opts, input)
         : await withBifrost(async (bf) => {
-            const [{ requireOrg }, { executeWorkflow }] = await Promise.all([import("../../services/lookup.js"), import("../../runtime/execute.js")]);
+            const [{ requireOrg }, { executeWorkflow }] = await Promise.all([import("../../kernel/lookup.js"), import("../../runtime/execute.js")]);
             const org = await requireOrg(bf.store, opts.org);
             const def = await pickWorkflow(file, opts.workflow);
             return executeWorkflow(def, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver, output: toStderr });

@@ -4,7 +4,7 @@ import { getOAuthStatus, listOAuthEvents } from "../../oauth/service.js";
 import { ADMIN_ROLES, checkOrgAccess, isPlatform } from "../../server/auth.js";
 import { connectionOrg } from "../../server/routes/oauth.js";
 import { oauthConnectionOut, oauthEventOut } from "../../server/views.js";
-import { requireIntegration, requireOrg } from "../../services/lookup.js";
+import { requireIntegration, requireOrg } from "../../kernel/lookup.js";
 import { ConnectLinkInput, ConnectLinkOutput, ListEventsInput, ListEventsOutput, OAuthStatusInput, OAuthStatusOutput } from "../schemas.js";
 import { defineTool } from "../tool.js";
 

@@ -12,7 +12,7 @@ import { redactText } from "../../crypto/redact.js";
 import { guardedRequest } from "../../oauth/guarded-fetch.js";
 import { resolveOptions } from "../../oauth/options.js";
 import { getOAuthStatus, type OAuthConnectionView, type OAuthDeps } from "../../oauth/service.js";
-import { requireIntegration, requireOrg } from "../../services/lookup.js";
+import { requireIntegration, requireOrg } from "../../kernel/lookup.js";
 import { setMapping } from "../../services/mappings.js";
 import { StoreResolver } from "../../services/resolve.js";
 import { connectionError, trustOf } from "../../runtime/resolved.js";

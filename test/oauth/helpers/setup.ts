@@ -5,7 +5,8 @@ import { type OAuthDeps } from "../../../src/oauth/service.js";
 import { StoreResolver } from "../../../src/services/resolve.js";
 import { createContext, runInContext } from "../../../src/runtime/context.js";
 import { integrations } from "../../../src/runtime/integrations.js";
-import type { ExecutionOrg, ResolvedIntegration } from "../../../src/runtime/types.js";
+import type { ExecutionOrg } from "../../../src/kernel/types.js";
+import type { ResolvedIntegration } from "../../../src/runtime/types.js";
 import { PUBLIC_URL } from "./auth-server.js";
 
 export const TEST_OAUTH = { publicUrl: PUBLIC_URL, allowHttpLoopback: true, timeoutMs: 1500, skewSeconds: 1, backoffBaseMs: 50, backoffMaxMs: 200 };
