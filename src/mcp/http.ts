@@ -12,7 +12,7 @@ import { resolveOptions } from "../oauth/options.js";
 import { ALL_ROLES, authenticate } from "../server/auth.js";
 import { envelopeOf, InternalError } from "../server/errors.js";
 import type { Api } from "../server/route.js";
-import { StoreResolver } from "../services/resolve.js";
+import { StoreResolver } from "../host/store-resolver.js";
 import { actorForKey, type McpContext } from "./context.js";
 import { buildMcpServer } from "./server.js";
 

@@ -10,8 +10,8 @@ import pino from "pino";
 import { createLogger } from "../logger.js";
 import { resolveOptions } from "../oauth/options.js";
 import { type Caller, callerFromApiKey } from "../server/auth.js";
-import { openBifrost } from "../services/bootstrap.js";
-import { StoreResolver } from "../services/resolve.js";
+import { openBifrost } from "../host/bootstrap.js";
+import { StoreResolver } from "../host/store-resolver.js";
 import { type Actor, actorForKey, type McpContext } from "./context.js";
 import { buildMcpServer } from "./server.js";
 

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from "../logger.js";
 import { mcpRoutes } from "../mcp/http.js";
 import type { OAuthDeps } from "../oauth/service.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
-import type { Bifrost } from "../services/bootstrap.js";
+import type { Bifrost } from "../host/bootstrap.js";
 import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJsonParser } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
 import { consoleRoutes, registerConsolePlugins } from "./console/routes.js";

@@ -7,7 +7,7 @@ import { createContext, runInContext } from "../../src/runtime/context.js";
 import { executeWorkflow } from "../../src/runtime/execute.js";
 import type { ExecutionOrg } from "../../src/kernel/types.js";
 import { workflow } from "../../src/runtime/workflow.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { setConfig, setMapping } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { integrations, oauth } from "../../src/index.js";
 import { startRefresher } from "../../src/oauth/refresher.js";
 import { completeAuthorization, getOAuthStatus, setOAuthProvider, startAuthorization } from "../../src/oauth/service.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createContext, runInContext } from "../../src/runtime/context.js";
 import type { ExecutionOrg } from "../../src/kernel/types.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";

@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError, WorkflowError } from "../../core/errors
 import type { ExecutionResult } from "../../runtime/execute.js";
 import { type OutputSink, printOutput, writeRaw } from "../../runtime/output.js";
 import type { ProcessFault } from "../../runtime/process-guards.js";
-import type { RemoteResolver } from "../../runtime/remote.js";
+import type { RemoteResolver } from "../../host/remote-resolver.js";
 import type { WorkflowDefinition } from "../../runtime/workflow.js";
 import { withBifrost } from "../context.js";
 import { type JsonFlag, printJson, write } from "../output.js";
@@ -69,7 +69,7 @@ export function registerRun(program: Command): void {
         }
       }
       // Only what this command uses is loaded (remote mode never opens the local store).
-      const [{ installProcessGuards }, { RemoteResolver }] = await Promise.all([import("../../runtime/process-guards.js"), import("../../runtime/remote.js")]);
+      const [{ installProcessGuards }, { RemoteResolver }] = await Promise.all([import("../../runtime/process-guards.js"), import("../../host/remote-resolver.js")]);
       // A rejection the workflow left unhandled fails the run, reported without its secrets.
       let fault: ProcessFault | null = null;
       installProcessGuards((f) => {

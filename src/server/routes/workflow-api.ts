@@ -7,7 +7,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { NotFoundError } from "../../core/errors.js";
 import type { ApiKeyRole } from "../../core/types.js";
-import { tokenFingerprint } from "../../runtime/remote.js";
+import { tokenFingerprint } from "../../host/remote-resolver.js";
 import type { ExecutionOrg } from "../../kernel/types.js";
 import { requireIntegration } from "../../kernel/lookup.js";
 import { type Caller, checkOrgAccess, orgNotFound } from "../auth.js";

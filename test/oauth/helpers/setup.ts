@@ -1,8 +1,8 @@
-import type { Bifrost } from "../../../src/services/bootstrap.js";
+import type { Bifrost } from "../../../src/host/bootstrap.js";
 import { createIntegration } from "../../../src/services/integrations.js";
 import { createOrg } from "../../../src/services/organizations.js";
 import { type OAuthDeps } from "../../../src/oauth/service.js";
-import { StoreResolver } from "../../../src/services/resolve.js";
+import { StoreResolver } from "../../../src/host/store-resolver.js";
 import { createContext, runInContext } from "../../../src/runtime/context.js";
 import { integrations } from "../../../src/runtime/integrations.js";
 import type { ExecutionOrg } from "../../../src/kernel/types.js";

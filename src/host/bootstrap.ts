@@ -6,8 +6,8 @@ import { describeStore, openStore } from "../storage/open.js";
 import type { Store } from "../storage/store.js";
 import { type Clock, systemClock } from "../kernel/clock.js";
 import type { Deps } from "../kernel/deps.js";
-import { refreshUnboundFingerprints } from "./fingerprints.js";
-import { StoreResolver } from "./resolve.js";
+import { refreshUnboundFingerprints } from "../services/fingerprints.js";
+import { StoreResolver } from "./store-resolver.js";
 
 export interface BootOptions {
   env?: NodeJS.ProcessEnv;
