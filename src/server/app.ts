@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
-import { mcpRoutes } from "../mcp/http.js";
+import { mcpRoutes } from "./mcp/http.js";
 import type { OAuthDeps } from "../oauth/service.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { Bifrost } from "../host/bootstrap.js";
