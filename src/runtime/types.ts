@@ -74,3 +74,17 @@ export interface Caller {
   platform: boolean;
   keyId?: string;
 }
+
+/** One piece of a workflow's console output, already redacted. */
+export interface WorkflowOutput {
+  executionId: string;
+  /** Where the workflow meant it to go. */
+  stream: "stdout" | "stderr";
+  /** The console method (`log`, `info`, `debug`, `trace`, `warn`, `error`) or `write` for process.stdout/stderr.write. */
+  method: OutputMethod;
+  /** The formatted text (as console.log would print it, without the trailing newline), redacted. */
+  text: string;
+}
+
+export type OutputMethod = "log" | "info" | "debug" | "trace" | "warn" | "error" | "write";
+export type OutputSink = (output: WorkflowOutput) => void;

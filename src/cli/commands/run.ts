@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { NotFoundError, ValidationError, WorkflowError } from "../../core/errors.js";
 import type { ExecutionResult } from "../../runtime/execute.js";
-import { type OutputSink, printOutput, writeRaw } from "../../runtime/output.js";
+import { printOutput, writeRaw } from "../../runtime/output.js";
+import type { OutputSink } from "../../runtime/types.js";
 import type { ProcessFault } from "../../runtime/process-guards.js";
 import type { RemoteResolver } from "../../host/remote-resolver.js";
 import type { WorkflowDefinition } from "../../runtime/workflow.js";
