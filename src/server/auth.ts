@@ -86,6 +86,14 @@ export async function authenticate(deps: Deps, request: FastifyRequest): Promise
   return authenticateUncached(deps, request, m);
 }
 
+/** The slug of a key's organization (null for platform keys); 401 when the organization is gone: the key can no longer act for anything. */
+async function principalOrgSlug(deps: Deps, orgId: string | null): Promise<string | null> {
+  if (orgId === null) return null;
+  const org = await deps.store.getOrgById(orgId);
+  if (!org) throw new UnauthenticatedError();
+  return org.slug;
+}
+
 async function authenticateUncached(deps: Deps, request: FastifyRequest, m: RegExpExecArray | null): Promise<Caller> {
   const header = request.headers.authorization;
   let principal: { keyId: string; role: ApiKeyRole; orgId: string | null; sessionId?: string } | null;
@@ -93,13 +101,7 @@ async function authenticateUncached(deps: Deps, request: FastifyRequest, m: RegE
   else if (header === undefined) principal = await sessionPrincipal(deps, request);
   else throw new UnauthenticatedError();
   if (!principal) throw new UnauthenticatedError();
-  let orgSlug: string | null = null;
-  if (principal.orgId !== null) {
-    const org = await deps.store.getOrgById(principal.orgId);
-    // The key's organization is gone: the key can no longer act for anything.
-    if (!org) throw new UnauthenticatedError();
-    orgSlug = org.slug;
-  }
+  const orgSlug = await principalOrgSlug(deps, principal.orgId);
   await touch(deps, principal.keyId, request);
   return { keyId: principal.keyId, role: principal.role, orgId: principal.orgId, orgSlug, ...(principal.sessionId ? { sessionId: principal.sessionId } : {}) };
 }
@@ -142,11 +144,5 @@ export function checkOrgAccess(caller: Caller, slug: string): void {
 export async function callerFromApiKey(deps: Deps, presented: string): Promise<Caller> {
   const principal = await verifyApiKey(deps, presented);
   if (!principal) throw new UnauthenticatedError();
-  let orgSlug: string | null = null;
-  if (principal.orgId !== null) {
-    const org = await deps.store.getOrgById(principal.orgId);
-    if (!org) throw new UnauthenticatedError();
-    orgSlug = org.slug;
-  }
-  return { keyId: principal.keyId, role: principal.role, orgId: principal.orgId, orgSlug };
+  return { keyId: principal.keyId, role: principal.role, orgId: principal.orgId, orgSlug: await principalOrgSlug(deps, principal.orgId) };
 }

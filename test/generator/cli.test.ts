@@ -26,7 +26,7 @@ describe("bifrost sdk generate / check, and a workflow calling the generated cli
   // Async spawn: the API server below runs in this process and must keep answering.
   const cli = (args: string[]): Promise<Run> =>
     new Promise((done) => {
-      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, BIFROST_HOME: join(tmp.dir, ".bifrost") };
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, BIFROST_HOME: join(tmp.dir, ".bifrost"), BIFROST_ALLOW_HTTP_LOOPBACK: "1" };
       execFile(process.execPath, [BIN, ...args], { cwd: tmp.dir, env, encoding: "utf8" }, (err, stdout, stderr) =>
         done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );

@@ -15,7 +15,7 @@ import { setOAuthProvider } from "../../src/oauth/service.js";
 import { createApiKey, revokeApiKey } from "../../src/services/api-keys.js";
 import { getIntegration } from "../../src/services/integrations.js";
 import { getMapping, getStoredConfig, setConfig } from "../../src/services/mappings.js";
-import { createIntegration } from "../../src/services/integrations.js";
+import { createIntegration, updateIntegration } from "../../src/services/integrations.js";
 import { sqliteBackend } from "../helpers/backends.js";
 import { type Harness, SECRET_ACME, SECRET_DEFAULT, setup } from "../server/harness.js";
 import { connectClient, type Mcp, PETS_SPEC, seen } from "./helpers.js";
@@ -71,6 +71,9 @@ describe("MCP over HTTP (POST /mcp)", () => {
     h = await setup(sqliteBackend, { logger, oauth: { allowHttpLoopback: true, publicUrl: "http://127.0.0.1:9" } });
     await setOAuthProvider(h.bf, "HaloPSA", { flow: "client_credentials", client_id: "mcp-client", client_secret: CLIENT_SECRET, token_url: `${upstreamBase}/token` });
     await setConfig(h.bf, "HaloPSA", "acme", { base_url: `${upstreamBase}/api` });
+    // The integration-level client-credentials token may go to acme's base_url only once it is trusted (DESIGN §9.1).
+    process.env.BIFROST_ALLOW_HTTP_LOOPBACK = "1"; // the stand-in API is plain http on loopback
+    await updateIntegration(h.bf, "HaloPSA", { trustedOrigins: [upstreamBase] });
     await createIntegration(h.bf, { name: "Pets", configSchema: [] });
     const integration = await h.bf.store.getIntegrationByName("HaloPSA");
     const acme = await h.bf.store.getOrgBySlug("acme");

@@ -12,6 +12,23 @@ export const GenerateSdkBody = z
   })
   .strict();
 
+/** The answer of a generation (HTTP route and MCP tool): the module, its source and the config keys it added. */
+export function generatedOut(res: Awaited<ReturnType<typeof generateForIntegration>>) {
+  const r = res.result;
+  return {
+    module: r.moduleName,
+    file_name: r.fileName,
+    export: r.exportName,
+    source: r.source,
+    operations: r.operations.length,
+    schemas: r.schemaCount,
+    renamed: r.renames,
+    config_keys_added: res.configAdded,
+    config_keys_existing: res.configKept,
+    warnings: r.warnings,
+  };
+}
+
 export function sdkRoutes(api: Api): void {
   const bf = api.bifrost;
   api.route({
@@ -39,19 +56,7 @@ export function sdkRoutes(api: Api): void {
         },
         false,
       );
-      const r = res.result;
-      return {
-        module: r.moduleName,
-        file_name: r.fileName,
-        export: r.exportName,
-        source: r.source,
-        operations: r.operations.length,
-        schemas: r.schemaCount,
-        renamed: r.renames,
-        config_keys_added: res.configAdded,
-        config_keys_existing: res.configKept,
-        warnings: r.warnings,
-      };
+      return generatedOut(res);
     },
   });
 }

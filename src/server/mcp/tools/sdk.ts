@@ -3,6 +3,7 @@ import { ValidationError } from "../../../core/errors.js";
 import { isUrl } from "../../../generator/load.js";
 import { generateForIntegration } from "../../../generator/service.js";
 import { PLATFORM_ONLY } from "../../auth.js";
+import { generatedOut } from "../../routes/sdk.js";
 import { GenerateSdkInput, GenerateSdkOutput } from "../schemas.js";
 import { defineTool } from "../tool.js";
 
@@ -31,18 +32,6 @@ export const generateSdkTool = defineTool({
       },
       false,
     );
-    const r = res.result;
-    return {
-      module: r.moduleName,
-      file_name: r.fileName,
-      export: r.exportName,
-      source: r.source,
-      operations: r.operations.length,
-      schemas: r.schemaCount,
-      renamed: r.renames,
-      config_keys_added: res.configAdded,
-      config_keys_existing: res.configKept,
-      warnings: r.warnings,
-    };
+    return generatedOut(res);
   },
 });
