@@ -53,7 +53,8 @@ export function makeResolved(fields: Fields, trust: TrustRecord, fetchImpl: Inte
 
 /** The same integration with new OAuth credentials (after a forced refresh). */
 export function withOAuth(integ: ResolvedIntegration, oauth: OAuthCredentials): ResolvedIntegration {
-  const fetchImpl = (integ as { [FETCH]?: IntegrationFetchImpl })[FETCH] ?? ((i: ResolvedIntegration, pathOrUrl: string | URL, init?: IntegrationFetchInit) => integ.fetch.call(i, pathOrUrl, init));
+  // An integration not built by makeResolved (a test double) keeps its own fetch().
+  const fetchImpl: IntegrationFetchImpl = (integ as { [FETCH]?: IntegrationFetchImpl })[FETCH] ?? ((_i, pathOrUrl, init) => integ.fetch(pathOrUrl, init));
   return makeResolved({ ...integ, oauth, connection: integ.connection && { state: "connected", reason: null, since: integ.connection.since } }, trustOf(integ), fetchImpl);
 }
 
