@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openBifrost } from "../src/services/bootstrap.js";
+import { openBifrost } from "../src/host/bootstrap.js";
 import { createIntegration } from "../src/services/integrations.js";
 import { setConfig } from "../src/services/mappings.js";
 import { createOrg } from "../src/services/organizations.js";

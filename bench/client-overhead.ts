@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { createClient, type OperationSpec } from "../src/client/index.js";
 import { generateKeyringJson } from "../src/crypto/keyring.js";
 import { createContext, runInContext } from "../src/runtime/context.js";
-import { openBifrost } from "../src/services/bootstrap.js";
+import { openBifrost } from "../src/host/bootstrap.js";
 import { createIntegration } from "../src/services/integrations.js";
 import { setMapping } from "../src/services/mappings.js";
 import { createOrg } from "../src/services/organizations.js";

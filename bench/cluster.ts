@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 import pg from "pg";
 import { generateKeyringJson } from "../src/crypto/keyring.js";
 import { createApiKey } from "../src/services/api-keys.js";
-import { type Bifrost, openBifrost } from "../src/services/bootstrap.js";
+import { type Bifrost, openBifrost } from "../src/host/bootstrap.js";
 import { createIntegration } from "../src/services/integrations.js";
 import { setConfig } from "../src/services/mappings.js";
 import { createOrg } from "../src/services/organizations.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import BetterSqlite3 from "better-sqlite3";
-import type { Bifrost } from "../src/services/bootstrap.js";
+import type { Bifrost } from "../src/host/bootstrap.js";
 import { secretContext } from "../src/services/config-values.js";
 import { createIntegration } from "../src/services/integrations.js";
 

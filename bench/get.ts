@@ -14,7 +14,7 @@ import pg from "pg";
 import { generateKeyringJson } from "../src/crypto/keyring.js";
 import { createContext, runInContext } from "../src/runtime/context.js";
 import { integrations } from "../src/runtime/integrations.js";
-import { type Bifrost, openBifrost } from "../src/services/bootstrap.js";
+import { type Bifrost, openBifrost } from "../src/host/bootstrap.js";
 import { createTestDatabase, PG_URL, tempDir } from "../test/helpers/backends.js";
 import { type Dataset, INTEGRATIONS, loadDataset, ORGS } from "./dataset.js";
 import { fmt, interleave, median, reportFailures, table, Targets } from "./lib.js";

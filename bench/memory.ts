@@ -13,7 +13,7 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { generateKeyringJson } from "../src/crypto/keyring.js";
 import { createApiKey } from "../src/services/api-keys.js";
-import { openBifrost } from "../src/services/bootstrap.js";
+import { openBifrost } from "../src/host/bootstrap.js";
 import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
 import { tempDir } from "../test/helpers/backends.js";
 import { loadDataset, ORGS, INTEGRATIONS } from "./dataset.js";

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString, type OpenAPI3 } from "openapi-typescript";
 import { createApp } from "../src/server/app.js";
-import { openBifrost } from "../src/services/bootstrap.js";
+import { openBifrost } from "../src/host/bootstrap.js";
 
 export const TYPES_FILE = fileURLToPath(new URL("../console/src/api/schema.gen.ts", import.meta.url));
 

@@ -6,7 +6,8 @@ export { integrations, type GetOptions } from "./runtime/integrations.js";
 export { oauth } from "./runtime/oauth.js";
 export { workflow, isWorkflow, execution, type WorkflowDefinition, type WorkflowFn } from "./runtime/workflow.js";
 export { IntegrationConfig } from "./runtime/config-map.js";
-export type { ResolvedIntegration, IntegrationSummary, OAuthCredentials } from "./runtime/types.js";
+export type { ResolvedIntegration, IntegrationSummary } from "./runtime/types.js";
+export type { OAuthCredentials } from "./kernel/types.js";
 export {
   BifrostError,
   ConfigError,

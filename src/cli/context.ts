@@ -3,13 +3,13 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { InvalidArgumentError } from "commander";
 import { ValidationError } from "../core/errors.js";
-import type { Bifrost } from "../services/bootstrap.js";
-import type { Deps } from "../services/deps.js";
+import type { Bifrost } from "../host/bootstrap.js";
+import type { Deps } from "../kernel/deps.js";
 
 /** Open storage and keyring (creating a development keyring on first use), run `fn`, always close. */
 export async function withBifrost<T>(fn: (bf: Bifrost, deps: Deps) => Promise<T>): Promise<T> {
   // Loaded here, not at start-up: commands that never open the store stay fast (see main.ts).
-  const { openBifrost } = await import("../services/bootstrap.js");
+  const { openBifrost } = await import("../host/bootstrap.js");
   const bf = await openBifrost({ warn: cliWarn });
   try {
     return await fn(bf, { store: bf.store, box: bf.box, clock: bf.clock });

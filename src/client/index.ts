@@ -11,7 +11,7 @@ import { setTimeout as wait } from "node:timers/promises";
 import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
-import { checkTrusted, type Cred, credentialsFor, outbound, type Target, targetOf } from "../runtime/trust.js";
+import { checkTrusted, type Cred, credentialsFor, outbound, type Target, targetOf } from "./trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 import { ApiError, clientError as err } from "./errors.js";
 import { buildPath, isJson, jsonBody, simpleQuery, str } from "./serialize.js";

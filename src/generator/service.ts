@@ -6,7 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { ConfigSchemaItem } from "../core/types.js";
-import type { Deps } from "../services/deps.js";
+import type { Deps } from "../kernel/deps.js";
 import { getIntegration, updateIntegration } from "../services/integrations.js";
 import { mergeConfigSchema } from "./config-keys.js";
 import { SdkOutOfDateError } from "./errors.js";

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as o from "oauth4webapi";
-import { requireIntegration, requireOrg } from "../services/lookup.js";
+import { requireIntegration, requireOrg } from "../kernel/lookup.js";
 import { ConflictError } from "../core/errors.js";
 import type { Mapping } from "../core/types.js";
 import type { StoredOAuthToken } from "../storage/store.js";

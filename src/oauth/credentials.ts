@@ -1,7 +1,6 @@
-import type { CredentialLevel, OAuthConnectionStatus, OAuthCredentials } from "../runtime/types.js";
+import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
 import { OAuthClientRejectedError, OAuthNeedsReauthError, OAuthProtocolError, OAuthTransientError } from "./errors.js";
 import type { ResolveRows, StoredOAuthToken } from "../storage/store.js";
-import type { ExecutionOrg } from "../runtime/types.js";
 import { usesEntityPlaceholder } from "./provider-config.js";
 import { withIntegrationPolicy } from "./options.js";
 import { ensureFresh, type RefreshDeps } from "./refresh.js";

@@ -1,4 +1,4 @@
-import type { Clock } from "../services/clock.js";
+import type { Clock } from "../kernel/clock.js";
 import type { Store } from "../storage/store.js";
 
 export type OAuthEventType = "connected" | "refreshed_after_failure" | "refresh_failed" | "needs_reauth" | "disconnected";

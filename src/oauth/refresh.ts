@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { BifrostError } from "../core/errors.js";
-import type { Deps } from "../services/deps.js";
+import type { Deps } from "../kernel/deps.js";
 import type { Store, StoredOAuthToken } from "../storage/store.js";
 import { OAuthNeedsReauthError, OAuthNotConnectedError, OAuthTransientError } from "./errors.js";
 import { recordEvent } from "./events.js";

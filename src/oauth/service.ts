@@ -1,5 +1,5 @@
-import { requireIntegration, requireOrg } from "../services/lookup.js";
-import type { Deps } from "../services/deps.js";
+import { requireIntegration, requireOrg } from "../kernel/lookup.js";
+import type { Deps } from "../kernel/deps.js";
 import type { Store, StoredOAuthToken } from "../storage/store.js";
 import { OAuthNoProviderError, OAuthNotConnectedError } from "./errors.js";
 import { recordEvent } from "./events.js";

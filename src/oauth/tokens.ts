@@ -1,6 +1,6 @@
 import type { SecretBox, SecretContext } from "../crypto/secret-box.js";
-import type { OAuthCredentials } from "../runtime/types.js";
-import type { Clock } from "../services/clock.js";
+import type { OAuthCredentials } from "../kernel/types.js";
+import type { Clock } from "../kernel/clock.js";
 import type { Store, StoredOAuthProvider, StoredOAuthToken } from "../storage/store.js";
 import { OAuthConfigError } from "./errors.js";
 import type { TokenSet } from "./grants.js";

@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from "node:crypto";
-import type { Deps } from "../services/deps.js";
+import type { Deps } from "../kernel/deps.js";
 import type { StoredOAuthEvent } from "../storage/store.js";
 import { guardedRequest } from "./guarded-fetch.js";
 import { backoffDelayMs, type OAuthOptions } from "./options.js";

@@ -1,6 +1,6 @@
 import { ValidationError } from "../core/errors.js";
 import type { ConfigValue, SecretView } from "../core/types.js";
-import type { CredentialLevel } from "./types.js";
+import type { CredentialLevel } from "../kernel/types.js";
 
 /**
  * Read-only view of an integration's merged config (defaults + org overrides), typed values.

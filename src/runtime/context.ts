@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { NoExecutionContextError } from "../core/errors.js";
-import type { OutputSink } from "./output.js";
-import type { Caller, ExecutionOrg, IntegrationResolver, ResolvedIntegration } from "./types.js";
+import type { ExecutionOrg } from "../kernel/types.js";
+import type { Caller, IntegrationResolver, OutputSink, ResolvedIntegration } from "./types.js";
 
 /** Everything a running workflow is allowed to know about itself. */
 export interface ExecutionContext {

@@ -1,7 +1,8 @@
 import { ForbiddenError, IntegrationNotFoundError, NotFoundError } from "../core/errors.js";
 import { type ExecutionContext, requireContext } from "./context.js";
 import { withOAuth } from "./resolved.js";
-import type { ExecutionOrg, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "./types.js";
+import type { ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
+import type { IntegrationSummary, ResolvedIntegration } from "./types.js";
 
 export interface GetOptions {
   /** Another organization's slug; only callers with a platform-level credential may ask. */

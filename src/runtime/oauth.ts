@@ -1,5 +1,5 @@
 import { integrations } from "./integrations.js";
-import type { OAuthCredentials } from "./types.js";
+import type { OAuthCredentials } from "../kernel/types.js";
 
 let warned = false;
 

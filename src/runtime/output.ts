@@ -1,20 +1,7 @@
 import { format } from "node:util";
 import { redactForms, redactionForms, redactPatterns } from "../crypto/redact.js";
 import { currentContext, type ExecutionContext } from "./context.js";
-
-/** One piece of a workflow's console output, already redacted. */
-export interface WorkflowOutput {
-  executionId: string;
-  /** Where the workflow meant it to go. */
-  stream: "stdout" | "stderr";
-  /** The console method (`log`, `info`, `debug`, `trace`, `warn`, `error`) or `write` for process.stdout/stderr.write. */
-  method: OutputMethod;
-  /** The formatted text (as console.log would print it, without the trailing newline), redacted. */
-  text: string;
-}
-
-export type OutputMethod = "log" | "info" | "debug" | "trace" | "warn" | "error" | "write";
-export type OutputSink = (output: WorkflowOutput) => void;
+import type { OutputMethod, OutputSink, WorkflowOutput } from "./types.js";
 
 /** Each record is cut to this many characters (after redaction). */
 export const OUTPUT_RECORD_MAX = 64 * 1024;

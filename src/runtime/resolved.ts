@@ -4,7 +4,8 @@
  * record is symbol-keyed: `JSON.stringify` and `toJSON()` output are unchanged, and it holds no secret.
  */
 import { OAuthNeedsReauthError, OAuthTransientError } from "../oauth/errors.js";
-import type { CredentialLevel, ExecutionOrg, IntegrationFetchInit, OAuthConnectionStatus, OAuthCredentials, ResolvedIntegration } from "./types.js";
+import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
+import type { IntegrationFetchInit, ResolvedIntegration } from "./types.js";
 
 /** The key of the trust record on a ResolvedIntegration. */
 export const TRUST: unique symbol = Symbol.for("bifrost.trust") as never;
@@ -33,26 +34,28 @@ export function trustOf(integ: ResolvedIntegration): TrustRecord {
   return (integ as { [TRUST]?: TrustRecord })[TRUST] ?? { org: null, defaults: new Map(), trustedOrigins: [], privateNetwork: false, oauthLevel: integ.oauth ? "integration" : null };
 }
 
-type FetchImpl = (integ: ResolvedIntegration, pathOrUrl: string | URL, init?: IntegrationFetchInit) => Promise<Response>;
-let fetchImpl: Promise<FetchImpl> | null = null;
+/** How `integration.fetch()` sends a request: the client runtime, supplied by whoever builds the integration. */
+export type IntegrationFetchImpl = (integ: ResolvedIntegration, pathOrUrl: string | URL, init?: IntegrationFetchInit) => Promise<Response>;
 
-/** The frozen ResolvedIntegration with its `fetch()` (the client runtime, loaded on first use) and trust record. */
-export function makeResolved(fields: Fields, trust: TrustRecord): ResolvedIntegration {
+/** Where a ResolvedIntegration keeps its fetch implementation, so `withOAuth` can rebuild it. */
+const FETCH: unique symbol = Symbol("bifrost.fetch") as never;
+
+/** The frozen ResolvedIntegration with its `fetch()` (sent through `fetchImpl`) and trust record. */
+export function makeResolved(fields: Fields, trust: TrustRecord, fetchImpl: IntegrationFetchImpl): ResolvedIntegration {
   const integ = { ...fields } as ResolvedIntegration;
-  const fetch = async (pathOrUrl: string | URL, init?: IntegrationFetchInit): Promise<Response> => {
-    // Loaded lazily: the client runtime imports this SDK, not the other way round.
-    fetchImpl ??= import("../client/integration-fetch.js").then((m) => m.integrationFetch);
-    return (await fetchImpl)(integ, pathOrUrl, init);
-  };
+  const fetch = (pathOrUrl: string | URL, init?: IntegrationFetchInit): Promise<Response> => fetchImpl(integ, pathOrUrl, init);
   // Not enumerable: logging, spreading and comparing a resolved integration see its data only.
   Object.defineProperty(integ, "fetch", { value: fetch, enumerable: false });
   Object.defineProperty(integ, TRUST, { value: trust, enumerable: false });
+  Object.defineProperty(integ, FETCH, { value: fetchImpl, enumerable: false });
   return Object.freeze(integ);
 }
 
 /** The same integration with new OAuth credentials (after a forced refresh). */
 export function withOAuth(integ: ResolvedIntegration, oauth: OAuthCredentials): ResolvedIntegration {
-  return makeResolved({ ...integ, oauth, connection: integ.connection && { state: "connected", reason: null, since: integ.connection.since } }, trustOf(integ));
+  // An integration not built by makeResolved (a test double) keeps its own fetch().
+  const fetchImpl: IntegrationFetchImpl = (integ as { [FETCH]?: IntegrationFetchImpl })[FETCH] ?? ((_i, pathOrUrl, init) => integ.fetch(pathOrUrl, init));
+  return makeResolved({ ...integ, oauth, connection: integ.connection && { state: "connected", reason: null, since: integ.connection.since } }, trustOf(integ), fetchImpl);
 }
 
 /**

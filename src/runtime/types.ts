@@ -1,28 +1,5 @@
+import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
 import type { IntegrationConfig } from "./config-map.js";
-
-/** OAuth credentials handed to a workflow (filled by the OAuth capability). */
-export interface OAuthCredentials {
-  accessToken: string;
-  tokenType: string;
-  expiresAt: Date | null;
-  scopes: string[];
-  refreshToken?: string;
-}
-
-/** Who set a config value or an OAuth connection: the integration defaults, or the organization itself. */
-export type CredentialLevel = "integration" | "org";
-
-/**
- * The state of the OAuth connection `integrations.get()` looked at (the mapping's, else the org's,
- * else the integration's). `oauth` is non-null only when it is `connected` (or in `error` with a token
- * that has not expired yet). `reason` is a short code (`invalid_grant`, `interrupted_refresh`,
- * `no_refresh_token`, `transient`, …), never provider text; `since` is an ISO 8601 time.
- */
-export interface OAuthConnectionStatus {
-  state: "connected" | "needs_reauth" | "error" | "not_connected";
-  reason: string | null;
-  since: string | null;
-}
 
 /**
  * Which credentials `integration.fetch()` sends when the caller names them (instead of the OAuth token):
@@ -91,15 +68,23 @@ export interface IntegrationResolver {
   refreshOAuth?(name: string, org: ExecutionOrg | null, seenAccessToken: string): Promise<OAuthCredentials | null>;
 }
 
-export interface ExecutionOrg {
-  id: string;
-  slug: string;
-  name: string;
-}
-
 export interface Caller {
   kind: "cli" | "api_key";
   /** platform-level callers may read other orgs' integrations. */
   platform: boolean;
   keyId?: string;
 }
+
+/** One piece of a workflow's console output, already redacted. */
+export interface WorkflowOutput {
+  executionId: string;
+  /** Where the workflow meant it to go. */
+  stream: "stdout" | "stderr";
+  /** The console method (`log`, `info`, `debug`, `trace`, `warn`, `error`) or `write` for process.stdout/stderr.write. */
+  method: OutputMethod;
+  /** The formatted text (as console.log would print it, without the trailing newline), redacted. */
+  text: string;
+}
+
+export type OutputMethod = "log" | "info" | "debug" | "trace" | "warn" | "error" | "write";
+export type OutputSink = (output: WorkflowOutput) => void;

@@ -1,10 +1,10 @@
 import { createRequire } from "node:module";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
-import { mcpRoutes } from "../mcp/http.js";
+import { mcpRoutes } from "./mcp/http.js";
 import type { OAuthDeps } from "../oauth/service.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
-import type { Bifrost } from "../services/bootstrap.js";
+import type { Bifrost } from "../host/bootstrap.js";
 import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJsonParser } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
 import { consoleRoutes, registerConsolePlugins } from "./console/routes.js";

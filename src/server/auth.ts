@@ -4,7 +4,7 @@ import { BifrostError, ForbiddenError, NotFoundError, UnauthenticatedError } fro
 import type { ApiKeyRole } from "../core/types.js";
 import type { Actor } from "../services/actor.js";
 import { verifyApiKey } from "../services/api-keys.js";
-import type { Deps } from "../services/deps.js";
+import type { Deps } from "../kernel/deps.js";
 import { CSRF_HEADER, csrfMatches, readCookie, SAFE_METHODS, SESSION_COOKIE, sessionsFor } from "./console/sessions.js";
 
 /** The authenticated caller of one request. */

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { ApiKeyRole } from "../core/types.js";
 import type { OAuthDeps } from "../oauth/service.js";
-import type { Bifrost } from "../services/bootstrap.js";
+import type { Bifrost } from "../host/bootstrap.js";
 import { authenticate, type Caller, requireRole } from "./auth.js";
 import { parseWith } from "./errors.js";
 

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { WorkflowError } from "../core/errors.js";
 import type { FastifyBaseLogger } from "fastify";
 import { loadWorkflowFile } from "../runtime/loader.js";
-import type { OutputSink } from "../runtime/output.js";
+import type { OutputSink } from "../runtime/types.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 
 const WORKFLOW_FILE = /\.(ts|mts|js|mjs)$/;

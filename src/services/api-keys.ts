@@ -2,8 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { ValidationError } from "../core/errors.js";
 import { API_KEY_ROLES, type ApiKeyRole } from "../core/types.js";
 import type { StoredApiKey } from "../storage/store.js";
-import type { Deps } from "./deps.js";
-import { requireOrg } from "./lookup.js";
+import type { Deps } from "../kernel/deps.js";
+import { requireOrg } from "../kernel/lookup.js";
 
 const KEY_PATTERN = /^bfk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 

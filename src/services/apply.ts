@@ -16,9 +16,9 @@ import { getOAuthProvider, removeOAuthProvider, setOAuthProvider } from "../oaut
 import { providerSecretContext } from "../oauth/tokens.js";
 import { ErrorCollector, type FileIntegration, formatPath, oauthErrorAt, type ParsedApplyFile, type PathSegment, parseApplyFile } from "./apply-file.js";
 import type { ConfigChange } from "./config-values.js";
-import type { Deps } from "./deps.js";
+import type { Deps } from "../kernel/deps.js";
 import { createIntegration, updateIntegration } from "./integrations.js";
-import { requireIntegration } from "./lookup.js";
+import { requireIntegration } from "../kernel/lookup.js";
 import { PLATFORM_ACTOR } from "./actor.js";
 import { setMapping } from "./mappings.js";
 import { createOrg, updateOrg } from "./organizations.js";

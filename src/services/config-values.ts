@@ -6,7 +6,7 @@ import { type ConfigValue, type DisplayValue, type Integration, isSecretView } f
 import type { SecretBox, SecretContext } from "../crypto/secret-box.js";
 import type { Store, StoredConfigValue } from "../storage/store.js";
 import { type Actor, ORG_ACTOR } from "./actor.js";
-import type { Deps } from "./deps.js";
+import type { Deps } from "../kernel/deps.js";
 
 export interface ConfigChange {
   set: string[];

@@ -12,7 +12,7 @@ import { getOAuthProvider } from "../oauth/service.js";
 import type { ProviderView } from "../oauth/provider-config.js";
 import { escapeEnvRefs } from "./apply-file.js";
 import { displayValue } from "./config-values.js";
-import type { Deps } from "./deps.js";
+import type { Deps } from "../kernel/deps.js";
 
 export interface ExportedOrg {
   slug: string;

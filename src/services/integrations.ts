@@ -5,9 +5,9 @@ import { checkIntegrationName } from "../core/names.js";
 import type { ConfigSchemaItem, DisplayValue, Integration } from "../core/types.js";
 import type { Store, StoredConfigValue } from "../storage/store.js";
 import { type ConfigChange, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
-import type { Deps } from "./deps.js";
+import type { Deps } from "../kernel/deps.js";
 import { checkPrivateNetwork, checkTrustedOrigins } from "./integration-trust.js";
-import { requireIntegration } from "./lookup.js";
+import { requireIntegration } from "../kernel/lookup.js";
 
 export interface IntegrationView {
   name: string;

@@ -6,8 +6,8 @@ import { type ProviderSettings, usesEntityPlaceholder } from "../oauth/provider-
 import type { Store } from "../storage/store.js";
 import { type Actor, ORG_ACTOR } from "./actor.js";
 import { type ConfigChange, checkLockedKeys, checkValueKeys, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
-import type { Deps } from "./deps.js";
-import { requireIntegration, requireOrg } from "./lookup.js";
+import type { Deps } from "../kernel/deps.js";
+import { requireIntegration, requireOrg } from "../kernel/lookup.js";
 
 export interface MappingView {
   integration: string;

@@ -1,8 +1,8 @@
 import { ConflictError, ValidationError } from "../core/errors.js";
 import { checkOrgSlug } from "../core/names.js";
 import type { Organization } from "../core/types.js";
-import type { Deps } from "./deps.js";
-import { requireOrg } from "./lookup.js";
+import type { Deps } from "../kernel/deps.js";
+import { requireOrg } from "../kernel/lookup.js";
 
 function checkName(name: unknown): string {
   if (typeof name !== "string" || name.trim() === "" || name.length > 200) {

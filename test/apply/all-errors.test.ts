@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApplyFileError } from "../../src/core/errors.js";
 import { applyText } from "../../src/services/apply.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { bootTest } from "../helpers/backends.js";
 
 /** `bifrost apply` reports every problem in a file, each with its line, and changes nothing. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApplyFileError, BifrostError } from "../../src/core/errors.js";
 import { type ApplyOptions, applyText } from "../../src/services/apply.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { exportDocument, formatExport } from "../../src/services/export.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
 import { EXAMPLE } from "../helpers/fixtures.js";

@@ -3,12 +3,12 @@ import { ApiError, createClient, type ClientSpec, type OperationSpec } from "../
 import { setOAuthProvider } from "../../src/oauth/service.js";
 import { createContext, runInContext } from "../../src/runtime/context.js";
 import { integrations } from "../../src/runtime/integrations.js";
-import type { ExecutionOrg } from "../../src/runtime/types.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { ExecutionOrg } from "../../src/kernel/types.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { setMapping } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";
-import type { StoreResolver } from "../../src/services/resolve.js";
+import type { StoreResolver } from "../../src/host/store-resolver.js";
 import { bootTest, sqliteBackend } from "../helpers/backends.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, startAuthServer } from "../oauth/helpers/auth-server.js";
 import { resolverFor } from "../oauth/helpers/setup.js";

@@ -15,7 +15,7 @@ import { findConsoleDir } from "../../src/server/console/routes.js";
 import { createLogger } from "../../src/logger.js";
 import { startServer } from "../../src/server/index.js";
 import { createApiKey } from "../../src/services/api-keys.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createOrg } from "../../src/services/organizations.js";
 import { bootTest } from "../helpers/backends.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, startAuthServer } from "../oauth/helpers/auth-server.js";

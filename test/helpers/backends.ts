@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
-import { type Bifrost, openBifrost } from "../../src/services/bootstrap.js";
+import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { PostgresStore } from "../../src/storage/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import type { Store } from "../../src/storage/store.js";

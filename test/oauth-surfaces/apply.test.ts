@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApplyFileError } from "../../src/core/errors.js";
 import { getOAuthProvider } from "../../src/oauth/service.js";
 import { applyText } from "../../src/services/apply.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { exportDocument, formatExport } from "../../src/services/export.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
 

@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { completeAuthorization } from "../../src/oauth/service.js";
-import { openBifrost } from "../../src/services/bootstrap.js";
+import { openBifrost } from "../../src/host/bootstrap.js";
 import { tempDir } from "../helpers/backends.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, driveAuthorization, PUBLIC_URL, startAuthServer } from "../oauth/helpers/auth-server.js";
 import { getAs, oauthDeps, resolverFor } from "../oauth/helpers/setup.js";

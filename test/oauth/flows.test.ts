@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import {
   completeAuthorization,
   disconnect,

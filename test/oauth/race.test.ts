@@ -3,7 +3,7 @@ import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PG_URL, bootTest, postgresBackend, sqliteBackend } from "../helpers/backends.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { completeAuthorization, getOAuthStatus, listOAuthEvents, refreshConnection, setOAuthProvider, startAuthorization } from "../../src/oauth/service.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, driveAuthorization, startAuthServer } from "./helpers/auth-server.js";
 import { startFleet } from "./helpers/fleet.js";

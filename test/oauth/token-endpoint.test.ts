@@ -3,7 +3,7 @@ import { BifrostError } from "../../src/core/errors.js";
 import { checkUrlAllowed } from "../../src/oauth/guarded-fetch.js";
 import { oauthOptionsFromEnv } from "../../src/oauth/options.js";
 import { getOAuthProvider, getOAuthStatus, refreshConnection, setOAuthProvider } from "../../src/oauth/service.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
 import { getAs, resolverFor } from "./helpers/setup.js";

@@ -4,7 +4,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { recordEvent } from "../../src/oauth/events.js";
 import { resolveOptions } from "../../src/oauth/options.js";
 import { deliverWebhooks } from "../../src/oauth/webhooks.js";

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, ForbiddenError, IntegrationNotFoundError, NoExecutionContextError, ValidationError, WorkflowError } from "../../src/core/errors.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { setMapping } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";
-import { StoreResolver } from "../../src/services/resolve.js";
+import { StoreResolver } from "../../src/host/store-resolver.js";
 import type { Store } from "../../src/storage/store.js";
 import { executeWorkflow } from "../../src/runtime/execute.js";
 import { integrations } from "../../src/runtime/integrations.js";
-import type { ExecutionOrg } from "../../src/runtime/types.js";
+import type { ExecutionOrg } from "../../src/kernel/types.js";
 import { workflow } from "../../src/runtime/workflow.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";
 

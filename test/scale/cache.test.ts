@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, revokeApiKey } from "../../src/services/api-keys.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { setConfig } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";
-import type { ExecutionOrg } from "../../src/runtime/types.js";
+import type { ExecutionOrg } from "../../src/kernel/types.js";
 import { PG_URL } from "../helpers/backends.js";
 import { type PgEnv, pgEnv, type ServerProcess, spawnServe, waitFor } from "./helpers.js";
 

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
-import { type Bifrost, openBifrost } from "../../src/services/bootstrap.js";
+import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { createTestDatabase, tempDir } from "../helpers/backends.js";
 
 export const BIN = join(import.meta.dirname, "..", "..", "bin", "bifrost.js");

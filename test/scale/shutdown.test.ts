@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setOAuthProvider } from "../../src/oauth/service.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { PG_URL } from "../helpers/backends.js";
 import { getAs, resolverFor } from "../oauth/helpers/setup.js";

@@ -10,7 +10,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BifrostError } from "../../src/core/errors.js";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
-import { openBifrost } from "../../src/services/bootstrap.js";
+import { openBifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { openStore } from "../../src/storage/open.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";

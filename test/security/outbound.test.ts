@@ -8,7 +8,7 @@ import { BifrostError } from "../../src/core/errors.js";
 import { loadSpec } from "../../src/generator/load.js";
 import { refusedAddress } from "../../src/net/guarded-agent.js";
 import { checkOutboundUrl } from "../../src/net/outbound-policy.js";
-import { RemoteResolver } from "../../src/runtime/remote.js";
+import { RemoteResolver } from "../../src/host/remote-resolver.js";
 import { type Listener, startListener } from "./outbound-listener.js";
 
 const R = "refused";

@@ -17,7 +17,7 @@ import { createLogger } from "../../src/logger.js";
 import { disconnect, getOAuthStatus, listOAuthEvents, refreshConnection, setOAuthProvider } from "../../src/oauth/service.js";
 import { createApp } from "../../src/server/index.js";
 import { createApiKey } from "../../src/services/api-keys.js";
-import { type Bifrost, openBifrost } from "../../src/services/bootstrap.js";
+import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { createOrg } from "../../src/services/organizations.js";
 import { BACKENDS, createTestDatabase, tempDir } from "../helpers/backends.js";

@@ -18,7 +18,7 @@ import { completeAuthorization, getOAuthStatus, listOAuthEvents, refreshConnecti
 import { createApp } from "../../src/server/index.js";
 import { createApiKey } from "../../src/services/api-keys.js";
 import { applyText } from "../../src/services/apply.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { createOrg } from "../../src/services/organizations.js";
 import { BACKENDS, bootTest } from "../helpers/backends.js";

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, MigrationError } from "../../src/core/errors.js";
 import { setOAuthProvider } from "../../src/oauth/service.js";
 import { PLATFORM_ACTOR } from "../../src/services/actor.js";
-import { openBifrost } from "../../src/services/bootstrap.js";
+import { openBifrost } from "../../src/host/bootstrap.js";
 import { plainValue } from "../../src/services/config-values.js";
 import { refreshUnboundFingerprints } from "../../src/services/fingerprints.js";
 import { createIntegration } from "../../src/services/integrations.js";

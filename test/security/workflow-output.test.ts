@@ -16,7 +16,7 @@ import { integrations } from "../../src/runtime/integrations.js";
 import { workflow } from "../../src/runtime/workflow.js";
 import { createApp } from "../../src/server/index.js";
 import { createApiKey } from "../../src/services/api-keys.js";
-import { type Bifrost, openBifrost } from "../../src/services/bootstrap.js";
+import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { setMapping } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";

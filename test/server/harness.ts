@@ -1,7 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { createApp, type ServerOptions } from "../../src/server/index.js";
 import { createApiKey } from "../../src/services/api-keys.js";
-import type { Bifrost } from "../../src/services/bootstrap.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { setMapping } from "../../src/services/mappings.js";
 import { createOrg } from "../../src/services/organizations.js";

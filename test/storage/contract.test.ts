@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConflictError, DecryptError, KeyringError, NotFoundError, SchemaChangeError, ValidationError, ValueTooLargeError } from "../../src/core/errors.js";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
-import { openBifrost, type Bifrost } from "../../src/services/bootstrap.js";
+import { openBifrost, type Bifrost } from "../../src/host/bootstrap.js";
 import { getStoredConfig, listMappings, removeMapping, setConfig, setMapping } from "../../src/services/mappings.js";
 import { createIntegration, deleteIntegration, getIntegration, updateIntegration } from "../../src/services/integrations.js";
 import { createOrg, deleteOrg, updateOrg } from "../../src/services/organizations.js";
@@ -235,7 +235,7 @@ for (const backend of BACKENDS) {
         await ok.close();
       } else {
         // SQLite: check the canary through the same store (checkCanaries is what openBifrost runs)
-        const { checkCanaries } = await import("../../src/services/bootstrap.js");
+        const { checkCanaries } = await import("../../src/host/bootstrap.js");
         const { SecretBox } = await import("../../src/crypto/secret-box.js");
         const { parseKeyring } = await import("../../src/crypto/keyring.js");
         await expect(checkCanaries(bf.store, new SecretBox(parseKeyring(generateKeyringJson(), "t")), bf.clock)).rejects.toThrowError(KeyringError);

@@ -3,7 +3,7 @@ import type { DisplayValue } from "../../core/types.js";
 import { PLATFORM_ACTOR } from "../../services/actor.js";
 
 const services = () => import("../../services/mappings.js");
-const lookup = () => import("../../services/lookup.js");
+const lookup = () => import("../../kernel/lookup.js");
 import { parseAssignments, withBifrost } from "../context.js";
 import { describeChange, emit, type JsonFlag, say, showValue, table } from "../output.js";
 

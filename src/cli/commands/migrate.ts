@@ -8,7 +8,7 @@ export function registerMigrate(program: Command): void {
     .description("create or upgrade the database schema, then check the keyring against it")
     .option("--json", "machine-readable output")
     .action(async (opts: JsonFlag) => {
-      const [{ openBifrost, bifrostHome }, { describeStore, openStore }] = await Promise.all([import("../../services/bootstrap.js"), import("../../storage/open.js")]);
+      const [{ openBifrost, bifrostHome }, { describeStore, openStore }] = await Promise.all([import("../../host/bootstrap.js"), import("../../storage/open.js")]);
       const location = { databaseUrl: process.env.DATABASE_URL || undefined, home: bifrostHome(process.env) };
       const store = openStore(location, { notice: cliWarn });
       let applied: string[];

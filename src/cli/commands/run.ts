@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import { NotFoundError, ValidationError, WorkflowError } from "../../core/errors.js";
 import type { ExecutionResult } from "../../runtime/execute.js";
-import { type OutputSink, printOutput, writeRaw } from "../../runtime/output.js";
+import { printOutput, writeRaw } from "../../runtime/output.js";
+import type { OutputSink } from "../../runtime/types.js";
 import type { ProcessFault } from "../../runtime/process-guards.js";
-import type { RemoteResolver } from "../../runtime/remote.js";
+import type { RemoteResolver } from "../../host/remote-resolver.js";
 import type { WorkflowDefinition } from "../../runtime/workflow.js";
 import { withBifrost } from "../context.js";
 import { type JsonFlag, printJson, write } from "../output.js";
@@ -69,7 +70,7 @@ export function registerRun(program: Command): void {
         }
       }
       // Only what this command uses is loaded (remote mode never opens the local store).
-      const [{ installProcessGuards }, { RemoteResolver }] = await Promise.all([import("../../runtime/process-guards.js"), import("../../runtime/remote.js")]);
+      const [{ installProcessGuards }, { RemoteResolver }] = await Promise.all([import("../../runtime/process-guards.js"), import("../../host/remote-resolver.js")]);
       // A rejection the workflow left unhandled fails the run, reported without its secrets.
       let fault: ProcessFault | null = null;
       installProcessGuards((f) => {
@@ -80,7 +81,7 @@ export function registerRun(program: Command): void {
       const res = remote
         ? await runRemote(remote, file, opts, input)
         : await withBifrost(async (bf) => {
-            const [{ requireOrg }, { executeWorkflow }] = await Promise.all([import("../../services/lookup.js"), import("../../runtime/execute.js")]);
+            const [{ requireOrg }, { executeWorkflow }] = await Promise.all([import("../../kernel/lookup.js"), import("../../runtime/execute.js")]);
             const org = await requireOrg(bf.store, opts.org);
             const def = await pickWorkflow(file, opts.workflow);
             return executeWorkflow(def, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver, output: toStderr });

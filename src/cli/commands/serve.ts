@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { ValidationError } from "../../core/errors.js";
-import type { BootOptions } from "../../services/bootstrap.js";
+import type { BootOptions } from "../../host/bootstrap.js";
 import { cliWarn, parsePort } from "../context.js";
 import { emit, type JsonFlag, note, say } from "../output.js";
 
@@ -74,7 +74,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   const [{ default: pino }, { createLogger }, { openBifrost }, { installProcessGuards }, { startServer }] = await Promise.all([
     import("pino"),
     import("../../logger.js"),
-    import("../../services/bootstrap.js"),
+    import("../../host/bootstrap.js"),
     import("../../runtime/process-guards.js"),
     import("../../server/index.js"),
   ]);

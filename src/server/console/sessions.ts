@@ -8,7 +8,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type {} from "@fastify/cookie"; // FastifyRequest.cookies
 import type { FastifyRequest } from "fastify";
-import type { Deps } from "../../services/deps.js";
+import type { Deps } from "../../kernel/deps.js";
 
 export const SESSION_COOKIE = "bifrost_session";
 export const CSRF_HEADER = "x-csrf-token";

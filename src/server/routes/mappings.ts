@@ -1,6 +1,6 @@
 import { NotFoundError } from "../../core/errors.js";
 import type { ApiKeyRole, ConfigValue } from "../../core/types.js";
-import { requireIntegration } from "../../services/lookup.js";
+import { requireIntegration } from "../../kernel/lookup.js";
 import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, setMapping } from "../../services/mappings.js";
 import { ADMIN_ROLES, ALL_ROLES, actorOf, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";

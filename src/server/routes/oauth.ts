@@ -12,7 +12,7 @@ import {
   setOAuthProvider,
   startAuthorization,
 } from "../../oauth/service.js";
-import { requireIntegration } from "../../services/lookup.js";
+import { requireIntegration } from "../../kernel/lookup.js";
 import { ADMIN_ROLES, type Caller, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
 import { sendCallbackPage } from "../callback-page.js";
 import type { Api } from "../route.js";

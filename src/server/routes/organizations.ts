@@ -1,5 +1,5 @@
 import { createOrg, deleteOrg, updateOrg } from "../../services/organizations.js";
-import { requireOrg } from "../../services/lookup.js";
+import { requireOrg } from "../../kernel/lookup.js";
 import { ADMIN_ROLES, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
 import { CreateOrgBody, UpdateOrgBody } from "../schemas.js";

@@ -7,9 +7,9 @@
 import { timingSafeEqual } from "node:crypto";
 import { NotFoundError } from "../../core/errors.js";
 import type { ApiKeyRole } from "../../core/types.js";
-import { tokenFingerprint } from "../../runtime/remote.js";
-import type { ExecutionOrg } from "../../runtime/types.js";
-import { requireIntegration } from "../../services/lookup.js";
+import { tokenFingerprint } from "../../host/remote-resolver.js";
+import type { ExecutionOrg } from "../../kernel/types.js";
+import { requireIntegration } from "../../kernel/lookup.js";
 import { type Caller, checkOrgAccess, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
 import { RefreshIfStaleBody, WorkflowOrgQuery } from "../schemas.js";

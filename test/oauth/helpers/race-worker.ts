@@ -4,8 +4,8 @@
  * argv: integration org N [kill-after-token]
  */
 import { createHash } from "node:crypto";
-import { openBifrost } from "../../../src/services/bootstrap.js";
-import { StoreResolver } from "../../../src/services/resolve.js";
+import { openBifrost } from "../../../src/host/bootstrap.js";
+import { StoreResolver } from "../../../src/host/store-resolver.js";
 import { getAs, TEST_OAUTH } from "./setup.js";
 
 const [integration = "Halo", orgSlug = "acme", n = "50", mode = ""] = process.argv.slice(2);

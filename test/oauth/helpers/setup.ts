@@ -1,11 +1,12 @@
-import type { Bifrost } from "../../../src/services/bootstrap.js";
+import type { Bifrost } from "../../../src/host/bootstrap.js";
 import { createIntegration } from "../../../src/services/integrations.js";
 import { createOrg } from "../../../src/services/organizations.js";
 import { type OAuthDeps } from "../../../src/oauth/service.js";
-import { StoreResolver } from "../../../src/services/resolve.js";
+import { StoreResolver } from "../../../src/host/store-resolver.js";
 import { createContext, runInContext } from "../../../src/runtime/context.js";
 import { integrations } from "../../../src/runtime/integrations.js";
-import type { ExecutionOrg, ResolvedIntegration } from "../../../src/runtime/types.js";
+import type { ExecutionOrg } from "../../../src/kernel/types.js";
+import type { ResolvedIntegration } from "../../../src/runtime/types.js";
 import { PUBLIC_URL } from "./auth-server.js";
 
 export const TEST_OAUTH = { publicUrl: PUBLIC_URL, allowHttpLoopback: true, timeoutMs: 1500, skewSeconds: 1, backoffBaseMs: 50, backoffMaxMs: 200 };

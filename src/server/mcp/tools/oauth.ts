@@ -1,10 +1,10 @@
 /** oauth_status, list_events and create_connect_link: connection health and events, never a token. */
-import { BifrostError } from "../../core/errors.js";
-import { getOAuthStatus, listOAuthEvents } from "../../oauth/service.js";
-import { ADMIN_ROLES, checkOrgAccess, isPlatform } from "../../server/auth.js";
-import { connectionOrg } from "../../server/routes/oauth.js";
-import { oauthConnectionOut, oauthEventOut } from "../../server/views.js";
-import { requireIntegration, requireOrg } from "../../services/lookup.js";
+import { BifrostError } from "../../../core/errors.js";
+import { getOAuthStatus, listOAuthEvents } from "../../../oauth/service.js";
+import { ADMIN_ROLES, checkOrgAccess, isPlatform } from "../../auth.js";
+import { connectionOrg } from "../../routes/oauth.js";
+import { oauthConnectionOut, oauthEventOut } from "../../views.js";
+import { requireIntegration, requireOrg } from "../../../kernel/lookup.js";
 import { ConnectLinkInput, ConnectLinkOutput, ListEventsInput, ListEventsOutput, OAuthStatusInput, OAuthStatusOutput } from "../schemas.js";
 import { defineTool } from "../tool.js";
 

@@ -6,10 +6,10 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
-import { BifrostError } from "../core/errors.js";
-import type { ApiKeyRole } from "../core/types.js";
-import { requireRole } from "../server/auth.js";
-import { envelopeOf, InternalError } from "../server/errors.js";
+import { BifrostError } from "../../core/errors.js";
+import type { ApiKeyRole } from "../../core/types.js";
+import { requireRole } from "../auth.js";
+import { envelopeOf, InternalError } from "../errors.js";
 import { actorFields, type McpContext } from "./context.js";
 
 export interface ToolDef<I extends z.ZodObject, O extends z.ZodObject> {

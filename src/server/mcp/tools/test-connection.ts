@@ -1,6 +1,6 @@
 /** test_connection: the console's test-connection logic (GET base_url + path with the org's resolved auth, body redacted). */
-import { PLATFORM_ONLY } from "../../server/auth.js";
-import { testConnection } from "../../server/routes/console-support.js";
+import { PLATFORM_ONLY } from "../../auth.js";
+import { testConnection } from "../../routes/console-support.js";
 import { TestConnectionInput, TestConnectionOutput } from "../schemas.js";
 import { defineTool } from "../tool.js";
 

@@ -11,7 +11,7 @@ import { testConnectionTool } from "./tools/test-connection.js";
 
 function version(): string {
   try {
-    return (createRequire(import.meta.url)("../../package.json") as { version?: string }).version ?? "0.0.0";
+    return (createRequire(import.meta.url)("../../../package.json") as { version?: string }).version ?? "0.0.0";
   } catch {
     return "0.0.0";
   }

@@ -5,9 +5,9 @@
  * field the API adds later passes through instead of failing validation.
  */
 import { z } from "zod";
-import { GenerateSdkBody } from "../server/routes/sdk.js";
-import { TestConnectionBody } from "../server/routes/console-support.js";
-import { ConfigSchemaItemBody, ConfigValues, EventsQuery, integrationName, OAuthStatusQuery, orgSlug, PutMappingBody } from "../server/schemas.js";
+import { GenerateSdkBody } from "../routes/sdk.js";
+import { TestConnectionBody } from "../routes/console-support.js";
+import { ConfigSchemaItemBody, ConfigValues, EventsQuery, integrationName, OAuthStatusQuery, orgSlug, PutMappingBody } from "../schemas.js";
 
 // ---------------------------------------------------------------------------------------------
 // Inputs

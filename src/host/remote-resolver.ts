@@ -39,9 +39,11 @@ import {
   OAuthUrlRefusedError,
 } from "../oauth/errors.js";
 import { checkOutboundUrl } from "../net/outbound-policy.js";
-import { IntegrationConfig } from "./config-map.js";
-import { makeResolved } from "./resolved.js";
-import type { CredentialLevel, ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthConnectionStatus, OAuthCredentials, ResolvedIntegration } from "./types.js";
+import { IntegrationConfig } from "../runtime/config-map.js";
+import { makeResolved } from "../runtime/resolved.js";
+import { clientFetch } from "./client-fetch.js";
+import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
+import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
 
 /** The server could not be reached, or answered with something that is not the Bifrost API. */
 export class RemoteUnavailableError extends BifrostError {
@@ -171,6 +173,7 @@ export function resolvedFromBody(body: ResolvedBody, org: ExecutionOrg | null = 
       // Unknown (older server): an integration-level token, the conservative reading.
       oauthLevel: t ? (t.oauth_level === "org" ? "org" : t.oauth_level === "integration" ? "integration" : null) : oauth ? "integration" : null,
     },
+    clientFetch,
   );
 }
 

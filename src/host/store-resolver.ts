@@ -3,15 +3,17 @@ import type { ConfigSchemaItem, ConfigValue } from "../core/types.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js";
 import { IntegrationConfig } from "../runtime/config-map.js";
-import type { CredentialLevel, ExecutionOrg, IntegrationResolver, IntegrationSummary, OAuthCredentials, ResolvedIntegration } from "../runtime/types.js";
+import type { CredentialLevel, ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
+import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
 import { type ResolvedCredentials, resolveConnection } from "../oauth/credentials.js";
 import { makeResolved } from "../runtime/resolved.js";
+import { clientFetch } from "./client-fetch.js";
 import { type OAuthDeps, refreshConnection, withOAuth } from "../oauth/service.js";
 import { OAuthNotConnectedError } from "../oauth/errors.js";
 import type { RefreshDeps } from "../oauth/refresh.js";
 import type { CacheTable } from "../cache/change-feed.js";
-import { type Clock, systemClock } from "./clock.js";
-import { plainValue } from "./config-values.js";
+import { type Clock, systemClock } from "../kernel/clock.js";
+import { plainValue } from "../services/config-values.js";
 
 interface ParsedSchema {
   keys: ReadonlySet<string>;
@@ -97,6 +99,7 @@ export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionO
       privateNetwork: rows.integration.privateNetwork ?? false,
       oauthLevel: creds ? creds.level : oauth ? "integration" : null,
     },
+    clientFetch,
   );
 }
 

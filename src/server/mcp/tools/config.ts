@@ -3,10 +3,10 @@
  * and PUT …/mappings/:org, so every validation and role rule of the services applies. All-or-nothing:
  * a value that fails validation is a tool error naming the key, and nothing is stored.
  */
-import { actorOf, ADMIN_ROLES, checkOrgAccess, PLATFORM_ONLY, requireRole } from "../../server/auth.js";
-import { changeOut, mappingOut } from "../../server/views.js";
-import { updateIntegration } from "../../services/integrations.js";
-import { getStoredConfig, setConfig, setMapping } from "../../services/mappings.js";
+import { actorOf, ADMIN_ROLES, checkOrgAccess, PLATFORM_ONLY, requireRole } from "../../auth.js";
+import { changeOut, mappingOut } from "../../views.js";
+import { updateIntegration } from "../../../services/integrations.js";
+import { getStoredConfig, setConfig, setMapping } from "../../../services/mappings.js";
 import { SetConfigInput, SetConfigOutput, SetMappingInput, SetMappingOutput } from "../schemas.js";
 import { defineTool } from "../tool.js";
 

@@ -4,10 +4,10 @@ import { loadKeyring } from "../crypto/keyring.js";
 import { CANARY_PLAINTEXT, canaryContext, SecretBox } from "../crypto/secret-box.js";
 import { describeStore, openStore } from "../storage/open.js";
 import type { Store } from "../storage/store.js";
-import { type Clock, systemClock } from "./clock.js";
-import type { Deps } from "./deps.js";
-import { refreshUnboundFingerprints } from "./fingerprints.js";
-import { StoreResolver } from "./resolve.js";
+import { type Clock, systemClock } from "../kernel/clock.js";
+import type { Deps } from "../kernel/deps.js";
+import { refreshUnboundFingerprints } from "../services/fingerprints.js";
+import { StoreResolver } from "./store-resolver.js";
 
 export interface BootOptions {
   env?: NodeJS.ProcessEnv;

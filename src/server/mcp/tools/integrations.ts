@@ -1,10 +1,10 @@
 /** list_integrations and get_integration: the management views (secrets masked), never the workflow resolver's plaintext. */
-import { getOAuthProvider } from "../../oauth/service.js";
-import { ADMIN_ROLES } from "../../server/auth.js";
-import { connectionOrg } from "../../server/routes/oauth.js";
-import { integrationOut } from "../../server/views.js";
-import { getIntegration, listIntegrations } from "../../services/integrations.js";
-import { getMapping } from "../../services/mappings.js";
+import { getOAuthProvider } from "../../../oauth/service.js";
+import { ADMIN_ROLES } from "../../auth.js";
+import { connectionOrg } from "../../routes/oauth.js";
+import { integrationOut } from "../../views.js";
+import { getIntegration, listIntegrations } from "../../../services/integrations.js";
+import { getMapping } from "../../../services/mappings.js";
 import { GetIntegrationInput, GetIntegrationOutput, ListIntegrationsOutput, NoInput } from "../schemas.js";
 import { defineTool } from "../tool.js";
 

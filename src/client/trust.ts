@@ -3,14 +3,15 @@
  * runtime makes (generated calls and `integration.fetch()`). Part of the SDK core, so a generated
  * module's bundle carries only the calls into it.
  */
-import { ClientError } from "../client/errors.js";
+import { ClientError } from "./errors.js";
 import { guardedAgent } from "../net/guarded-agent.js";
 import { checkOutboundUrl } from "../net/outbound-policy.js";
-import { str } from "../client/serialize.js";
-import type { AuthApplier, AuthParts, SecurityRequirement, SecurityScheme } from "../client/types.js";
-import { currentContext } from "./context.js";
-import { connectionError, trustOf } from "./resolved.js";
-import type { CredentialLevel, ExecutionOrg, ResolvedIntegration } from "./types.js";
+import { str } from "./serialize.js";
+import type { AuthApplier, AuthParts, SecurityRequirement, SecurityScheme } from "./types.js";
+import { currentContext } from "../runtime/context.js";
+import { connectionError, trustOf } from "../runtime/resolved.js";
+import type { CredentialLevel, ExecutionOrg } from "../kernel/types.js";
+import type { ResolvedIntegration } from "../runtime/types.js";
 
 /** A spec server: URL template and its variables (a subset of the client's ServerSpec). */
 interface Server {

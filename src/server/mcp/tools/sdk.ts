@@ -1,9 +1,9 @@
 /** generate_sdk: a typed client module from an OpenAPI spec (https URL or inline), returned as source; nothing is written to disk. */
-import { ValidationError } from "../../core/errors.js";
-import { isUrl } from "../../generator/load.js";
-import { generateForIntegration } from "../../generator/service.js";
-import { PLATFORM_ONLY } from "../../server/auth.js";
-import { generatedOut } from "../../server/routes/sdk.js";
+import { ValidationError } from "../../../core/errors.js";
+import { isUrl } from "../../../generator/load.js";
+import { generateForIntegration } from "../../../generator/service.js";
+import { PLATFORM_ONLY } from "../../auth.js";
+import { generatedOut } from "../../routes/sdk.js";
 import { GenerateSdkInput, GenerateSdkOutput } from "../schemas.js";
 import { defineTool } from "../tool.js";
 

@@ -1,9 +1,9 @@
 /** Who is calling the MCP tools, and what they run against: one context per MCP request (HTTP) or process (stdio). */
-import type { OAuthDeps } from "../oauth/service.js";
-import type { Caller } from "../server/auth.js";
-import type { Bifrost } from "../services/bootstrap.js";
-import type { Deps } from "../services/deps.js";
-import type { StoreResolver } from "../services/resolve.js";
+import type { OAuthDeps } from "../../oauth/service.js";
+import type { Caller } from "../auth.js";
+import type { Bifrost } from "../../host/bootstrap.js";
+import type { Deps } from "../../kernel/deps.js";
+import type { StoreResolver } from "../../host/store-resolver.js";
 
 /** How a call is attributed in the log: the API key (id, prefix, name) or the local CLI. Never a key's secret part. */
 export type Actor = { kind: "api_key"; keyId: string; keyPrefix: string; keyName: string } | { kind: "local_cli" };
