@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { completeAuthorization } from "../../src/oauth/service.js";
 import { openBifrost } from "../../src/host/bootstrap.js";
 import { tempDir } from "../helpers/backends.js";
+import { runCliInProcess } from "../helpers/cli.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, driveAuthorization, PUBLIC_URL, startAuthServer } from "../oauth/helpers/auth-server.js";
 import { getAs, oauthDeps, resolverFor } from "../oauth/helpers/setup.js";
 
@@ -87,7 +88,8 @@ describe("bifrost oauth / events (CLI, SQLite)", () => {
     expect(gone.status).toBe(1);
     expect(JSON.parse(gone.stdout)).toMatchObject({ code: "BIFROST_OAUTH_NO_PROVIDER" });
     for (const args of [["oauth"], ["oauth", "provider", "set"], ["oauth", "connect"], ["oauth", "status"], ["oauth", "refresh"], ["oauth", "disconnect"], ["events"]]) {
-      const r = await run([...args, "--help"]);
+      // Help text needs no process of its own (the commands above cross the process boundary already).
+      const r = await runCliInProcess([...args, "--help"]);
       expect(r.status, args.join(" ")).toBe(0);
       expect(r.stdout).toContain("Usage:");
     }
