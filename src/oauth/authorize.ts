@@ -10,7 +10,7 @@ import { recordEvent } from "./events.js";
 import { authorizationServer, classify, exchangeCode, type ProviderContext, type TokenSet, toBifrostError } from "./grants.js";
 import { withIntegrationPolicy } from "./options.js";
 import type { RefreshDeps } from "./refresh.js";
-import { emptyToken, ownerKey, readProvider, stateSecretContext, tokenPatch } from "./tokens.js";
+import { emptyToken, readProvider, stateSecretContext, tokenPatch } from "./tokens.js";
 
 export interface StartAuthorizationInput {
   integration: string;

@@ -46,15 +46,25 @@ function fill(ctx: ProviderContext, template: string | null, field: string): str
  * A customFetch for oauth4webapi that goes through the guard (and, for token calls, the quirk shims).
  * It records the credentials the request carries in `sent` before anything goes out.
  */
-function fetcher(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response, sent?: SentValues): typeof fetch {
-  return (async (url: string, init: RequestInit) => {
+/** The shape oauth4webapi calls as its customFetch: GET (discovery) or POST with a form body (token, revocation). */
+type OAuthFetch = (url: string, options: o.CustomFetchOptions<"GET" | "POST", URLSearchParams | undefined>) => Promise<Response>;
+
+function fetcher(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response, sent?: SentValues): OAuthFetch {
+  return async (url, options) => {
+    const init: RequestInit = {
+      method: options.method,
+      headers: options.headers,
+      redirect: options.redirect,
+      ...(options.body === undefined ? {} : { body: options.body }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
     sent?.addRequest(url, init);
     const b = await guardedRequest(url, init, opts);
     return rewrite ? rewrite(b) : toResponse(b);
-  }) as unknown as typeof fetch;
+  };
 }
 
-function requestOptions(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response, sent?: SentValues): { [o.customFetch]: typeof fetch; [o.allowInsecureRequests]: boolean } {
+function requestOptions(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response, sent?: SentValues): { [o.customFetch]: OAuthFetch; [o.allowInsecureRequests]: boolean } {
   // allowInsecureRequests only lets http URLs through oauth4webapi's own scheme check; every request still
   // goes through the guard (customFetch), which is the one place the policy is decided (https, or http to
   // loopback with the switch) and which answers with a clear BIFROST_OAUTH_URL_REFUSED instead of a

@@ -1,7 +1,7 @@
 import { format } from "node:util";
 import { redactForms, redactionForms, redactPatterns } from "../crypto/redact.js";
 import { currentContext, type ExecutionContext } from "./context.js";
-import type { OutputMethod, OutputSink, WorkflowOutput } from "./types.js";
+import type { OutputMethod, OutputSink } from "./types.js";
 
 /** Each record is cut to this many characters (after redaction). */
 export const OUTPUT_RECORD_MAX = 64 * 1024;

@@ -1,4 +1,4 @@
-import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
+import type { ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
 import type { IntegrationConfig } from "./config-map.js";
 
 /**

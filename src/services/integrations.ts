@@ -139,14 +139,15 @@ function refusal(name: string, impact: SchemaImpact): SchemaChangeError {
   );
 }
 
+/** A patch: a field left undefined is not changed. */
 export interface UpdateIntegrationInput {
-  name?: string;
-  description?: string | null;
+  name?: string | undefined;
+  description?: string | null | undefined;
   configSchema?: unknown;
   defaults?: unknown;
   trustedOrigins?: unknown;
   privateNetwork?: unknown;
-  force?: boolean;
+  force?: boolean | undefined;
 }
 
 export interface UpdateResult {

@@ -20,7 +20,7 @@ export async function createOrg(deps: Deps, input: { slug: string; name?: string
   return org;
 }
 
-export async function updateOrg(deps: Deps, slug: string, patch: { name?: string; slug?: string }): Promise<Organization> {
+export async function updateOrg(deps: Deps, slug: string, patch: { name?: string | undefined; slug?: string | undefined }): Promise<Organization> {
   const org = await requireOrg(deps.store, slug);
   const next = {
     ...(patch.name === undefined ? {} : { name: checkName(patch.name) }),

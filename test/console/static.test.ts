@@ -12,7 +12,6 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { precompress } from "../../scripts/console-compress.js";
-import { createApp } from "../../src/server/app.js";
 import { CALLBACK_CSP } from "../../src/server/callback-page.js";
 import { CONSOLE_CSP } from "../../src/server/console/routes.js";
 import { sqliteBackend } from "../helpers/backends.js";

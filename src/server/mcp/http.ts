@@ -101,7 +101,8 @@ export function mcpRoutes(api: Api): void {
         allowHttpLoopback: options.allowHttpLoopback,
       };
       const server = buildMcpServer(ctx);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      // No sessionIdGenerator: stateless mode, one transport per request.
+      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
       reply.hijack();
       reply.raw.on("close", () => {
         void transport.close();

@@ -2,7 +2,7 @@ import { NotFoundError } from "../../core/errors.js";
 import type { ApiKeyRole, ConfigValue } from "../../core/types.js";
 import { requireIntegration } from "../../kernel/lookup.js";
 import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, setMapping } from "../../services/mappings.js";
-import { ADMIN_ROLES, ALL_ROLES, actorOf, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
+import { ADMIN_ROLES, actorOf, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
 import { ConfigValues, PutMappingBody, ResolvedQuery } from "../schemas.js";
 import { changeOut, mappingOut, resolvedOAuthOut, resolvedOut, resolvedSchemaOut } from "../views.js";
