@@ -45,7 +45,7 @@ export function normalize(s: string): string {
     .trim();
 }
 
-export function tokens(s: string): string[] {
+function tokens(s: string): string[] {
   const all = normalize(s).split(" ").filter(Boolean);
   const meaningful = all.filter((t) => !STOPWORDS.has(t));
   return meaningful.length > 0 ? meaningful : all;

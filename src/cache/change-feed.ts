@@ -17,7 +17,7 @@ import { createRequire } from "node:module";
 import type pg from "pg";
 
 export const CHANGES_CHANNEL = "bifrost_changes";
-export const DEFAULT_CACHE_TTL_MS = 1_500;
+const DEFAULT_CACHE_TTL_MS = 1_500;
 const HEARTBEAT_MS = 5_000;
 const HEARTBEAT_TIMEOUT_MS = 2_000;
 

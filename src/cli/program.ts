@@ -33,7 +33,7 @@ function version(): string {
   }
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command("bifrost");
   program
     .description("Bifrost Integrations: typed per-organization integration config, secrets and entity mappings for workflow code.")

@@ -44,7 +44,7 @@ function expand(name: string, v: unknown, p: ParamSpec | undefined, e: (s: strin
 }
 
 /** Fill `{name}` in the path template with `one(name, value)`; values may not be `.`/`..` segments. */
-export function fillPath(op: OperationSpec, values: Record<string, unknown> | undefined, one: (name: string, v: unknown) => string): string {
+function fillPath(op: OperationSpec, values: Record<string, unknown> | undefined, one: (name: string, v: unknown) => string): string {
   return op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const v = values?.[name];
     const out = v === undefined || v === null ? "." : one(name, v);
@@ -106,7 +106,7 @@ function deep(out: string[], key: string, v: unknown, e: (s: string) => string):
 }
 
 /** Nested form fields: `a[b]=c`, arrays repeated (`tags=a&tags=b`), arrays of objects indexed (`items[0][id]=1`). */
-export function formFields(value: unknown, prefix = "", out: Array<[string, string]> = []): Array<[string, string]> {
+function formFields(value: unknown, prefix = "", out: Array<[string, string]> = []): Array<[string, string]> {
   if (Array.isArray(value)) {
     value.forEach((x, i) => formFields(x, isPlain(x) || Array.isArray(x) ? `${prefix}[${i}]` : prefix, out));
   } else if (isPlain(value)) {

@@ -24,7 +24,7 @@ interface Server {
  * `baseKey`, the spec's servers with variables from the defaults, and the integration's `trusted_origins`.
  * An org override never adds to this set.
  */
-export function trustedOrigins(integ: ResolvedIntegration, servers: readonly Server[], baseKey: string): Set<string> {
+function trustedOrigins(integ: ResolvedIntegration, servers: readonly Server[], baseKey: string): Set<string> {
   const trust = trustOf(integ);
   const def = (k: string): string | undefined => {
     if (integ.config.levelOf(k) === "org") return trust.defaults.get(k) || undefined;
@@ -137,7 +137,7 @@ export function credentialsFor(
 }
 
 /** The level of credentials built from config keys `keys` (and the OAuth token when `token`): null when none. */
-export function credentialLevel(integ: ResolvedIntegration, keys: readonly string[], token: boolean): CredentialLevel | null {
+function credentialLevel(integ: ResolvedIntegration, keys: readonly string[], token: boolean): CredentialLevel | null {
   const levels = keys.map((k) => integ.config.levelOf(k));
   if (token) levels.push(trustOf(integ).oauthLevel ?? "integration");
   return levels.includes("integration") ? "integration" : levels[0] ? "org" : null;

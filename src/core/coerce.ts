@@ -5,7 +5,7 @@ import type { ConfigSchemaItem, ConfigValue, JsonValue } from "./types.js";
 export const MAX_VALUE_BYTES = 64 * 1024;
 
 /** Deepest nesting accepted inside a json value. */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** Short description of a received value for error messages (strings are truncated). */
 export function describeValue(value: unknown): string {

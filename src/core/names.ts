@@ -1,7 +1,7 @@
 import { ValidationError } from "./errors.js";
 
 /** Config keys: identifiers, never prototype names. */
-export const CONFIG_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CONFIG_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const RESERVED_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 /** Integration names: used in code (`integrations.get("HaloPSA")`), URLs and file names. */
 export const INTEGRATION_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;

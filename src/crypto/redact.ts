@@ -3,7 +3,7 @@
  */
 
 /** Object keys whose values are always replaced in logs. */
-export const SENSITIVE_KEYS = [
+const SENSITIVE_KEYS = [
   "access_token",
   "accessToken",
   "refresh_token",
@@ -37,7 +37,7 @@ const QUERY_SECRETS = /([?&](?:code|access_token|refresh_token|state|client_secr
 const API_KEYS = /\bbfk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}\b/g;
 
 /** Values shorter than this are never searched for (they would match ordinary words). */
-export const MIN_SECRET_LENGTH = 4;
+const MIN_SECRET_LENGTH = 4;
 /** Values at least this long are also searched for as base64 fragments inside longer base64 text. */
 const MIN_FRAGMENT_SOURCE = 12;
 
@@ -74,7 +74,7 @@ function base64Fragments(value: string): string[] {
  * base64url of the value, and (for values of 12 characters or more) the fragments it leaves inside a
  * longer base64 text. Values shorter than 4 characters give none.
  */
-export function secretVariants(value: string): string[] {
+function secretVariants(value: string): string[] {
   if (value.length < MIN_SECRET_LENGTH) return [];
   const forms = new Set<string>([value]);
   const uri = encodeURIComponent(value);
@@ -106,7 +106,7 @@ export function redactForms(text: string, forms: readonly string[]): string {
 }
 
 /** Replace every form (see secretVariants) of every value, longest first. */
-export function redactValues(text: string, values: Iterable<string>): string {
+function redactValues(text: string, values: Iterable<string>): string {
   return redactForms(text, redactionForms(values));
 }
 

@@ -19,7 +19,7 @@ export interface SpecFetchOptions {
   onBytes?: (received: number, total: number | null) => void;
 }
 
-export const DEFAULT_SPEC_MAX_BYTES = 40 * 1024 * 1024;
+const DEFAULT_SPEC_MAX_BYTES = 40 * 1024 * 1024;
 
 export function defaultFetchOptions(env: NodeJS.ProcessEnv = process.env): SpecFetchOptions {
   const cap = Number(env.BIFROST_SPEC_MAX_BYTES);
@@ -31,7 +31,7 @@ export function defaultFetchOptions(env: NodeJS.ProcessEnv = process.env): SpecF
 }
 
 /** Check scheme, credentials and IP literals under the outbound policy; returns the parsed URL. */
-export function checkSpecUrl(raw: string, allowHttpLoopback: boolean): URL {
+function checkSpecUrl(raw: string, allowHttpLoopback: boolean): URL {
   try {
     return checkOutboundUrl(raw, { allowHttpLoopback, subject: "Spec URL" });
   } catch (err) {

@@ -3,10 +3,10 @@
  */
 import type { PaginationSpec, ParamSpec, SecurityRequirement } from "../client/types.js";
 import { camelCase, pascalCase, safeValueName, words } from "./names.js";
-import { isObject, resolvePointer, type Json, type JsonObject } from "./pointer.js";
+import { isObject, resolvePointer, type JsonObject } from "./pointer.js";
 import { METHODS } from "./validate.js";
 
-export interface ParamInfo {
+interface ParamInfo {
   name: string;
   in: "path" | "query" | "header" | "cookie";
   required: boolean;
@@ -22,7 +22,7 @@ export interface MediaInfo {
   schema: unknown;
 }
 
-export interface ResponseInfo {
+interface ResponseInfo {
   status: string;
   media: MediaInfo[];
   headers: string[];
@@ -333,5 +333,3 @@ function detectPagination(doc: JsonObject, op: OperationInfo): void {
     if (limit) return set({ style: "offset", param: offsetParam, limitParam: limit, ...itemsPath });
   }
 }
-
-export type { Json };

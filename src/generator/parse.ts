@@ -2,7 +2,7 @@
 import { parseDocument } from "yaml";
 import { SpecParseError } from "./errors.js";
 
-export function lineColAt(text: string, pos: number): { line: number; column: number } {
+function lineColAt(text: string, pos: number): { line: number; column: number } {
   let line = 1;
   let last = -1;
   const end = Math.min(pos, text.length);

@@ -6,7 +6,7 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-export function escapeToken(t: string): string {
+function escapeToken(t: string): string {
   return t.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 

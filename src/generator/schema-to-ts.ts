@@ -31,7 +31,7 @@ function wrap(t: string): string {
   return SIMPLE.test(t) || (t.startsWith("{") && t.endsWith("}") && !t.includes("} &") && !t.includes("} |")) ? t : `(${t})`;
 }
 
-export function literal(v: Json): string | null {
+function literal(v: Json): string | null {
   if (v === null) return "null";
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : null;

@@ -102,7 +102,7 @@ function camelDetails(details: unknown): ErrorDetails | undefined {
  * message and details). Classes' constructors differ, so the base constructor runs with the subclass
  * as `new.target`: the prototype, `name` and fields come out exactly as with `new ConfigError(…)`.
  */
-export function errorFromEnvelope(status: number, envelope: { code?: unknown; message?: unknown; details?: unknown }, secrets: readonly string[] = []): BifrostError {
+function errorFromEnvelope(status: number, envelope: { code?: unknown; message?: unknown; details?: unknown }, secrets: readonly string[] = []): BifrostError {
   const code = typeof envelope.code === "string" && /^BIFROST_[A-Z_]+$/.test(envelope.code) ? envelope.code : "BIFROST_INTERNAL";
   const message = redactText(typeof envelope.message === "string" ? envelope.message : `The Bifrost server answered HTTP ${status}.`, secrets);
   const details = camelDetails(envelope.details);
@@ -146,7 +146,7 @@ function oauthIn(o: ResolvedBody["oauth"]): OAuthCredentials | null {
 }
 
 /** The same ResolvedIntegration object `buildResolved` makes in-process: typo guard, masking and freezing included. */
-export function resolvedFromBody(body: ResolvedBody, org: ExecutionOrg | null = null): ResolvedIntegration {
+function resolvedFromBody(body: ResolvedBody, org: ExecutionOrg | null = null): ResolvedIntegration {
   const values = new Map<string, ConfigValue>();
   for (const [k, v] of Object.entries(body.config)) values.set(k, deepFreeze(v));
   const secrets = new Map<string, string>(Object.entries(body.secret_fingerprints ?? {}));

@@ -43,7 +43,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Merge defaults and overrides (shallow, key by key), decrypt the winners, check required keys. */
-export function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null, oauth: OAuthCredentials | null = null, creds?: ResolvedCredentials): ResolvedIntegration {
+function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null, oauth: OAuthCredentials | null = null, creds?: ResolvedCredentials): ResolvedIntegration {
   const schema = parsedSchema(rows.integration.configSchema);
   const winners = new Map<string, StoredConfigValue>();
   /** Defaults the org overrides (their values are the trust inputs: the default base URL, server variables). */

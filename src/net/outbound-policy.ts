@@ -34,7 +34,7 @@ export interface OutboundOptions {
 const HTTP_FIX = "use https (plain http is allowed only to loopback, with BIFROST_ALLOW_HTTP_LOOPBACK=1 for local development)";
 
 /** The fix to suggest for an address refusal. */
-export function addressFix(reason: string, privateNetwork: boolean): string {
+function addressFix(reason: string, privateNetwork: boolean): string {
   if (/loopback/.test(reason)) return "loopback is allowed only with BIFROST_ALLOW_HTTP_LOOPBACK=1 (tests and local development)";
   if (!privateNetwork && /private|CGNAT/.test(reason) && !/metadata|link-local/.test(reason)) {
     return "for an on-premises server, a platform admin sets private_network: true on the integration";

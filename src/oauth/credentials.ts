@@ -63,7 +63,7 @@ const levelOfRow = (t: StoredOAuthToken): CredentialLevel => (t.ownerKey === own
  * Returns null when the integration has no provider or nothing is connected. The provider and the
  * candidate token rows come with the resolve query: no further read unless a refresh is due.
  */
-export async function resolveCredentials(deps: RefreshDeps, rows: ResolveRows, org: ExecutionOrg | null, chosen?: (row: StoredOAuthToken) => void): Promise<OAuthCredentials | null> {
+async function resolveCredentials(deps: RefreshDeps, rows: ResolveRows, org: ExecutionOrg | null, chosen?: (row: StoredOAuthToken) => void): Promise<OAuthCredentials | null> {
   if (!rows.oauth) return null;
   const provider = loadProvider(deps.box, rows.oauth.provider);
   const candidates = rows.oauth.tokens;

@@ -120,7 +120,7 @@ async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, id: st
  * invalid_grant is classified as an interrupted refresh. An attempt that never left (URL or address
  * refused, DNS failure, connection refused, TLS failure) or that got an answer clears it.
  */
-export function mayHaveReachedProvider(f: OAuthFailure): boolean {
+function mayHaveReachedProvider(f: OAuthFailure): boolean {
   if (f.kind !== "transient") return false;
   if (!f.own) return f.reason === UNKNOWN_FAILURE;
   const reason = f.own.details?.reason;

@@ -21,7 +21,7 @@ const SENSITIVE_PARAMS = new Set([
 ]);
 
 /** Provider text is cut to this many characters before it is redacted (and later to 200 for display). */
-export const PROVIDER_TEXT_MAX = 4096;
+const PROVIDER_TEXT_MAX = 4096;
 
 function formDecode(s: string): string {
   try {

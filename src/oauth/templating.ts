@@ -14,7 +14,7 @@ export function placeholdersOf(template: string): string[] {
  * cannot add a domain); in the path it may be dot-separated DNS labels (tenant domains such as
  * contoso.onmicrosoft.com), never empty labels, "..", "/", "@", "#", "?", "%", ":" or spaces.
  */
-export function isSafeValue(value: string, inHost: boolean): boolean {
+function isSafeValue(value: string, inHost: boolean): boolean {
   if (value.length === 0 || value.length > 253) return false;
   if (inHost) return DNS_LABEL.test(value);
   return value.split(".").every((label) => DNS_LABEL.test(label));

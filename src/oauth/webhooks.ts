@@ -17,12 +17,12 @@ export interface WebhookOptions {
 }
 
 /** `X-Bifrost-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. */
-export function signWebhook(secret: string, timestamp: number, body: string): string {
+function signWebhook(secret: string, timestamp: number, body: string): string {
   return `t=${timestamp},v1=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
 
 /** The JSON body: the stored event (payloads never carry tokens, codes or secrets). */
-export function webhookBody(e: StoredOAuthEvent): string {
+function webhookBody(e: StoredOAuthEvent): string {
   return JSON.stringify({ id: e.id, type: e.type, integration_id: e.integrationId, org_id: e.orgId, created_at: e.createdAt, payload: e.payload });
 }
 

@@ -46,7 +46,7 @@ function exportUrls(require: NodeRequire): Record<string, string> {
 }
 
 /** Make `.ts` workflow files importable without a build step, and `import "bifrost"` resolvable. */
-export function registerWorkflowLoader(): void {
+function registerWorkflowLoader(): void {
   if (registered) return;
   registered = true;
   const require = createRequire(import.meta.url);

@@ -4,7 +4,7 @@ import { currentContext, type ExecutionContext } from "./context.js";
 import type { OutputMethod, OutputSink } from "./types.js";
 
 /** Each record is cut to this many characters (after redaction). */
-export const OUTPUT_RECORD_MAX = 64 * 1024;
+const OUTPUT_RECORD_MAX = 64 * 1024;
 
 const METHODS: ReadonlyArray<Exclude<OutputMethod, "write">> = ["log", "info", "debug", "trace", "warn", "error"];
 const STREAM: Record<OutputMethod, "stdout" | "stderr"> = { log: "stdout", info: "stdout", debug: "stdout", write: "stdout", trace: "stderr", warn: "stderr", error: "stderr" };
@@ -42,7 +42,7 @@ export const printOutput: OutputSink = (o) => {
 const formsCache = new WeakMap<ExecutionContext, { size: number; forms: string[] }>();
 
 /** Redact `text` with the execution's own secrets (every form) and the generic credential patterns. */
-export function redactForExecution(ctx: ExecutionContext, text: string): string {
+function redactForExecution(ctx: ExecutionContext, text: string): string {
   let hit = formsCache.get(ctx);
   if (!hit || hit.size !== ctx.secrets.size) {
     hit = { size: ctx.secrets.size, forms: redactionForms(ctx.secrets) };

@@ -8,7 +8,7 @@ import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredent
 import type { IntegrationFetchInit, ResolvedIntegration } from "./types.js";
 
 /** The key of the trust record on a ResolvedIntegration. */
-export const TRUST: unique symbol = Symbol.for("bifrost.trust") as never;
+const TRUST: unique symbol = Symbol.for("bifrost.trust") as never;
 
 /** What the client runtime needs, besides the config, to bind credentials to origins. */
 export interface TrustRecord {

@@ -16,7 +16,7 @@ const STYLE_HASH = createHash("sha256").update(STYLE).digest("base64");
 export const CALLBACK_CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src 'none'; script-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 
 /** Escape for HTML text and attribute values. */
-export function escapeHtml(value: string): string {
+function escapeHtml(value: string): string {
   return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -38,7 +38,7 @@ export interface CallbackOutcome {
   code?: string;
 }
 
-export function renderCallbackPage(o: CallbackOutcome): string {
+function renderCallbackPage(o: CallbackOutcome): string {
   const who = `${escapeHtml(o.integration)}${o.org ? ` for <code>${escapeHtml(o.org)}</code>` : ""}`;
   const title = o.ok ? "Connected" : "Connection failed";
   const body = o.ok

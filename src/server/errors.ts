@@ -21,7 +21,7 @@ export class BadRequestError extends BifrostError {
   }
 }
 
-export class UnsupportedMediaTypeError extends BifrostError {
+class UnsupportedMediaTypeError extends BifrostError {
   constructor(message = "Request bodies must be JSON: send 'Content-Type: application/json'.") {
     super("BIFROST_UNSUPPORTED_MEDIA_TYPE", 415, message);
   }
@@ -86,13 +86,13 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
 }
 
 /** Deepest nesting accepted in a request body. */
-export const MAX_BODY_DEPTH = 100;
+const MAX_BODY_DEPTH = 100;
 
 /**
  * Find a `__proto__` key anywhere in a parsed JSON body (returns its path), iteratively so a deeply
  * nested body cannot exhaust the stack; nesting deeper than MAX_BODY_DEPTH is reported as "(too deep)".
  */
-export function findProtoKey(value: unknown): string | null {
+function findProtoKey(value: unknown): string | null {
   const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: "", depth: 0 }];
   while (stack.length > 0) {
     const { value: v, path, depth } = stack.pop()!;

@@ -10,7 +10,7 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteContext<B, Q> {
+interface RouteContext<B, Q> {
   caller: Caller;
   params: Record<string, string>;
   body: B;

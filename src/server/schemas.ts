@@ -30,7 +30,7 @@ export const ConfigSchemaItemBody = z.strictObject({
   org_override: z.boolean().optional().describe("false: only platform admins may set per-organization values of this key (default true)."),
 });
 
-export const ConfigSchemaBody = z.array(ConfigSchemaItemBody).describe("The integration's config schema.");
+const ConfigSchemaBody = z.array(ConfigSchemaItemBody).describe("The integration's config schema.");
 
 const description = z.string().max(2000).nullable().optional();
 

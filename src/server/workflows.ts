@@ -10,7 +10,7 @@ const WORKFLOW_FILE = /\.(ts|mts|js|mjs)$/;
 const DECLARATION = /\.d\.(ts|mts)$/;
 
 /** Workflow files under `dir`, recursively, in a stable order; node_modules and declaration files skipped. */
-export async function findWorkflowFiles(dir: string): Promise<string[]> {
+async function findWorkflowFiles(dir: string): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });

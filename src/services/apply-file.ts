@@ -28,13 +28,13 @@ export function formatPath(path: readonly PathSegment[]): string {
   return out;
 }
 
-export interface FileOrg {
+interface FileOrg {
   slug: string;
   name?: string;
   path: PathSegment[];
 }
 
-export interface FileMapping {
+interface FileMapping {
   org: string;
   entityId?: string | number | null;
   entityName?: string | number | null;

@@ -64,7 +64,7 @@ export interface ApiKeysTable {
   revoked_at: string | null;
 }
 
-export interface KeyringCanariesTable {
+interface KeyringCanariesTable {
   kid: string;
   value: string;
   created_at: string;
@@ -134,7 +134,7 @@ export interface OAuthEventsTable {
   created_at: string;
 }
 
-export interface OAuthWebhookDeliveriesTable {
+interface OAuthWebhookDeliveriesTable {
   event_id: string;
   created_at: string;
   attempts: number;

@@ -40,7 +40,7 @@ export interface ResolveRows {
   oauth: ResolveOAuthRows | null;
 }
 
-export interface ResolveOAuthRows {
+interface ResolveOAuthRows {
   provider: StoredOAuthProvider;
   tokens: StoredOAuthToken[];
 }

@@ -2,14 +2,14 @@ import { once } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface Seen {
+interface Seen {
   method: string;
   url: string;
   headers: IncomingMessage["headers"];
   body: Buffer;
 }
 
-export type Handler = (req: Seen, res: ServerResponse) => void | Promise<void>;
+type Handler = (req: Seen, res: ServerResponse) => void | Promise<void>;
 
 /** A real HTTP server on 127.0.0.1 recording every request; the handler is swapped per test. */
 export interface ApiServer {

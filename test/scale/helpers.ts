@@ -7,7 +7,7 @@ import { generateKeyringJson } from "../../src/crypto/keyring.js";
 import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { createTestDatabase, tempDir } from "../helpers/backends.js";
 
-export const BIN = join(import.meta.dirname, "..", "..", "bin", "bifrost.js");
+const BIN = join(import.meta.dirname, "..", "..", "bin", "bifrost.js");
 
 export interface PgEnv {
   url: string;

@@ -6,14 +6,14 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface Recorded {
+interface Recorded {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
   body: string;
 }
 
-export interface Answer {
+interface Answer {
   status?: number;
   headers?: Record<string, string>;
   body?: string | Record<string, unknown>;

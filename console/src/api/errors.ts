@@ -1,6 +1,6 @@
 /** The API's error envelope as a class the console can switch on (pure: no DOM, unit-tested). */
 
-export interface Envelope {
+interface Envelope {
   statusCode: number;
   code: string;
   message: string;

@@ -35,7 +35,7 @@ export interface Org {
   name: string;
   created_at: string;
 }
-export type ConnState = "not_connected" | "connected" | "refreshing" | "needs_reauth" | "error";
+type ConnState = "not_connected" | "connected" | "refreshing" | "needs_reauth" | "error";
 export interface Connection {
   integration: string;
   org: string | null;

@@ -25,7 +25,7 @@ const BANNER = [
 ].join("\n");
 
 /** The environment dev mode boots from: the caller's, minus the production store and keyring settings. */
-export function devEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+function devEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
   delete out.DATABASE_URL;
   delete out.BIFROST_KEYRING_FILE;

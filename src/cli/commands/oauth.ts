@@ -32,7 +32,7 @@ function substitute(value: unknown): unknown {
 }
 
 /** `--file`: inline JSON or a YAML/JSON file holding the block or `{ oauth: {...} }`; `${ENV}` substituted. */
-export function readProviderArg(arg: string): unknown {
+function readProviderArg(arg: string): unknown {
   return substitute(readStructuredArg(arg, "--file", "oauth"));
 }
 

@@ -16,7 +16,7 @@ interface SdkOpts extends JsonFlag {
 const PHASES: ProgressEvent["phase"][] = ["download", "parse", "bundle", "convert", "validate", "emit", "done"];
 
 /** A progress bar on a TTY (stderr, redrawn in place); plain lines per phase otherwise. Silent with --json. */
-export function progressRenderer(json: boolean, stream: NodeJS.WriteStream = process.stderr): { report: ProgressReporter; end(): void } {
+function progressRenderer(json: boolean, stream: NodeJS.WriteStream = process.stderr): { report: ProgressReporter; end(): void } {
   if (json) return { report: () => undefined, end: () => undefined };
   const tty = stream.isTTY === true;
   let lastPhase = "";

@@ -23,7 +23,7 @@ import { SESSION_COOKIE, SESSION_MAX_MS, sessionsFor } from "./sessions.js";
 
 const tag = "console";
 
-export const SessionBody = z.strictObject({ api_key: z.string().min(1).max(512).describe("An API key (platform_admin or org_admin).") });
+const SessionBody = z.strictObject({ api_key: z.string().min(1).max(512).describe("An API key (platform_admin or org_admin).") });
 
 const Role = z.enum(["platform_admin", "org_admin", "workflow"]);
 /** Answer of a sign-in (OpenAPI document). */
@@ -106,7 +106,7 @@ function setSessionCookie(reply: FastifyReply, value: string, opts: { secure: bo
 /** Name of the platform_admin key `bifrost dev` creates (once) for dev-login sessions; its plaintext is discarded. */
 export const DEV_LOGIN_KEY_NAME = "bifrost dev login";
 /** Dev login must be asked for with this header: a cross-site form cannot send it (login CSRF). */
-export const DEV_LOGIN_HEADER = "x-bifrost-dev-login";
+const DEV_LOGIN_HEADER = "x-bifrost-dev-login";
 
 function isLoopbackAddress(addr: string | undefined): boolean {
   if (!addr) return false;

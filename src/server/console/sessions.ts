@@ -13,7 +13,7 @@ import type { Deps } from "../../kernel/deps.js";
 export const SESSION_COOKIE = "bifrost_session";
 export const CSRF_HEADER = "x-csrf-token";
 /** A session ends after this much inactivity … */
-export const SESSION_IDLE_MS = 8 * 60 * 60 * 1000;
+const SESSION_IDLE_MS = 8 * 60 * 60 * 1000;
 /** … and at the latest this long after sign-in. */
 export const SESSION_MAX_MS = 24 * 60 * 60 * 1000;
 const MAX_SESSIONS = 10_000;

@@ -9,7 +9,7 @@ import type { StoreResolver } from "../../host/store-resolver.js";
 export type Actor = { kind: "api_key"; keyId: string; keyPrefix: string; keyName: string } | { kind: "local_cli" };
 
 /** Where attribution lines go: the server's request logger, or the stdio process's stderr logger. */
-export interface McpLog {
+interface McpLog {
   info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }

@@ -19,7 +19,7 @@ import { buildMcpServer } from "./server.js";
 const MCP_PATH = "/mcp";
 
 /** `Origin` was sent by a browser page on another origin: refused before authentication. */
-export class OriginRefusedError extends BifrostError {
+class OriginRefusedError extends BifrostError {
   constructor(origin: string) {
     super(
       "BIFROST_MCP_ORIGIN_REFUSED",
@@ -31,7 +31,7 @@ export class OriginRefusedError extends BifrostError {
 }
 
 /** 405 for methods other than POST on /mcp. */
-export class MethodNotAllowedError extends BifrostError {
+class MethodNotAllowedError extends BifrostError {
   constructor(method: string) {
     super("BIFROST_METHOD_NOT_ALLOWED", 405, `${method} ${MCP_PATH} is not supported: this MCP server is stateless and has no event stream; send JSON-RPC messages with POST.`, { allow: "POST" });
   }

@@ -25,7 +25,7 @@ const tag = "console";
 
 const Entity = z.union([z.string().max(512), z.null()]).optional();
 
-export const BulkMappingsBody = z.strictObject({
+const BulkMappingsBody = z.strictObject({
   rows: z
     .array(z.strictObject({ org: z.string().min(1).max(200), entity_id: Entity, entity_name: Entity }))
     .min(1)
@@ -39,7 +39,7 @@ export const TestConnectionBody = z.strictObject({
 });
 
 /** The body shown in the console: at most this many characters (after decoding and redaction). */
-export const TEST_BODY_CHARS = 2048;
+const TEST_BODY_CHARS = 2048;
 /** Responses larger than this are refused by the guarded fetch (the console shows the first 2 KB only). */
 const TEST_MAX_BYTES = 256 * 1024;
 const TEST_TIMEOUT_MS = 10_000;

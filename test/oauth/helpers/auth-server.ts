@@ -12,7 +12,7 @@ export const CLIENT_ID = "bifrost-test-client";
 export const CLIENT_SECRET = "test-secret-+/:%-0123456789abcdef";
 export const PUBLIC_URL = "http://127.0.0.1:9";
 
-export type Fault = null | "html500" | "html200" | "hang" | "json503" | "error200";
+type Fault = null | "html500" | "html200" | "hang" | "json503" | "error200";
 
 export interface AuthServer {
   issuer: string;

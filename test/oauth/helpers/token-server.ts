@@ -7,7 +7,7 @@ import { once } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface Reply {
+interface Reply {
   status?: number;
   /** Default application/json. */
   contentType?: string;

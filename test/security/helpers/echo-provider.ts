@@ -14,7 +14,7 @@ export interface Received {
   params: URLSearchParams;
 }
 
-export interface Answer {
+interface Answer {
   status: number;
   body: unknown;
 }

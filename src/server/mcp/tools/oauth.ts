@@ -9,7 +9,7 @@ import { ConnectLinkInput, ConnectLinkOutput, ListEventsInput, ListEventsOutput,
 import { defineTool } from "../tool.js";
 
 /** A feature this installation does not offer (yet); nothing was changed. */
-export class FeatureUnavailableError extends BifrostError {
+class FeatureUnavailableError extends BifrostError {
   constructor(feature: string, message: string) {
     super("BIFROST_FEATURE_UNAVAILABLE", 501, message, { feature });
   }
