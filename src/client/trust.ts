@@ -1,11 +1,8 @@
 /**
- * Where a credential may go (DESIGN §9.1) and the outbound policy, for every request the client
- * runtime makes (generated calls and `integration.fetch()`). Part of the SDK core, so a generated
- * module's bundle carries only the calls into it.
+ * Where a credential may go (DESIGN §9.1), for every request the client runtime makes (generated
+ * calls and `integration.fetch()`). The outbound policy itself is in the SDK core (runtime/outbound.ts).
  */
 import { ClientError } from "./errors.js";
-import { guardedAgent } from "../net/guarded-agent.js";
-import { checkOutboundUrl } from "../net/outbound-policy.js";
 import { str } from "./serialize.js";
 import type { AuthApplier, AuthParts, SecurityRequirement, SecurityScheme } from "./types.js";
 import { currentContext } from "../runtime/context.js";
@@ -165,15 +162,4 @@ function untrustedOrigin(integ: ResolvedIntegration, origin: string, level: Cred
       `or the organization sets its own credential (\`bifrost config set ${integ.name} KEY=VALUE --org SLUG\`, \`bifrost oauth connect ${integ.name} --org SLUG\`).`,
     { integration: integ.name, org, origin, level, operationId },
   );
-}
-
-/**
- * The outbound policy for one request URL: https only, plain http only to loopback with
- * BIFROST_ALLOW_HTTP_LOOPBACK=1 (throws before sending), and the dispatcher that checks the addresses
- * connected to (private ranges only with the integration's `private_network`).
- */
-export function outbound(url: string, privateNetwork: boolean): { url: URL; dispatcher: unknown } {
-  const allowHttpLoopback = process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
-  const u = checkOutboundUrl(url, { allowHttpLoopback, privateNetwork });
-  return { url: u, dispatcher: guardedAgent(u.protocol, allowHttpLoopback, privateNetwork) };
 }
