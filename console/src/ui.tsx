@@ -83,7 +83,8 @@ export function FieldError(props: { error: ApiError | null; fields: string[]; id
 }
 
 /** A table head of plain column titles. */
-export function TableHead(props: { columns: string[] }) {
+/** Plain-text column heads; `actions` adds a last column for row buttons, labelled for screen readers only. */
+export function TableHead(props: { columns: string[]; actions?: boolean }) {
   return (
     <thead>
       <tr>
@@ -92,6 +93,11 @@ export function TableHead(props: { columns: string[] }) {
             {c}
           </th>
         ))}
+        {props.actions && (
+          <th scope="col">
+            <span className="visually-hidden">Actions</span>
+          </th>
+        )}
       </tr>
     </thead>
   );

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { client, type IntegrationOverview as Overview, ok, okAs, type SessionInfo } from "../api";
 import { enc } from "../lib/format";
 import { CreateIntegration } from "../panels/CreateIntegration";
-import { ConfirmDialog, FormError, useLoad } from "../ui";
+import { ConfirmDialog, FormError, TableHead, useLoad } from "../ui";
 
 export function IntegrationsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
@@ -35,16 +35,7 @@ export function IntegrationsPage(props: { session: SessionInfo }) {
       <FormError error={error} />
       <div className="table-wrap">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Config keys</th>
-              <th scope="col">OAuth flow</th>
-              <th scope="col">Connected orgs</th>
-              <th scope="col">Need re-auth</th>
-              {platform && <th scope="col"><span className="visually-hidden">Actions</span></th>}
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "Config keys", "OAuth flow", "Connected orgs", "Need re-auth"]} actions={platform} />
           <tbody>
             {list.map((i) => (
               <tr key={i.name}>

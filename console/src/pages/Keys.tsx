@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { type ApiError, client, type KeyRow, ok, okAs, toApiError } from "../api";
 import { when } from "../lib/format";
-import { ConfirmDialog, CopyButton, FieldError, FormError, TextField, useLoad } from "../ui";
+import { ConfirmDialog, CopyButton, FieldError, FormError, TableHead, TextField, useLoad } from "../ui";
 
 type KeyRole = "platform_admin" | "org_admin" | "workflow";
 
@@ -67,17 +67,7 @@ export function KeysPage() {
       )}
       <div className="table-wrap">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Prefix</th>
-              <th scope="col">Role</th>
-              <th scope="col">Organization</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Status</th>
-              <th scope="col"><span className="visually-hidden">Actions</span></th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "Prefix", "Role", "Organization", "Last used", "Status"]} actions />
           <tbody>
             {(data?.api_keys ?? []).map((k) => (
               <tr key={k.id}>

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { type ApiError, client, ok, okAs, type Org, type SessionInfo, toApiError } from "../api";
 import { enc, when } from "../lib/format";
-import { FieldError, FormError, TextField, useLoad } from "../ui";
+import { FieldError, FormError, TableHead, TextField, useLoad } from "../ui";
 
 export function OrgsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
@@ -43,14 +43,7 @@ export function OrgsPage(props: { session: SessionInfo }) {
       )}
       <div className="table-wrap">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Organization</th>
-              <th scope="col">Slug</th>
-              <th scope="col">Created</th>
-              {platform && <th scope="col"><span className="visually-hidden">Actions</span></th>}
-            </tr>
-          </thead>
+          <TableHead columns={["Organization", "Slug", "Created"]} actions={platform} />
           <tbody>
             {(data?.organizations ?? []).map((o) => (
               <tr key={o.slug}>
