@@ -1,25 +1,23 @@
 /**
  * CLI start-up cost (`npm run bench:cli`, BENCH_ROUNDS default 15): CPU time (user + system) of
- * `bifrost config get HaloPSA --org acme` and of `bifrost run workflows/sync_data.ts --org acme`
- * (a TypeScript workflow that reads its integration) against a bare `node -e 0`, in interleaved
+ * `bifrost config get HaloPSA --org acme` and of `bifrost run examples/workflows/sync_data.ts --org acme`
+ * (the README tour's TypeScript workflow, on the tour's examples/bifrost.yaml) against a bare `node -e 0`, in interleaved
  * rounds on a prepared temporary BIFROST_HOME. Each child reports its own CPU time at exit through a
  * tiny preload (the same preload for all three, so it cancels out). Medians, and the median of the
  * per-round ratios. Targets: config get ≤ 2.5× node -e 0, run ≤ 4×.
  * Needs `npm run build` (the CLI runs from dist/, like the installed one); the npm script does it.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { openBifrost } from "../src/host/bootstrap.js";
-import { createIntegration } from "../src/services/integrations.js";
-import { setConfig } from "../src/services/mappings.js";
-import { createOrg } from "../src/services/organizations.js";
+import { applyFile } from "../src/services/apply.js";
 import { tempDir } from "../test/helpers/backends.js";
 import { BIN as BUILT_BIN } from "./cluster.js";
 import { fmt, interleave, median, pairedRatio, reportFailures, table, Targets } from "./lib.js";
 
 /** BENCH_CLI_BIN: measure another build (e.g. a checkout of an older commit). */
 const BIN = process.env.BENCH_CLI_BIN ?? BUILT_BIN;
+const EXAMPLES = resolve(import.meta.dirname, "../examples");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 /** Writes this process's CPU time (µs) to fd 3 when it exits. */
 const PRELOAD = `data:text/javascript,${encodeURIComponent('import { writeSync } from "node:fs"; process.on("exit", () => { const c = process.cpuUsage(); try { writeSync(3, JSON.stringify(c)); } catch {} });')}`;
@@ -51,33 +49,14 @@ try {
   const home = join(t.dir, "home");
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: t.dir, BIFROST_HOME: home };
   const bf = await openBifrost({ env, allowCreateDevKeyring: true, warn: () => undefined });
-  await createOrg(bf, { slug: "acme", name: "Acme Corp" });
-  await createIntegration(bf, {
-    name: "HaloPSA",
-    configSchema: [
-      { key: "base_url", type: "string", required: true },
-      { key: "api_key", type: "secret", required: true },
-      { key: "timeout", type: "int" },
-    ],
-    defaults: { base_url: "https://halo.example.com/api", api_key: "bench-secret", timeout: 30 },
-  });
-  await setConfig(bf, "HaloPSA", "acme", { timeout: 45 });
+  // The README tour's data and workflow (examples/): what a newcomer's first commands run against.
+  await applyFile(bf, join(EXAMPLES, "bifrost.yaml"), { env: { HALO_API_KEY: "bench-secret" } });
   await bf.close();
-  mkdirSync(join(t.dir, "workflows"));
-  writeFileSync(
-    join(t.dir, "workflows", "sync_data.ts"),
-    `import { workflow, integrations } from "bifrost";
-export default workflow("sync_data", async () => {
-  const halo = await integrations.get("HaloPSA");
-  return { base: halo?.config.get("base_url"), timeout: halo?.config.get("timeout") };
-});
-`,
-  );
 
   const cases = {
     "node -e 0": () => cpuMs(["-e", "0"], env, t.dir),
     "bifrost config get": () => cpuMs([BIN, "config", "get", "HaloPSA", "--org", "acme"], env, t.dir),
-    "bifrost run": () => cpuMs([BIN, "run", "workflows/sync_data.ts", "--org", "acme"], env, t.dir),
+    "bifrost run": () => cpuMs([BIN, "run", join(EXAMPLES, "workflows", "sync_data.ts"), "--org", "acme"], env, t.dir),
   };
   console.log(`CLI CPU time (user+sys), ${ROUNDS} interleaved rounds after one warm-up round\n`);
   const res = await interleave(cases, { rounds: ROUNDS });
@@ -96,7 +75,7 @@ export default workflow("sync_data", async () => {
   const failures = reportFailures(res);
   const targets = new Targets();
   targets.check("bifrost config get HaloPSA --org acme, CPU × node -e 0", ratio("bifrost config get"), 2.5, { unit: "×" });
-  targets.check("bifrost run workflows/sync_data.ts --org acme, CPU × node -e 0", ratio("bifrost run"), 4, { unit: "×" });
+  targets.check("bifrost run examples/workflows/sync_data.ts --org acme, CPU × node -e 0", ratio("bifrost run"), 4, { unit: "×" });
   targets.noFailures("failed runs", failures);
   targets.report();
 } finally {
