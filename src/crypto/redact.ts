@@ -118,12 +118,8 @@ export function redactPatterns(text: string): string {
 /** Runs of at least this many characters copied from a long sent value count as an echo of it. */
 const PARTIAL_RUN = 12;
 
-/**
- * Redact partial echoes: any run of 12 or more characters that also occurs in one of the values (of 16
- * characters or more), as is or URL-encoded. A provider that quotes the first part of a token we sent
- * ("invalid refresh token 'abcdef0123456789…'") leaves no piece of that length behind.
- */
-export function redactPartialEchoes(text: string, values: Iterable<string>): string {
+/** Every run of 12 characters of each value of 16 characters or more, as is or URL-encoded: compute once, apply with redactPartialEchoes. */
+export function partialEchoWindows(values: Iterable<string>): Set<string> {
   const windows = new Set<string>();
   for (const v of values) {
     if (v.length < 16) continue;
@@ -131,6 +127,16 @@ export function redactPartialEchoes(text: string, values: Iterable<string>): str
       for (let i = 0; i + PARTIAL_RUN <= form.length; i++) windows.add(form.slice(i, i + PARTIAL_RUN));
     }
   }
+  return windows;
+}
+
+/**
+ * Redact partial echoes: any run of 12 or more characters that also occurs in one of the values (of 16
+ * characters or more), as is or URL-encoded (`windows`, as partialEchoWindows returns them). A provider
+ * that quotes the first part of a token we sent ("invalid refresh token 'abcdef0123456789…'") leaves no
+ * piece of that length behind.
+ */
+export function redactPartialEchoes(text: string, windows: ReadonlySet<string>): string {
   if (windows.size === 0 || text.length < PARTIAL_RUN) return text;
   const hit = new Uint8Array(text.length);
   let any = false;

@@ -32,12 +32,11 @@ export async function resolveConnection(deps: RefreshDeps, rows: ResolveRows, or
     const credentials = await resolveCredentials(deps, rows, org, chosen);
     const r = row as StoredOAuthToken | null;
     if (!r || !credentials) return { credentials: null, level: r ? levelOfRow(r) : null, connection: { state: "not_connected", reason: null, since: null } };
-    const usedRow = r;
-    const failing = usedRow.state === "error";
+    const failing = r.state === "error";
     return {
       credentials,
-      level: levelOfRow(usedRow),
-      connection: { state: failing ? "error" : "connected", reason: failing ? reasonCode(usedRow.lastError, "error") : null, since: failing ? usedRow.updatedAt : (usedRow.obtainedAt ?? usedRow.updatedAt) },
+      level: levelOfRow(r),
+      connection: { state: failing ? "error" : "connected", reason: failing ? reasonCode(r.lastError, "error") : null, since: failing ? r.updatedAt : (r.obtainedAt ?? r.updatedAt) },
     };
   } catch (err) {
     const r = row as StoredOAuthToken | null;

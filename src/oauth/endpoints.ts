@@ -1,7 +1,5 @@
 import type { AuthorizationServer } from "oauth4webapi";
-import { checkOutboundUrl, OutboundRefusedError } from "../net/outbound-policy.js";
-import { OAuthUrlRefusedError } from "./errors.js";
-import type { FetchGuardOptions } from "./guarded-fetch.js";
+import { checkUrlAllowed, type FetchGuardOptions } from "./guarded-fetch.js";
 
 /** Endpoint members of RFC 8414 / OpenID metadata that we send a user or a request to (others are never used). */
 const ENDPOINTS = ["authorization_endpoint", "token_endpoint", "revocation_endpoint"] as const;
@@ -15,11 +13,6 @@ export function checkServerEndpoints(integration: string, as: AuthorizationServe
   for (const field of ENDPOINTS) {
     const value = as[field];
     if (value === undefined) continue;
-    try {
-      checkOutboundUrl(String(value), { allowHttpLoopback: opts.allowHttpLoopback, privateNetwork: opts.privateNetwork ?? false, subject: `The ${field} of "${integration}"` });
-    } catch (err) {
-      if (err instanceof OutboundRefusedError) throw new OAuthUrlRefusedError(err.message, { ...err.details, integration, field });
-      throw err;
-    }
+    checkUrlAllowed(String(value), opts, `The ${field} of "${integration}"`, { integration, field });
   }
 }

@@ -42,13 +42,13 @@ function fill(ctx: ProviderContext, template: string | null, field: string): str
   return template === null ? null : expandUrl(template, { entityId: ctx.entityId, defaults: ctx.settings.urlDefaults }, field);
 }
 
+/** The shape oauth4webapi calls as its customFetch: GET (discovery) or POST with a form body (token, revocation). */
+type OAuthFetch = (url: string, options: o.CustomFetchOptions<"GET" | "POST", URLSearchParams | undefined>) => Promise<Response>;
+
 /**
  * A customFetch for oauth4webapi that goes through the guard (and, for token calls, the quirk shims).
  * It records the credentials the request carries in `sent` before anything goes out.
  */
-/** The shape oauth4webapi calls as its customFetch: GET (discovery) or POST with a form body (token, revocation). */
-type OAuthFetch = (url: string, options: o.CustomFetchOptions<"GET" | "POST", URLSearchParams | undefined>) => Promise<Response>;
-
 function fetcher(opts: OAuthOptions, rewrite?: (b: BufferedResponse) => Response, sent?: SentValues): OAuthFetch {
   return async (url, options) => {
     const init: RequestInit = {
@@ -258,7 +258,6 @@ export function toBifrostError(f: OAuthFailure, integration: string, step: strin
 
 const client = (ctx: ProviderContext): o.Client => ({ client_id: ctx.settings.clientId });
 
-/** Exchange an authorization code (PKCE verifier and the exact redirect URI re-sent). */
 /**
  * Run one provider request with its record of sent values: `sent` starts with what the caller knows it
  * sends (client secret, token, code, verifier) and the customFetch adds what the request carried. An

@@ -1,4 +1,5 @@
 import { fetch as undiciFetch } from "undici";
+import type { ErrorDetails } from "../core/errors.js";
 import { guardedAgent, refusedCause } from "../net/guarded-agent.js";
 import { checkOutboundUrl, connectRefusal, OutboundRefusedError } from "../net/outbound-policy.js";
 import { OAuthProtocolError, OAuthTransientError, OAuthUrlRefusedError } from "./errors.js";
@@ -17,17 +18,25 @@ export interface FetchGuardOptions {
   privateNetwork?: boolean;
 }
 
-/** The outbound policy's refusal, with the OAuth code (BIFROST_OAUTH_URL_REFUSED) and the same message. */
-function asOAuth(err: OutboundRefusedError): OAuthUrlRefusedError {
-  return new OAuthUrlRefusedError(err.message, err.details);
+/** The outbound policy's refusal, with the OAuth code (BIFROST_OAUTH_URL_REFUSED), the same message and any extra details. */
+function asOAuth(err: OutboundRefusedError, extra: ErrorDetails = {}): OAuthUrlRefusedError {
+  return new OAuthUrlRefusedError(err.message, { ...err.details, ...extra });
 }
 
-/** Check a URL against the outbound policy without fetching it. */
-export function checkUrlAllowed(raw: string, opts: Pick<FetchGuardOptions, "allowHttpLoopback" | "privateNetwork">): URL {
+/**
+ * Check a URL against the outbound policy without fetching it. `subject` names the URL in the message
+ * (default "OAuth endpoint"); `extra` is added to the refusal's details.
+ */
+export function checkUrlAllowed(
+  raw: string,
+  opts: Pick<FetchGuardOptions, "allowHttpLoopback" | "privateNetwork">,
+  subject = "OAuth endpoint",
+  extra: ErrorDetails = {},
+): URL {
   try {
-    return checkOutboundUrl(raw, { allowHttpLoopback: opts.allowHttpLoopback, privateNetwork: opts.privateNetwork ?? false, subject: "OAuth endpoint" });
+    return checkOutboundUrl(raw, { allowHttpLoopback: opts.allowHttpLoopback, privateNetwork: opts.privateNetwork ?? false, subject });
   } catch (err) {
-    if (err instanceof OutboundRefusedError) throw asOAuth(err);
+    if (err instanceof OutboundRefusedError) throw asOAuth(err, extra);
     throw err;
   }
 }

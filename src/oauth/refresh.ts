@@ -73,9 +73,10 @@ export async function ensureFresh(deps: RefreshDeps, target: RefreshTarget, row:
 }
 
 function needsReauth(target: RefreshTarget, row: StoredOAuthToken): OAuthNeedsReauthError {
+  const reason = (row.lastError ?? "invalid_grant").split(":")[0];
   return new OAuthNeedsReauthError(
-    `The OAuth connection of "${target.integration.name}" needs to be reconnected (${(row.lastError ?? "invalid_grant").split(":")[0]}). Run \`bifrost oauth connect ${target.integration.name}\`${row.orgId ? " with --org" : ""}.`,
-    { integration: target.integration.name, state: row.state, reason: (row.lastError ?? "invalid_grant").split(":")[0], interrupted: row.lastError?.startsWith("interrupted_refresh") ?? false },
+    `The OAuth connection of "${target.integration.name}" needs to be reconnected (${reason}). Run \`bifrost oauth connect ${target.integration.name}\`${row.orgId ? " with --org" : ""}.`,
+    { integration: target.integration.name, state: row.state, reason, interrupted: row.lastError?.startsWith("interrupted_refresh") ?? false },
   );
 }
 

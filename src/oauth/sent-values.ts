@@ -1,4 +1,4 @@
-import { redactForms, redactionForms, redactPartialEchoes, redactPatterns } from "../crypto/redact.js";
+import { partialEchoWindows, redactForms, redactionForms, redactPartialEchoes, redactPatterns } from "../crypto/redact.js";
 
 /**
  * Form and query parameters whose values are credentials. Other parameters (grant_type, scope,
@@ -41,7 +41,9 @@ function formDecode(s: string): string {
  */
 export class SentValues {
   readonly #values = new Set<string>();
+  /** Derived from #values on first use, dropped when a value is added. */
   #forms: string[] | null = null;
+  #windows: Set<string> | null = null;
 
   /** Record values (null, undefined and empty strings are ignored). */
   add(...values: Array<string | null | undefined>): this {
@@ -49,6 +51,7 @@ export class SentValues {
       if (typeof v === "string" && v.length > 0 && !this.#values.has(v)) {
         this.#values.add(v);
         this.#forms = null;
+        this.#windows = null;
       }
     }
     return this;
@@ -101,7 +104,8 @@ export class SentValues {
   redact(text: string): string {
     const cut = text.length > PROVIDER_TEXT_MAX ? text.slice(0, PROVIDER_TEXT_MAX) : text;
     this.#forms ??= redactionForms(this.#values);
-    return redactPatterns(redactPartialEchoes(redactForms(cut, this.#forms), this.#values));
+    this.#windows ??= partialEchoWindows(this.#values);
+    return redactPatterns(redactPartialEchoes(redactForms(cut, this.#forms), this.#windows));
   }
 
   /** Redact every string inside a JSON-like value (objects and arrays are copied). */
