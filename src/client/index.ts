@@ -136,7 +136,8 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     let integ = call?.integ ?? (await integration());
     let info = infoOf(integ);
     if (!info.base && !absUrl) {
-      throw err("NO_BASE_URL", 409, `${integ.name}: no base URL; set config key "${baseKey}"`, { integration: integ.name, org: orgSlug(), key: baseKey, server: info.raw });
+      const why = info.raw ? `the base URL in effect is not an absolute http(s) URL; set config key "${baseKey}" to a full URL such as https://api.example.com` : `no base URL; set config key "${baseKey}"`;
+      throw err("NO_BASE_URL", 409, `${integ.name}: ${why}`, { integration: integ.name, org: orgSlug(), key: baseKey, server: info.raw });
     }
     let url: string;
     if (absUrl) url = absUrl;

@@ -10,6 +10,12 @@ import { connectionError, trustOf } from "../runtime/resolved.js";
 import type { CredentialLevel, ExecutionOrg } from "../kernel/types.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 
+/** The config value of `key` as a string (`str`); undefined when unset or empty. */
+function configString(integ: ResolvedIntegration, key: string): string | undefined {
+  const v = integ.config.has(key) ? integ.config.get(key) : undefined;
+  return (v ?? "") === "" ? undefined : str(v);
+}
+
 /** A spec server: URL template and its variables (a subset of the client's ServerSpec). */
 interface Server {
   url: string;
@@ -23,11 +29,7 @@ interface Server {
  */
 function trustedOrigins(integ: ResolvedIntegration, servers: readonly Server[], baseKey: string): Set<string> {
   const trust = trustOf(integ);
-  const def = (k: string): string | undefined => {
-    if (integ.config.levelOf(k) === "org") return trust.defaults.get(k) || undefined;
-    const v = integ.config.has(k) ? integ.config.get(k) : undefined;
-    return v === undefined || v === null || v === "" ? undefined : String(v);
-  };
+  const def = (k: string): string | undefined => (integ.config.levelOf(k) === "org" ? trust.defaults.get(k) || undefined : configString(integ, k));
   const out = new Set<string>();
   const add = (u: string | undefined): void => {
     if (u && /^https?:\/\//i.test(u)) {
@@ -64,10 +66,7 @@ export interface Target {
  */
 export function targetOf(integ: ResolvedIntegration, servers: readonly Server[], baseKey: string): Target {
   const trust = trustOf(integ);
-  const get = (k: string): string | undefined => {
-    const v = integ.config.has(k) ? integ.config.get(k) : undefined;
-    return v === undefined || v === null || v === "" ? undefined : typeof v === "string" ? v : JSON.stringify(v);
-  };
+  const get = (k: string): string | undefined => configString(integ, k);
   let base = get(baseKey);
   const server = servers[0];
   if (!base && server) base = server.url.replace(/\{([^}]+)\}/g, (_m, n: string) => get(server.variables?.[n]?.configKey ?? n) ?? server.variables?.[n]?.default ?? "");
@@ -100,10 +99,9 @@ export function credentialsFor(
     // The config keys this requirement's credentials came from: their levels decide where they may go.
     const used: string[] = [];
     const get = (k: string): string | undefined => {
-      const v = integ.config.has(k) ? integ.config.get(k) : undefined;
-      if ((v ?? "") === "") return undefined;
-      used.push(k);
-      return str(v);
+      const v = configString(integ, k);
+      if (v !== undefined) used.push(k);
+      return v;
     };
     let ok = true;
     for (const name in req) {

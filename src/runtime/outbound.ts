@@ -7,12 +7,33 @@ import { guardedAgent } from "../net/guarded-agent.js";
 import { checkOutboundUrl } from "../net/outbound-policy.js";
 
 /**
+ * Origins already accepted, per switch setting, with their dispatcher. The URL rule depends only on
+ * the scheme, the user info and the host (and the two switches), so a URL without user info whose
+ * origin passed once passes again: the checks are not repeated on every request. Refusals are not cached.
+ */
+const accepted = new Map<string, unknown>();
+
+/**
  * The outbound policy for one request URL: https only, plain http only to loopback with
  * BIFROST_ALLOW_HTTP_LOOPBACK=1 (throws before sending), and the dispatcher that checks the addresses
  * connected to (private ranges only with the integration's `private_network`).
  */
 export function outbound(url: string, privateNetwork: boolean): { url: URL; dispatcher: unknown } {
   const allowHttpLoopback = process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // checkOutboundUrl gives the refusal
+  }
+  const key = parsed && !parsed.username && !parsed.password && (parsed.protocol === "https:" || parsed.protocol === "http:") ? `${allowHttpLoopback}|${privateNetwork}|${parsed.origin}` : null;
+  const hit = key === null ? undefined : accepted.get(key);
+  if (parsed && hit !== undefined) return { url: parsed, dispatcher: hit };
   const u = checkOutboundUrl(url, { allowHttpLoopback, privateNetwork });
-  return { url: u, dispatcher: guardedAgent(u.protocol, allowHttpLoopback, privateNetwork) };
+  const dispatcher = guardedAgent(u.protocol, allowHttpLoopback, privateNetwork);
+  if (key !== null) {
+    if (accepted.size > 1_000) accepted.clear();
+    accepted.set(key, dispatcher);
+  }
+  return { url: u, dispatcher };
 }

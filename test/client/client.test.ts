@@ -130,6 +130,13 @@ describe("bifrost/client runtime (sqlite)", () => {
     expect((err as Error).message).toContain('config key "base_url"');
   });
 
+  it("a base URL that is not absolute: the error says so and how to fix it", async () => {
+    const relative = createClient({ ...spec, servers: [{ url: "/srv" }] });
+    const err = await as(null, () => relative.request({ id: "ping", method: "GET", path: "/ping" })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "BIFROST_CLIENT_NO_BASE_URL", details: { server: "/srv" } });
+    expect((err as Error).message).toContain('not an absolute http(s) URL; set config key "base_url" to a full URL');
+  });
+
   it("path parameters: missing and dot-segment values are refused before any request", async () => {
     const client = createClient(spec);
     const op: OperationSpec = { id: "get", method: "GET", path: "/t/{id}" };
