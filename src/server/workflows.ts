@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { WorkflowError } from "../core/errors.js";
 import type { FastifyBaseLogger } from "fastify";
 import { loadWorkflowFile } from "../runtime/loader.js";
-import type { OutputSink } from "../runtime/types.js";
+import type { OutputMethod, OutputSink } from "../runtime/types.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 
 const WORKFLOW_FILE = /\.(ts|mts|js|mjs)$/;
@@ -54,6 +54,10 @@ export async function loadWorkflows(dir: string | null | undefined, extra: reado
   return new Map([...found].map(([name, { def }]) => [name, def]));
 }
 
+type LogLevel = "debug" | "info" | "warn" | "error";
+const METHOD_LEVEL: Record<Exclude<OutputMethod, "write">, LogLevel> = { log: "info", info: "info", debug: "debug", trace: "debug", warn: "warn", error: "error" };
+const WRITE_LEVEL: Record<"stdout" | "stderr", LogLevel> = { stdout: "info", stderr: "warn" };
+
 /**
  * A workflow's console output on the server: one log line per console call (already redacted with the
  * execution's secrets), with its execution id, workflow and stream, at the level of the console method
@@ -61,7 +65,7 @@ export async function loadWorkflows(dir: string | null | undefined, extra: reado
  */
 export function logOutput(log: FastifyBaseLogger, workflow: string): OutputSink {
   return (o) => {
-    const level = o.method === "error" ? "error" : o.method === "warn" ? "warn" : o.method === "debug" || o.method === "trace" ? "debug" : o.method === "write" && o.stream === "stderr" ? "warn" : "info";
+    const level = o.method === "write" ? WRITE_LEVEL[o.stream] : METHOD_LEVEL[o.method];
     log[level]({ executionId: o.executionId, workflow, stream: o.stream, source: "workflow-output" }, o.text);
   };
 }

@@ -340,8 +340,9 @@ async function applyOAuth(deps: Deps, f: ParsedApplyFile, integ: FileIntegration
     }
     throw err;
   }
-  // Fingerprints are bound to the provider row: compute the file's secret as it would be stored in that row.
-  const row = existing ? await deps.store.getOAuthProvider((await requireIntegration(deps.store, integ.name)).id) : null;
+  // Fingerprints are bound to the provider row: compute the file's secret as it would be stored in that row
+  // (the row is read only when there is a stored provider and the file gives a secret to compare).
+  const row = existing && parsed.clientSecret !== null ? await deps.store.getOAuthProvider((await requireIntegration(deps.store, integ.name)).id) : null;
   const fingerprint = parsed.clientSecret === null ? (existing?.client_secret.fingerprint ?? "") : row ? deps.box.fingerprint(parsed.clientSecret, providerSecretContext(row.id)) : "";
   const wanted = providerView(parsed.settings, fingerprint);
   if (existing && canonical(existing) === canonical(wanted)) return change(f, "oauth_provider", integ.name, path, "unchanged", []);

@@ -129,14 +129,15 @@ function planWrites(
       const plaintext = coerceValue(item, raw, opts) as string;
       if (current?.isSecret && sameSecret(deps.box, current, plaintext)) return { key, kind: "unchanged" };
       const id = current?.id ?? deps.clock.id();
+      const ctx = secretContext({ id, orgId, key });
       const row: StoredConfigValue = {
         id,
         integrationId: integration.id,
         orgId,
         key,
-        value: deps.box.encrypt(plaintext, secretContext({ id, orgId, key })),
+        value: deps.box.encrypt(plaintext, ctx),
         isSecret: true,
-        fingerprint: deps.box.fingerprint(plaintext, secretContext({ id, orgId, key })),
+        fingerprint: deps.box.fingerprint(plaintext, ctx),
         updatedAt: now,
       };
       return { key, kind: "set", row };

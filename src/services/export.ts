@@ -5,7 +5,7 @@
  * as `{ set: true, fingerprint }`, which `apply` treats as "keep the stored secret".
  */
 import { stringify } from "yaml";
-import type { ConfigSchemaItemWire } from "../core/config-schema.js";
+import { type ConfigSchemaItemWire, toWireSchema } from "../core/config-schema.js";
 import type { ConfigSchemaItem, DisplayValue } from "../core/types.js";
 import type { StoredConfigValue } from "../storage/store.js";
 import { getOAuthProvider } from "../oauth/service.js";
@@ -92,13 +92,10 @@ export async function exportDocument(deps: Deps): Promise<ExportDocument> {
     const item: ExportedIntegration = {
       name: integ.name,
       ...(integ.description ? { description: escapeText(integ.description) } : {}),
-      config_schema: integ.configSchema.map((s) => ({
-        key: s.key,
-        type: s.type,
-        required: s.required,
+      config_schema: toWireSchema(integ.configSchema).map((s) => ({
+        ...s,
         ...(s.description ? { description: escapeText(s.description) } : {}),
         ...(s.options ? { options: s.options.map((o) => (typeof o === "string" ? escapeText(o) : o)) } : {}),
-        ...(s.orgOverride === false ? { org_override: false as const } : {}),
       })),
       defaults: valuesInSchemaOrder(
         integ.configSchema,

@@ -1,4 +1,5 @@
 import type { Selectable } from "kysely";
+import { type ResolveHeadRow, toResolveIntegration, toResolveMapping } from "../resolve-head.js";
 import { toOAuthToken, toProvider } from "../rows.js";
 import type { OAuthTokensTable } from "../schema.js";
 import type { ResolveRows } from "../store.js";
@@ -27,15 +28,7 @@ WHERE i.name = $2`;
 
 type PackedValue = [id: string, key: string, value: string, isSecret: number, fingerprint: string | null, updatedAt: string];
 
-export interface ResolvePgRow {
-  i_id: string;
-  i_name: string;
-  i_schema: string;
-  i_trusted: string;
-  i_private: number;
-  m_id: string | null;
-  m_entity_id: string | null;
-  m_entity_name: string | null;
+export interface ResolvePgRow extends ResolveHeadRow {
   defaults: PackedValue[] | null;
   overrides: PackedValue[] | null;
   p_id: string | null;
@@ -62,8 +55,8 @@ export function unpack(row: ResolvePgRow | undefined, orgId: string | null): Res
       updatedAt,
     }));
   return {
-    integration: { id: row.i_id, name: row.i_name, configSchema: row.i_schema, trustedOrigins: JSON.parse(row.i_trusted) as string[], privateNetwork: Number(row.i_private) === 1 },
-    mapping: row.m_id === null ? null : { id: row.m_id, entityId: row.m_entity_id, entityName: row.m_entity_name },
+    integration: toResolveIntegration(row),
+    mapping: toResolveMapping(row),
     values: [...values(row.defaults, null), ...values(row.overrides, orgId)],
     hasOAuth: row.p_id !== null,
     oauth:

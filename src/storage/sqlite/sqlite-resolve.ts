@@ -1,15 +1,8 @@
+import { type ResolveHeadRow, toResolveIntegration, toResolveMapping } from "../resolve-head.js";
 import type { ResolveRows, StoredConfigValue } from "../store.js";
 
 /** One flat row of the resolve query (integration × mapping × value). */
-export interface ResolveFlatRow {
-  i_id: string;
-  i_name: string;
-  i_schema: string;
-  i_trusted: string;
-  i_private: number;
-  m_id: string | null;
-  m_entity_id: string | null;
-  m_entity_name: string | null;
+export interface ResolveFlatRow extends ResolveHeadRow {
   v_id: string | null;
   v_org_id: string | null;
   v_key: string | null;
@@ -62,8 +55,8 @@ export function foldResolveRows(rows: readonly ResolveFlatRow[]): ResolveRows | 
     });
   }
   return {
-    integration: { id: first.i_id, name: first.i_name, configSchema: first.i_schema, trustedOrigins: JSON.parse(first.i_trusted) as string[], privateNetwork: Number(first.i_private) === 1 },
-    mapping: mapped ? { id: mapped.m_id as string, entityId: mapped.m_entity_id, entityName: mapped.m_entity_name } : null,
+    integration: toResolveIntegration(first),
+    mapping: toResolveMapping(mapped),
     values,
     hasOAuth: Boolean(Number(first.has_oauth ?? 0)),
     oauth: null,
