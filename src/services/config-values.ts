@@ -74,7 +74,7 @@ export function checkLockedKeys(integration: Integration, orgId: string | null, 
   const hit = keys.filter((k) => locked.has(k));
   if (hit.length === 0) return;
   throw new ForbiddenError(
-    `Only a platform admin may set per-organization values of ${hit.map((k) => `"${k}"`).join(", ")} for integration "${integration.name}": the schema marks ${hit.length === 1 ? "it" : "them"} org_override: false. Nothing was stored.`,
+    `Only a platform admin may set per-organization values of ${hit.map((k) => `"${k}"`).join(", ")} for integration "${integration.name}": the schema marks ${hit.length === 1 ? "it" : "them"} org_override: false. Nothing was stored; ask a platform admin to set ${hit.length === 1 ? "it" : "them"} (\`bifrost config set ${integration.name} KEY=VALUE --org SLUG\`).`,
     { reason: "org_override_false", integration: integration.name, keys: hit },
   );
 }

@@ -152,7 +152,7 @@ export async function removeMapping(deps: Deps, integrationName: string, orgSlug
       const held = overrides.filter((v) => locked.has(v.key)).map((v) => v.key);
       if (held.length > 0) {
         throw new ForbiddenError(
-          `Only a platform admin may remove the mapping of organization "${org.slug}" for integration "${integration.name}": it holds override(s) of ${held.map((k) => `"${k}"`).join(", ")}, which the schema locks to platform admins (org_override: false).`,
+          `Only a platform admin may remove the mapping of organization "${org.slug}" for integration "${integration.name}": it holds override(s) of ${held.map((k) => `"${k}"`).join(", ")}, which the schema locks to platform admins (org_override: false). Nothing was removed; ask a platform admin to remove it (\`bifrost mappings remove ${integration.name} --org ${org.slug}\`).`,
           { reason: "org_override_false", integration: integration.name, org: org.slug, keys: held },
         );
       }

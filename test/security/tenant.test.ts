@@ -323,6 +323,8 @@ for (const backend of BACKENDS) {
           const res = await api(method, url, h.keys.acmeAdmin, body);
           const env = envelope(res, 403, "BIFROST_FORBIDDEN");
           expect(env.message).toMatch(/Only a platform admin may set per-organization values of "region".*org_override: false/);
+          // …and says what to do instead.
+          expect(env.message).toContain("ask a platform admin to set it (`bifrost config set Graph KEY=VALUE --org SLUG`)");
           expect(env.details).toMatchObject({ reason: "org_override_false", keys: ["region"] });
         }
         expect((await mappingOf("Graph", "acme")).config).toEqual({});
