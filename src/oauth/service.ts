@@ -5,7 +5,8 @@ import { OAuthNoProviderError, OAuthNotConnectedError } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { classify, revoke } from "./grants.js";
 import { type OAuthOptions, resolveOptions, withIntegrationPolicy } from "./options.js";
-import { parseProviderConfig, providerView, type ProviderView } from "./provider-config.js";
+import { parseProviderConfig } from "./provider-config.js";
+import { providerView, type ProviderView } from "./provider-settings.js";
 import { ensureFresh, type RefreshDeps, type RefreshHooks } from "./refresh.js";
 import { loadProvider, ownerKey, providerSecretContext, readProvider, tokenSecretContext } from "./tokens.js";
 
