@@ -3,4 +3,5 @@
 import module from "node:module";
 
 module.enableCompileCache?.();
-await import("../dist/cli/main.js");
+// The CLI bundle (scripts/bundle-cli.mjs, built by `npm run build`).
+await import("../dist/bundle/cli/main.js");

@@ -29,13 +29,28 @@ export async function resolve(specifier, context, next) {
 
 let registered = false;
 
+/**
+ * Set by the CLI bundle's build (scripts/bundle-cli.mjs) to the bundle's folder under the package root.
+ * The bundled CLI holds its own instance of the SDK; workflows it runs must import that instance (one
+ * execution context, one set of error classes), so "bifrost" and "bifrost/client" resolve to the
+ * bundle's entries there. Undefined everywhere else (the library in dist/, tests from src/).
+ */
+declare const BIFROST_BUNDLE_DIR: string | undefined;
+const BUNDLE_ENTRIES: Readonly<Record<string, string>> = { ".": "index.js", "./client": "client/index.js" };
+
 /** Every subpath of package.json "exports" ("." , "./server", "./client", …) → file URL of this installation. */
 function exportUrls(require: NodeRequire): Record<string, string> {
   const pkgFile = require.resolve("bifrost/package.json");
+  const bundleDir = typeof BIFROST_BUNDLE_DIR === "string" ? resolvePath(pkgFile, "..", BIFROST_BUNDLE_DIR) : null;
   const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: Record<string, unknown> };
   const out: Record<string, string> = {};
   for (const sub of Object.keys(pkg.exports ?? {})) {
     if (sub.includes("*")) continue;
+    const bundled = bundleDir === null ? undefined : BUNDLE_ENTRIES[sub];
+    if (bundled !== undefined && bundleDir !== null) {
+      out[sub] = pathToFileURL(resolvePath(bundleDir, bundled)).href;
+      continue;
+    }
     try {
       out[sub] = pathToFileURL(require.resolve(sub === "." ? "bifrost" : `bifrost${sub.slice(1)}`)).href;
     } catch {
