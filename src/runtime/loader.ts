@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import Module, { createRequire, register } from "node:module";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { register as registerTsx } from "tsx/esm/api";
+import { importEsm } from "../core/esm-import.js";
 import { WorkflowError } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
 import { isWorkflow, type WorkflowDefinition } from "./workflow.js";
@@ -27,7 +27,8 @@ export async function resolve(specifier, context, next) {
   return result;
 }`;
 
-let registered = false;
+/** Set on the first workflow load; later loads wait for the same registration. */
+let registering: Promise<void> | null = null;
 
 /**
  * Set by the CLI bundle's build (scripts/bundle-cli.mjs) to the bundle's folder under the package root.
@@ -61,9 +62,14 @@ function exportUrls(require: NodeRequire): Record<string, string> {
 }
 
 /** Make `.ts` workflow files importable without a build step, and `import "bifrost"` resolvable. */
-function registerWorkflowLoader(): void {
-  if (registered) return;
-  registered = true;
+function registerWorkflowLoader(): Promise<void> {
+  registering ??= registerOnce();
+  return registering;
+}
+
+async function registerOnce(): Promise<void> {
+  // Imported as an ES module even from the CommonJS CLI bundle: tsx finds its hook files next to its ESM build.
+  const { register: registerTsx } = await importEsm<typeof import("tsx/esm/api")>("tsx/esm/api");
   const require = createRequire(import.meta.url);
   registerTsx();
   const exports = exportUrls(require);
@@ -89,11 +95,11 @@ function patchCommonJsResolution(exports: Record<string, string>): void {
 
 /** Import a workflow file and return its workflow definitions (the default export, or every exported one). */
 export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition[]> {
-  registerWorkflowLoader();
+  await registerWorkflowLoader();
   const abs = resolvePath(file);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    mod = await importEsm<Record<string, unknown>>(pathToFileURL(abs).href);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const message = String(e.message ?? err);
