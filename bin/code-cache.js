@@ -17,12 +17,16 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import vm from "node:vm";
 
+/** The cache folder and its parents from the cache base down (each created alone: see save). */
+function cacheDirs() {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return [base, join(base, "bifrost"), join(base, "bifrost", "code-cache")];
+}
+
 function cacheFileFor(file) {
   try {
-    const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-    const dir = join(base, "bifrost", "code-cache");
     const st = statSync(file);
-    return join(dir, `${process.version}-${process.arch}-${st.ino}-${st.size}-${Math.trunc(st.mtimeMs)}.bin`);
+    return join(cacheDirs()[2], `${process.version}-${process.arch}-${st.ino}-${st.size}-${Math.trunc(st.mtimeMs)}.bin`);
   } catch {
     return null;
   }
@@ -30,7 +34,14 @@ function cacheFileFor(file) {
 
 function save(cacheFile, data) {
   try {
-    mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
+    // One level at a time, not { recursive: true }: that never returns for some paths (under /proc).
+    for (const dir of cacheDirs()) {
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (err) {
+        if (err.code !== "EEXIST") throw err;
+      }
+    }
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     writeFileSync(tmp, data, { mode: 0o600 });
     renameSync(tmp, cacheFile);
