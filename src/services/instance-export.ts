@@ -18,7 +18,7 @@ import { plainValue } from "./config-values.js";
 export const PAYLOAD_FORMAT = "bifrost-instance-payload";
 export const PAYLOAD_VERSION = 1;
 
-export interface MovedOrg {
+interface MovedOrg {
   id: string;
   slug: string;
   name: string;
@@ -26,7 +26,7 @@ export interface MovedOrg {
   updated_at: string;
 }
 
-export interface MovedMapping {
+interface MovedMapping {
   id: string;
   org_id: string;
   entity_id: string | null;
@@ -36,7 +36,7 @@ export interface MovedMapping {
 }
 
 /** One config value: `org_id` null = default. Secrets in plaintext (`secret: true`). */
-export interface MovedValue {
+interface MovedValue {
   org_id: string | null;
   key: string;
   secret: boolean;
@@ -44,7 +44,7 @@ export interface MovedValue {
   updated_at: string;
 }
 
-export interface MovedProvider {
+interface MovedProvider {
   flow: string;
   /** The stored provider settings (everything but the client secret). */
   settings: Record<string, unknown>;
@@ -54,7 +54,7 @@ export interface MovedProvider {
 }
 
 /** One OAuth credential; its owner level follows from org_id / mapping_id (both null = integration level). */
-export interface MovedToken {
+interface MovedToken {
   org_id: string | null;
   mapping_id: string | null;
   state: OAuthTokenState;
@@ -71,7 +71,7 @@ export interface MovedToken {
   updated_at: string;
 }
 
-export interface MovedIntegration {
+interface MovedIntegration {
   id: string;
   name: string;
   description: string | null;

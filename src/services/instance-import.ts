@@ -93,7 +93,7 @@ function checked<T>(file: string, path: string, fn: () => T): T {
 }
 
 /** Parse the decrypted bytes into a payload whose references all resolve. */
-export function parsePayload(plaintext: Buffer, file: string): InstancePayload {
+function parsePayload(plaintext: Buffer, file: string): InstancePayload {
   let raw: unknown;
   try {
     raw = JSON.parse(plaintext.toString("utf8"));

@@ -337,7 +337,7 @@ for (const backend of BACKENDS) {
       const payload = await collectInstance(source.bf);
       payload.integrations[0]!.values.push({ org_id: null, key: "nope", secret: true, value: "never-shown-secret", updated_at: new Date().toISOString() });
       const bytes = await sealWithPassphrase(Buffer.from(JSON.stringify(payload)), PASSPHRASE, { scrypt: FAST });
-      const err = await importWithSecrets(target.bf, bytes, PASSPHRASE, NAMES).catch((e: unknown) => e as Error);
+      const err = (await importWithSecrets(target.bf, bytes, PASSPHRASE, NAMES).catch((e: unknown) => e)) as Error;
       expect(err).toMatchObject({ code: "BIFROST_IMPORT_FILE_INVALID", details: { path: "integrations[0].values[1].key" } });
       expect(JSON.stringify(err) + err.message).not.toContain("never-shown-secret");
       expect((await snapshot(target.bf.store)).organizations).toBe(0);
