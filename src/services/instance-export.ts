@@ -12,7 +12,8 @@ import type { ConfigValue } from "../core/types.js";
 import { type ScryptParams, sealWithPassphrase } from "../crypto/sealed-file.js";
 import type { Deps } from "../kernel/deps.js";
 import { providerSecretContext, tokenSecretContext } from "../oauth/tokens.js";
-import type { OAuthTokenState } from "../storage/store.js";
+import type { OAuthTokenState, Store } from "../storage/store.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import { plainValue } from "./config-values.js";
 
 export const PAYLOAD_FORMAT = "bifrost-instance-payload";
@@ -125,8 +126,13 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * Read the whole instance, decrypting every secret with this instance's keyring. A value that does not
  * decrypt stops the export (DecryptError): a partial move would lose it silently.
  */
-export async function collectInstance(deps: Deps): Promise<InstancePayload> {
-  const { store, box } = deps;
+export function collectInstance(deps: Deps): Promise<InstancePayload> {
+  // One read transaction: on SQLite one snapshot; PostgreSQL (READ COMMITTED) gives each query its own, so
+  // docs/operations.md says to stop writers when the copy must be exact.
+  return deps.store.transaction((store) => collect(store, deps.box));
+}
+
+async function collect(store: Store, box: SecretBox): Promise<InstancePayload> {
   const orgs = [...(await store.listOrgs())].sort((a, b) => byText(a.slug, b.slug));
   const integrations = [...(await store.listIntegrations())].sort((a, b) => byText(a.name, b.name));
   const out: InstancePayload = {
