@@ -63,6 +63,8 @@ describe("bifrost export --with-secrets / bifrost import (CLI)", () => {
     const typed = await inSource(["export", "--with-secrets", "--out", file, "--passphrase-env", "my secret pass phrase!", "--json"]);
     expect(json(typed)).toMatchObject({ code: "BIFROST_PASSPHRASE_INVALID" });
     expect(typed.stdout + typed.stderr).not.toContain("my secret pass phrase");
+    const noDir = await inSource(["export", "--with-secrets", "--out", join(outDir, "missing", "x.bin"), "--passphrase-env", "MOVE_PASS"], { MOVE_PASS: PASSPHRASE });
+    expect(noDir.stderr).toMatch(/error \[BIFROST_VALIDATION\]: Cannot write .*x\.bin \(ENOENT\)/);
     expect(readdirSync(outDir)).toEqual([]);
   });
 

@@ -5,7 +5,7 @@
  * (arguments land in shell history and process listings). The export file is written atomically with mode 0600.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
+import { accessSync, closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Command } from "commander";
 import { ImportFileError, PassphraseError, ValidationError } from "../../core/errors.js";
@@ -68,6 +68,11 @@ function writeFileAtomic0600(path: string, bytes: Buffer): void {
   }
 }
 
+function writeRefused(out: string, err: unknown): ValidationError {
+  const code = (err as NodeJS.ErrnoException).code ?? "unwritable";
+  return new ValidationError(`Cannot write ${out} (${code}); give --out a file path in an existing, writable directory. Nothing was written.`, { option: "--out", file: out, reason: code });
+}
+
 export interface SecretExportOptions extends JsonFlag {
   out?: string;
   passphraseEnv?: string;
@@ -82,10 +87,20 @@ export async function exportWithSecretsCommand(opts: SecretExportOptions): Promi
   if (opts.format) throw new ValidationError("--format applies to the plain export; --with-secrets always writes the encrypted format (see docs/operations.md).", { option: "--format" });
   const { passphrase } = await passphraseFrom(opts.passphraseEnv, "`bifrost export --with-secrets`");
   const out = opts.out;
+  // Fail before reading the store when the file cannot be written (the rename below reports the rest).
+  try {
+    accessSync(dirname(out), constants.W_OK);
+  } catch (err) {
+    throw writeRefused(out, err);
+  }
   const { exportWithSecrets } = await import("../../services/instance-export.js");
   const { counts } = await withBifrost(async (_bf, deps) => {
     const sealed = await exportWithSecrets(deps, passphrase);
-    writeFileAtomic0600(out, sealed.bytes);
+    try {
+      writeFileAtomic0600(out, sealed.bytes);
+    } catch (err) {
+      throw writeRefused(out, err);
+    }
     return sealed;
   });
   const summary = { file: out, encrypted: true, ...counts };
