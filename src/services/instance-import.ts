@@ -12,7 +12,7 @@
 import { z } from "zod";
 import { coerceValue } from "../core/coerce.js";
 import { parseConfigSchema, schemaByKey } from "../core/config-schema.js";
-import { BifrostError, ImportFileError, ImportTargetNotEmptyError } from "../core/errors.js";
+import { BifrostError, ConflictError, ImportFileError, ImportTargetNotEmptyError } from "../core/errors.js";
 import { checkIntegrationName, checkOrgSlug } from "../core/names.js";
 import { checkEntityId } from "../core/entity.js";
 import type { ConfigSchemaItem, Integration } from "../core/types.js";
@@ -295,9 +295,15 @@ export async function importWithSecrets(deps: Deps, bytes: Buffer, passphrase: s
   } finally {
     plaintext.fill(0);
   }
-  await deps.store.transaction(async (tx) => {
-    refuseNonEmpty(await occupancy(tx));
-    await writePayload(deps, tx, payload);
-  });
+  try {
+    await deps.store.transaction(async (tx) => {
+      refuseNonEmpty(await occupancy(tx));
+      await writePayload(deps, tx, payload);
+    });
+  } catch (err) {
+    // A unique violation while another import or writer commits into the same instance: report it as what it is.
+    if (err instanceof ConflictError) refuseNonEmpty(await occupancy(deps.store));
+    throw err;
+  }
   return { file: names.file, kid: deps.box.activeKid, source_dialect: payload.source.dialect, target_dialect: deps.store.dialect, ...countPayload(payload) };
 }

@@ -5,6 +5,7 @@
  * uses) and through OAuth refreshes against a real authorization server; a wrong passphrase, a flipped
  * byte or a non-empty target must leave the target exactly as it was.
  */
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Backend, BACKENDS } from "../helpers/backends.js";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
@@ -35,10 +36,10 @@ const SECRET_JSONISH = "halo-initech-override-99e1";
 const ORG_LEVEL_AT = "org-level-access-token-initech-8c1f";
 const ORG_LEVEL_RT = "org-level-refresh-token-initech-2d7e";
 
-async function boot(backend: Backend, kid: string): Promise<{ bf: Bifrost; cleanup(): Promise<void> }> {
+async function boot(backend: Backend, kid: string): Promise<{ bf: Bifrost; url?: string; cleanup(): Promise<void> }> {
   const opened = await backend.open();
   const bf = await openBifrost({ store: opened.store, env: { BIFROST_KEYRING: generateKeyringJson(kid), BIFROST_HOME: "/nonexistent-bifrost-home" }, allowCreateDevKeyring: false, warn: () => undefined });
-  return { bf, cleanup: opened.cleanup };
+  return { bf, ...(opened.url ? { url: opened.url } : {}), cleanup: opened.cleanup };
 }
 
 /** Row counts of every table an import writes (and two it must not touch). */
@@ -341,6 +342,41 @@ for (const backend of BACKENDS) {
       expect(err).toMatchObject({ code: "BIFROST_IMPORT_FILE_INVALID", details: { path: "integrations[0].values[1].key" } });
       expect(JSON.stringify(err) + err.message).not.toContain("never-shown-secret");
       expect((await snapshot(target.bf.store)).organizations).toBe(0);
+    });
+
+    it("a writer that commits an organization while the import runs: the import is refused as not empty and leaves nothing", async () => {
+      const other = await boot(backend, "c1");
+      try {
+        const { bytes } = await exportWithSecrets(source.bf, PASSPHRASE, { scrypt: FAST });
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let inserted!: () => void;
+        const holding = new Promise<void>((r) => (inserted = r));
+        // Another writer holds an uncommitted "acme" (a slug the file also has) until the import is under way.
+        const writer = other.bf.store.transaction(async (tx) => {
+          await tx.insertOrg({ id: "00000000-0000-4000-8000-00000000a0a0", slug: "acme", name: "Concurrent", createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" });
+          inserted();
+          await gate;
+        });
+        await holding;
+        const importing = importWithSecrets(other.bf, bytes, PASSPHRASE, NAMES);
+        if (other.url) {
+          // PostgreSQL: wait until the import's insert is blocked on the writer's row, then let the writer commit.
+          const c = new pg.Client({ connectionString: other.url });
+          await c.connect();
+          try {
+            await expect.poll(async () => Number((await c.query("SELECT count(*) AS n FROM pg_locks WHERE NOT granted")).rows[0].n), { timeout: 20_000, interval: 50 }).toBeGreaterThan(0);
+          } finally {
+            await c.end();
+          }
+        }
+        release();
+        await writer;
+        await expect(importing).rejects.toMatchObject({ code: "BIFROST_IMPORT_TARGET_NOT_EMPTY", details: { organizations: 1, integrations: 0 } });
+        expect(await snapshot(other.bf.store)).toMatchObject({ organizations: 1, integrations: 0, mappings: 0, values: 0 });
+      } finally {
+        await other.cleanup();
+      }
     });
 
     it("the untouched payload imports (control for the two refusals above)", async () => {
