@@ -12,9 +12,28 @@ import type { ConfigValue } from "../core/types.js";
 import { type ScryptParams, sealWithPassphrase } from "../crypto/sealed-file.js";
 import type { Deps } from "../kernel/deps.js";
 import { providerSecretContext, tokenSecretContext } from "../oauth/tokens.js";
+import type { Database } from "../storage/schema.js";
 import type { OAuthTokenState, Store } from "../storage/store.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { plainValue } from "./config-values.js";
+
+/**
+ * Every table of the schema and whether an instance move carries it. A new table is a type error here until
+ * someone decides (and, when it holds ciphertexts, adds it to collect() and the import).
+ */
+export const MOVED_TABLES = {
+  organizations: "moved",
+  integrations: "moved",
+  mappings: "moved",
+  config_values: "moved (secrets re-encrypted for the target)",
+  oauth_providers: "moved (client secret re-encrypted for the target)",
+  oauth_tokens: "moved (access and refresh tokens re-encrypted for the target)",
+  api_keys: "not moved: credentials to the source instance",
+  keyring_canaries: "not moved: the target checks its own keyring",
+  oauth_states: "not moved: authorizations in progress (10-minute, bound to the source)",
+  oauth_events: "not moved: history",
+  oauth_webhook_deliveries: "not moved: history",
+} as const satisfies Record<keyof Database, string>;
 
 export const PAYLOAD_FORMAT = "bifrost-instance-payload";
 export const PAYLOAD_VERSION = 1;

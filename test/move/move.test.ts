@@ -18,7 +18,7 @@ import { completeAuthorization, refreshConnection, setOAuthProvider, startAuthor
 import { emptyToken, tokenSecretContext } from "../../src/oauth/tokens.js";
 import { secretContext } from "../../src/services/config-values.js";
 import { providerSecretContext } from "../../src/oauth/tokens.js";
-import { collectInstance, exportWithSecrets } from "../../src/services/instance-export.js";
+import { collectInstance, exportWithSecrets, MOVED_TABLES } from "../../src/services/instance-export.js";
 import { importWithSecrets } from "../../src/services/instance-import.js";
 import { sealWithPassphrase } from "../../src/crypto/sealed-file.js";
 import type { Store } from "../../src/storage/store.js";
@@ -296,6 +296,13 @@ for (const [from, to] of PAIRS) {
       const after = await view(target.bf, "Halo", "acme");
       expect(after?.oauth?.accessToken).toBeTruthy();
       expect(after?.oauth?.accessToken).not.toBe(old.oauth.accessToken);
+    });
+
+    it("every table is decided: the moved ones arrived, the others stayed behind", async () => {
+      const moved = Object.entries(MOVED_TABLES).filter(([, how]) => how.startsWith("moved")).map(([table]) => table);
+      expect(moved.sort()).toEqual(["config_values", "integrations", "mappings", "oauth_providers", "oauth_tokens", "organizations"]);
+      expect(await snapshot(target.bf.store)).toMatchObject({ organizations: 3, integrations: 3, mappings: 3, values: 9, providers: 3, tokens: 4, apiKeys: 0, canaries: 1 });
+      expect(await target.bf.store.listOAuthEvents({})).toEqual([]);
     });
 
     it("a second import into the now populated target is refused and changes nothing", async () => {
