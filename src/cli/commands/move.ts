@@ -20,7 +20,7 @@ const sealedFile = () => import("../../crypto/sealed-file.js");
 /** The passphrase from the variable `name` (validated; the value is never echoed). */
 async function passphraseFrom(name: string | undefined, command: string): Promise<{ passphrase: string; source: string }> {
   if (name === undefined) {
-    throw new PassphraseError(`${command} needs --passphrase-env VAR: the name of an environment variable holding the passphrase (for example \`export BIFROST_MOVE_PASSPHRASE=…\` and \`--passphrase-env BIFROST_MOVE_PASSPHRASE\`).`);
+    throw new PassphraseError(`${command} needs --passphrase-env VAR: the name of an environment variable holding the passphrase (for example \`export MOVE_PASS=…\` and \`--passphrase-env MOVE_PASS\`).`);
   }
   // Not quoted back: someone may have typed the passphrase itself here.
   if (!ENV_NAME.test(name)) throw new PassphraseError(`--passphrase-env takes the NAME of an environment variable (letters, digits, '_'), not the passphrase itself.`);
