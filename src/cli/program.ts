@@ -17,6 +17,7 @@ import { registerKeys } from "./commands/keys.js";
 import { registerMappings } from "./commands/mappings.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerImport } from "./commands/move.js";
 import { registerEvents, registerOAuth } from "./commands/oauth.js";
 import { registerOrgs } from "./commands/orgs.js";
 import { registerRun } from "./commands/run.js";
@@ -36,6 +37,7 @@ function buildProgram(): Command {
   registerDev(program);
   registerMigrate(program);
   registerApply(program);
+  registerImport(program);
   registerOrgs(program);
   registerIntegrations(program);
   registerConfig(program);
