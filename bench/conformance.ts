@@ -48,6 +48,8 @@ interface SpecCase {
   file: () => string;
   /** What this spec is in the set for. */
   covers: string;
+  /** Credentials the integration does NOT have, so the client falls through to the next scheme. */
+  without?: { oauth?: true; keys?: string[] };
 }
 
 const dir = (p: string) => () => join(openapiDirectoryApi(), p);
@@ -58,12 +60,12 @@ const SPECS: SpecCase[] = [
   { name: "adyen-account", file: dir("adyen.com/AccountService.json"), covers: "3.1; apiKey header / http basic" },
   { name: "contentgroove", file: dir("contentgroove.com.json"), covers: "3.0; deepObject query" },
   { name: "impala-hotels", file: dir("impala.travel/hotels.json"), covers: "3.0; deepObject query; apiKey header, bearer" },
-  { name: "surevoip", file: dir("surevoip.co.uk.json"), covers: "3.0; http basic, oauth2, openIdConnect; multipart" },
+  { name: "surevoip", file: dir("surevoip.co.uk.json"), covers: "3.0; oauth2 (no basic credentials set); multipart", without: { keys: ["username", "password"] } },
   { name: "intellifi", file: dir("intellifi.nl.json"), covers: "3.0; apiKey cookie / header / query; multipart" },
   { name: "ably-platform", file: dir("ably.io/platform.json"), covers: "3.0; http basic / bearer; form-urlencoded" },
-  { name: "1password-connect", file: dir("1password.local/connect.json"), covers: "3.0; http bearer" },
+  { name: "1password-connect", file: dir("1password.local/connect.json"), covers: "3.0; http bearer from config (no OAuth connection)", without: { oauth: true } },
   { name: "circleci", file: dir("circleci.com.json"), covers: "3.0; apiKey query" },
-  { name: "nordigen", file: dir("nordigen.com.json"), covers: "3.0; http bearer; form-urlencoded, multipart" },
+  { name: "nordigen", file: dir("nordigen.com.json"), covers: "3.0; http bearer from config; form-urlencoded, multipart", without: { oauth: true } },
 ];
 
 const PRISM_ERROR = "https://stoplight.io/prism/errors#";
@@ -111,10 +113,11 @@ async function startProxy(target: string, seen: Wire[]): Promise<{ url: string; 
 }
 
 /** Config for every key the generator planned: base_url → the proxy, secrets and the rest → recognisable values. */
-function resolvedFor(integration: string, keys: Array<{ key: string; type: string }>, baseUrl: string): ResolvedIntegration {
+function resolvedFor(integration: string, keys: Array<{ key: string; type: string }>, baseUrl: string, without: SpecCase["without"] = {}): ResolvedIntegration {
   const values = new Map<string, ConfigValue>();
   const secrets = new Map<string, string>();
   for (const k of keys) {
+    if (without.keys?.includes(k.key)) continue;
     if (k.key === "base_url") values.set(k.key, baseUrl);
     else if (k.type === "int") values.set(k.key, 1);
     else if (k.type === "bool") values.set(k.key, true);
@@ -124,10 +127,21 @@ function resolvedFor(integration: string, keys: Array<{ key: string; type: strin
   values.set("base_url", baseUrl);
   const config = new IntegrationConfig(integration, values, new Set([...keys.map((k) => k.key), "base_url"]), secrets);
   return makeResolved(
-    { name: integration, entityId: null, entityName: null, mapped: false, config, oauth: { accessToken: "conformance-oauth-token", tokenType: "Bearer", expiresAt: null, scopes: [] }, connection: null },
-    { org: null, defaults: new Map(), trustedOrigins: [], privateNetwork: false, oauthLevel: "integration" },
+    { name: integration, entityId: null, entityName: null, mapped: false, config, oauth: without.oauth ? null : { accessToken: "conformance-oauth-token", tokenType: "Bearer", expiresAt: null, scopes: [] }, connection: null },
+    { org: null, defaults: new Map(), trustedOrigins: [], privateNetwork: false, oauthLevel: without.oauth ? null : "integration" },
     clientFetch,
   );
+}
+
+/** Names of the security schemes some requirement of the spec uses (top level or any operation's). */
+function requiredSchemes(doc: Record<string, unknown>): Set<string> {
+  const out = new Set<string>();
+  const add = (reqs: unknown) => {
+    if (Array.isArray(reqs)) for (const r of reqs) for (const k of Object.keys((r ?? {}) as object)) out.add(k);
+  };
+  add(doc.security);
+  for (const item of Object.values((doc.paths ?? {}) as Record<string, Record<string, { security?: unknown } | undefined>>)) for (const op of Object.values(item ?? {})) add(op?.security);
+  return out;
 }
 
 /** Which auth kinds a request carried, named by the spec's security schemes. */
@@ -135,8 +149,13 @@ function authKinds(doc: Record<string, unknown>, w: Wire): string[] {
   const kinds = new Set<string>();
   const auth = String(w.headers.authorization ?? "");
   if (/^basic /i.test(auth)) kinds.add("http-basic");
-  if (/^bearer /i.test(auth)) kinds.add(auth.includes("conformance-oauth-token") ? "oauth2/openIdConnect" : "http-bearer");
   const schemes = ((doc.components as Record<string, unknown> | undefined)?.securitySchemes ?? {}) as Record<string, unknown>;
+  if (/^bearer /i.test(auth)) {
+    // The OAuth connection's token serves oauth2 and openIdConnect schemes alike: named after the spec's.
+    const required = requiredSchemes(doc);
+    const tokenKinds = [...new Set(Object.entries(schemes).filter(([name]) => required.has(name)).map(([, raw]) => deref(doc, raw).schema.type).filter((t) => t === "oauth2" || t === "openIdConnect"))];
+    kinds.add(auth.includes("conformance-oauth-token") ? tokenKinds.join("/") || "oauth token" : "http-bearer");
+  }
   const url = new URL(w.url, "http://x");
   const cookies = String(w.headers.cookie ?? "");
   for (const raw of Object.values(schemes)) {
@@ -176,11 +195,14 @@ function refused(err: unknown): { verdict: Verdict; reason: string } {
  * for an invalid request Prism answers the spec's own 400/422 example when there is one).
  */
 async function judge(log: string[], start: number, err: unknown): Promise<{ verdict: Verdict; reason: string }> {
-  const done = () => log.slice(start).some((l) => /Responding with|Request terminated with error/.test(l));
-  for (let waited = 0; !done() && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-  const lines = log.slice(start);
-  const end = lines.findIndex((l) => /Responding with|Request terminated with error/.test(l));
-  const mine = end >= 0 ? lines.slice(0, end + 1) : lines;
+  // This request's lines: from its "Request received" to the first response line. A previous request's
+  // last line ("Request terminated …" after a response that broke the spec) may still arrive after `start`.
+  const received = () => log.findIndex((l, i) => i >= start && /\[HTTP SERVER\].*Request received/.test(l));
+  const ended = (from: number) => log.findIndex((l, i) => i > from && /Responding with|Request terminated with error/.test(l));
+  for (let waited = 0; waited < 10_000 && (received() < 0 || ended(received()) < 0); waited += 20) await new Promise((r) => setTimeout(r, 20));
+  const first = received();
+  const last = first < 0 ? -1 : ended(first);
+  const mine = first < 0 ? [] : log.slice(first, last < 0 ? undefined : last + 1);
   const problem = (err as { body?: unknown } | null)?.body as Record<string, unknown> | undefined;
   const problemText = problem && typeof problem.type === "string" && problem.type.startsWith(PRISM_ERROR) ? describePrismProblem(problem) : "";
   if (mine.some((l) => l.includes("The request passed the validation rules"))) {
@@ -193,7 +215,7 @@ async function judge(log: string[], start: number, err: unknown): Promise<{ verd
   const terminated = mine.find((l) => l.includes("Request terminated with error"));
   const kind = /errors#([A-Z_]+)/.exec(terminated ?? "")?.[1] ?? "";
   if (INVALID.has(kind)) return { verdict: "invalid", reason: problemText || terminated || kind };
-  return { verdict: "unjudged", reason: problemText || terminated || (end < 0 ? "Prism logged no verdict" : "no validator verdict") };
+  return { verdict: "unjudged", reason: problemText || terminated || (last < 0 ? "Prism logged no verdict" : "no validator verdict") };
 }
 
 function describePrismProblem(body: Record<string, unknown>): string {
@@ -226,7 +248,7 @@ async function main(): Promise<number> {
       const prism = await startPrism(entry, file);
       const seen: Wire[] = [];
       const proxy = await startProxy(prism.url, seen);
-      const integ = resolvedFor(sc.name, gen.configKeys, proxy.url);
+      const integ = resolvedFor(sc.name, gen.configKeys, proxy.url, sc.without);
       const resolver: IntegrationResolver = {
         resolve: async (name) => (name === sc.name ? integ : null),
         list: async () => [],
@@ -267,6 +289,8 @@ async function main(): Promise<number> {
       } finally {
         await proxy.close();
         await prism.stop();
+        // CONFORMANCE_PRISM_LOG=DIR keeps each spec's Prism log (its validator's full explanations).
+        if (process.env.CONFORMANCE_PRISM_LOG) writeFileSync(join(process.env.CONFORMANCE_PRISM_LOG, `${sc.name}.log`), `${prism.log.join("\n")}\n`);
       }
       const unjudged = ops.length - judged;
       lines.push(`${sc.name.padEnd(18)} OpenAPI ${loaded.sourceVersion.padEnd(6)} ${String(valid).padStart(3)}/${String(judged).padEnd(3)} valid${unjudged ? `  (${unjudged} unjudged)` : ""}  ${sc.covers}`);

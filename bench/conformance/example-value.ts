@@ -7,7 +7,6 @@
  * deterministic: the same schema always gives the same value. Request context: `readOnly` properties
  * are left out, `writeOnly` ones are kept; optional properties are filled down to `optionalDepth`.
  */
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Schema = Record<string, unknown>;
 
 export interface ExampleOptions {
@@ -20,7 +19,7 @@ export interface ExampleOptions {
 const MAX_DEPTH = 8;
 
 /** The target of a local `$ref` (`#/components/...`), or undefined. */
-export function resolveRef(doc: Schema, ref: string): Schema | undefined {
+function resolveRef(doc: Schema, ref: string): Schema | undefined {
   if (!ref.startsWith("#/")) return undefined;
   let node: unknown = doc;
   for (const raw of ref.slice(2).split("/")) {
@@ -32,11 +31,11 @@ export function resolveRef(doc: Schema, ref: string): Schema | undefined {
 }
 
 /** Follow `$ref`s until a schema without one. */
-export function deref(doc: Schema, schema: unknown, seen: ReadonlySet<string> = new Set()): { schema: Schema; refs: Set<string> } {
+export function deref(doc: Schema, schema: unknown, seen: ReadonlySet<string> = new Set()): { schema: Schema; refs: Set<string>; cycle?: true } {
   const refs = new Set(seen);
   let s = (typeof schema === "object" && schema !== null ? schema : {}) as Schema;
   while (typeof s.$ref === "string") {
-    if (refs.has(s.$ref)) return { schema: {}, refs };
+    if (refs.has(s.$ref)) return { schema: {}, refs, cycle: true };
     refs.add(s.$ref);
     s = resolveRef(doc, s.$ref) ?? {};
   }
@@ -214,8 +213,9 @@ function typeOf(s: Schema): string | undefined {
  * `depth` is the object nesting level; `refs` the `$ref`s on the current path (cycle guard).
  */
 export function exampleValue(doc: Schema, schema: unknown, opts: ExampleOptions = {}, depth = 0, refs: ReadonlySet<string> = new Set()): unknown {
-  const { schema: s, refs: seen } = deref(doc, schema, refs);
-  if (depth > MAX_DEPTH) return undefined;
+  const { schema: s, refs: seen, cycle } = deref(doc, schema, refs);
+  // A schema already on the path (a tree's children): stop here; the caller leaves it out or uses {}.
+  if (cycle || depth > MAX_DEPTH) return undefined;
   if ("const" in s) return s.const;
   if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum.find((e) => e !== null) ?? s.enum[0];
   if (Array.isArray(s.allOf) && s.allOf.length > 0) {
@@ -235,7 +235,7 @@ export function exampleValue(doc: Schema, schema: unknown, opts: ExampleOptions 
       if (disc?.propertyName && typeof v === "object" && v !== null && !Array.isArray(v) && typeof (pick as Schema).$ref === "string") {
         const ref = (pick as Schema).$ref as string;
         const tag = Object.entries(disc.mapping ?? {}).find(([, r]) => r === ref)?.[0] ?? ref.split("/").pop();
-        if (tag !== undefined && (v as Record<string, unknown>)[disc.propertyName] === undefined) (v as Record<string, unknown>)[disc.propertyName] = tag;
+        if (tag !== undefined) (v as Record<string, unknown>)[disc.propertyName] = tag;
       }
       return v;
     }

@@ -54,10 +54,21 @@ export interface PrismMock {
   stop(): Promise<void>;
 }
 
+/** Prism processes still running: killed when the harness is interrupted, so none outlives it. */
+const running = new Set<ChildProcess>();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    for (const child of running) child.kill("SIGTERM");
+    process.exit(130);
+  });
+}
+
 /** `prism mock --errors SPEC` on a free loopback port; resolves once it listens. */
 export async function startPrism(entry: string, spec: string, timeoutMs = 180_000): Promise<PrismMock> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [entry, "mock", "-h", "127.0.0.1", "-p", String(port), "--errors", spec], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SCARF_ANALYTICS: "false", DO_NOT_TRACK: "1" } });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const log: string[] = [];
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
