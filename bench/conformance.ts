@@ -168,6 +168,16 @@ function authKinds(doc: Record<string, unknown>, w: Wire): string[] {
   return [...kinds];
 }
 
+/** Whether the operation's first request body schema requires properties (so `{}` breaks it). */
+function requiresProperties(doc: Record<string, unknown>, path: string, method: string): boolean {
+  const op = deref(doc, deref(doc, (doc.paths as Record<string, unknown>)[path]).schema[method.toLowerCase()]).schema;
+  const body = op.requestBody === undefined ? {} : deref(doc, op.requestBody).schema;
+  const media = Object.values((body.content ?? {}) as Record<string, { schema?: unknown }>)[0];
+  const schema = deref(doc, media?.schema).schema;
+  const required = [schema, ...((schema.allOf as unknown[] | undefined) ?? []).map((s) => deref(doc, s).schema)].flatMap((s) => (Array.isArray(s.required) ? s.required : []));
+  return required.length > 0 && (schema.type === "object" || schema.properties !== undefined || schema.allOf !== undefined);
+}
+
 /** Up to `n` operations: every one with a form or multipart body first, then evenly spaced through the rest. */
 function pickOperations<T extends { method: string; path: string }>(ops: T[], doc: Record<string, unknown>, n: number): T[] {
   const special = ops.filter((o) => {
@@ -232,6 +242,7 @@ async function main(): Promise<number> {
   const coverage = new Map<string, Set<string>>();
   const note = (k: string, spec: string) => (coverage.get(k) ?? coverage.set(k, new Set()).get(k))?.add(spec);
   const lines: string[] = [];
+  const controls: Array<{ spec: string; what: string; detected: boolean; reason: string }> = [];
   const clientImport = pathToFileURL(join(ROOT, "src/client/index.ts")).href;
   try {
     let i = 0;
@@ -286,6 +297,20 @@ async function main(): Promise<number> {
           if (verdict === "valid") valid++;
           results.push({ spec: sc.name, op: label, verdict, reason });
         }
+        // Positive control: a request the spec does not allow must be judged invalid, or the verdicts
+        // above prove nothing. A JSON body without its required properties where an operation has one,
+        // else a path the spec does not have.
+        const control = ops.map((op) => ({ op, call: buildCall(doc, op.path, op.method) })).find(({ op, call }) => call.mediaType !== null && /json/.test(call.mediaType) && requiresProperties(doc, op.path, op.method));
+        const logStart = prism.log.length;
+        let failure: unknown = null;
+        try {
+          if (control) await runInContext(ctx, () => (mod[control.op.name] as (a: unknown) => Promise<unknown>)({ ...control.call.args, body: {}, maxRetries: 0 }));
+          else await runInContext(ctx, () => integ.fetch("/bifrost-conformance-control/does-not-exist", { maxRetries: 0 }));
+        } catch (err) {
+          failure = err;
+        }
+        const c = await judge(prism.log, logStart, failure);
+        controls.push({ spec: sc.name, what: control ? `${control.op.name} with an empty JSON body` : "a path the spec does not have", detected: c.verdict === "invalid", reason: c.reason });
       } finally {
         await proxy.close();
         await prism.stop();
@@ -306,9 +331,12 @@ async function main(): Promise<number> {
   process.stdout.write(`${lines.join("\n")}\n\n`);
   process.stdout.write(`TOTAL ${valid}/${judged.length} valid requests (${results.length} calls, ${results.length - judged.length} unjudged) — ${valid === judged.length ? "MET" : "MISSED"} target 100%\n`);
   process.stdout.write(`\nCovered on the wire / in the calls:\n${[...coverage].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `  ${k}: ${[...v].join(", ")}`).join("\n")}\n`);
+  const caught = controls.filter((c) => c.detected).length;
+  process.stdout.write(`\nControls (requests that break the spec, must be judged invalid): ${caught}/${controls.length} detected\n`);
+  for (const c of controls.filter((x) => !x.detected)) process.stdout.write(`  NOT DETECTED ${c.spec}: ${c.what}: ${c.reason}\n`);
   const misses = results.filter((r) => r.verdict !== "valid");
   if (misses.length) process.stdout.write(`\nMisses:\n${misses.map((r) => `  [${r.verdict}] ${r.spec} ${r.op}: ${r.reason}`).join("\n")}\n`);
-  return valid === judged.length ? 0 : 1;
+  return valid === judged.length && caught === controls.length ? 0 : 1;
 }
 
 process.env.BIFROST_ALLOW_HTTP_LOOPBACK = "1";
