@@ -240,7 +240,12 @@ async function main(): Promise<number> {
   mkdirSync(work, { recursive: true });
   const results: CallResult[] = [];
   const coverage = new Map<string, Set<string>>();
-  const note = (k: string, spec: string) => (coverage.get(k) ?? coverage.set(k, new Set()).get(k))?.add(spec);
+  const note = (k: string, spec: string): void => {
+    let specs = coverage.get(k);
+    if (!specs) coverage.set(k, (specs = new Set()));
+    specs.add(spec);
+  };
+  const t0 = performance.now();
   const lines: string[] = [];
   const controls: Array<{ spec: string; what: string; detected: boolean; reason: string }> = [];
   const clientImport = pathToFileURL(join(ROOT, "src/client/index.ts")).href;
@@ -329,7 +334,7 @@ async function main(): Promise<number> {
   const valid = judged.filter((r) => r.verdict === "valid").length;
   process.stdout.write(`\nConformance: generated clients vs Prism ${PRISM_VERSION} (mock --errors), schema-built arguments\n\n`);
   process.stdout.write(`${lines.join("\n")}\n\n`);
-  process.stdout.write(`TOTAL ${valid}/${judged.length} valid requests (${results.length} calls, ${results.length - judged.length} unjudged) — ${valid === judged.length ? "MET" : "MISSED"} target 100%\n`);
+  process.stdout.write(`TOTAL ${valid}/${judged.length} valid requests (${results.length} calls, ${results.length - judged.length} unjudged) — ${valid === judged.length ? "MET" : "MISSED"} target 100% (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   process.stdout.write(`\nCovered on the wire / in the calls:\n${[...coverage].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `  ${k}: ${[...v].join(", ")}`).join("\n")}\n`);
   const caught = controls.filter((c) => c.detected).length;
   process.stdout.write(`\nControls (requests that break the spec, must be judged invalid): ${caught}/${controls.length} detected\n`);
