@@ -23,6 +23,7 @@ import { registerOrgs } from "./commands/orgs.js";
 import { registerRun } from "./commands/run.js";
 import { registerSdk } from "./commands/sdk.js";
 import { registerServe } from "./commands/serve.js";
+import { registerTypes } from "./commands/types.js";
 import { reportError } from "./output.js";
 
 function buildProgram(): Command {
@@ -47,6 +48,7 @@ function buildProgram(): Command {
   registerEvents(program);
   registerRun(program);
   registerSdk(program);
+  registerTypes(program);
   registerMcp(program);
   return program;
 }
