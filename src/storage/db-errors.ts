@@ -18,7 +18,7 @@ interface PgTarget {
 }
 
 /** DATABASE_URL without its password (user info and a `password` query parameter). */
-export function redactDatabaseUrl(url: string): string {
+function redactDatabaseUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
