@@ -69,39 +69,39 @@ function pgUnavailable(err: unknown, url: string): DatabaseUnavailableError | nu
   const msg = messageOf(err);
   const t = pgTarget(url);
   const where = `PostgreSQL at ${t.host}:${t.port}`;
-  const url_ = `DATABASE_URL=${t.shown}`;
+  const shownUrl = `DATABASE_URL=${t.shown}`;
   const details = { host: t.host, port: t.port, database: t.database, reason: "" };
   const fail = (reason: string, message: string) => new DatabaseUnavailableError(message, { ...details, reason });
   if (code !== undefined && code in NETWORK) {
     return fail(
       "unreachable",
-      `Cannot connect to ${where} (database "${t.database}"): ${NETWORK[code]} (${code}). Start PostgreSQL, or fix the host and port in ${url_}.`,
+      `Cannot connect to ${where} (database "${t.database}"): ${NETWORK[code]} (${code}). Start PostgreSQL, or fix the host and port in ${shownUrl}.`,
     );
   }
   switch (code) {
     case "28000":
       return fail(
         "role",
-        `${where} refused user "${t.user}" for database "${t.database}": ${msg}. Fix the user in ${url_}, or create the role on the server (CREATE ROLE … LOGIN) and allow it in pg_hba.conf.`,
+        `${where} refused user "${t.user}" for database "${t.database}": ${msg}. Fix the user in ${shownUrl}, or create the role on the server (CREATE ROLE … LOGIN) and allow it in pg_hba.conf.`,
       );
     case "28P01":
-      return fail("password", `${where} rejected the password of user "${t.user}". Fix the password in ${url_} (shown without it).`);
+      return fail("password", `${where} rejected the password of user "${t.user}". Fix the password in ${shownUrl} (shown without it).`);
     case "3D000":
-      return fail("database", `Database "${t.database}" does not exist on ${where}. Create it (createdb ${t.database}), or fix the database name in ${url_}.`);
+      return fail("database", `Database "${t.database}" does not exist on ${where}. Create it (createdb ${t.database}), or fix the database name in ${shownUrl}.`);
     case "53300":
-      return fail("too_many_connections", `${where} has no free connection slots (database "${t.database}"): ${msg}. Raise max_connections or run fewer processes; ${url_}.`);
+      return fail("too_many_connections", `${where} has no free connection slots (database "${t.database}"): ${msg}. Raise max_connections or run fewer processes; ${shownUrl}.`);
     case "57P01":
     case "57P02":
     case "57P03":
-      return fail("shutdown", `${where} (database "${t.database}") closed the connection or is not accepting connections yet: ${msg}. Check that PostgreSQL is running; ${url_}.`);
+      return fail("shutdown", `${where} (database "${t.database}") closed the connection or is not accepting connections yet: ${msg}. Check that PostgreSQL is running; ${shownUrl}.`);
     default:
       break;
   }
   if (code === "55000" && /not currently accepting connections/.test(msg)) {
-    return fail("not_accepting", `Database "${t.database}" on ${where} does not accept connections: ${msg}. Allow connections again (ALTER DATABASE … ALLOW_CONNECTIONS true); ${url_}.`);
+    return fail("not_accepting", `Database "${t.database}" on ${where} does not accept connections: ${msg}. Allow connections again (ALTER DATABASE … ALLOW_CONNECTIONS true); ${shownUrl}.`);
   }
   if (code?.startsWith("08") || /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg)) {
-    return fail("connection", `The connection to ${where} (database "${t.database}") failed or was closed: ${msg}. Check that PostgreSQL is running and reachable; ${url_}.`);
+    return fail("connection", `The connection to ${where} (database "${t.database}") failed or was closed: ${msg}. Check that PostgreSQL is running and reachable; ${shownUrl}.`);
   }
   return null;
 }
