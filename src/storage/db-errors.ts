@@ -126,7 +126,11 @@ export function translateDatabaseError(err: unknown, target: DatabaseTarget): un
   return translated ?? err;
 }
 
-/** Wrap a root store so every Store method's connection errors become BIFROST_DATABASE_UNAVAILABLE. */
+/**
+ * Wrap a store so every Store method's connection errors become BIFROST_DATABASE_UNAVAILABLE. The
+ * store a transaction callback receives is wrapped too, and whatever the callback itself throws (its
+ * own errors, an OAuth call's) passes through untouched: only the database's errors are translated.
+ */
 export function withDatabaseErrors(store: Store, target: DatabaseTarget): Store {
   const methods = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
@@ -136,10 +140,27 @@ export function withDatabaseErrors(store: Store, target: DatabaseTarget): Store 
       let m = methods.get(prop);
       if (m === undefined) {
         const fn = v as (...args: unknown[]) => Promise<unknown>;
+        const takesCallback = STORE_METHODS[prop as keyof typeof STORE_METHODS].kind === "transaction";
         m = async (...args: unknown[]) => {
+          const fromCallback = new WeakSet<object>();
+          if (takesCallback) {
+            const cb = args[args.length - 1] as (tx: Store) => Promise<unknown>;
+            args = [
+              ...args.slice(0, -1),
+              async (tx: Store) => {
+                try {
+                  return await cb(withDatabaseErrors(tx, target));
+                } catch (err) {
+                  if (typeof err === "object" && err !== null) fromCallback.add(err);
+                  throw err;
+                }
+              },
+            ];
+          }
           try {
             return await fn.apply(t, args);
           } catch (err) {
+            if (typeof err === "object" && err !== null && fromCallback.has(err)) throw err;
             throw translateDatabaseError(err, target);
           }
         };

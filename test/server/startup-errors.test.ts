@@ -11,6 +11,7 @@ import { generateKeyringJson } from "../../src/crypto/keyring.js";
 import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { createLogger } from "../../src/logger.js";
 import { startServer } from "../../src/server/index.js";
+import { openStore } from "../../src/storage/open.js";
 import { bootTest, PG_URL } from "../helpers/backends.js";
 import { runCliInProcess } from "../helpers/cli.js";
 
@@ -58,6 +59,27 @@ describe("database connection errors", () => {
     expect(json.status).toBe(1);
     expect((JSON.parse(json.stdout) as { code: string }).code).toBe("BIFROST_DATABASE_UNAVAILABLE");
     expect(human.stdout + human.stderr + json.stdout + json.stderr).not.toContain(PASSWORD);
+  });
+
+  it("a transaction's own error passes through untouched, even one that looks like a network error; the database's is translated", async () => {
+    const port = await closedPort();
+    const down = openStore({ databaseUrl: `postgres://bifrost_app:${PASSWORD}@127.0.0.1:${port}/bifrost_prod`, home: "/nonexistent-bifrost-home" });
+    try {
+      const dbErr = (await down.transaction(async () => "never").catch((e: unknown) => e)) as { code?: string; message?: string };
+      expect(dbErr.code).toBe("BIFROST_DATABASE_UNAVAILABLE");
+      expect(dbErr.message).not.toContain(PASSWORD);
+    } finally {
+      await down.close();
+    }
+    if (!PG_URL) return;
+    const up = openStore({ databaseUrl: PG_URL, home: "/nonexistent-bifrost-home" });
+    try {
+      const mine = Object.assign(new Error("the provider refused the connection"), { code: "ECONNREFUSED" });
+      expect(await up.transaction(async () => Promise.reject(mine)).catch((e: unknown) => e)).toBe(mine);
+      expect(await up.retryingTransaction(async () => Promise.reject(mine)).catch((e: unknown) => e)).toBe(mine);
+    } finally {
+      await up.close();
+    }
   });
 
   describe.skipIf(!PG_URL)("on a running PostgreSQL", () => {
