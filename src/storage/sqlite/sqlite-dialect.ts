@@ -1,6 +1,6 @@
 import type BetterSqlite3 from "better-sqlite3";
-import { CompiledQuery, type Kysely, type Transaction } from "kysely";
-import type { DeliveryClaim, Dialect, ExecutorStore } from "../dialect.js";
+import { CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from "kysely";
+import type { DeliveryClaim, Dialect, Executor, ExecutorStore } from "../dialect.js";
 import type { Database } from "../schema.js";
 import type { ResolveRows, Store, StoredOAuthToken } from "../store.js";
 import { compileNamed } from "./named-sql.js";
@@ -31,6 +31,31 @@ export class SqliteDialect implements Dialect {
     } finally {
       this.#openTransactions--;
     }
+  }
+
+  kidOf(column: string): RawBuilder<string> {
+    return sql<string>`substr(${sql.ref(column)}, 4, instr(substr(${sql.ref(column)}, 4), '.') - 1)`;
+  }
+
+  readonly claimRows = sql``;
+
+  /**
+   * `BEGIN IMMEDIATE` on the connection (held for the whole batch; Kysely queues other work). The
+   * statement-cache reads of resolve may run meanwhile on the same handle: they see this batch's
+   * new ciphertexts early, which decrypt to the same values.
+   */
+  async writeTransaction<T>(root: Kysely<Database>, fn: (db: Executor) => Promise<T>): Promise<T> {
+    return root.connection().execute(async (conn) => {
+      await sql`BEGIN IMMEDIATE`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`COMMIT`.execute(conn);
+        return result;
+      } catch (err) {
+        await sql`ROLLBACK`.execute(conn).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   migrated(): void {
