@@ -7,6 +7,7 @@
  * - retire: a key leaves the keyring file only when no value uses it.
  * Keyring canaries are per key (each proves its own key at start) and are never rewrapped.
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { KeyringKeyInUseError, KeyringKeyMissingError, NotFoundError, ValidationError } from "../core/errors.js";
 import { readKeyringFile, serializeKeyring, withNewActiveKey, withoutKey, writeKeyringFileAtomic } from "../crypto/keyring-file.js";
 import { CANARY_PLAINTEXT, canaryContext, type SecretContext } from "../crypto/secret-box.js";
@@ -175,6 +176,8 @@ export async function rewrapAll(deps: Deps, opts: { batch?: number; onBatch?: (p
       opts.onBatch?.({ done, total: Math.max(total, done), table: column.table, column: column.column });
       after = batch.last;
       if (batch.claimed < limit) break;
+      // Let the process's other work (a server's requests) run between batches.
+      await nextTurn();
     }
   }
   result.remaining = Object.fromEntries(Object.entries(byKid(await store.countCiphertexts())).filter(([kid, n]) => kid !== active && n > 0));
