@@ -142,12 +142,6 @@ export function isRowBoundFingerprint(fingerprint: string | null): boolean {
   return fingerprint !== null && /^hmac-sha256:[0-9a-f]{16}$/.test(fingerprint);
 }
 
-/** The key id a stored `v1.` value names, or null for anything else. */
-export function kidOf(stored: string): string | null {
-  const m = /^v1\.([^.]+)\./.exec(stored);
-  return m ? (m[1] as string) : null;
-}
-
 /** A known plaintext encrypted per key id and stored in the database, checked at start. */
 export const CANARY_PLAINTEXT = "bifrost-keyring-canary";
 
