@@ -473,15 +473,19 @@ export class KyselyStore implements ExecutorStore {
           ${opts.after === null ? sql`` : sql`AND ${id} > ${opts.after}`}
         ORDER BY ${id} LIMIT ${opts.limit} ${this.#dialect.claimRows}`.execute(db);
       const result: RewrapBatch = { claimed: rows.rows.length, rewrapped: 0, superseded: 0, failed: [], last: rows.rows.at(-1)?.id ?? null };
+      const writes: Array<{ id: string; old: string; next: string }> = [];
       for (const r of rows.rows) {
         const next = rewrap({ id: r.id, value: r.value, tenant: r.tenant, field: "name" in c.field ? c.field.name : (r.field ?? "") });
-        if (next === null) {
-          result.failed.push(r.id);
-          continue;
-        }
-        const res = await sql`UPDATE ${sql.table(c.table)} SET ${col} = ${next} WHERE ${id} = ${r.id} AND ${col} = ${r.value}`.execute(db);
-        if (Number(res.numAffectedRows ?? 0) > 0) result.rewrapped++;
-        else result.superseded++;
+        if (next === null) result.failed.push(r.id);
+        else writes.push({ id: r.id, old: r.value, next });
+      }
+      if (writes.length > 0) {
+        // One statement for the batch; each row only where it still holds the value read.
+        const values = sql.join(writes.map((w) => sql`(${w.id}, ${w.old}, ${w.next})`));
+        const res = await sql`WITH v(id, old, next) AS (VALUES ${values})
+          UPDATE ${sql.table(c.table)} SET ${col} = v.next FROM v WHERE ${sql.ref(`${c.table}.${c.id}`)} = v.id AND ${sql.ref(`${c.table}.${c.column}`)} = v.old`.execute(db);
+        result.rewrapped = Number(res.numAffectedRows ?? 0);
+        result.superseded = writes.length - result.rewrapped;
       }
       return result;
     };
