@@ -5,7 +5,8 @@
  * - rewrap: every registered ciphertext (storage/ciphertexts.ts) is re-encrypted under the active key,
  *   batch by batch, each batch its own transaction, resumable and safe with other rewrappers;
  * - retire: a key leaves the keyring file only when no value uses it.
- * Keyring canaries are per key (each proves its own key at start) and are never rewrapped.
+ * Keyring canaries are per key (each proves its own key at start) and are never rewrapped. Fingerprints
+ * (keyed from the active key) are recomputed with their values, so nothing derived from a retired key stays.
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { KeyringKeyInUseError, KeyringKeyMissingError, NotFoundError, ValidationError } from "../core/errors.js";
@@ -162,7 +163,8 @@ export async function rewrapAll(deps: Deps, opts: { batch?: number; onBatch?: (p
       const batch = await store.rewrapCiphertexts(column, { activeKid: active, limit, after }, (row) => {
         const ctx = ciphertextContext(column, row);
         try {
-          return box.encrypt(box.decrypt(row.value, ctx), ctx, active);
+          const plain = box.decrypt(row.value, ctx);
+          return { value: box.encrypt(plain, ctx, active), fingerprint: column.fingerprint ? box.fingerprint(plain, ctx) : null };
         } catch {
           return null;
         }

@@ -19,6 +19,8 @@ interface ColumnSpec<T extends keyof Database> {
   tenant?: ColumnOf<T>;
   /** The AAD's field: another column's value (config key) or a fixed name. */
   field: { column: ColumnOf<T> } | { name: string };
+  /** The column holding the value's keyed fingerprint (keyed from the active key): rewritten with the value. */
+  fingerprint?: ColumnOf<T>;
   /** Only rows where this column equals this value hold ciphertexts (config values: secrets only). */
   only?: { column: ColumnOf<T>; equals: number };
   /**
@@ -31,8 +33,8 @@ interface ColumnSpec<T extends keyof Database> {
 export type CiphertextColumn = { [T in keyof Database]: ColumnSpec<T> }[keyof Database];
 
 export const CIPHERTEXT_COLUMNS: readonly CiphertextColumn[] = [
-  { table: "config_values", column: "value", id: "id", tenant: "org_id", field: { column: "key" }, only: { column: "is_secret", equals: 1 } },
-  { table: "oauth_providers", column: "client_secret", id: "id", field: { name: "client_secret" } },
+  { table: "config_values", column: "value", id: "id", tenant: "org_id", field: { column: "key" }, fingerprint: "fingerprint", only: { column: "is_secret", equals: 1 } },
+  { table: "oauth_providers", column: "client_secret", id: "id", field: { name: "client_secret" }, fingerprint: "client_secret_fingerprint" },
   { table: "oauth_tokens", column: "access_token", id: "id", tenant: "org_id", field: { name: "access_token" } },
   { table: "oauth_tokens", column: "refresh_token", id: "id", tenant: "org_id", field: { name: "refresh_token" } },
   { table: "oauth_states", column: "code_verifier", id: "state", tenant: "org_id", field: { name: "code_verifier" } },
@@ -46,6 +48,12 @@ export interface CiphertextRow {
   /** Organization id, or null (integration level). */
   tenant: string | null;
   field: string;
+}
+
+/** A value re-encrypted under the active key, with its fingerprint recomputed (null: the column has none). */
+export interface Rewrapped {
+  value: string;
+  fingerprint: string | null;
 }
 
 /** How many values of one column use one key id. */

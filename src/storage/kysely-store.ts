@@ -6,7 +6,7 @@ import type { Dialect, Executor, ExecutorStore } from "./dialect.js";
 import { InCodeMigrationProvider } from "./migrations.js";
 import { toApiKey, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { Database } from "./schema.js";
-import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch } from "./ciphertexts.js";
+import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch, type Rewrapped } from "./ciphertexts.js";
 import type {
   IntegrationSummaryRow,
   OAuthTokenPatch,
@@ -460,7 +460,7 @@ export class KyselyStore implements ExecutorStore {
     return out;
   }
 
-  async rewrapCiphertexts(c: CiphertextColumn, opts: { activeKid: string; limit: number; after: string | null }, rewrap: (row: CiphertextRow) => string | null): Promise<RewrapBatch> {
+  async rewrapCiphertexts(c: CiphertextColumn, opts: { activeKid: string; limit: number; after: string | null }, rewrap: (row: CiphertextRow) => Rewrapped | null): Promise<RewrapBatch> {
     const col = sql.ref(c.column);
     const id = sql.ref(c.id);
     const current = `v1.${opts.activeKid}.`;
@@ -473,7 +473,7 @@ export class KyselyStore implements ExecutorStore {
           ${opts.after === null ? sql`` : sql`AND ${id} > ${opts.after}`}
         ORDER BY ${id} LIMIT ${opts.limit} ${this.#dialect.claimRows}`.execute(db);
       const result: RewrapBatch = { claimed: rows.rows.length, rewrapped: 0, superseded: 0, failed: [], last: rows.rows.at(-1)?.id ?? null };
-      const writes: Array<{ id: string; old: string; next: string }> = [];
+      const writes: Array<{ id: string; old: string; next: Rewrapped }> = [];
       for (const r of rows.rows) {
         const next = rewrap({ id: r.id, value: r.value, tenant: r.tenant, field: "name" in c.field ? c.field.name : (r.field ?? "") });
         if (next === null) result.failed.push(r.id);
@@ -481,9 +481,10 @@ export class KyselyStore implements ExecutorStore {
       }
       if (writes.length > 0) {
         // One statement for the batch; each row only where it still holds the value read.
-        const values = sql.join(writes.map((w) => sql`(${w.id}, ${w.old}, ${w.next})`));
-        const res = await sql`WITH v(id, old, next) AS (VALUES ${values})
-          UPDATE ${sql.table(c.table)} SET ${col} = v.next FROM v WHERE ${sql.ref(`${c.table}.${c.id}`)} = v.id AND ${sql.ref(`${c.table}.${c.column}`)} = v.old`.execute(db);
+        const values = sql.join(writes.map((w) => sql`(${w.id}, ${w.old}, ${w.next.value}, ${w.next.fingerprint ?? ""})`));
+        const fingerprint = c.fingerprint ? sql`, ${sql.ref(c.fingerprint)} = v.fp` : sql``;
+        const res = await sql`WITH v(id, old, next, fp) AS (VALUES ${values})
+          UPDATE ${sql.table(c.table)} SET ${col} = v.next${fingerprint} FROM v WHERE ${sql.ref(`${c.table}.${c.id}`)} = v.id AND ${sql.ref(`${c.table}.${c.column}`)} = v.old`.execute(db);
         result.rewrapped = Number(res.numAffectedRows ?? 0);
         result.superseded = writes.length - result.rewrapped;
       }

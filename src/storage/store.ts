@@ -1,4 +1,4 @@
-import type { CiphertextColumn, CiphertextCount, CiphertextRow, RewrapBatch } from "./ciphertexts.js";
+import type { CiphertextColumn, CiphertextCount, CiphertextRow, RewrapBatch, Rewrapped } from "./ciphertexts.js";
 import type { ChangeFeed } from "../cache/change-feed.js";
 import type { ApiKeyRole, Integration, Mapping, Organization } from "../core/types.js";
 
@@ -263,7 +263,8 @@ export interface Store {
    * values after id `after` (id order) that are not under `activeKid` — PostgreSQL locks them with
    * `FOR UPDATE SKIP LOCKED` (rows another rewrapper holds are left to it); SQLite runs an immediate
    * transaction — pass each to `rewrap`, and write its result only where the row still holds the value
-   * that was read (a concurrent write wins). `rewrap` returns null for a value it cannot re-encrypt.
+   * that was read (a concurrent write wins), with its fingerprint where the column has one. `rewrap`
+   * returns null for a value it cannot re-encrypt.
    */
-  rewrapCiphertexts(column: CiphertextColumn, opts: { activeKid: string; limit: number; after: string | null }, rewrap: (row: CiphertextRow) => string | null): Promise<RewrapBatch>;
+  rewrapCiphertexts(column: CiphertextColumn, opts: { activeKid: string; limit: number; after: string | null }, rewrap: (row: CiphertextRow) => Rewrapped | null): Promise<RewrapBatch>;
 }

@@ -12,6 +12,8 @@ import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { StoreResolver } from "../../src/host/store-resolver.js";
 import type { ExecutionOrg } from "../../src/kernel/types.js";
 import { completeAuthorization, setOAuthProvider, startAuthorization } from "../../src/oauth/service.js";
+import { providerSecretContext } from "../../src/oauth/tokens.js";
+import { secretContext } from "../../src/services/config-values.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { keyringStatus, rewrapAll } from "../../src/services/keyring.js";
 import { setMapping } from "../../src/services/mappings.js";
@@ -174,6 +176,13 @@ for (const backend of BACKENDS) {
       expect(status.body).toEqual({ active: "k2", keys: { k1: 0, k2: total + 1 } });
       // Canaries stay per key.
       expect((await a.store.getCanaries()).map((c) => c.kid)).toEqual(["k1", "k2"]);
+      // Fingerprints were recomputed with their values (keyed from k2 now): none is left keyed from k1.
+      const halo = (await a.store.getIntegrationByName("HaloPSA"))!;
+      const secrets = (await a.store.listConfigValues(halo.id)).filter((v) => v.isSecret);
+      expect(secrets).toHaveLength(7);
+      for (const v of secrets) expect(v.fingerprint).toBe(a.box.fingerprint(a.box.decrypt(v.value, secretContext(v)), secretContext(v)));
+      const provider = (await a.store.getOAuthProvider((await a.store.getIntegrationByName("Halo"))!.id))!;
+      expect(provider.clientSecretFingerprint).toBe(a.box.fingerprint(CLIENT_SECRET, providerSecretContext(provider.id)));
     });
 
     it("retire is refused for a key in use (with the count) and for the active key, then allowed", async () => {
