@@ -5,6 +5,7 @@
  * refused when a key in use is missing; SIGHUP reload. The CLI runs in this process (runCliInProcess).
  */
 import { readFileSync, statSync, writeFileSync } from "node:fs";
+import pg from "pg";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
@@ -271,6 +272,29 @@ for (const backend of BACKENDS) {
       writeFileSync(keyringFile, good);
       expect(a.box.activeKid).toBe("k4");
       expect((await getAs(resolver(a), "HaloPSA", orgs.get("o3")!))?.config.get("api_key")).toBe(secretOf("o3"));
+    });
+
+    it.runIf(backend.name === "postgres")("a row a writer holds is skipped, not waited for, and the writer's value wins (SKIP LOCKED)", async () => {
+      await cli(["keyring", "rotate", "--file", keyringFile]);
+      await a.reloadKeyring();
+      const halo = (await a.store.getIntegrationByName("HaloPSA"))!;
+      const row = (await a.store.listConfigValues(halo.id, orgs.get("o4")!.id))[0]!;
+      // Another server writes a new value for o4 (under the old key: it has not reloaded) and has not committed yet.
+      const writer = new pg.Client({ connectionString: env.DATABASE_URL });
+      await writer.connect();
+      try {
+        await writer.query("BEGIN");
+        await writer.query("UPDATE config_values SET value = $1 WHERE id = $2", [b.box.encrypt("written-during-rewrap", secretContext(row), "k4"), row.id]);
+        const res = await rewrapAll(a, { batch: 3 });
+        expect(res.failed).toEqual([]);
+        expect(res.remaining).toEqual({ k4: 1 });
+        await writer.query("COMMIT");
+      } finally {
+        await writer.end();
+      }
+      expect((await getAs(resolver(a), "HaloPSA", orgs.get("o4")!))?.config.get("api_key")).toBe("written-during-rewrap");
+      expect((await rewrapAll(a, { batch: 3 })).remaining).toEqual({});
+      expect((await getAs(resolver(b), "HaloPSA", orgs.get("o4")!))?.config.get("api_key")).toBe("written-during-rewrap");
     });
   });
 }
