@@ -9,7 +9,7 @@ import { type Clock, systemClock } from "../kernel/clock.js";
 import type { Deps } from "../kernel/deps.js";
 import { refreshUnboundFingerprints } from "../services/fingerprints.js";
 import { assertKeysPresent } from "../services/keyring.js";
-import { StoreResolver } from "./store-resolver.js";
+import type { StoreResolver } from "./store-resolver.js";
 
 export interface BootOptions {
   env?: NodeJS.ProcessEnv;
@@ -22,8 +22,8 @@ export interface BootOptions {
   store?: Store;
 }
 
-export interface Bifrost extends Deps {
-  resolver: StoreResolver;
+/** An opened instance without the workflow resolver: what most CLI commands need. */
+export interface BifrostCore extends Deps {
   home: string;
   storeDescription: string;
   keyringOrigin: string;
@@ -34,6 +34,11 @@ export interface Bifrost extends Deps {
    */
   reloadKeyring(): Promise<{ active: string; kids: string[] }>;
   close(): Promise<void>;
+}
+
+/** An opened instance with the resolver workflows and the server read integrations through. */
+export interface Bifrost extends BifrostCore {
+  resolver: StoreResolver;
 }
 
 export function bifrostHome(env: NodeJS.ProcessEnv): string {
@@ -103,8 +108,11 @@ async function reloadFrom(source: KeyringSource, store: Store, box: SecretBox, c
   return { active: next.active, kids };
 }
 
-/** Open storage, apply migrations, load and verify the keyring. */
-export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
+/**
+ * Open storage, apply migrations, load and verify the keyring. Loads neither the OAuth client nor
+ * the resolver (commands that only read or write rows start faster); `openBifrost` adds them.
+ */
+export async function openCore(opts: BootOptions = {}): Promise<BifrostCore> {
   const env = opts.env ?? process.env;
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`\n  WARNING: ${m}\n\n`));
   const clock = opts.clock ?? systemClock;
@@ -138,7 +146,6 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
       store,
       box,
       clock,
-      resolver: new StoreResolver(store, box, { clock }),
       home,
       storeDescription: opts.store ? store.dialect : describeStore(location),
       keyringOrigin: source.origin,
@@ -147,6 +154,18 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
     };
   } catch (err) {
     await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `openCore` plus the resolver (OAuth, caching): for the server, workflow runs and remote clients. */
+export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
+  const core = await openCore(opts);
+  try {
+    const { StoreResolver } = await import("./store-resolver.js");
+    return { ...core, resolver: new StoreResolver(core.store, core.box, { clock: core.clock }) };
+  } catch (err) {
+    await core.close().catch(() => undefined);
     throw err;
   }
 }
