@@ -23,6 +23,7 @@ import { registerRun } from "./commands/run.js";
 import { registerSdk } from "./commands/sdk.js";
 import { registerServe } from "./commands/serve.js";
 import { reportError } from "./output.js";
+import { LOCAL_CLI_CONTEXT, withAuditContext } from "../kernel/audit.js";
 
 function version(): string {
   try {
@@ -61,7 +62,8 @@ function buildProgram(): Command {
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   const json = argv.slice(2).includes("--json");
   try {
-    await buildProgram().parseAsync([...argv]);
+    // Every command acts as the local CLI in the audit trail (a server started here attributes its own requests).
+    await withAuditContext(LOCAL_CLI_CONTEXT, () => buildProgram().parseAsync([...argv]));
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

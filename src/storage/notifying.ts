@@ -102,6 +102,10 @@ export const STORE_METHODS = {
   finishWebhookDelivery: bookkeeping,
   listOAuthEvents: read,
 
+  insertAuditEntry: bookkeeping,
+  listAuditEntries: read,
+  deleteAuditEntriesBefore: bookkeeping,
+
   getCanaries: read,
   putCanary: bookkeeping,
 } as const satisfies { readonly [K in StoreMethod]: MethodAccess<K> };
