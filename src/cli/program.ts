@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerApply } from "./commands/apply.js";
+import { registerAudit } from "./commands/audit.js";
 import { registerConfig } from "./commands/config.js";
 import { registerDev } from "./commands/dev.js";
 import { registerIntegrations } from "./commands/integrations.js";
@@ -51,6 +52,7 @@ function buildProgram(): Command {
   registerConfig(program);
   registerMappings(program);
   registerKeys(program);
+  registerAudit(program);
   registerOAuth(program);
   registerEvents(program);
   registerRun(program);

@@ -133,32 +133,32 @@ export function mappingRoutes(api: Api): void {
       const execution = request.headers[EXECUTION_HEADER];
       const executionId = typeof execution === "string" && /^[A-Za-z0-9-]{1,64}$/.test(execution) ? execution : null;
       return withAuditContext({ ...auditContext(), executionId }, async () => {
-      let org = null;
-      if (slug !== null) {
-        checkOrgAccess(caller, slug);
-        org = await bf.resolver.findOrg(slug);
-        if (!org) throw orgNotFound(slug);
-      }
-      const resolved = await bf.resolver.resolve(name, org);
-      if (!resolved) {
-        await requireIntegration(bf.store, name); // the standard 404 (or 422 for an invalid name)
-        throw new NotFoundError(`Integration "${name}" does not exist.`, { integration: name }); // deleted meanwhile
-      }
-      const config: Record<string, ConfigValue> = {};
-      for (const key of resolved.config.keys()) config[key] = resolved.config.get(key) as ConfigValue;
-      if (query.include === "schema") {
-        const integration = await requireIntegration(bf.store, name);
-        return { ...resolvedOut(resolved, org?.slug ?? null, config), ...resolvedSchemaOut(resolved, integration.configSchema) };
-      }
-      return {
-        integration: resolved.name,
-        org: org?.slug ?? null,
-        entity_id: resolved.entityId,
-        entity_name: resolved.entityName,
-        mapped: resolved.mapped,
-        config,
-        oauth: resolvedOAuthOut(resolved.oauth),
-      };
+        let org = null;
+        if (slug !== null) {
+          checkOrgAccess(caller, slug);
+          org = await bf.resolver.findOrg(slug);
+          if (!org) throw orgNotFound(slug);
+        }
+        const resolved = await bf.resolver.resolve(name, org);
+        if (!resolved) {
+          await requireIntegration(bf.store, name); // the standard 404 (or 422 for an invalid name)
+          throw new NotFoundError(`Integration "${name}" does not exist.`, { integration: name }); // deleted meanwhile
+        }
+        const config: Record<string, ConfigValue> = {};
+        for (const key of resolved.config.keys()) config[key] = resolved.config.get(key) as ConfigValue;
+        if (query.include === "schema") {
+          const integration = await requireIntegration(bf.store, name);
+          return { ...resolvedOut(resolved, org?.slug ?? null, config), ...resolvedSchemaOut(resolved, integration.configSchema) };
+        }
+        return {
+          integration: resolved.name,
+          org: org?.slug ?? null,
+          entity_id: resolved.entityId,
+          entity_name: resolved.entityName,
+          mapped: resolved.mapped,
+          config,
+          oauth: resolvedOAuthOut(resolved.oauth),
+        };
       });
     },
   });
