@@ -105,7 +105,7 @@ export async function recordAudit(deps: { store: Store; clock: Clock }, action: 
   });
 }
 
-export const DEFAULT_AUDIT_RETENTION_DAYS = 365;
+const DEFAULT_AUDIT_RETENTION_DAYS = 365;
 
 /** `BIFROST_AUDIT_RETENTION_DAYS` (whole days, at least 1; default 365). A bad value is refused with what to write instead. */
 export function auditRetentionDaysFromEnv(env: NodeJS.ProcessEnv = process.env): number {

@@ -216,7 +216,7 @@ const AuditActorOut = z.union([
   z.object({ kind: z.literal("system").describe("The server's own background work (token refresher)") }),
 ]);
 
-export const AuditEntryOut = z.object({
+const AuditEntryOut = z.object({
   id: z.string(),
   at: z.string(),
   action: z.string(),
