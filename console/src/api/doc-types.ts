@@ -7,5 +7,5 @@ type Json<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends
 export type SessionInfo = Json<"/api/session", "get">;
 
 /** GET /api/audit: one page of the audit trail. */
-export type AuditPage = Json<"/api/audit", "get">;
+type AuditPage = Json<"/api/audit", "get">;
 export type AuditEntry = AuditPage["entries"][number];
