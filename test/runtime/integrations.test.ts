@@ -137,9 +137,10 @@ for (const backend of BACKENDS) {
         await integrations.get("HaloPSA");
         await Promise.all([integrations.get("HaloPSA"), integrations.get("HaloPSA")]);
       }, acme, false, resolver);
-      expect(calls).toEqual(["resolve"]);
+      // One read, and the execution's one audit entry for the secrets it received (docs/operations.md).
+      expect(calls).toEqual(["resolve", "insertAuditEntry"]);
       await run(() => integrations.get("HaloPSA"), acme, false, resolver);
-      expect(calls).toEqual(["resolve", "resolve"]);
+      expect(calls).toEqual(["resolve", "insertAuditEntry", "resolve", "insertAuditEntry"]);
     });
 
     it("list() shows every integration with this org's mapping", async () => {
