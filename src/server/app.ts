@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
@@ -59,6 +60,8 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // Unique across restarts and processes: the audit trail and the log (reqId) name requests by it.
+    genReqId: () => randomUUID(),
     // Errors Fastify raises before routing (a malformed URL, for example) use the same envelope.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
       void reply.code(400).send(envelopeOf(new BadRequestError(error.code === "FST_ERR_BAD_URL" ? "The request URL is malformed (bad percent-encoding)." : "Bad request.")));

@@ -251,7 +251,7 @@ for (const backend of BACKENDS) {
 
       const { entries } = await allEntries(keys.platform);
       const key = (name: keyof typeof keys) => (e: Entry) => e.actor.kind === "api_key" && e.actor.key_id === keyIds[name] && e.actor.key_name === `${name}-key` && e.actor.key_prefix === keys[name].slice(4, 16);
-      const api = (e: Entry) => e.actor.via === "api" && typeof e.request_id === "string" && e.request_id.length > 0;
+      const api = (e: Entry) => e.actor.via === "api" && /^[0-9a-f-]{36}$/.test(e.request_id ?? "");
 
       // Each action: who, through which surface, on which names.
       expect(find(entries, "secret.write", (e) => key("platform")(e) && api(e) && e.target.integration === "Halo" && e.target.org === null && e.target.keys.join() === "api_secret")).toHaveLength(1);
