@@ -94,15 +94,20 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
     if (fingerprints.skipped.length > 0) {
       warn(`${fingerprints.skipped.length} stored secret(s) did not decrypt, so their fingerprints were left as they are (ids: ${fingerprints.skipped.slice(0, 10).join(", ")}).`);
     }
+    const resolver = new StoreResolver(store, box, { clock });
     return {
       store,
       box,
       clock,
-      resolver: new StoreResolver(store, box, { clock }),
+      resolver,
       home,
       storeDescription: opts.store ? store.dialect : describeStore(location),
       keyringOrigin: origin,
-      close: () => store.close(),
+      close: async () => {
+        // The resolver's queued secret.read entries are written before the store goes.
+        await resolver.flushAudit().catch(() => undefined);
+        await store.close();
+      },
     };
   } catch (err) {
     await store.close().catch(() => undefined);

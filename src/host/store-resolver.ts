@@ -14,7 +14,7 @@ import type { RefreshDeps } from "../oauth/refresh.js";
 import type { CacheTable } from "../cache/change-feed.js";
 import { type Clock, systemClock } from "../kernel/clock.js";
 import { plainValue } from "../services/config-values.js";
-import { auditContext, recordAudit, withAuditContext } from "../kernel/audit.js";
+import { AuditBuffer, auditContext, withAuditContext } from "../kernel/audit.js";
 import { currentContext, type ExecutionContext } from "../runtime/context.js";
 
 interface ParsedSchema {
@@ -110,7 +110,8 @@ export class StoreResolver implements IntegrationResolver {
   readonly #store: Store;
   readonly #box: SecretBox;
   readonly #oauth: RefreshDeps;
-  readonly #clock: Clock;
+  /** secret.read entries, written in batches off the hot path (flushAudit() writes them now). */
+  readonly #audit: AuditBuffer;
   /** Resolved integrations without OAuth, by org id + name (see src/cache/change-feed.ts); null = no cache. */
   readonly #resolved: CacheTable<ResolvedIntegration> | null;
   readonly #orgs: CacheTable<ExecutionOrg> | null;
@@ -119,7 +120,7 @@ export class StoreResolver implements IntegrationResolver {
   constructor(store: Store, box: SecretBox, opts: { clock?: Clock; oauth?: OAuthDeps["oauth"] } = {}) {
     this.#store = store;
     this.#box = box;
-    this.#clock = opts.clock ?? systemClock;
+    this.#audit = new AuditBuffer({ store, clock: opts.clock ?? systemClock });
     this.#oauth = withOAuth({ store, box, clock: opts.clock ?? systemClock, ...(opts.oauth ? { oauth: opts.oauth } : {}) });
     this.#resolved = store.changes?.table<ResolvedIntegration>("resolved") ?? null;
     this.#orgs = store.changes?.table<ExecutionOrg>("orgs-by-slug") ?? null;
@@ -156,6 +157,11 @@ export class StoreResolver implements IntegrationResolver {
     return built;
   }
 
+  /** Write the queued `secret.read` entries now (called at close; tests call it before reading the trail). */
+  flushAudit(): Promise<void> {
+    return this.#audit.flush();
+  }
+
   /** The integration each resolved object was built from (for the audit entry of a cached one). */
   readonly #reads = new WeakMap<ResolvedIntegration, { id: string; name: string }>();
   /** Integrations whose secrets each execution has read (recorded once per execution per integration and org). */
@@ -173,7 +179,7 @@ export class StoreResolver implements IntegrationResolver {
     const seen = execution ? (this.#readBy.get(execution) ?? new Set<string>()) : null;
     const once = `${org?.id ?? ""}\u0000${integration.id}`;
     if (seen?.has(once)) return;
-    await recordAudit({ store: this.#store, clock: this.#clock }, "secret.read", {
+    await this.#audit.record("secret.read", {
       integration,
       org: org ? { id: org.id, slug: org.slug } : null,
       keys: secretKeys,

@@ -8,7 +8,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ValidationError } from "../core/errors.js";
-import type { Store, StoredAuditActor } from "../storage/store.js";
+import type { Store, StoredAuditActor, StoredAuditEntry } from "../storage/store.js";
 import type { Clock } from "./clock.js";
 
 /** The closed list of actions. A new action is added here (and in docs/operations.md). */
@@ -81,15 +81,12 @@ function storedActor(a: AuditActor): StoredAuditActor {
   return { kind: a.kind, keyId: null, keyPrefix: null, keyName: null, via: null };
 }
 
-/**
- * Append one audit entry on `store` (pass the transaction's store so the entry commits with the write).
- * Fails closed: when the entry cannot be written, the caller's transaction fails with it.
- */
-export async function recordAudit(deps: { store: Store; clock: Clock }, action: AuditAction, target: AuditTarget = {}, opts: AuditOptions = {}): Promise<void> {
+/** Build one entry: the current context's actor, request and execution; the org slug looked up when not given. */
+async function makeEntry(deps: { store: Store; clock: Clock }, action: AuditAction, target: AuditTarget, opts: AuditOptions): Promise<StoredAuditEntry> {
   const ctx = auditContext();
   let orgSlug: string | null = null;
   if (target.org) orgSlug = target.org.slug ?? (await deps.store.getOrgById(target.org.id))?.slug ?? null;
-  await deps.store.insertAuditEntry({
+  return {
     id: deps.clock.id(),
     at: deps.clock.now(),
     action,
@@ -102,7 +99,73 @@ export async function recordAudit(deps: { store: Store; clock: Clock }, action: 
     detail: { ...(target.detail ?? {}) },
     requestId: ctx.requestId,
     executionId: ctx.executionId ?? null,
-  });
+  };
+}
+
+/**
+ * Append one audit entry on `store` (pass the transaction's store so the entry commits with the write).
+ * Fails closed: when the entry cannot be written, the caller's transaction fails with it.
+ */
+export async function recordAudit(deps: { store: Store; clock: Clock }, action: AuditAction, target: AuditTarget = {}, opts: AuditOptions = {}): Promise<void> {
+  await deps.store.insertAuditEntries([await makeEntry(deps, action, target, opts)]);
+}
+
+/**
+ * Entries recorded off the hot path (`secret.read` from `integrations.get()`): queued in memory and
+ * written in one statement per batch, when `maxEntries` are queued or `maxDelayMs` after the first, and
+ * on `flush()` (the resolver's owner flushes at close). A failed batch is put back and retried with the
+ * next one (bounded: beyond 10,000 queued entries the oldest are dropped and reported).
+ */
+export class AuditBuffer {
+  readonly #deps: { store: Store; clock: Clock };
+  readonly #maxEntries: number;
+  readonly #maxDelayMs: number;
+  readonly #onError: (message: string) => void;
+  #queue: StoredAuditEntry[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(deps: { store: Store; clock: Clock }, opts: { maxEntries?: number; maxDelayMs?: number; onError?: (message: string) => void } = {}) {
+    this.#deps = deps;
+    this.#maxEntries = opts.maxEntries ?? 200;
+    this.#maxDelayMs = opts.maxDelayMs ?? 250;
+    this.#onError = opts.onError ?? ((m) => process.emitWarning(m, { code: "BIFROST_AUDIT" }));
+  }
+
+  /** Queue one entry, named from the current context (synchronous apart from an org slug lookup when none is given). */
+  async record(action: AuditAction, target: AuditTarget): Promise<void> {
+    this.#queue.push(await makeEntry(this.#deps, action, target, {}));
+    if (this.#queue.length >= this.#maxEntries) void this.flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.#maxDelayMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Write everything queued; resolves when it is written (or the failure reported and re-queued). */
+  flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length > 0) {
+      this.#writing = this.#writing.then(async () => {
+        try {
+          await this.#deps.store.insertAuditEntries(batch);
+        } catch (err) {
+          this.#queue.unshift(...batch);
+          const over = this.#queue.length - 10_000;
+          if (over > 0) this.#queue.splice(0, over);
+          this.#onError(`could not write ${batch.length} audit entries (kept for the next attempt${over > 0 ? `; ${over} oldest dropped` : ""}): ${err instanceof Error ? err.message : "unknown error"}`);
+          if (!this.#timer) {
+            this.#timer = setTimeout(() => void this.flush(), this.#maxDelayMs * 4);
+            this.#timer.unref();
+          }
+        }
+      });
+    }
+    return this.#writing;
+  }
 }
 
 const DEFAULT_AUDIT_RETENTION_DAYS = 365;

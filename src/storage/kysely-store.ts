@@ -439,27 +439,30 @@ export class KyselyStore implements ExecutorStore {
     return Number(res.numUpdatedRows) > 0;
   }
 
-  async insertAuditEntry(e: StoredAuditEntry): Promise<void> {
+  async insertAuditEntries(entries: readonly StoredAuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     await this.db
       .insertInto("audit_log")
-      .values({
-        id: e.id,
-        at: e.at,
-        action: e.action,
-        actor_kind: e.actor.kind,
-        actor_key_id: e.actor.keyId,
-        actor_key_prefix: e.actor.keyPrefix,
-        actor_key_name: e.actor.keyName,
-        actor_via: e.actor.via,
-        org_id: e.orgId,
-        org_slug: e.orgSlug,
-        integration_id: e.integrationId,
-        integration_name: e.integrationName,
-        keys: JSON.stringify(e.keys),
-        detail: JSON.stringify(e.detail),
-        request_id: e.requestId,
-        execution_id: e.executionId,
-      })
+      .values(
+        entries.map((e) => ({
+          id: e.id,
+          at: e.at,
+          action: e.action,
+          actor_kind: e.actor.kind,
+          actor_key_id: e.actor.keyId,
+          actor_key_prefix: e.actor.keyPrefix,
+          actor_key_name: e.actor.keyName,
+          actor_via: e.actor.via,
+          org_id: e.orgId,
+          org_slug: e.orgSlug,
+          integration_id: e.integrationId,
+          integration_name: e.integrationName,
+          keys: JSON.stringify(e.keys),
+          detail: JSON.stringify(e.detail),
+          request_id: e.requestId,
+          execution_id: e.executionId,
+        })),
+      )
       .execute();
   }
   async listAuditEntries(query: AuditQuery): Promise<StoredAuditEntry[]> {

@@ -102,7 +102,7 @@ export const STORE_METHODS = {
   finishWebhookDelivery: bookkeeping,
   listOAuthEvents: read,
 
-  insertAuditEntry: bookkeeping,
+  insertAuditEntries: bookkeeping,
   listAuditEntries: read,
   deleteAuditEntriesBefore: bookkeeping,
 

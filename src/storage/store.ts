@@ -290,8 +290,8 @@ export interface Store {
    */
   setSecretFingerprint(target: { table: "config_values" | "oauth_providers"; id: string; integrationId: string; ciphertext: string }, fingerprint: string): Promise<boolean>;
 
-  /** Append one audit entry (on this store's executor: inside `transaction()` it commits with the change it records). */
-  insertAuditEntry(entry: StoredAuditEntry): Promise<void>;
+  /** Append audit entries, one statement (on this store's executor: inside `transaction()` they commit with the change they record). */
+  insertAuditEntries(entries: readonly StoredAuditEntry[]): Promise<void>;
   listAuditEntries(query: AuditQuery): Promise<StoredAuditEntry[]>;
   /** Retention: delete entries older than `before` (the only delete of the audit log). Returns how many. */
   deleteAuditEntriesBefore(before: string): Promise<number>;

@@ -206,6 +206,7 @@ for (const backend of BACKENDS) {
       const acmeOrg = await inProcess.findOrg("acme");
       const refreshToken = await runInContext(createContext({ org: acmeOrg, caller: { kind: "cli", platform: true }, resolver: inProcess }), async () => (await integrations.get("Halo"))?.oauth?.refreshToken);
       expect(refreshToken).toBeTruthy();
+      await inProcess.flushAudit();
       secrets.push(first!.access_token, tokens!.access_token, refreshToken as string);
       ok(await call("DELETE", "/api/integrations/Halo/oauth/connection?org=acme", keys.acmeAdmin));
 
@@ -249,6 +250,7 @@ for (const backend of BACKENDS) {
       expect((await resolved("globex")).config.api_secret).toBe(applySecret);
       secrets.push(applySecret);
 
+      await bf.resolver.flushAudit(); // secret.read entries are written in batches
       const { entries } = await allEntries(keys.platform);
       const key = (name: keyof typeof keys) => (e: Entry) => e.actor.kind === "api_key" && e.actor.key_id === keyIds[name] && e.actor.key_name === `${name}-key` && e.actor.key_prefix === keys[name].slice(4, 16);
       const api = (e: Entry) => e.actor.via === "api" && /^[0-9a-f-]{36}$/.test(e.request_id ?? "");
@@ -353,6 +355,7 @@ for (const backend of BACKENDS) {
         return ctx.executionId;
       };
       const [one, two] = [await run(), await run()];
+      await resolver.flushAudit();
       for (const id of [one, two]) {
         const reads = (await listAudit(bf, { action: "secret.read", limit: 500 })).entries.filter((e) => e.execution_id === id);
         expect(reads).toHaveLength(1);
