@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyringJson } from "../../src/crypto/keyring.js";
 import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { StoreResolver } from "../../src/host/store-resolver.js";
-import { AUDIT_ACTIONS, LOCAL_CLI_CONTEXT, pruneAuditLog, recordAudit, withAuditContext } from "../../src/kernel/audit.js";
+import { AUDIT_ACTIONS, AuditBuffer, LOCAL_CLI_CONTEXT, pruneAuditLog, recordAudit, withAuditContext } from "../../src/kernel/audit.js";
 import { startBackgroundWork } from "../../src/oauth/background.js";
 import { createContext, runInContext } from "../../src/runtime/context.js";
 import { integrations } from "../../src/runtime/integrations.js";
@@ -361,6 +361,28 @@ for (const backend of BACKENDS) {
         expect(reads).toHaveLength(1);
         expect(reads[0]).toMatchObject({ target: { integration: "Halo", org: "acme", keys: ["api_secret"] } });
       }
+    });
+
+    it("batched secret.read entries: written on flush, kept and retried when a batch fails", async () => {
+      const db = (bf.store as unknown as KyselyStore).db;
+      const warnings: string[] = [];
+      const buffer = new AuditBuffer({ store: bf.store, clock: bf.clock }, { maxEntries: 1000, maxDelayMs: 60_000, onError: (m) => warnings.push(m) });
+      const count = async () => (await listAudit(bf, { action: "secret.read", integration: "Plain", limit: 500 })).entries.length;
+      const before = await count();
+      const plain = { id: (await bf.store.getIntegrationByName("Plain"))!.id, name: "Plain" };
+      await buffer.record("secret.read", { integration: plain, keys: ["region"] });
+      await buffer.record("secret.read", { integration: plain, keys: ["region"] });
+      expect(await count()).toBe(before); // queued, not yet written
+      await sql`ALTER TABLE audit_log RENAME TO audit_log_away`.execute(db);
+      try {
+        await buffer.flush();
+      } finally {
+        await sql`ALTER TABLE audit_log_away RENAME TO audit_log`.execute(db);
+      }
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/could not write 2 audit entries \(kept for the next attempt/);
+      await buffer.flush();
+      expect(await count()).toBe(before + 2);
     });
 
     it("retention (run by the background worker) deletes only entries older than the setting", async () => {
