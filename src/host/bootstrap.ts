@@ -7,7 +7,7 @@ import type { Store } from "../storage/store.js";
 import { type Clock, systemClock } from "../kernel/clock.js";
 import type { Deps } from "../kernel/deps.js";
 import { refreshUnboundFingerprints } from "../services/fingerprints.js";
-import { StoreResolver } from "./store-resolver.js";
+import type { StoreResolver } from "./store-resolver.js";
 
 export interface BootOptions {
   env?: NodeJS.ProcessEnv;
@@ -20,12 +20,17 @@ export interface BootOptions {
   store?: Store;
 }
 
-export interface Bifrost extends Deps {
-  resolver: StoreResolver;
+/** An opened instance without the workflow resolver: what most CLI commands need. */
+export interface BifrostCore extends Deps {
   home: string;
   storeDescription: string;
   keyringOrigin: string;
   close(): Promise<void>;
+}
+
+/** An opened instance with the resolver workflows and the server read integrations through. */
+export interface Bifrost extends BifrostCore {
+  resolver: StoreResolver;
 }
 
 export function bifrostHome(env: NodeJS.ProcessEnv): string {
@@ -64,8 +69,11 @@ export async function checkCanaries(store: Store, box: SecretBox, clock: Clock):
   }
 }
 
-/** Open storage, apply migrations, load and verify the keyring. */
-export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
+/**
+ * Open storage, apply migrations, load and verify the keyring. Loads neither the OAuth client nor
+ * the resolver (commands that only read or write rows start faster); `openBifrost` adds them.
+ */
+export async function openCore(opts: BootOptions = {}): Promise<BifrostCore> {
   const env = opts.env ?? process.env;
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`\n  WARNING: ${m}\n\n`));
   const clock = opts.clock ?? systemClock;
@@ -94,23 +102,38 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
     if (fingerprints.skipped.length > 0) {
       warn(`${fingerprints.skipped.length} stored secret(s) did not decrypt, so their fingerprints were left as they are (ids: ${fingerprints.skipped.slice(0, 10).join(", ")}).`);
     }
-    const resolver = new StoreResolver(store, box, { clock });
     return {
       store,
       box,
       clock,
-      resolver,
       home,
       storeDescription: opts.store ? store.dialect : describeStore(location),
       keyringOrigin: origin,
-      close: async () => {
-        // The resolver's queued secret.read entries are written before the store goes.
-        await resolver.flushAudit().catch(() => undefined);
-        await store.close();
-      },
+      close: () => store.close(),
     };
   } catch (err) {
     await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `openCore` plus the resolver (OAuth, caching): for the server, workflow runs and remote clients. */
+export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
+  const core = await openCore(opts);
+  try {
+    const { StoreResolver } = await import("./store-resolver.js");
+    const resolver = new StoreResolver(core.store, core.box, { clock: core.clock });
+    return {
+      ...core,
+      resolver,
+      close: async () => {
+        // The resolver's queued secret.read audit entries are written before the store goes.
+        await resolver.flushAudit().catch(() => undefined);
+        await core.close();
+      },
+    };
+  } catch (err) {
+    await core.close().catch(() => undefined);
     throw err;
   }
 }

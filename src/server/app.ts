@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
+import { packageVersion } from "../core/package-info.js";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
 import { mcpRoutes } from "./mcp/http.js";
@@ -45,13 +45,6 @@ export function registeredRoutes(app: FastifyInstance): ReadonlyArray<{ method: 
   return routeLists.get(app) ?? [];
 }
 
-function packageVersion(): string {
-  try {
-    return (createRequire(import.meta.url)("../../package.json") as { version?: string }).version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 /** Build the HTTP API, ready for `inject()` or `listen()`. */
 export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {

@@ -2,7 +2,7 @@ import { lockedKeys } from "../core/config-schema.js";
 import { checkEntityId, ENTITY_MAX, entityKey } from "../core/entity.js";
 import { ForbiddenError, ValidationError } from "../core/errors.js";
 import type { DisplayValue, Integration, Mapping, Organization } from "../core/types.js";
-import { type ProviderSettings, usesEntityPlaceholder } from "../oauth/provider-config.js";
+import { type ProviderSettings, usesEntityPlaceholder } from "../oauth/provider-settings.js";
 import type { Store } from "../storage/store.js";
 import { type Actor, ORG_ACTOR } from "./actor.js";
 import { type ConfigChange, checkLockedKeys, checkValueKeys, displayValues, emptyChange, writeConfigValues } from "./config-values.js";

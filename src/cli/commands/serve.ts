@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { importEsm } from "../../core/esm-import.js";
 import { ValidationError } from "../../core/errors.js";
 import type { BootOptions } from "../../host/bootstrap.js";
 import { cliWarn, parsePort } from "../context.js";
@@ -72,7 +73,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   const { workflowsDir } = opts;
   // The server stack is loaded only by the commands that run it.
   const [{ default: pino }, { createLogger }, { openBifrost }, { installProcessGuards }, { startServer }] = await Promise.all([
-    import("pino"),
+    importEsm<typeof import("pino")>("pino"),
     import("../../logger.js"),
     import("../../host/bootstrap.js"),
     import("../../runtime/process-guards.js"),
