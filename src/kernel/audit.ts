@@ -129,7 +129,7 @@ export class AuditBuffer {
     this.#deps = deps;
     this.#maxEntries = opts.maxEntries ?? 200;
     this.#maxDelayMs = opts.maxDelayMs ?? 250;
-    this.#onError = opts.onError ?? ((m) => process.emitWarning(m, { code: "BIFROST_AUDIT" }));
+    this.#onError = opts.onError ?? ((m) => process.emitWarning(m, { type: "BifrostAuditWarning" }));
   }
 
   /** Queue one entry, named from the current context (synchronous apart from an org slug lookup when none is given). */
