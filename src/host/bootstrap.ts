@@ -43,6 +43,15 @@ export function bifrostHome(env: NodeJS.ProcessEnv): string {
  */
 export async function checkCanaries(store: Store, box: SecretBox, clock: Clock): Promise<void> {
   const canaries = await store.getCanaries();
+  verifyCanaries(canaries, box);
+  const have = new Set(canaries.map((c) => c.kid));
+  for (const kid of box.kids) {
+    if (!have.has(kid)) await store.putCanary(kid, box.encrypt(CANARY_PLAINTEXT, canaryContext(kid), kid), clock.now());
+  }
+}
+
+/** Every canary's key is in the keyring and decrypts it (KeyringError otherwise). Writes nothing. */
+export function verifyCanaries(canaries: ReadonlyArray<{ kid: string; value: string }>, box: SecretBox): void {
   const known = new Set(box.kids);
   const missing = canaries.filter((c) => !known.has(c.kid)).map((c) => c.kid);
   if (missing.length > 0) {
@@ -62,10 +71,6 @@ export async function checkCanaries(store: Store, box: SecretBox, clock: Clock):
         { kid: c.kid },
       );
     }
-  }
-  const have = new Set(canaries.map((c) => c.kid));
-  for (const kid of box.kids) {
-    if (!have.has(kid)) await store.putCanary(kid, box.encrypt(CANARY_PLAINTEXT, canaryContext(kid), kid), clock.now());
   }
 }
 
