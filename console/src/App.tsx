@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { client, ok, type SessionInfo, setCsrf } from "./api";
 import { parseRoute } from "./lib/format";
+import { AuditPage } from "./pages/Audit";
 import { EventsPage } from "./pages/Events";
 import { IntegrationDetailPage } from "./pages/IntegrationDetail";
 import { IntegrationsPage } from "./pages/Integrations";
@@ -47,12 +48,14 @@ export function App() {
   else if (route.page === "org") page = <OrgDetailPage key={route.slug} slug={route.slug} session={session} />;
   else if (route.page === "orgs") page = <OrgsPage session={session} />;
   else if (route.page === "events") page = <EventsPage query={route.query} />;
+  else if (route.page === "audit") page = <AuditPage query={route.query} platform={platform} />;
   else if (route.page === "keys") page = <KeysPage />;
   else page = <IntegrationsPage session={session} />;
   const nav = [
     ["#/integrations", "Integrations"],
     ["#/orgs", "Organizations"],
     ["#/events", "Events"],
+    ["#/audit", "Audit"],
     ...(platform ? [["#/keys", "API keys"]] : []),
   ] as const;
   return (

@@ -10,6 +10,7 @@
 import { Command, CommanderError } from "commander";
 import { packageVersion } from "../core/package-info.js";
 import { registerApply } from "./commands/apply.js";
+import { registerAudit } from "./commands/audit.js";
 import { registerConfig } from "./commands/config.js";
 import { registerDev } from "./commands/dev.js";
 import { registerIntegrations } from "./commands/integrations.js";
@@ -26,6 +27,7 @@ import { registerSdk } from "./commands/sdk.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTypes } from "./commands/types.js";
 import { reportError } from "./output.js";
+import { LOCAL_CLI_CONTEXT, withAuditContext } from "../kernel/audit.js";
 
 function buildProgram(): Command {
   const program = new Command("bifrost");
@@ -46,6 +48,7 @@ function buildProgram(): Command {
   registerMappings(program);
   registerKeys(program);
   registerKeyring(program);
+  registerAudit(program);
   registerOAuth(program);
   registerEvents(program);
   registerRun(program);
@@ -58,7 +61,8 @@ function buildProgram(): Command {
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   const json = argv.slice(2).includes("--json");
   try {
-    await buildProgram().parseAsync([...argv]);
+    // Every command acts as the local CLI in the audit trail (a server started here attributes its own requests).
+    await withAuditContext(LOCAL_CLI_CONTEXT, () => buildProgram().parseAsync([...argv]));
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

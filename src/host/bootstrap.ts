@@ -168,7 +168,16 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
   const core = await openCore(opts);
   try {
     const { StoreResolver } = await import("./store-resolver.js");
-    return { ...core, resolver: new StoreResolver(core.store, core.box, { clock: core.clock }) };
+    const resolver = new StoreResolver(core.store, core.box, { clock: core.clock });
+    return {
+      ...core,
+      resolver,
+      close: async () => {
+        // The resolver's queued secret.read audit entries are written before the store goes.
+        await resolver.flushAudit().catch(() => undefined);
+        await core.close();
+      },
+    };
   } catch (err) {
     await core.close().catch(() => undefined);
     throw err;

@@ -44,6 +44,15 @@ import { makeResolved } from "../runtime/resolved.js";
 import { clientFetch } from "./client-fetch.js";
 import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
 import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
+import { currentContext } from "../runtime/context.js";
+
+/** The header naming the workflow execution a remote request is made for (audit trail only; see docs/remote.md). */
+export const EXECUTION_HEADER = "x-bifrost-execution-id";
+
+function executionHeader(): Record<string, string> {
+  const id = currentContext()?.executionId;
+  return id ? { [EXECUTION_HEADER]: id } : {};
+}
 
 /** The server could not be reached, or answered with something that is not the Bifrost API. */
 export class RemoteUnavailableError extends BifrostError {
@@ -273,6 +282,8 @@ export class RemoteResolver implements IntegrationResolver {
         headers: {
           authorization: `Bearer ${this.#apiKey}`,
           accept: "application/json",
+          // The server's audit trail names the execution that read the secrets.
+          ...executionHeader(),
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

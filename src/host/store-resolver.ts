@@ -1,5 +1,5 @@
 import { ConfigError } from "../core/errors.js";
-import type { ConfigSchemaItem, ConfigValue } from "../core/types.js";
+import { type ConfigSchemaItem, type ConfigValue, isSecretView } from "../core/types.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js";
 import { IntegrationConfig } from "../runtime/config-map.js";
@@ -14,6 +14,8 @@ import type { RefreshDeps } from "../oauth/refresh.js";
 import type { CacheTable } from "../cache/change-feed.js";
 import { type Clock, systemClock } from "../kernel/clock.js";
 import { plainValue } from "../services/config-values.js";
+import { AuditBuffer, auditContext, withAuditContext } from "../kernel/audit.js";
+import { currentContext, type ExecutionContext } from "../runtime/context.js";
 
 interface ParsedSchema {
   keys: ReadonlySet<string>;
@@ -108,6 +110,8 @@ export class StoreResolver implements IntegrationResolver {
   readonly #store: Store;
   readonly #box: SecretBox;
   readonly #oauth: RefreshDeps;
+  /** secret.read entries, written in batches off the hot path (flushAudit() writes them now). */
+  readonly #audit: AuditBuffer;
   /** Resolved integrations without OAuth, by org id + name (see src/cache/change-feed.ts); null = no cache. */
   readonly #resolved: CacheTable<ResolvedIntegration> | null;
   readonly #orgs: CacheTable<ExecutionOrg> | null;
@@ -116,6 +120,7 @@ export class StoreResolver implements IntegrationResolver {
   constructor(store: Store, box: SecretBox, opts: { clock?: Clock; oauth?: OAuthDeps["oauth"] } = {}) {
     this.#store = store;
     this.#box = box;
+    this.#audit = new AuditBuffer({ store, clock: opts.clock ?? systemClock });
     this.#oauth = withOAuth({ store, box, clock: opts.clock ?? systemClock, ...(opts.oauth ? { oauth: opts.oauth } : {}) });
     this.#resolved = store.changes?.table<ResolvedIntegration>("resolved") ?? null;
     this.#orgs = store.changes?.table<ExecutionOrg>("orgs-by-slug") ?? null;
@@ -126,6 +131,17 @@ export class StoreResolver implements IntegrationResolver {
    * attached); with a provider, the token is read and refreshed when needed.
    */
   async resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
+    // Inside a workflow execution, what this read records (and any refresh it triggers) names the execution.
+    const execution = currentContext();
+    const audit = execution ? { ...auditContext(), executionId: execution.executionId } : auditContext();
+    return withAuditContext(audit, async () => {
+      const built = await this.#resolve(name, org);
+      if (built) await this.#recordRead(built, org, execution);
+      return built;
+    });
+  }
+
+  async #resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
     const cache = this.#resolved;
     const key = cache ? `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}` : "";
     const hit = cache?.get(key);
@@ -135,9 +151,44 @@ export class StoreResolver implements IntegrationResolver {
     if (!rows) return null;
     const creds = rows.hasOAuth ? await resolveConnection(this.#oauth, rows, org) : undefined;
     const built = buildResolved(this.#box, rows, org, null, creds);
+    this.#reads.set(built, { id: rows.integration.id, name: rows.integration.name });
     // Integrations with OAuth are never cached: their token rows go through the refresh logic on every get().
     if (cache && !rows.hasOAuth) cache.set(key, built, epoch);
     return built;
+  }
+
+  /** Write the queued `secret.read` entries now (called at close; tests call it before reading the trail). */
+  flushAudit(): Promise<void> {
+    return this.#audit.flush();
+  }
+
+  /** The integration each resolved object was built from (for the audit entry of a cached one). */
+  readonly #reads = new WeakMap<ResolvedIntegration, { id: string; name: string }>();
+  /** Integrations whose secrets each execution has read (recorded once per execution per integration and org). */
+  readonly #readBy = new WeakMap<ExecutionContext, Set<string>>();
+
+  /**
+   * `secret.read`: plaintext secrets or an OAuth token were handed out. Once per execution per integration
+   * (and org); outside an execution (the `/resolved` route, test connection) once per call.
+   */
+  async #recordRead(built: ResolvedIntegration, org: ExecutionOrg | null, execution: ExecutionContext | undefined): Promise<void> {
+    const integration = this.#reads.get(built);
+    const shown = built.config.toJSON();
+    const secretKeys = Object.keys(shown).filter((k) => isSecretView(shown[k]));
+    if (!integration || (secretKeys.length === 0 && built.oauth === null)) return;
+    const seen = execution ? (this.#readBy.get(execution) ?? new Set<string>()) : null;
+    const once = `${org?.id ?? ""}\u0000${integration.id}`;
+    if (seen?.has(once)) return;
+    await this.#audit.record("secret.read", {
+      integration,
+      org: org ? { id: org.id, slug: org.slug } : null,
+      keys: secretKeys,
+      detail: { oauth_token: built.oauth !== null },
+    });
+    if (execution && seen) {
+      seen.add(once);
+      this.#readBy.set(execution, seen);
+    }
   }
 
   /** In-flight and recent forced refreshes, keyed by org + integration + the token the API rejected. */

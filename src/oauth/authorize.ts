@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as o from "oauth4webapi";
+import { type AuditActor, recordAudit } from "../kernel/audit.js";
 import { requireIntegration, requireOrg } from "../kernel/lookup.js";
 import { ConflictError } from "../core/errors.js";
 import type { Mapping } from "../core/types.js";
@@ -131,6 +132,13 @@ async function startedByPlatform(store: RefreshDeps["store"], initiatorKeyId: st
   return key?.role === "platform_admin";
 }
 
+/** Who an OAuth connection is attributed to: the key that started the flow, or the local CLI when none did. */
+async function initiatorActor(store: RefreshDeps["store"], initiatorKeyId: string | null): Promise<AuditActor> {
+  if (initiatorKeyId === null) return { kind: "local_cli" };
+  const key = (await store.listApiKeys()).find((k) => k.id === initiatorKeyId);
+  return { kind: "api_key", keyId: initiatorKeyId, keyPrefix: key?.prefix ?? "", keyName: key?.name ?? "", via: "api" };
+}
+
 /**
  * The entity id the provider reported (DESIGN.md §9.3). `token_field` and `id_token_claim` come from the
  * token endpoint itself and are captured for any initiator; `url_param` is read from the callback URL,
@@ -214,6 +222,7 @@ export async function completeAuthorization(deps: RefreshDeps, input: CompleteAu
   const captured = capture(provider.settings.entityIdSource, params, tokens, platform);
   const result = await deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
+    const mappingCreated = org !== null && mapping === null;
     if (org && !mapping) {
       // A concurrent writer may have created the org's mapping since it was read: use theirs.
       mapping = await tx.insertMappingIfAbsent({ id: deps.clock.id(), integrationId: integration.id, orgId: org.id, entityId: null, entityName: null, createdAt: now, updatedAt: now });
@@ -228,6 +237,16 @@ export async function completeAuthorization(deps: RefreshDeps, input: CompleteAu
     const patch = tokenPatch(deps.box, row, tokens, new Date(), provider.settings.scopes);
     if (tokens.refreshToken === null) patch.refreshToken = null as unknown as string; // a new consent never keeps an old grant's refresh token
     await tx.updateOAuthToken(row.id, patch, { bumpVersion: true });
+    await recordAudit(
+      { store: tx, clock: deps.clock },
+      "oauth.connect",
+      {
+        integration: { id: integration.id, name: integration.name },
+        org: org ? { id: org.id, slug: org.slug } : null,
+        detail: { flow: "authorization_code", level: mapping ? "mapping" : "integration", mapping_created: mappingCreated, entity_id_captured: entityIdCaptured !== null },
+      },
+      { actor: await initiatorActor(tx, st.initiatorKeyId) },
+    );
     await recordEvent(tx, deps.clock, {
       type: "connected",
       integrationId: integration.id,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { BifrostError } from "../core/errors.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import type { Store, StoredOAuthToken } from "../storage/store.js";
 import { OAuthNeedsReauthError, OAuthNotConnectedError, OAuthTransientError } from "./errors.js";
@@ -170,6 +171,11 @@ async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, id: strin
       await deps.oauth.hooks?.afterTokenResponse?.();
       const patch = tokenPatch(box, row, tokens, new Date(), target.provider.settings.scopes);
       const saved = (await tx.updateOAuthTokenReturning(id, patch, { bumpVersion: true })) as StoredOAuthToken;
+      await recordAudit({ store: tx, clock }, "oauth.refresh", {
+        integration: target.integration,
+        org: row.orgId ? { id: row.orgId } : null,
+        detail: { flow, level: row.ownerKey.startsWith("m:") ? "mapping" : row.ownerKey.startsWith("o:") ? "org" : "integration", forced: mode.force === true },
+      });
       if (row.state === "error") {
         await recordEvent(tx, clock, { type: "refreshed_after_failure", integrationId: row.integrationId, orgId: row.orgId, payload: { failures: row.failureCount, previousError: row.lastError } });
       }

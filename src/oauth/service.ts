@@ -1,4 +1,5 @@
 import { requireIntegration, requireOrg } from "../kernel/lookup.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import type { Store, StoredOAuthToken } from "../storage/store.js";
 import { OAuthNoProviderError, OAuthNotConnectedError } from "./errors.js";
@@ -67,6 +68,13 @@ export async function setOAuthProvider(deps: Deps, integrationName: string, inpu
       updatedAt: now,
     });
     if (changed) await resetBackoff(tx, integration.id, now);
+    if (existing === null || changed) {
+      const secretChanged = secret !== null && (existing === null || secret !== loadProvider(deps.box, existing).clientSecret);
+      await recordAudit({ store: tx, clock: deps.clock }, "provider.write", {
+        integration: { id: integration.id, name: integration.name },
+        detail: { change: existing === null ? "created" : "updated", flow: parsed.settings.flow, client_secret_changed: secretChanged },
+      });
+    }
   });
   return providerView(parsed.settings, fingerprint);
 }
@@ -97,6 +105,7 @@ export async function removeOAuthProvider(deps: Deps, integrationName: string): 
     const had = (await tx.getOAuthProvider(integration.id)) !== null;
     for (const t of await tx.listOAuthTokens({ integrationId: integration.id })) await tx.deleteOAuthToken(t.id);
     await tx.deleteOAuthProvider(integration.id);
+    if (had) await recordAudit({ store: tx, clock: deps.clock }, "provider.write", { integration: { id: integration.id, name: integration.name }, detail: { change: "removed" } });
     return had;
   });
 }
@@ -189,6 +198,8 @@ export async function refreshConnection(deps: OAuthDeps, input: { integration: s
   return view(c.integration.name, c.org?.slug ?? null, c.mapping?.entityId ?? null, t, t.ownerKey.startsWith("m:") ? "mapping" : t.ownerKey.startsWith("o:") ? "org" : "integration");
 }
 
+const levelOf = (owner: string): string => (owner.startsWith("m:") ? "mapping" : owner.startsWith("o:") ? "org" : "integration");
+
 /** Remove the stored token, revoking it at the provider first when it offers RFC 7009 revocation. */
 export async function disconnect(deps: OAuthDeps, input: { integration: string; org?: string | null }): Promise<{ disconnected: boolean; revoked: boolean; revocationError: string | null }> {
   const rd = withOAuth(deps);
@@ -209,6 +220,11 @@ export async function disconnect(deps: OAuthDeps, input: { integration: string; 
   }
   await deps.store.transaction(async (tx) => {
     await tx.deleteOAuthToken(t.id);
+    await recordAudit({ store: tx, clock: deps.clock }, "oauth.disconnect", {
+      integration: { id: c.integration.id, name: c.integration.name },
+      org: t.orgId ? { id: t.orgId } : null,
+      detail: { level: levelOf(t.ownerKey), revoked },
+    });
     await recordEvent(tx, deps.clock, { type: "disconnected", integrationId: c.integration.id, orgId: t.orgId, payload: { revoked, ...(revocationError ? { revocationError } : {}) } });
   });
   return { disconnected: true, revoked, revocationError };

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { packageVersion } from "../core/package-info.js";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
@@ -10,6 +11,7 @@ import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJ
 import { openApiRoute } from "./openapi.js";
 import { consoleRoutes, registerConsolePlugins } from "./console/routes.js";
 import { Api } from "./route.js";
+import { auditRoutes } from "./routes/audit.js";
 import { consoleSupportRoutes } from "./routes/console-support.js";
 import { integrationRoutes } from "./routes/integrations.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -52,6 +54,8 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // Unique across restarts and processes: the audit trail and the log (reqId) name requests by it.
+    genReqId: () => randomUUID(),
     // Errors Fastify raises before routing (a malformed URL, for example) use the same envelope.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
       void reply.code(400).send(envelopeOf(new BadRequestError(error.code === "FST_ERR_BAD_URL" ? "The request URL is malformed (bad percent-encoding)." : "Bad request.")));
@@ -89,6 +93,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   mappingRoutes(api);
   oauthRoutes(api);
   keyRoutes(api);
+  auditRoutes(api);
   workflowRoutes(api, workflows);
   workflowApiRoutes(api);
   sdkRoutes(api);

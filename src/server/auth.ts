@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { BifrostError, ForbiddenError, NotFoundError, UnauthenticatedError } from "../core/errors.js";
 import type { ApiKeyRole } from "../core/types.js";
+import { type AuditContext, LOCAL_CLI_CONTEXT } from "../kernel/audit.js";
 import type { Actor } from "../services/actor.js";
 import { verifyApiKey } from "../services/api-keys.js";
 import type { Deps } from "../kernel/deps.js";
@@ -10,6 +11,9 @@ import { CSRF_HEADER, csrfMatches, readCookie, SAFE_METHODS, SESSION_COOKIE, ses
 /** The authenticated caller of one request. */
 export interface Caller {
   keyId: string;
+  /** The key's public prefix and name (attribution in the audit trail); absent for the local stdio MCP caller. */
+  keyPrefix?: string;
+  keyName?: string;
   role: ApiKeyRole;
   /** The org an org_admin / workflow key is bound to (null for platform_admin). */
   orgId: string | null;
@@ -44,7 +48,7 @@ async function touch(deps: Deps, keyId: string, request: FastifyRequest): Promis
  * Unknown/expired sessions and revoked keys → 401. A state-changing request must carry the session's
  * CSRF token in `X-CSRF-Token` → otherwise 403.
  */
-async function sessionPrincipal(deps: Deps, request: FastifyRequest): Promise<{ keyId: string; role: ApiKeyRole; orgId: string | null; sessionId: string } | null> {
+async function sessionPrincipal(deps: Deps, request: FastifyRequest): Promise<{ keyId: string; keyPrefix: string; keyName: string; role: ApiKeyRole; orgId: string | null; sessionId: string } | null> {
   const id = readCookie(request, SESSION_COOKIE);
   if (id === null) return null;
   const sessions = sessionsFor(deps);
@@ -58,7 +62,7 @@ async function sessionPrincipal(deps: Deps, request: FastifyRequest): Promise<{ 
   if (!SAFE_METHODS.has(request.method) && !csrfMatches(session, request.headers[CSRF_HEADER])) {
     throw new BifrostError("BIFROST_FORBIDDEN", 403, "Missing or invalid CSRF token: cookie-authenticated requests that change state must send the X-CSRF-Token header from GET /api/session.", { reason: "csrf" });
   }
-  return { keyId: stored.id, role: stored.role, orgId: stored.orgId, sessionId: session.id };
+  return { keyId: stored.id, keyPrefix: stored.prefix, keyName: stored.name, role: stored.role, orgId: stored.orgId, sessionId: session.id };
 }
 
 /**
@@ -96,14 +100,22 @@ async function principalOrgSlug(deps: Deps, orgId: string | null): Promise<strin
 
 async function authenticateUncached(deps: Deps, request: FastifyRequest, m: RegExpExecArray | null): Promise<Caller> {
   const header = request.headers.authorization;
-  let principal: { keyId: string; role: ApiKeyRole; orgId: string | null; sessionId?: string } | null;
+  let principal: { keyId: string; keyPrefix: string; keyName: string; role: ApiKeyRole; orgId: string | null; sessionId?: string } | null;
   if (m) principal = await verifyApiKey(deps, m[1] as string);
   else if (header === undefined) principal = await sessionPrincipal(deps, request);
   else throw new UnauthenticatedError();
   if (!principal) throw new UnauthenticatedError();
   const orgSlug = await principalOrgSlug(deps, principal.orgId);
   await touch(deps, principal.keyId, request);
-  return { keyId: principal.keyId, role: principal.role, orgId: principal.orgId, orgSlug, ...(principal.sessionId ? { sessionId: principal.sessionId } : {}) };
+  return {
+    keyId: principal.keyId,
+    keyPrefix: principal.keyPrefix,
+    keyName: principal.keyName,
+    role: principal.role,
+    orgId: principal.orgId,
+    orgSlug,
+    ...(principal.sessionId ? { sessionId: principal.sessionId } : {}),
+  };
 }
 
 export function isPlatform(caller: Caller): boolean {
@@ -113,6 +125,15 @@ export function isPlatform(caller: Caller): boolean {
 /** The caller as the services see it (tenant rules of DESIGN.md §9.3). */
 export function actorOf(caller: Caller): Actor {
   return { platform: isPlatform(caller) };
+}
+
+/** The caller as the audit trail names it: the API key (id, prefix, name) and how it acted. */
+export function auditContextOf(caller: Caller, requestId: string, via: "api" | "mcp" = "api"): AuditContext {
+  if (caller.keyPrefix === undefined) return { ...LOCAL_CLI_CONTEXT, requestId };
+  return {
+    actor: { kind: "api_key", keyId: caller.keyId, keyPrefix: caller.keyPrefix, keyName: caller.keyName ?? "", via: caller.sessionId !== undefined ? "console" : via },
+    requestId,
+  };
 }
 
 /** 403 for an action this role can never perform, whatever the object. */
@@ -144,5 +165,5 @@ export function checkOrgAccess(caller: Caller, slug: string): void {
 export async function callerFromApiKey(deps: Deps, presented: string): Promise<Caller> {
   const principal = await verifyApiKey(deps, presented);
   if (!principal) throw new UnauthenticatedError();
-  return { keyId: principal.keyId, role: principal.role, orgId: principal.orgId, orgSlug: await principalOrgSlug(deps, principal.orgId) };
+  return { keyId: principal.keyId, keyPrefix: principal.keyPrefix, keyName: principal.keyName, role: principal.role, orgId: principal.orgId, orgSlug: await principalOrgSlug(deps, principal.orgId) };
 }

@@ -3,7 +3,8 @@ import type { z } from "zod";
 import type { ApiKeyRole } from "../core/types.js";
 import type { OAuthDeps } from "../oauth/service.js";
 import type { Bifrost } from "../host/bootstrap.js";
-import { authenticate, type Caller, requireRole } from "./auth.js";
+import { SYSTEM_CONTEXT, withAuditContext } from "../kernel/audit.js";
+import { auditContextOf, authenticate, type Caller, requireRole } from "./auth.js";
 import { parseWith } from "./errors.js";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -90,7 +91,7 @@ export class Api {
         const query = (spec.query ? parseWith(spec.query, request.query, "query") : undefined) as Out<QS>;
         const body = (spec.body ? parseWith(spec.body, request.body ?? {}, "body") : undefined) as Out<BS>;
         const params = request.params as Record<string, string>;
-        const result = await spec.handler({ caller, params, body, query, request, reply });
+        const result = await withAuditContext(auditContextOf(caller, String(request.id)), () => spec.handler({ caller, params, body, query, request, reply }));
         if (reply.statusCode === 200 && status !== 200) void reply.code(status);
         return result;
       },
@@ -129,6 +130,8 @@ export class Api {
     // Only ever raise the level (a silent app logger stays silent).
     const order = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
     const raise = spec.logLevel !== undefined && order.indexOf(this.app.log.level) < order.indexOf(spec.logLevel);
-    this.app.route({ method: spec.method, url: spec.url, handler: spec.handler, ...(raise ? { logLevel: spec.logLevel } : {}) });
+    // No caller: what a public route writes (the OAuth callback) is attributed by the service itself.
+    const handler = (request: FastifyRequest, reply: FastifyReply) => withAuditContext({ ...SYSTEM_CONTEXT, requestId: String(request.id) }, () => spec.handler(request, reply));
+    this.app.route({ method: spec.method, url: spec.url, handler, ...(raise ? { logLevel: spec.logLevel } : {}) });
   }
 }

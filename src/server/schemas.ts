@@ -196,3 +196,35 @@ export const EventsQuery = z.strictObject({
     .optional()
     .describe("At most this many events (default 100, max 1000)."),
 });
+
+export const AuditListQuery = z.strictObject({
+  org: orgSlug.optional().describe("Only this organization's entries. Org admins always see only their own organization's."),
+  integration: integrationName.optional().describe("Only entries about this integration."),
+  action: z.string().max(64).optional().describe("One action: config.write, secret.write, secret.read, mapping.write, schema.write, provider.write, oauth.connect, oauth.refresh, oauth.disconnect, key.create, key.revoke, import, export.with_secrets, keyring.rotate, keyring.rewrap."),
+  since: z.string().max(64).optional().describe("Entries at or after this time: ISO 8601, or a duration back from now (30m, 24h, 7d)."),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "a number 1-500")
+    .optional()
+    .describe("Page size (default 50, max 500)."),
+  cursor: z.string().max(200).optional().describe("Opaque: the next_cursor of the previous page."),
+});
+
+const AuditActorOut = z.union([
+  z.object({ kind: z.literal("api_key"), key_id: z.string(), key_prefix: z.string(), key_name: z.string(), via: z.string().describe("api, console (a console session's key) or mcp") }),
+  z.object({ kind: z.literal("local_cli") }),
+  z.object({ kind: z.literal("system").describe("The server's own background work (token refresher)") }),
+]);
+
+const AuditEntryOut = z.object({
+  id: z.string(),
+  at: z.string(),
+  action: z.string(),
+  actor: AuditActorOut,
+  target: z.object({ integration: z.string().nullable(), org: z.string().nullable(), keys: z.array(z.string()).describe("Config key names (or API key ids): never values") }),
+  detail: z.record(z.string(), z.unknown()).describe("Non-secret facts: fields changed, flow, level, counts"),
+  request_id: z.string().nullable(),
+  execution_id: z.string().nullable(),
+});
+
+export const AuditPageOut = z.object({ entries: z.array(AuditEntryOut), next_cursor: z.string().nullable() });

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { ValidationError } from "../core/errors.js";
 import { API_KEY_ROLES, type ApiKeyRole } from "../core/types.js";
 import type { StoredApiKey } from "../storage/store.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { requireOrg } from "../kernel/lookup.js";
 
@@ -21,6 +22,9 @@ export interface ApiKeyView {
 /** The authenticated principal behind a request. */
 export interface Principal {
   keyId: string;
+  /** The key's public prefix and name (for attribution: logs and the audit trail). */
+  keyPrefix: string;
+  keyName: string;
   role: ApiKeyRole;
   /** The org an org_admin / workflow key is bound to. */
   orgId: string | null;
@@ -49,7 +53,10 @@ export async function createApiKey(deps: Deps, input: { role: string; org?: stri
     lastUsedAt: null,
     revokedAt: null,
   };
-  await deps.store.insertApiKey(stored);
+  await deps.store.transaction(async (store) => {
+    await store.insertApiKey(stored);
+    await recordAudit({ store, clock: deps.clock }, "key.create", { org: org ? { id: org.id, slug: org.slug } : null, keys: [stored.id], detail: { prefix, name: stored.name, role } });
+  });
   return { key, apiKey: toView(stored, org?.slug ?? null) };
 }
 
@@ -66,7 +73,10 @@ export async function revokeApiKey(deps: Deps, idOrPrefix: string): Promise<bool
   const keys = await deps.store.listApiKeys();
   const k = keys.find((x) => x.id === idOrPrefix || x.prefix === idOrPrefix);
   if (!k || k.revokedAt) return false;
-  await deps.store.revokeApiKey(k.id, deps.clock.now());
+  await deps.store.transaction(async (store) => {
+    await store.revokeApiKey(k.id, deps.clock.now());
+    await recordAudit({ store, clock: deps.clock }, "key.revoke", { org: k.orgId ? { id: k.orgId } : null, keys: [k.id], detail: { prefix: k.prefix, name: k.name, role: k.role } });
+  });
   return true;
 }
 
@@ -79,5 +89,5 @@ export async function verifyApiKey(deps: Deps, presented: string): Promise<Princ
   const a = Buffer.from(hash(presented), "hex");
   const b = Buffer.from(stored.secretHash, "hex");
   if (a.length !== b.length || !timingSafeEqual(a, b)) return null;
-  return { keyId: stored.id, role: stored.role, orgId: stored.orgId };
+  return { keyId: stored.id, keyPrefix: stored.prefix, keyName: stored.name, role: stored.role, orgId: stored.orgId };
 }

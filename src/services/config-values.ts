@@ -6,6 +6,7 @@ import { type ConfigValue, type DisplayValue, type Integration, isSecretView } f
 import type { SecretBox, SecretContext } from "../crypto/secret-box.js";
 import type { Store, StoredConfigValue } from "../storage/store.js";
 import { type Actor, ORG_ACTOR } from "./actor.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 
 export interface ConfigChange {
@@ -185,7 +186,22 @@ export async function writeConfigValues(
     if (p.kind === "set" && p.row) await deps.store.upsertConfigValue(p.row);
     if (p.kind === "unset") await deps.store.deleteConfigValues(integration.id, orgId, [p.key]);
   }
+  await auditConfigWrite(deps, integration, orgId, plan);
   return change;
+}
+
+/** One `config.write` entry for the plain keys and one `secret.write` for the secret keys that changed (names only). */
+async function auditConfigWrite(deps: Deps & { store: Store }, integration: Integration, orgId: string | null, plan: readonly PlannedWrite[]): Promise<void> {
+  const schema = schemaByKey(integration.configSchema);
+  const changed = plan.filter((p) => p.kind !== "unchanged");
+  const target = { integration: { id: integration.id, name: integration.name }, org: orgId === null ? null : { id: orgId } };
+  for (const [action, secret] of [["config.write", false], ["secret.write", true]] as const) {
+    const mine = changed.filter((p) => (schema.get(p.key)?.type === "secret") === secret);
+    if (mine.length === 0) continue;
+    const set = mine.filter((p) => p.kind === "set").map((p) => p.key);
+    const unset = mine.filter((p) => p.kind === "unset").map((p) => p.key);
+    await recordAudit(deps, action, { ...target, keys: mine.map((p) => p.key), detail: { level: orgId === null ? "default" : "override", set, unset } });
+  }
 }
 
 /** Decrypt a stored value for in-process comparison (apply) or workflow execution. */

@@ -10,6 +10,7 @@
 import { type ConfigSchemaItemWire, toWireSchema } from "../core/config-schema.js";
 import type { ConfigValue } from "../core/types.js";
 import { type ScryptParams, sealWithPassphrase } from "../crypto/sealed-file.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { providerSecretContext, tokenSecretContext } from "../oauth/tokens.js";
 import type { Database } from "../storage/schema.js";
@@ -33,6 +34,7 @@ export const MOVED_TABLES = {
   oauth_states: "not moved: authorizations in progress (10-minute, bound to the source)",
   oauth_events: "not moved: history",
   oauth_webhook_deliveries: "not moved: history",
+  audit_log: "not moved: history of the source (the target records the import itself)",
 } as const satisfies Record<keyof Database, string>;
 
 export const PAYLOAD_FORMAT = "bifrost-instance-payload";
@@ -220,7 +222,9 @@ export async function exportWithSecrets(deps: Deps, passphrase: string, opts: { 
   const plaintext = Buffer.from(JSON.stringify(payload), "utf8");
   try {
     const bytes = await sealWithPassphrase(plaintext, passphrase, { ...(opts.scrypt ? { scrypt: opts.scrypt } : {}), now: new Date(deps.clock.now()) });
-    return { bytes, counts: countPayload(payload) };
+    const counts = countPayload(payload);
+    await recordAudit(deps, "export.with_secrets", { detail: { ...counts } });
+    return { bytes, counts };
   } finally {
     plaintext.fill(0);
   }

@@ -17,6 +17,7 @@ import { checkIntegrationName, checkOrgSlug } from "../core/names.js";
 import { checkEntityId } from "../core/entity.js";
 import type { ConfigSchemaItem, Integration } from "../core/types.js";
 import { openWithPassphrase } from "../crypto/sealed-file.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { ownerKey, providerSecretContext, tokenSecretContext } from "../oauth/tokens.js";
 import type { Store, StoredOAuthToken } from "../storage/store.js";
@@ -299,6 +300,7 @@ export async function importWithSecrets(deps: Deps, bytes: Buffer, passphrase: s
     await deps.store.transaction(async (tx) => {
       refuseNonEmpty(await occupancy(tx));
       await writePayload(deps, tx, payload);
+      await recordAudit({ store: tx, clock: deps.clock }, "import", { detail: { source_dialect: payload.source.dialect, ...countPayload(payload) } });
     });
   } catch (err) {
     // A unique violation while another import or writer commits into the same instance: report it as what it is.

@@ -5,6 +5,7 @@ import { checkIntegrationName } from "../core/names.js";
 import type { ConfigSchemaItem, DisplayValue, Integration } from "../core/types.js";
 import type { Store, StoredConfigValue } from "../storage/store.js";
 import { type ConfigChange, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { checkPrivateNetwork, checkTrustedOrigins } from "./integration-trust.js";
 import { requireIntegration } from "../kernel/lookup.js";
@@ -76,6 +77,11 @@ export async function createIntegration(deps: Deps, input: CreateIntegrationInpu
     const now = deps.clock.now();
     const integration: Integration = { id: deps.clock.id(), name, description, configSchema, trustedOrigins, privateNetwork, createdAt: now, updatedAt: now };
     await store.insertIntegration(integration);
+    await recordAudit({ store, clock: deps.clock }, "schema.write", {
+      integration: { id: integration.id, name },
+      keys: configSchema.map((i) => i.key),
+      detail: { change: "created" },
+    });
     if (input.defaults !== undefined) await writeConfigValues({ ...deps, store }, integration, null, input.defaults, "defaults");
     return viewIntegration(store, integration);
   });
@@ -139,6 +145,16 @@ function refusal(name: string, impact: SchemaImpact): SchemaChangeError {
   );
 }
 
+const snake = (f: string): string => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Schema keys added, removed or changed between two schemas (names only). */
+function schemaKeysChanged(before: readonly ConfigSchemaItem[], after: readonly ConfigSchemaItem[]): string[] {
+  const a = schemaByKey(before);
+  const b = schemaByKey(after);
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  return [...keys].filter((k) => JSON.stringify(a.get(k) ?? null) !== JSON.stringify(b.get(k) ?? null));
+}
+
 /** A patch: a field left undefined is not changed. */
 export interface UpdateIntegrationInput {
   name?: string | undefined;
@@ -190,6 +206,11 @@ export async function updateIntegration(deps: Deps, currentName: string, input: 
     if (Object.keys(patch).length > 0) {
       updated.updatedAt = deps.clock.now();
       await store.updateIntegration(integration.id, { ...patch, updatedAt: updated.updatedAt });
+      await recordAudit({ store, clock: deps.clock }, "schema.write", {
+        integration: { id: integration.id, name: updated.name },
+        keys: patch.configSchema ? schemaKeysChanged(integration.configSchema, patch.configSchema) : [],
+        detail: { change: "updated", fields: Object.keys(patch).map(snake), ...(patch.name ? { previous_name: integration.name } : {}), deleted_values: deletedValues },
+      });
     }
     const defaults = input.defaults === undefined ? emptyChange() : await writeConfigValues({ ...deps, store }, updated, null, input.defaults, "defaults");
     const changed = Object.keys(patch).length > 0 || defaults.set.length > 0 || defaults.unset.length > 0;
@@ -209,6 +230,7 @@ export async function deleteIntegration(deps: Deps, name: string, opts: { force?
       );
     }
     await store.deleteIntegration(integration.id);
+    await recordAudit({ store, clock: deps.clock }, "schema.write", { integration: { id: integration.id, name: integration.name }, detail: { change: "deleted", deleted_mappings: mappings.length } });
     return { deletedMappings: mappings.length };
   });
 }

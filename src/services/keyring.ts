@@ -12,6 +12,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { KeyringKeyInUseError, KeyringKeyMissingError, NotFoundError, ValidationError } from "../core/errors.js";
 import { readKeyringFile, serializeKeyring, withNewActiveKey, withoutKey, writeKeyringFileAtomic } from "../crypto/keyring-file.js";
 import { CANARY_PLAINTEXT, canaryContext, type SecretContext } from "../crypto/secret-box.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow } from "../storage/ciphertexts.js";
 import type { Store } from "../storage/store.js";
@@ -82,6 +83,7 @@ export async function rotateKeyring(deps: Deps, file: string, opts: { kid?: stri
   writeKeyringFileAtomic(file, serializeKeyring(next));
   deps.box.replaceKeyring(next);
   await deps.store.putCanary(next.active, deps.box.encrypt(CANARY_PLAINTEXT, canaryContext(next.active), next.active), deps.clock.now());
+  await recordAudit(deps, "keyring.rotate", { keys: [next.active], detail: { previous: current.active } });
   return { active: next.active, previous: current.active, kids: [...next.keys.keys()] };
 }
 
@@ -183,5 +185,9 @@ export async function rewrapAll(deps: Deps, opts: { batch?: number; onBatch?: (p
     }
   }
   result.remaining = Object.fromEntries(Object.entries(byKid(await store.countCiphertexts())).filter(([kid, n]) => kid !== active && n > 0));
+  await recordAudit(deps, "keyring.rewrap", {
+    keys: [active],
+    detail: { rewrapped: result.rewrapped, superseded: result.superseded, failed: result.failed.length, batches: result.batches },
+  });
   return result;
 }

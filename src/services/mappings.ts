@@ -6,6 +6,7 @@ import { type ProviderSettings, usesEntityPlaceholder } from "../oauth/provider-
 import type { Store } from "../storage/store.js";
 import { type Actor, ORG_ACTOR } from "./actor.js";
 import { type ConfigChange, checkLockedKeys, checkValueKeys, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
+import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { requireIntegration, requireOrg } from "../kernel/lookup.js";
 
@@ -62,6 +63,12 @@ async function view(store: Store, integration: Integration, org: Organization, m
   };
 }
 
+const fieldName = (f: string): string => (f === "entityId" ? "entity_id" : f === "entityName" ? "entity_name" : f);
+
+function auditTarget(integration: Integration, org: Organization) {
+  return { integration: { id: integration.id, name: integration.name }, org: { id: org.id, slug: org.slug } };
+}
+
 export interface SetMappingInput {
   entityId?: unknown;
   entityName?: unknown;
@@ -104,7 +111,11 @@ export async function setMapping(deps: Deps, integrationName: string, orgSlug: s
     if (!mapping) {
       const mine: Mapping = { id: deps.clock.id(), integrationId: integration.id, orgId: org.id, entityId: entityId ?? null, entityName: entityName ?? null, createdAt: now, updatedAt: now };
       mapping = await store.insertMappingIfAbsent(mine);
-      if (mapping.id === mine.id) created = changed = true;
+      if (mapping.id === mine.id) {
+        created = changed = true;
+        const fields = [...(entityId != null ? ["entity_id"] : []), ...(entityName != null ? ["entity_name"] : [])];
+        await recordAudit({ store, clock: deps.clock }, "mapping.write", { ...auditTarget(integration, org), detail: { change: "created", fields } });
+      }
       // Another writer created the mapping a moment ago: update theirs like any existing mapping.
       else picksTenant = await checkTenantChange(mapping);
     }
@@ -119,6 +130,7 @@ export async function setMapping(deps: Deps, integrationName: string, orgSlug: s
         await store.updateMapping(mapping.id, { ...patch, updatedAt: now });
         mapping = { ...mapping, ...patch, updatedAt: now };
         changed = true;
+        await recordAudit({ store, clock: deps.clock }, "mapping.write", { ...auditTarget(integration, org), detail: { change: "updated", fields: Object.keys(patch).map(fieldName) } });
       }
     }
     const config = input.config === undefined ? emptyChange() : await writeConfigValues({ ...deps, store }, integration, org.id, input.config, "config", { text: input.textValues === true }, actor);
@@ -167,6 +179,7 @@ export async function removeMapping(deps: Deps, integrationName: string, orgSlug
     }
     const deletedOverrides = await store.deleteConfigValues(integration.id, org.id, overrides.map((v) => v.key));
     await store.deleteMapping(m.id);
+    await recordAudit({ store, clock: deps.clock }, "mapping.write", { ...auditTarget(integration, org), keys: overrides.map((v) => v.key), detail: { change: "removed", deleted_overrides: deletedOverrides } });
     return { removed: true, deletedOverrides };
   });
 }

@@ -5,15 +5,17 @@ import { unique, uniqueMapping } from "./constraints.js";
 import type { Dialect, Executor, ExecutorStore } from "./dialect.js";
 import { InCodeMigrationProvider } from "./migrations.js";
 import { retryTransient } from "./retry.js";
-import { toApiKey, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
+import { toApiKey, toAuditEntry, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { Database } from "./schema.js";
 import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch, type Rewrapped } from "./ciphertexts.js";
 import type {
+  AuditQuery,
   IntegrationSummaryRow,
   OAuthTokenPatch,
   ResolveRows,
   Store,
   StoredApiKey,
+  StoredAuditEntry,
   StoredConfigValue,
   StoredOAuthEvent,
   StoredOAuthProvider,
@@ -479,6 +481,47 @@ export class KyselyStore implements ExecutorStore {
         : { attempts: outcome.attempts, next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, 300), lease_until: null, lease_owner: null };
     const res = await this.db.updateTable("oauth_webhook_deliveries").set(set).where("event_id", "=", eventId).where("lease_owner", "=", owner).executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+
+  async insertAuditEntries(entries: readonly StoredAuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db
+      .insertInto("audit_log")
+      .values(
+        entries.map((e) => ({
+          id: e.id,
+          at: e.at,
+          action: e.action,
+          actor_kind: e.actor.kind,
+          actor_key_id: e.actor.keyId,
+          actor_key_prefix: e.actor.keyPrefix,
+          actor_key_name: e.actor.keyName,
+          actor_via: e.actor.via,
+          org_id: e.orgId,
+          org_slug: e.orgSlug,
+          integration_id: e.integrationId,
+          integration_name: e.integrationName,
+          keys: JSON.stringify(e.keys),
+          detail: JSON.stringify(e.detail),
+          request_id: e.requestId,
+          execution_id: e.executionId,
+        })),
+      )
+      .execute();
+  }
+  async listAuditEntries(query: AuditQuery): Promise<StoredAuditEntry[]> {
+    let q = this.db.selectFrom("audit_log").selectAll();
+    const { org, integration, before } = query;
+    if (org) q = "id" in org ? q.where("org_id", "=", org.id) : q.where("org_slug", "=", org.slug);
+    if (integration) q = "id" in integration ? q.where("integration_id", "=", integration.id) : q.where("integration_name", "=", integration.name);
+    if (query.action !== undefined) q = q.where("action", "=", query.action);
+    if (query.since !== undefined) q = q.where("at", ">=", query.since);
+    if (before) q = q.where((eb) => eb.or([eb("at", "<", before.at), eb.and([eb("at", "=", before.at), eb("id", "<", before.id)])]));
+    return (await q.orderBy("at", "desc").orderBy("id", "desc").limit(query.limit).execute()).map(toAuditEntry);
+  }
+  async deleteAuditEntriesBefore(before: string): Promise<number> {
+    const res = await this.db.deleteFrom("audit_log").where("at", "<", before).executeTakeFirst();
+    return Number(res.numDeletedRows);
   }
 
   async getCanaries(): Promise<Array<{ kid: string; value: string }>> {

@@ -239,6 +239,33 @@ const migrations: Record<string, Migration> = {
       await backfillEntityKeys(db);
     },
   },
+  "0006_audit_log": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Append-only: the store has an insert, a keyset-paginated read and the retention delete, nothing else.
+      // Names (org slug, integration name) are copied so an entry keeps saying what it touched after a rename or delete.
+      await db.schema
+        .createTable("audit_log")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("at", "text", (c) => c.notNull())
+        .addColumn("action", "text", (c) => c.notNull())
+        .addColumn("actor_kind", "text", (c) => c.notNull())
+        .addColumn("actor_key_id", "text")
+        .addColumn("actor_key_prefix", "text")
+        .addColumn("actor_key_name", "text")
+        .addColumn("actor_via", "text")
+        .addColumn("org_id", "text")
+        .addColumn("org_slug", "text")
+        .addColumn("integration_id", "text")
+        .addColumn("integration_name", "text")
+        .addColumn("keys", "text", (c) => c.notNull().defaultTo("[]"))
+        .addColumn("detail", "text", (c) => c.notNull().defaultTo("{}"))
+        .addColumn("request_id", "text")
+        .addColumn("execution_id", "text")
+        .execute();
+      await db.schema.createIndex("audit_log_at_idx").on("audit_log").columns(["at", "id"]).execute();
+      await db.schema.createIndex("audit_log_org_idx").on("audit_log").columns(["org_id", "at"]).execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

@@ -105,6 +105,10 @@ export const STORE_METHODS = {
   finishWebhookDelivery: bookkeeping,
   listOAuthEvents: read,
 
+  insertAuditEntries: bookkeeping,
+  listAuditEntries: read,
+  deleteAuditEntriesBefore: bookkeeping,
+
   getCanaries: read,
   putCanary: bookkeeping,
   deleteCanary: bookkeeping,

@@ -1,8 +1,8 @@
 /** Row mappers: database rows (snake_case, JSON text, 0/1 flags) ⇄ the domain objects the Store returns. */
 import type { Selectable } from "kysely";
 import type { ApiKeyRole, ConfigSchemaItem, Integration, Mapping, Organization } from "../core/types.js";
-import type { ApiKeysTable, ConfigValuesTable, IntegrationsTable, MappingsTable, OAuthEventsTable, OAuthProvidersTable, OAuthStatesTable, OAuthTokensTable, OrganizationsTable } from "./schema.js";
-import type { OAuthTokenPatch, OAuthTokenState, StoredApiKey, StoredConfigValue, StoredOAuthEvent, StoredOAuthProvider, StoredOAuthState, StoredOAuthToken } from "./store.js";
+import type { ApiKeysTable, AuditLogTable, ConfigValuesTable, IntegrationsTable, MappingsTable, OAuthEventsTable, OAuthProvidersTable, OAuthStatesTable, OAuthTokensTable, OrganizationsTable } from "./schema.js";
+import type { OAuthTokenPatch, OAuthTokenState, StoredApiKey, StoredAuditEntry, StoredConfigValue, StoredOAuthEvent, StoredOAuthProvider, StoredOAuthState, StoredOAuthToken } from "./store.js";
 
 export const toOrg = (r: Selectable<OrganizationsTable>): Organization => ({
   id: r.id,
@@ -141,3 +141,20 @@ export const toEvent = (r: Selectable<OAuthEventsTable>): StoredOAuthEvent => ({
   payload: JSON.parse(r.payload) as Record<string, unknown>,
   createdAt: r.created_at,
 });
+
+export function toAuditEntry(r: Selectable<AuditLogTable>): StoredAuditEntry {
+  return {
+    id: r.id,
+    at: r.at,
+    action: r.action,
+    actor: { kind: r.actor_kind as StoredAuditEntry["actor"]["kind"], keyId: r.actor_key_id, keyPrefix: r.actor_key_prefix, keyName: r.actor_key_name, via: r.actor_via },
+    orgId: r.org_id,
+    orgSlug: r.org_slug,
+    integrationId: r.integration_id,
+    integrationName: r.integration_name,
+    keys: JSON.parse(r.keys) as string[],
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    requestId: r.request_id,
+    executionId: r.execution_id,
+  };
+}

@@ -145,7 +145,32 @@ interface OAuthWebhookDeliveriesTable {
   last_error: string | null;
 }
 
+/** One audit entry (migration 0006): who did what to which names; never a value. */
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  action: string;
+  /** "api_key" | "local_cli" | "system". */
+  actor_kind: string;
+  actor_key_id: string | null;
+  actor_key_prefix: string | null;
+  actor_key_name: string | null;
+  /** How an API key acted: "api" | "console" | "mcp" (null for other actors). */
+  actor_via: string | null;
+  org_id: string | null;
+  org_slug: string | null;
+  integration_id: string | null;
+  integration_name: string | null;
+  /** JSON array of config key names (or API key / keyring ids for those actions). */
+  keys: string;
+  /** JSON object of non-secret facts (fields changed, flow, level, counts). */
+  detail: string;
+  request_id: string | null;
+  execution_id: string | null;
+}
+
 export interface Database {
+  audit_log: AuditLogTable;
   oauth_webhook_deliveries: OAuthWebhookDeliveriesTable;
   oauth_providers: OAuthProvidersTable;
   oauth_tokens: OAuthTokensTable;

@@ -116,6 +116,46 @@ export interface StoredOAuthEvent {
   createdAt: string;
 }
 
+/** Who an audit entry names: an API key (id, prefix, name; how it acted), the local CLI, or the server itself. */
+export interface StoredAuditActor {
+  kind: "api_key" | "local_cli" | "system";
+  keyId: string | null;
+  keyPrefix: string | null;
+  keyName: string | null;
+  /** For API keys: "api", "console" (a console session's key) or "mcp". */
+  via: string | null;
+}
+
+/** One append-only audit entry. Names only: never a value, token or secret. */
+export interface StoredAuditEntry {
+  id: string;
+  at: string;
+  action: string;
+  actor: StoredAuditActor;
+  orgId: string | null;
+  orgSlug: string | null;
+  integrationId: string | null;
+  integrationName: string | null;
+  /** Config key names (or other names the action touched: API key ids, keyring key ids). */
+  keys: string[];
+  /** Non-secret facts about the change (fields changed, flow, level, counts). */
+  detail: Record<string, unknown>;
+  requestId: string | null;
+  executionId: string | null;
+}
+
+/** Newest first; `before` is the keyset cursor (the last entry of the previous page). */
+export interface AuditQuery {
+  /** By id when the organization exists, by the recorded slug otherwise. */
+  org?: { id: string } | { slug: string };
+  integration?: { id: string } | { name: string };
+  action?: string;
+  /** Entries at or after this ISO time. */
+  since?: string;
+  before?: { at: string; id: string };
+  limit: number;
+}
+
 export interface IntegrationSummaryRow {
   name: string;
   mapped: boolean;
@@ -273,6 +313,12 @@ export interface Store {
    * secret), only while the row still holds `ciphertext` (a concurrent write wins). Returns whether it was written.
    */
   setSecretFingerprint(target: { table: "config_values" | "oauth_providers"; id: string; integrationId: string; ciphertext: string }, fingerprint: string): Promise<boolean>;
+
+  /** Append audit entries, one statement (on this store's executor: inside `transaction()` they commit with the change they record). */
+  insertAuditEntries(entries: readonly StoredAuditEntry[]): Promise<void>;
+  listAuditEntries(query: AuditQuery): Promise<StoredAuditEntry[]>;
+  /** Retention: delete entries older than `before` (the only delete of the audit log). Returns how many. */
+  deleteAuditEntriesBefore(before: string): Promise<number>;
 
   getCanaries(): Promise<Array<{ kid: string; value: string }>>;
   putCanary(kid: string, value: string, at: string): Promise<void>;

@@ -5,6 +5,8 @@ import type { OAuthProvider } from "../../console/src/api/types.js";
 import { acceptedLines, appendLines, parseBulk, propose } from "../../console/src/lib/bulk.js";
 import { configPatch, display, jsonError, jsonErrors, jsonText } from "../../console/src/lib/config-values.js";
 import { connectFinished } from "../../console/src/lib/connect.js";
+import { actionTone, actorLabel, AUDIT_ACTIONS as CONSOLE_AUDIT_ACTIONS, auditQuery } from "../../console/src/lib/audit.js";
+import { AUDIT_ACTIONS } from "../../src/kernel/audit.js";
 import { connectionBadge, parseRoute, relTime } from "../../console/src/lib/format.js";
 import { callbackUrl, providerBody, providerDraft } from "../../console/src/lib/provider.js";
 import { EMPTY_ROW, hasErrors, rowErrors, toRows, toSchema } from "../../console/src/lib/schema-rows.js";
@@ -206,5 +208,27 @@ describe("API errors", () => {
     expect(errorMatches(null, "rows")).toBe(false);
     expect(toApiError(new Error("boom"))).toMatchObject({ status: 0, code: "CLIENT", message: "boom" });
     expect(toApiError(e)).toBe(e);
+  });
+});
+
+describe("audit page helpers", () => {
+  it("labels actors by key prefix and name, console/MCP, the local CLI and the server", () => {
+    expect(actorLabel({ kind: "api_key", key_prefix: "0a1b2c3d4e5f", key_name: "ops", via: "api" })).toBe('key 0a1b2c3d4e5f "ops"');
+    expect(actorLabel({ kind: "api_key", key_prefix: "0a1b2c3d4e5f", key_name: "ops", via: "console" })).toBe('key 0a1b2c3d4e5f "ops" (console)');
+    expect(actorLabel({ kind: "local_cli" })).toBe("local CLI");
+    expect(actorLabel({ kind: "system" })).toBe("system");
+  });
+  it("builds the query without empty filters, with the cursor for older pages", () => {
+    expect(auditQuery({ integration: " Halo ", org: "", action: "secret.read", since: "" }, null)).toEqual({ limit: "50", integration: "Halo", action: "secret.read" });
+    expect(auditQuery({ integration: "", org: "acme", action: "", since: "7d" }, "abc")).toEqual({ limit: "50", org: "acme", since: "7d", cursor: "abc" });
+  });
+  it("offers exactly the actions the server records", () => {
+    expect([...CONSOLE_AUDIT_ACTIONS]).toEqual([...AUDIT_ACTIONS]);
+    expect(actionTone("secret.read")).toBe("warn");
+  });
+  it("routes #/audit with its query", () => {
+    const r = parseRoute("#/audit?action=secret.read", false);
+    expect(r.page).toBe("audit");
+    expect(r.page === "audit" ? r.query.get("action") : null).toBe("secret.read");
   });
 });

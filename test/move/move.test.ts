@@ -20,6 +20,7 @@ import { secretContext } from "../../src/services/config-values.js";
 import { providerSecretContext } from "../../src/oauth/tokens.js";
 import { collectInstance, exportWithSecrets, MOVED_TABLES } from "../../src/services/instance-export.js";
 import { importWithSecrets } from "../../src/services/instance-import.js";
+import { listAudit } from "../../src/services/audit.js";
 import { sealWithPassphrase } from "../../src/crypto/sealed-file.js";
 import type { Store } from "../../src/storage/store.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, driveAuthorization, startAuthServer } from "../oauth/helpers/auth-server.js";
@@ -242,6 +243,11 @@ for (const [from, to] of PAIRS) {
       expect(halo).toMatchObject({ description: "Halo PSA", trustedOrigins: ["https://files.halo.example.com"], privateNetwork: false });
       expect(halo.configSchema.find((s) => s.key === "region")).toMatchObject({ orgOverride: false, options: ["eu", "us"] });
       expect((await target.bf.store.getIntegrationByName("Graph"))?.privateNetwork).toBe(true);
+      // The audit trails: the source recorded the export, the target the import (counts, never values).
+      const imported = (await listAudit(target.bf, { action: "import" })).entries;
+      expect(imported).toHaveLength(1);
+      expect(imported[0]!.detail).toMatchObject({ organizations: 3, integrations: 3, oauth_tokens: 4, source_dialect: from.name });
+      expect((await listAudit(source.bf, { action: "export.with_secrets" })).entries.length).toBeGreaterThanOrEqual(1);
     });
 
     it("ciphertexts use the target's active key with target row ids; fingerprints are recomputed for the target rows", async () => {

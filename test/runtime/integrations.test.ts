@@ -140,6 +140,9 @@ for (const backend of BACKENDS) {
       expect(calls).toEqual(["resolve"]);
       await run(() => integrations.get("HaloPSA"), acme, false, resolver);
       expect(calls).toEqual(["resolve", "resolve"]);
+      // The executions' secret.read entries are queued and written in one batch.
+      await resolver.flushAudit();
+      expect(calls).toEqual(["resolve", "resolve", "insertAuditEntries"]);
     });
 
     it("list() shows every integration with this org's mapping", async () => {

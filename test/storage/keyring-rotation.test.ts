@@ -177,6 +177,12 @@ for (const backend of BACKENDS) {
       expect(status.body).toEqual({ active: "k2", keys: { k1: 0, k2: total + 1 } });
       // Canaries stay per key.
       expect((await a.store.getCanaries()).map((c) => c.kid)).toEqual(["k1", "k2"]);
+      // Both steps are in the audit trail, by the local CLI, naming key ids only.
+      const [rotateEntry] = await a.store.listAuditEntries({ action: "keyring.rotate", limit: 10 });
+      expect(rotateEntry).toMatchObject({ action: "keyring.rotate", actor: { kind: "local_cli" }, keys: ["k2"], detail: { previous: "k1" } });
+      const [rewrapEntry] = await a.store.listAuditEntries({ action: "keyring.rewrap", limit: 10 });
+      expect(rewrapEntry).toMatchObject({ action: "keyring.rewrap", actor: { kind: "local_cli" }, keys: ["k2"], detail: { failed: 0 } });
+      expect(JSON.stringify([rotateEntry, rewrapEntry])).not.toContain(JSON.parse(readFileSync(keyringFile, "utf8")).keys.k2);
       // Fingerprints were recomputed with their values (keyed from k2 now): none is left keyed from k1.
       const halo = (await a.store.getIntegrationByName("HaloPSA"))!;
       const secrets = (await a.store.listConfigValues(halo.id)).filter((v) => v.isSecret);

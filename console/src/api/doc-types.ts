@@ -5,3 +5,7 @@ type Json<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends
 
 /** GET /api/session. */
 export type SessionInfo = Json<"/api/session", "get">;
+
+/** GET /api/audit: one page of the audit trail. */
+type AuditPage = Json<"/api/audit", "get">;
+export type AuditEntry = AuditPage["entries"][number];

@@ -38,6 +38,7 @@ export type Route =
   | { page: "orgs" }
   | { page: "org"; slug: string }
   | { page: "events"; query: URLSearchParams }
+  | { page: "audit"; query: URLSearchParams }
   | { page: "keys" };
 
 /** `#/integrations/HaloPSA` → the page to show (API keys only for platform admins; anything else → integrations). */
@@ -53,6 +54,7 @@ export function parseRoute(hash: string, platform: boolean): Route {
   if (parts[0] === "orgs" && parts[1]) return { page: "org", slug: parts[1] };
   if (parts[0] === "orgs") return { page: "orgs" };
   if (parts[0] === "events") return { page: "events", query: new URLSearchParams(query) };
+  if (parts[0] === "audit") return { page: "audit", query: new URLSearchParams(query) };
   if (parts[0] === "keys" && platform) return { page: "keys" };
   return { page: "integrations" };
 }

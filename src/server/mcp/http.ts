@@ -79,6 +79,8 @@ export function mcpRoutes(api: Api): void {
   const oauthDeps = api.oauthDeps;
   const options = resolveOptions(oauthDeps.oauth);
   const resolver = new StoreResolver(bf.store, bf.box, { clock: bf.clock, ...(oauthDeps.oauth ? { oauth: oauthDeps.oauth } : {}) });
+  // Its queued secret.read audit entries are written before the server stops.
+  api.app.addHook("onClose", () => resolver.flushAudit());
   const publicOrigin = originOf(options.publicUrl);
   const summary = "MCP (Model Context Protocol) over streamable HTTP, stateless: JSON-RPC requests in, JSON responses out. Bearer API key; each tool applies the key's role (docs/mcp.md).";
 

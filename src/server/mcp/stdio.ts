@@ -61,6 +61,7 @@ export async function runStdioServer(opts: StdioOptions = {}): Promise<void> {
     await server.connect(new StdioServerTransport());
     logger.info({ role: caller.role, org: caller.orgSlug, actor: actor.kind === "local_cli" ? "local CLI" : "api_key" }, "MCP server on stdio");
     await closed;
+    await ctx.resolver.flushAudit();
   } finally {
     await bf.close();
   }

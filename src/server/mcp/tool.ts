@@ -8,7 +8,8 @@ import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/
 import type { z } from "zod";
 import { BifrostError } from "../../core/errors.js";
 import type { ApiKeyRole } from "../../core/types.js";
-import { requireRole } from "../auth.js";
+import { withAuditContext } from "../../kernel/audit.js";
+import { auditContextOf, requireRole } from "../auth.js";
 import { envelopeOf, InternalError } from "../errors.js";
 import { actorFields, type McpContext } from "./context.js";
 
@@ -46,7 +47,7 @@ async function callTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolD
   const who = { request_id: requestId, tool: def.name, ...actorFields(ctx.actor), role: ctx.caller.role, org: ctx.caller.orgSlug };
   try {
     requireRole(ctx.caller, def.roles, def.action);
-    const structured = (await def.run(ctx, args)) as Record<string, unknown>;
+    const structured = (await withAuditContext(auditContextOf(ctx.caller, requestId, "mcp"), () => def.run(ctx, args))) as Record<string, unknown>;
     ctx.log.info({ ...who, outcome: "ok" }, "mcp tool call");
     return { content: [{ type: "text", text: JSON.stringify(structured) }], structuredContent: structured };
   } catch (err) {

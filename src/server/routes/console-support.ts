@@ -146,6 +146,8 @@ export function consoleSupportRoutes(api: Api): void {
   const bf = api.bifrost;
   const deps = api.oauthDeps;
   const resolver = new StoreResolver(bf.store, bf.box, { clock: bf.clock, ...(deps.oauth ? { oauth: deps.oauth } : {}) });
+  // Its queued secret.read audit entries (test connection) are written before the server stops.
+  api.app.addHook("onClose", () => resolver.flushAudit());
 
   const visibleStatus = async (caller: Caller, org?: string): Promise<OAuthConnectionView[]> => {
     const slug = isPlatform(caller) ? org : (caller.orgSlug ?? undefined);

@@ -1,6 +1,8 @@
 import { NotFoundError } from "../../core/errors.js";
 import type { ApiKeyRole, ConfigValue } from "../../core/types.js";
 import { requireIntegration } from "../../kernel/lookup.js";
+import { auditContext, withAuditContext } from "../../kernel/audit.js";
+import { EXECUTION_HEADER } from "../../host/remote-resolver.js";
 import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, setMapping } from "../../services/mappings.js";
 import { ADMIN_ROLES, actorOf, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
@@ -123,36 +125,41 @@ export function mappingRoutes(api: Api): void {
     roles: WORKFLOW_READERS,
     action: "read resolved integrations",
     query: ResolvedQuery,
-    handler: async ({ caller, params, query, reply }) => {
+    handler: async ({ caller, params, query, reply, request }) => {
       void reply.header("cache-control", "no-store");
       const name = params.name as string;
       const slug = query.org ?? caller.orgSlug;
-      let org = null;
-      if (slug !== null) {
-        checkOrgAccess(caller, slug);
-        org = await bf.resolver.findOrg(slug);
-        if (!org) throw orgNotFound(slug);
-      }
-      const resolved = await bf.resolver.resolve(name, org);
-      if (!resolved) {
-        await requireIntegration(bf.store, name); // the standard 404 (or 422 for an invalid name)
-        throw new NotFoundError(`Integration "${name}" does not exist.`, { integration: name }); // deleted meanwhile
-      }
-      const config: Record<string, ConfigValue> = {};
-      for (const key of resolved.config.keys()) config[key] = resolved.config.get(key) as ConfigValue;
-      if (query.include === "schema") {
-        const integration = await requireIntegration(bf.store, name);
-        return { ...resolvedOut(resolved, org?.slug ?? null, config), ...resolvedSchemaOut(resolved, integration.configSchema) };
-      }
-      return {
-        integration: resolved.name,
-        org: org?.slug ?? null,
-        entity_id: resolved.entityId,
-        entity_name: resolved.entityName,
-        mapped: resolved.mapped,
-        config,
-        oauth: resolvedOAuthOut(resolved.oauth),
-      };
+      // A remote execution names itself: its secret.read entry carries the execution id (a malformed one is ignored).
+      const execution = request.headers[EXECUTION_HEADER];
+      const executionId = typeof execution === "string" && /^[A-Za-z0-9-]{1,64}$/.test(execution) ? execution : null;
+      return withAuditContext({ ...auditContext(), executionId }, async () => {
+        let org = null;
+        if (slug !== null) {
+          checkOrgAccess(caller, slug);
+          org = await bf.resolver.findOrg(slug);
+          if (!org) throw orgNotFound(slug);
+        }
+        const resolved = await bf.resolver.resolve(name, org);
+        if (!resolved) {
+          await requireIntegration(bf.store, name); // the standard 404 (or 422 for an invalid name)
+          throw new NotFoundError(`Integration "${name}" does not exist.`, { integration: name }); // deleted meanwhile
+        }
+        const config: Record<string, ConfigValue> = {};
+        for (const key of resolved.config.keys()) config[key] = resolved.config.get(key) as ConfigValue;
+        if (query.include === "schema") {
+          const integration = await requireIntegration(bf.store, name);
+          return { ...resolvedOut(resolved, org?.slug ?? null, config), ...resolvedSchemaOut(resolved, integration.configSchema) };
+        }
+        return {
+          integration: resolved.name,
+          org: org?.slug ?? null,
+          entity_id: resolved.entityId,
+          entity_name: resolved.entityName,
+          mapped: resolved.mapped,
+          config,
+          oauth: resolvedOAuthOut(resolved.oauth),
+        };
+      });
     },
   });
 }
