@@ -6,7 +6,7 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema.js";
-import type { ResolveRows, Store, StoredOAuthToken } from "./store.js";
+import type { LockBody, LockOrAwait, ResolveRows, Store } from "./store.js";
 
 /** Where a store's queries run: the root database or one transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -38,11 +38,9 @@ export interface Dialect {
   resolve(store: ExecutorStore, integrationName: string, orgId: string | null): Promise<ResolveRows | null>;
 
   /** `Store.withOAuthTokenLock`: run `fn` holding the cross-process refresh lock of one token row. */
-  withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T>;
-  /** `Store.tryOAuthTokenLock`: like withOAuthTokenLock, never waiting. */
-  tryOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
-  /** `Store.awaitOAuthTokenLock`: wait until no one holds the lock, then re-read the row. */
-  awaitOAuthTokenLock(store: ExecutorStore, tokenId: string): Promise<StoredOAuthToken | null>;
+  withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T>;
+  /** `Store.lockOrAwaitOAuthToken`: take the lock and run `fn`, or wait for its holder and re-read the row. */
+  lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>>;
   /**
    * The store that writes `Store.markOAuthRefreshStarted` so it commits at once (outside the lock
    * transaction); undefined = `store` itself.

@@ -11,6 +11,8 @@ import type {
   IntegrationSummaryRow,
   OAuthTokenPatch,
   ResolveRows,
+  LockBody,
+  LockOrAwait,
   Store,
   StoredApiKey,
   StoredConfigValue,
@@ -354,16 +356,13 @@ export class KyselyStore implements ExecutorStore {
     const keys = ["i", ...(orgId ? [`o:${orgId}`] : []), ...(rows.mapping ? [`m:${rows.mapping.id}`] : [])];
     return { ...rows, oauth: { provider, tokens: await this.findOAuthTokens(rows.integration.id, keys) } };
   }
-  tryOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
-    return this.#dialect.tryOAuthTokenLock(this, tokenId, fn);
-  }
-  awaitOAuthTokenLock(tokenId: string): Promise<StoredOAuthToken | null> {
-    return this.#dialect.awaitOAuthTokenLock(this, tokenId);
+  lockOrAwaitOAuthToken<T>(tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>> {
+    return this.#dialect.lockOrAwaitOAuthToken(this, tokenId, fn);
   }
   async deleteOAuthToken(id: string): Promise<void> {
     await this.db.deleteFrom("oauth_tokens").where("id", "=", id).execute();
   }
-  withOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
+  withOAuthTokenLock<T>(tokenId: string, fn: LockBody<T>): Promise<T> {
     return this.#dialect.withOAuthTokenLock(this, tokenId, fn);
   }
   claimOAuthRefreshWork(opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {

@@ -39,7 +39,7 @@ const lifecycle = { kind: "lifecycle" } as const;
 export const STORE_METHODS = {
   transaction,
   withOAuthTokenLock: transaction,
-  tryOAuthTokenLock: transaction,
+  lockOrAwaitOAuthToken: transaction,
   migrate: lifecycle,
   close: lifecycle,
 
@@ -88,7 +88,6 @@ export const STORE_METHODS = {
   updateOAuthTokenReturning: { kind: "write", id: (id) => id },
   deleteOAuthToken: { kind: "write", id: (id) => id },
   markOAuthRefreshStarted: bookkeeping,
-  awaitOAuthTokenLock: read,
   claimOAuthRefreshWork: bookkeeping,
 
   insertOAuthState: bookkeeping,
@@ -184,7 +183,7 @@ function wrap(target: Store, feed: ChangeFeed, tx: TxState | null): Store {
         const cb = args[args.length - 1] as (t: Store) => Promise<unknown>;
         const rest = args.slice(0, -1);
         try {
-          return await fn.apply(target, [...rest, (t: Store) => cb(wrap(t, feed, state))]);
+          return await fn.apply(target, [...rest, (t: Store, ...more: unknown[]) => (cb as (t: Store, ...more: unknown[]) => Promise<unknown>)(wrap(t, feed, state), ...more)]);
         } finally {
           if (!tx && state.notified.size > 0) feed.invalidate();
         }

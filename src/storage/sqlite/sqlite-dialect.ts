@@ -2,7 +2,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { DeliveryClaim, Dialect, ExecutorStore } from "../dialect.js";
 import type { Database } from "../schema.js";
-import type { ResolveRows, Store, StoredOAuthToken } from "../store.js";
+import type { LockBody, LockOrAwait, ResolveRows } from "../store.js";
 import { compileNamed } from "./named-sql.js";
 import { foldResolveRows, RESOLVE_SQL, type ResolveFlatRow } from "./sqlite-resolve.js";
 
@@ -54,17 +54,16 @@ export class SqliteDialect implements Dialect {
     return rows ? store.resolveOAuthRows(rows, orgId) : null;
   }
 
-  /** One process per SQLite file: the in-process single-flight is the lock; no transaction is held during HTTP. */
-  async withOAuthTokenLock<T>(store: ExecutorStore, _tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
-    return fn(store);
+  /**
+   * One process serves a SQLite file: the in-process single-flight is the lock, and no transaction
+   * (no file lock) is held during the provider call. The row is re-read before `fn` decides.
+   */
+  async withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T> {
+    return fn(store, await store.getOAuthToken(tokenId));
   }
 
-  async tryOAuthTokenLock<T>(store: ExecutorStore, _tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
-    return { locked: true, value: await fn(store) };
-  }
-
-  async awaitOAuthTokenLock(store: ExecutorStore, tokenId: string): Promise<StoredOAuthToken | null> {
-    return store.getOAuthToken(tokenId);
+  async lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>> {
+    return { locked: true, value: await fn(store, await store.getOAuthToken(tokenId)) };
   }
 
   async claimWebhookDeliveries(store: ExecutorStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]> {
