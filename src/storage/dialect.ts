@@ -42,10 +42,10 @@ export interface Dialect {
   /** `Store.lockOrAwaitOAuthToken`: take the lock and run `fn`, or wait for its holder and re-read the row. */
   lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>>;
   /**
-   * The store that writes `Store.markOAuthRefreshStarted` so it commits at once (outside the lock
-   * transaction); undefined = `store` itself.
+   * `Store.markOAuthRefreshStarted` where the database commits it apart from the lock transaction
+   * (PostgreSQL: on the refresh lane); absent = a plain update on `store`.
    */
-  markerStore?(store: ExecutorStore): Store | undefined;
+  markOAuthRefreshStarted?(store: ExecutorStore, id: string, owner: string, at: string): Promise<void>;
 
   /** Claim due refresh work (`Store.claimOAuthRefreshWork`): ids of the claimed tokens. */
   claimOAuthRefreshWork(store: ExecutorStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]>;

@@ -344,8 +344,7 @@ export class KyselyStore implements ExecutorStore {
     return r ? toOAuthToken(r) : null;
   }
   async markOAuthRefreshStarted(id: string, owner: string, at: string): Promise<void> {
-    const marker = this.#dialect.markerStore?.(this);
-    if (marker) return marker.markOAuthRefreshStarted(id, owner, at);
+    if (this.#dialect.markOAuthRefreshStarted) return this.#dialect.markOAuthRefreshStarted(this, id, owner, at);
     await this.db.updateTable("oauth_tokens").set({ state: "refreshing", refresh_started_at: at, refresh_owner: owner, updated_at: at }).where("id", "=", id).execute();
   }
   /** The provider and candidate token rows for resolve (used where the resolve query does not carry them). */

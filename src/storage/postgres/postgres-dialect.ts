@@ -6,7 +6,7 @@ import type { Database } from "../schema.js";
 import { toOAuthToken } from "../rows.js";
 import type { OAuthTokensTable } from "../schema.js";
 import type { Selectable } from "kysely";
-import type { LockBody, LockOrAwait, ResolveRows, Store, StoredOAuthToken } from "../store.js";
+import type { LockBody, LockOrAwait, ResolveRows, StoredOAuthToken } from "../store.js";
 import { KyselyStore } from "../kysely-store.js";
 import { RESOLVE_PG, type ResolvePgRow, unpack } from "./postgres-resolve.js";
 import type { RefreshLane } from "./refresh-lane.js";
@@ -59,10 +59,24 @@ export class PostgresDialect implements Dialect {
     return unpack(res.rows[0], orgId);
   }
 
-  /** The in-flight marker: committed at once on the lane's spare connection (survives a crash of the holder). */
-  markerStore(store: ExecutorStore): Store | undefined {
-    return this.#lane && !store.db.isTransaction ? this.#lane.store : undefined;
+  /**
+   * The in-flight marker, committed at once on the lane's spare connection (outside the holder's lock
+   * transaction), so it survives a crash of the holder process. Its commit does not wait for the WAL
+   * flush (`synchronous_commit` off for this one statement): it is visible and kept whatever happens
+   * to the holder; only a crash of the PostgreSQL server itself within a fraction of a second could
+   * lose it, and the marker only refines how a later failure is classified. Inside a caller's
+   * transaction it is a plain update of that transaction.
+   */
+  async markOAuthRefreshStarted(store: ExecutorStore, id: string, owner: string, at: string): Promise<void> {
+    const lane = this.#lane && !store.db.isTransaction ? this.#lane.store : null;
+    if (!lane) {
+      await sql`UPDATE oauth_tokens SET state = 'refreshing', refresh_started_at = ${at}, refresh_owner = ${owner}, updated_at = ${at} WHERE id = ${id}`.execute(store.db);
+      return;
+    }
+    await sql`WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
+      UPDATE oauth_tokens SET state = 'refreshing', refresh_started_at = ${at}, refresh_owner = ${owner}, updated_at = ${at} FROM async_commit WHERE id = ${id}`.execute(lane.db);
   }
+
 
   /**
    * A transaction holding `pg_advisory_xact_lock` on a namespaced 64-bit hash of the token id; `fn`
