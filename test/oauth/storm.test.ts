@@ -14,6 +14,10 @@ import { ChangeFeed } from "../../src/cache/change-feed.js";
 import { withChangeNotifications } from "../../src/storage/notifying.js";
 import type { Store } from "../../src/storage/store.js";
 import { PLATFORM_ACTOR } from "../../src/services/actor.js";
+import { PostgresStore } from "../../src/storage/postgres/postgres-store.js";
+import { CHANGES_CHANNEL } from "../../src/cache/change-feed.js";
+import { emptyToken } from "../../src/oauth/tokens.js";
+import { loadPg } from "../../src/storage/postgres/pg-driver.js";
 import { setMapping } from "../../src/services/mappings.js";
 import { completeAuthorization, getOAuthStatus, setOAuthProvider, startAuthorization } from "../../src/oauth/service.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, driveAuthorization, startAuthServer } from "./helpers/auth-server.js";
@@ -172,4 +176,86 @@ describe.skipIf(!PG_URL)("refresh storm across processes (postgres)", () => {
     expect(as.tokenRequests("refresh_token")).toBe(1);
     expect((await getOAuthStatus(t.bf, { integration: "Halo", org: "acme" }))[0]?.state).toBe("connected");
   }, 30_000);
+});
+
+/** Advisory-lock requests of this database still waiting (a blocked waiter shows up here). */
+async function blockedLockRequests(store: Store): Promise<number> {
+  const db = (store as unknown as { db: Kysely<unknown> }).db;
+  const res = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`.execute(db);
+  return res.rows[0]!.n;
+}
+
+async function untilBlocked(store: Store): Promise<void> {
+  while ((await blockedLockRequests(store)) === 0) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
+  async function twoStores(): Promise<{ bf: Bifrost; other: Store; id: string; url: string }> {
+    const t = await bootTest(postgresBackend);
+    cleanups.push(() => t.cleanup());
+    const other = PostgresStore.open(t.url!);
+    cleanups.push(() => other.close());
+    await seed(t.bf, ["Halo"], []);
+    const integration = (await t.bf.store.getIntegrationByName("Halo"))!;
+    const row = await t.bf.store.insertOAuthTokenIfAbsent(emptyToken(t.bf.clock, integration.id, { orgId: null, mappingId: null }));
+    return { bf: t.bf, other, id: row.id, url: t.url! };
+  }
+
+  it("the holder's body gets the row read under the lock; a waiter in another store gets the row as the holder committed it, and its NOTIFY arrives with the commit", async () => {
+    const { bf, other, id, url } = await twoStores();
+    const store = withChangeNotifications(bf.store, ChangeFeed.local());
+    const listener = new (loadPg().Client)({ connectionString: url });
+    await listener.connect();
+    cleanups.push(() => listener.end());
+    const heard: string[] = [];
+    listener.on("notification", (n) => void (n.channel === CHANGES_CHANNEL && heard.push(n.payload ?? "")));
+    await listener.query(`LISTEN ${CHANGES_CHANNEL}`);
+    let entered!: () => void;
+    const inBody = new Promise<void>((r) => (entered = r));
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const holder = store.lockOrAwaitOAuthToken(id, async (tx, row) => {
+      expect(row?.id).toBe(id);
+      expect(row?.version).toBe(0);
+      entered();
+      await gate;
+      return tx.updateOAuthTokenReturning(id, { lastError: "written by the holder", updatedAt: new Date().toISOString() }, { bumpVersion: true });
+    });
+    await inBody;
+    let waiterRan = false;
+    const waiter = other.lockOrAwaitOAuthToken(id, async () => void (waiterRan = true));
+    await untilBlocked(other);
+    finish();
+    expect(await holder).toMatchObject({ locked: true, value: { version: 1 } });
+    expect(await waiter).toMatchObject({ locked: false, row: { id, version: 1, lastError: "written by the holder" } });
+    expect(waiterRan).toBe(false);
+    // The holder's write was announced to other processes, delivered with its commit.
+    while (!heard.includes(id)) await new Promise((r) => setTimeout(r, 10));
+    expect(heard.filter((h) => h === id)).toEqual([id]);
+  });
+
+  it("a body that throws rolls back and frees the lock; withOAuthTokenLock waits for a holder and sees its commit", async () => {
+    const { bf, other, id } = await twoStores();
+    await expect(bf.store.lockOrAwaitOAuthToken(id, async (tx) => {
+      await tx.updateOAuthTokenReturning(id, { lastError: "rolled back", updatedAt: new Date().toISOString() }, { bumpVersion: true });
+      throw new Error("body failed");
+    })).rejects.toThrow("body failed");
+    expect(await bf.store.getOAuthToken(id)).toMatchObject({ version: 0, lastError: null });
+
+    let entered!: () => void;
+    const inBody = new Promise<void>((r) => (entered = r));
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const holder = bf.store.lockOrAwaitOAuthToken(id, async (tx) => {
+      entered();
+      await gate;
+      return tx.updateOAuthTokenReturning(id, { lastError: "first holder", updatedAt: new Date().toISOString() }, { bumpVersion: true });
+    });
+    await inBody;
+    const second = other.withOAuthTokenLock(id, async (_tx, row) => row);
+    await untilBlocked(other);
+    finish();
+    expect(await holder).toMatchObject({ locked: true });
+    expect(await second).toMatchObject({ version: 1, lastError: "first holder" });
+  });
 });
