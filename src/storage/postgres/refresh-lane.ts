@@ -33,7 +33,11 @@ export class RefreshLane {
 
   /** `dialect` makes the lane's own (lane-less) dialect over the lane's pool. */
   constructor(connectionString: string, dialect: (pool: pg.Pool, db: Kysely<Database>) => Dialect) {
-    const pool = new (loadPg().Pool)({ connectionString, max: LANE_SLOTS + 1 });
+    // Refreshes are rare (a token's lifetime apart), so the default 10-second idle timeout would close
+    // the lane before nearly every refresh and put a new connection (TCP, startup, authentication) on
+    // its critical path. Two connections (a lock transaction and a marker) stay open; idle ones never
+    // keep the process alive.
+    const pool = new (loadPg().Pool)({ connectionString, max: LANE_SLOTS + 1, min: 2, allowExitOnIdle: true });
     pool.on("error", () => undefined);
     this.#pool = pool;
     this.db = new Kysely<Database>({ dialect: new KyselyPostgresDialect({ pool }) });
