@@ -157,7 +157,7 @@ async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, row: Stor
     }
     const interrupted = row.refreshStartedAt !== null;
     // The in-flight marker is committed outside the lock transaction, so it survives a crash of this process.
-    await store.markOAuthRefreshStarted(id, OWNER, clock.now());
+    await store.markOAuthRefreshStarted(id, OWNER, clock.now(), { version: row.version, updatedAt: row.updatedAt });
 
     const ctx: ProviderContext = { integration: target.integration.name, settings: target.provider.settings, clientSecret: target.provider.clientSecret, entityId: target.entityId };
     let tokens: TokenSet | null = null;

@@ -6,7 +6,7 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema.js";
-import type { LockBody, LockOrAwait, ResolveRows, Store } from "./store.js";
+import type { LockBody, LockOrAwait, ResolveRows, RowStamp, Store } from "./store.js";
 
 /** Where a store's queries run: the root database or one transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -45,7 +45,7 @@ export interface Dialect {
    * `Store.markOAuthRefreshStarted` where the database commits it apart from the lock transaction
    * (PostgreSQL: on the refresh lane); absent = a plain update on `store`.
    */
-  markOAuthRefreshStarted?(store: ExecutorStore, id: string, owner: string, at: string): Promise<void>;
+  markOAuthRefreshStarted?(store: ExecutorStore, id: string, owner: string, at: string, seen?: RowStamp): Promise<void>;
 
   /** Claim due refresh work (`Store.claimOAuthRefreshWork`): ids of the claimed tokens. */
   claimOAuthRefreshWork(store: ExecutorStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]>;

@@ -13,6 +13,7 @@ import type {
   ResolveRows,
   LockBody,
   LockOrAwait,
+  RowStamp,
   Store,
   StoredApiKey,
   StoredConfigValue,
@@ -343,8 +344,8 @@ export class KyselyStore implements ExecutorStore {
     const r = await q.returningAll().executeTakeFirst();
     return r ? toOAuthToken(r) : null;
   }
-  async markOAuthRefreshStarted(id: string, owner: string, at: string): Promise<void> {
-    if (this.#dialect.markOAuthRefreshStarted) return this.#dialect.markOAuthRefreshStarted(this, id, owner, at);
+  async markOAuthRefreshStarted(id: string, owner: string, at: string, seen?: RowStamp): Promise<void> {
+    if (this.#dialect.markOAuthRefreshStarted) return this.#dialect.markOAuthRefreshStarted(this, id, owner, at, seen);
     await this.db.updateTable("oauth_tokens").set({ state: "refreshing", refresh_started_at: at, refresh_owner: owner, updated_at: at }).where("id", "=", id).execute();
   }
   /** The provider and candidate token rows for resolve (used where the resolve query does not carry them). */

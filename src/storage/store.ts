@@ -122,6 +122,12 @@ export interface IntegrationSummaryRow {
   entityName: string | null;
 }
 
+/** Which state of a token row a decision was made on: any write changes one of the two. */
+export interface RowStamp {
+  version: number;
+  updatedAt: string;
+}
+
 /** The body of a refresh-lock transaction: a store bound to it and the token row read holding the lock. */
 export type LockBody<T> = (tx: Store, row: StoredOAuthToken | null) => Promise<T>;
 
@@ -207,8 +213,11 @@ export interface Store {
   /**
    * The in-flight marker (state refreshing, refresh_started_at, refresh_owner), committed at once and
    * outside the lock transaction, so it survives a crash of the holder. Call it only holding the lock.
+   * `owner` is `<pid>:<random>`; `seen` is the row the refresh decision was made on (its version and
+   * updated_at). SQLite uses both to make the marker a cross-process claim (see its dialect); a refused
+   * claim ends the lock body with an error the lock catches.
    */
-  markOAuthRefreshStarted(id: string, owner: string, at: string): Promise<void>;
+  markOAuthRefreshStarted(id: string, owner: string, at: string, seen?: RowStamp): Promise<void>;
   /**
    * Run `fn` holding the cross-process refresh lock of one token row; `fn` gets the row as read after
    * the lock was taken. PostgreSQL: a transaction with `pg_advisory_xact_lock` on a 64-bit hash of the

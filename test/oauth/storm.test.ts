@@ -7,7 +7,11 @@
 import { createHash } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
-import { BACKENDS, bootTest, PG_URL, postgresBackend } from "../helpers/backends.js";
+import { join } from "node:path";
+import { BACKENDS, bootTest, PG_URL, postgresBackend, tempDir } from "../helpers/backends.js";
+import { generateKeyringJson } from "../../src/crypto/keyring.js";
+import { openBifrost } from "../../src/host/bootstrap.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import type { Bifrost } from "../../src/host/bootstrap.js";
 import { StoreResolver } from "../../src/host/store-resolver.js";
 import { ChangeFeed } from "../../src/cache/change-feed.js";
@@ -258,4 +262,31 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
     expect(await holder).toMatchObject({ locked: true });
     expect(await second).toMatchObject({ version: 1, lastError: "first holder" });
   });
+});
+
+describe("refresh storm across processes on one SQLite file", () => {
+  it("2 processes × 20 callers, 3 storms: the marker claim lets exactly 1 refresh through per storm; every caller gets its token; grant alive", async () => {
+    const as = await startAuthServer({ integrations: ["Halo"] });
+    cleanups.push(() => as.close());
+    const dir = tempDir();
+    cleanups.push(async () => dir.cleanup());
+    const keyringJson = generateKeyringJson();
+    const store = SqliteStore.open(join(dir.dir, "bifrost.db"));
+    const bf = await openBifrost({ store, env: { BIFROST_KEYRING: keyringJson, BIFROST_HOME: dir.dir }, allowCreateDevKeyring: false, warn: () => undefined });
+    cleanups.push(() => store.close());
+    await connect(bf, as);
+    const fleet = await startFleet(2, { DATABASE_URL: "", BIFROST_HOME: dir.dir, BIFROST_KEYRING: keyringJson, BIFROST_ALLOW_HTTP_LOOPBACK: "1" }, ["Halo", "acme", "20"]);
+    cleanups.push(() => fleet.stop());
+    for (let round = 0; round < 3; round++) {
+      await expire(bf);
+      as.reset();
+      const results = await fleet.round(round);
+      expect(results.filter((r) => r.error)).toEqual([]);
+      expect(results).toHaveLength(40);
+      expect(new Set(results.map((r) => r.token)).size).toBe(1);
+      expect(as.tokenRequests("refresh_token")).toBe(1);
+    }
+    const [row] = await bf.store.listOAuthTokens({});
+    expect(row).toMatchObject({ state: "connected", refreshOwner: null, refreshStartedAt: null });
+  }, 60_000);
 });
