@@ -2,11 +2,12 @@
  * The workflow SDK: `import { workflow, integrations } from "bifrost"`.
  * @module
  */
-export { integrations, type GetOptions } from "./runtime/integrations.js";
+export { integrations, type GetOptions, type Integrations } from "./runtime/integrations.js";
 export { oauth } from "./runtime/oauth.js";
 export { workflow, isWorkflow, execution, type WorkflowDefinition, type WorkflowFn } from "./runtime/workflow.js";
 export { IntegrationConfig } from "./runtime/config-map.js";
-export type { ResolvedIntegration, IntegrationSummary } from "./runtime/types.js";
+export type { ResolvedIntegration, IntegrationSummary, IntegrationRegistry, IntegrationName, TypedIntegrationConfig, ConfigFor } from "./runtime/types.js";
+export type { JsonValue } from "./core/types.js";
 export type { OAuthCredentials } from "./kernel/types.js";
 export {
   BifrostError,

@@ -3,14 +3,23 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { InvalidArgumentError } from "commander";
 import { ValidationError } from "../core/errors.js";
-import type { Bifrost } from "../host/bootstrap.js";
+import type { Bifrost, BifrostCore } from "../host/bootstrap.js";
 import type { Deps } from "../kernel/deps.js";
 
 /** Open storage and keyring (creating a development keyring on first use), run `fn`, always close. */
-export async function withBifrost<T>(fn: (bf: Bifrost, deps: Deps) => Promise<T>): Promise<T> {
+export async function withBifrost<T>(fn: (bf: BifrostCore, deps: Deps) => Promise<T>): Promise<T> {
   // Loaded here, not at start-up: commands that never open the store stay fast (see main.ts).
+  const { openCore } = await import("../host/bootstrap.js");
+  return using(await openCore({ warn: cliWarn }), fn);
+}
+
+/** `withBifrost` with the resolver (OAuth client, cache): for commands that run workflows. */
+export async function withRuntime<T>(fn: (bf: Bifrost, deps: Deps) => Promise<T>): Promise<T> {
   const { openBifrost } = await import("../host/bootstrap.js");
-  const bf = await openBifrost({ warn: cliWarn });
+  return using(await openBifrost({ warn: cliWarn }), fn);
+}
+
+async function using<B extends BifrostCore, T>(bf: B, fn: (bf: B, deps: Deps) => Promise<T>): Promise<T> {
   try {
     return await fn(bf, { store: bf.store, box: bf.box, clock: bf.clock });
   } finally {

@@ -7,8 +7,8 @@
  *
  * Exit codes: 0 ok, 1 error (BifrostError or unexpected), 2 usage error.
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { packageVersion } from "../core/package-info.js";
 import { registerApply } from "./commands/apply.js";
 import { registerConfig } from "./commands/config.js";
 import { registerDev } from "./commands/dev.js";
@@ -17,27 +17,20 @@ import { registerKeys } from "./commands/keys.js";
 import { registerMappings } from "./commands/mappings.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerImport } from "./commands/move.js";
 import { registerEvents, registerOAuth } from "./commands/oauth.js";
 import { registerOrgs } from "./commands/orgs.js";
 import { registerRun } from "./commands/run.js";
 import { registerSdk } from "./commands/sdk.js";
 import { registerServe } from "./commands/serve.js";
+import { registerTypes } from "./commands/types.js";
 import { reportError } from "./output.js";
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 function buildProgram(): Command {
   const program = new Command("bifrost");
   program
     .description("Bifrost Integrations: typed per-organization integration config, secrets and entity mappings for workflow code.")
-    .version(version(), "-V, --version")
+    .version(packageVersion(), "-V, --version")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .showSuggestionAfterError(true);
@@ -45,6 +38,7 @@ function buildProgram(): Command {
   registerDev(program);
   registerMigrate(program);
   registerApply(program);
+  registerImport(program);
   registerOrgs(program);
   registerIntegrations(program);
   registerConfig(program);
@@ -54,6 +48,7 @@ function buildProgram(): Command {
   registerEvents(program);
   registerRun(program);
   registerSdk(program);
+  registerTypes(program);
   registerMcp(program);
   return program;
 }

@@ -10,7 +10,7 @@
 import { setTimeout as wait } from "node:timers/promises";
 import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
-import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
+import { refreshIntegrationOAuth, requireIntegration } from "../runtime/integrations.js";
 import { outbound } from "../runtime/outbound.js";
 import { checkTrusted, type Cred, credentialsFor, type Target, targetOf } from "./trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
@@ -129,7 +129,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
 
   async function integration(): Promise<ResolvedIntegration> {
     const ctx = currentContext();
-    return (ctx && perCtx.get(ctx)) || remember(await integrations.require(spec.integration));
+    return (ctx && perCtx.get(ctx)) || remember(await requireIntegration(spec.integration));
   }
 
   async function send(op: OperationSpec, args: RequestArgs, ext: readonly Extension[] = [], absUrl?: string, call?: RawCall): Promise<Sent> {

@@ -55,6 +55,7 @@ export const ErrorCode = {
   GENERATOR_SPEC_INVALID: "BIFROST_GENERATOR_SPEC_INVALID",
   GENERATOR_MODULE_NAME: "BIFROST_GENERATOR_MODULE_NAME",
   GENERATOR_OUT_OF_DATE: "BIFROST_GENERATOR_OUT_OF_DATE",
+  TYPES_OUT_OF_DATE: "BIFROST_TYPES_OUT_OF_DATE",
   CLIENT_UNTRUSTED_ORIGIN: "BIFROST_CLIENT_UNTRUSTED_ORIGIN",
   OUTBOUND_REFUSED: "BIFROST_OUTBOUND_REFUSED",
   MCP_ORIGIN_REFUSED: "BIFROST_MCP_ORIGIN_REFUSED",
@@ -62,6 +63,14 @@ export const ErrorCode = {
   FEATURE_UNAVAILABLE: "BIFROST_FEATURE_UNAVAILABLE",
   MIGRATION_REFUSED: "BIFROST_MIGRATION_REFUSED",
   STORAGE_CONFIG: "BIFROST_STORAGE_CONFIG",
+  PASSPHRASE_INVALID: "BIFROST_PASSPHRASE_INVALID",
+  IMPORT_FILE_INVALID: "BIFROST_IMPORT_FILE_INVALID",
+  IMPORT_PASSPHRASE_WRONG: "BIFROST_IMPORT_PASSPHRASE_WRONG",
+  IMPORT_FILE_TAMPERED: "BIFROST_IMPORT_FILE_TAMPERED",
+  IMPORT_TARGET_NOT_EMPTY: "BIFROST_IMPORT_TARGET_NOT_EMPTY",
+  DATABASE_UNAVAILABLE: "BIFROST_DATABASE_UNAVAILABLE",
+  DATABASE_BUSY: "BIFROST_DATABASE_BUSY",
+  PORT_IN_USE: "BIFROST_PORT_IN_USE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -112,6 +121,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number | null>> = {
   BIFROST_GENERATOR_SPEC_INVALID: 422,
   BIFROST_GENERATOR_MODULE_NAME: 422,
   BIFROST_GENERATOR_OUT_OF_DATE: 409,
+  BIFROST_TYPES_OUT_OF_DATE: 409,
   BIFROST_CLIENT_UNTRUSTED_ORIGIN: 403,
   BIFROST_OUTBOUND_REFUSED: 422,
   BIFROST_MCP_ORIGIN_REFUSED: 403,
@@ -119,6 +129,14 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number | null>> = {
   BIFROST_FEATURE_UNAVAILABLE: 501,
   BIFROST_MIGRATION_REFUSED: 500,
   BIFROST_STORAGE_CONFIG: 500,
+  BIFROST_PASSPHRASE_INVALID: 422,
+  BIFROST_IMPORT_FILE_INVALID: 422,
+  BIFROST_IMPORT_PASSPHRASE_WRONG: 422,
+  BIFROST_IMPORT_FILE_TAMPERED: 422,
+  BIFROST_IMPORT_TARGET_NOT_EMPTY: 409,
+  BIFROST_DATABASE_UNAVAILABLE: 503,
+  BIFROST_DATABASE_BUSY: 503,
+  BIFROST_PORT_IN_USE: null,
 };
 
 export class BifrostError extends Error {
@@ -215,6 +233,41 @@ export class ForbiddenError extends BifrostError {
 export class MigrationError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
     super(ErrorCode.MIGRATION_REFUSED, 500, message, details);
+  }
+}
+
+/** The passphrase of an export with secrets is missing (variable unset or empty) or too short. Nothing was written. */
+export class PassphraseError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.PASSPHRASE_INVALID, 422, message, details);
+  }
+}
+
+/** `bifrost import`: the file is not an export with secrets, or its content does not fit this version. Nothing was imported. */
+export class ImportFileError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.IMPORT_FILE_INVALID, 422, message, details);
+  }
+}
+
+/** `bifrost import`: the passphrase does not open the file (or its key-derivation parameters were changed). Nothing was imported. */
+export class ImportPassphraseError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.IMPORT_PASSPHRASE_WRONG, 422, message, details);
+  }
+}
+
+/** `bifrost import`: the file failed authentication (modified or truncated after export). Nothing was imported. */
+export class ImportTamperedError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.IMPORT_FILE_TAMPERED, 422, message, details);
+  }
+}
+
+/** `bifrost import` only fills an empty instance (no organizations, no integrations). Nothing was imported. */
+export class ImportTargetNotEmptyError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.IMPORT_TARGET_NOT_EMPTY, 409, message, details);
   }
 }
 

@@ -6,6 +6,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
+import { importEsm } from "../core/esm-import.js";
 import { defaultFetchOptions, fetchSpecUrl, type SpecFetchOptions } from "./fetch.js";
 import { SpecFetchError, SpecInvalidError, SpecParseError, SpecTooLargeError } from "./errors.js";
 import { parseSpecText } from "./parse.js";
@@ -113,7 +114,7 @@ async function loadFromText(text: string, source: string, base: string | null, f
 }
 
 async function convertSwagger2(doc: JsonObject): Promise<JsonObject> {
-  const s2o = await import("swagger2openapi");
+  const s2o = await importEsm<typeof import("swagger2openapi")>("swagger2openapi");
   try {
     const res = await s2o.convertObj(doc as never, { patch: true, warnOnly: true, resolveInternal: false, resolve: false } as never);
     return res.openapi as unknown as JsonObject;
@@ -126,7 +127,7 @@ async function convertSwagger2(doc: JsonObject): Promise<JsonObject> {
 /** Bundle external `$ref`s (files relative to the spec, and URLs through the guarded fetch). */
 async function bundleExternal(doc: JsonObject, base: string | null, fetchOpts: SpecFetchOptions): Promise<JsonObject> {
   const allowFiles = base !== null && base.startsWith("file:");
-  const { bundle } = await import("@readme/openapi-parser");
+  const { bundle } = await importEsm<typeof import("@readme/openapi-parser")>("@readme/openapi-parser");
   const cache = new Map<string, string>();
   const guardedHttp = {
     order: 1,

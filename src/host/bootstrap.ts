@@ -7,7 +7,7 @@ import type { Store } from "../storage/store.js";
 import { type Clock, systemClock } from "../kernel/clock.js";
 import type { Deps } from "../kernel/deps.js";
 import { refreshUnboundFingerprints } from "../services/fingerprints.js";
-import { StoreResolver } from "./store-resolver.js";
+import type { StoreResolver } from "./store-resolver.js";
 
 export interface BootOptions {
   env?: NodeJS.ProcessEnv;
@@ -20,12 +20,17 @@ export interface BootOptions {
   store?: Store;
 }
 
-export interface Bifrost extends Deps {
-  resolver: StoreResolver;
+/** An opened instance without the workflow resolver: what most CLI commands need. */
+export interface BifrostCore extends Deps {
   home: string;
   storeDescription: string;
   keyringOrigin: string;
   close(): Promise<void>;
+}
+
+/** An opened instance with the resolver workflows and the server read integrations through. */
+export interface Bifrost extends BifrostCore {
+  resolver: StoreResolver;
 }
 
 export function bifrostHome(env: NodeJS.ProcessEnv): string {
@@ -38,6 +43,15 @@ export function bifrostHome(env: NodeJS.ProcessEnv): string {
  */
 export async function checkCanaries(store: Store, box: SecretBox, clock: Clock): Promise<void> {
   const canaries = await store.getCanaries();
+  verifyCanaries(canaries, box);
+  const have = new Set(canaries.map((c) => c.kid));
+  for (const kid of box.kids) {
+    if (!have.has(kid)) await store.putCanary(kid, box.encrypt(CANARY_PLAINTEXT, canaryContext(kid), kid), clock.now());
+  }
+}
+
+/** Every canary's key is in the keyring and decrypts it (KeyringError otherwise). Writes nothing. */
+export function verifyCanaries(canaries: ReadonlyArray<{ kid: string; value: string }>, box: SecretBox): void {
   const known = new Set(box.kids);
   const missing = canaries.filter((c) => !known.has(c.kid)).map((c) => c.kid);
   if (missing.length > 0) {
@@ -58,14 +72,13 @@ export async function checkCanaries(store: Store, box: SecretBox, clock: Clock):
       );
     }
   }
-  const have = new Set(canaries.map((c) => c.kid));
-  for (const kid of box.kids) {
-    if (!have.has(kid)) await store.putCanary(kid, box.encrypt(CANARY_PLAINTEXT, canaryContext(kid), kid), clock.now());
-  }
 }
 
-/** Open storage, apply migrations, load and verify the keyring. */
-export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
+/**
+ * Open storage, apply migrations, load and verify the keyring. Loads neither the OAuth client nor
+ * the resolver (commands that only read or write rows start faster); `openBifrost` adds them.
+ */
+export async function openCore(opts: BootOptions = {}): Promise<BifrostCore> {
   const env = opts.env ?? process.env;
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`\n  WARNING: ${m}\n\n`));
   const clock = opts.clock ?? systemClock;
@@ -98,7 +111,6 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
       store,
       box,
       clock,
-      resolver: new StoreResolver(store, box, { clock }),
       home,
       storeDescription: opts.store ? store.dialect : describeStore(location),
       keyringOrigin: origin,
@@ -106,6 +118,18 @@ export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
     };
   } catch (err) {
     await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `openCore` plus the resolver (OAuth, caching): for the server, workflow runs and remote clients. */
+export async function openBifrost(opts: BootOptions = {}): Promise<Bifrost> {
+  const core = await openCore(opts);
+  try {
+    const { StoreResolver } = await import("./store-resolver.js");
+    return { ...core, resolver: new StoreResolver(core.store, core.box, { clock: core.clock }) };
+  } catch (err) {
+    await core.close().catch(() => undefined);
     throw err;
   }
 }

@@ -215,8 +215,8 @@ export async function completeAuthorization(deps: RefreshDeps, input: CompleteAu
   const result = await deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
     if (org && !mapping) {
-      mapping = { id: deps.clock.id(), integrationId: integration.id, orgId: org.id, entityId: null, entityName: null, createdAt: now, updatedAt: now };
-      await tx.insertMapping(mapping);
+      // A concurrent writer may have created the org's mapping since it was read: use theirs.
+      mapping = await tx.insertMappingIfAbsent({ id: deps.clock.id(), integrationId: integration.id, orgId: org.id, entityId: null, entityName: null, createdAt: now, updatedAt: now });
     }
     let entityIdCaptured: string | null = null;
     if (mapping && captured && !mapping.entityId) {

@@ -1,7 +1,7 @@
 import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
 import { OAuthClientRejectedError, OAuthNeedsReauthError, OAuthProtocolError, OAuthTransientError } from "./errors.js";
 import type { ResolveRows, StoredOAuthToken } from "../storage/store.js";
-import { usesEntityPlaceholder } from "./provider-config.js";
+import { usesEntityPlaceholder } from "./provider-settings.js";
 import { withIntegrationPolicy } from "./options.js";
 import { ensureFresh, type RefreshDeps } from "./refresh.js";
 import { credentialsOf, emptyToken, loadProvider, ownerKey } from "./tokens.js";

@@ -3,7 +3,7 @@ import { BifrostError } from "../core/errors.js";
 import { OAuthClientRejectedError, OAuthProtocolError, OAuthTransientError, sanitizeProviderText } from "./errors.js";
 import { type BufferedResponse, guardedRequest, toResponse } from "./guarded-fetch.js";
 import type { OAuthOptions } from "./options.js";
-import type { ProviderSettings } from "./provider-config.js";
+import type { ProviderSettings } from "./provider-settings.js";
 import { attachSent, SentValues, sentValuesOf } from "./sent-values.js";
 import { expandUrl } from "./templating.js";
 

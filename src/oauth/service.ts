@@ -5,7 +5,7 @@ import { OAuthNoProviderError, OAuthNotConnectedError } from "./errors.js";
 import { recordEvent } from "./events.js";
 import { classify, revoke } from "./grants.js";
 import { type OAuthOptions, resolveOptions, withIntegrationPolicy } from "./options.js";
-import { parseProviderConfig, providerView, type ProviderView } from "./provider-config.js";
+import { providerView, type ProviderView } from "./provider-settings.js";
 import { ensureFresh, type RefreshDeps, type RefreshHooks } from "./refresh.js";
 import { loadProvider, ownerKey, providerSecretContext, readProvider, tokenSecretContext } from "./tokens.js";
 
@@ -46,6 +46,8 @@ export function completeAuthorization(deps: OAuthDeps, input: CompleteAuthorizat
 export async function setOAuthProvider(deps: Deps, integrationName: string, input: unknown): Promise<ProviderView> {
   const integration = await requireIntegration(deps.store, integrationName);
   const existing = await deps.store.getOAuthProvider(integration.id);
+  // Loaded here: the parser brings zod, which resolving and refreshing tokens never need.
+  const { parseProviderConfig } = await import("./provider-config.js");
   const parsed = parseProviderConfig(input, existing?.clientSecretFingerprint ?? null);
   const id = existing?.id ?? deps.clock.id();
   const now = deps.clock.now();

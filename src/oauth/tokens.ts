@@ -4,7 +4,7 @@ import type { Clock } from "../kernel/clock.js";
 import type { Store, StoredOAuthProvider, StoredOAuthToken } from "../storage/store.js";
 import { OAuthConfigError } from "./errors.js";
 import type { TokenSet } from "./grants.js";
-import type { ProviderSettings } from "./provider-config.js";
+import type { ProviderSettings } from "./provider-settings.js";
 
 /** A provider row with parsed settings and its decrypted secret (kept in memory only). */
 export interface LoadedProvider {

@@ -2,7 +2,7 @@ import { ForbiddenError, IntegrationNotFoundError, NotFoundError } from "../core
 import { type ExecutionContext, requireContext } from "./context.js";
 import { withOAuth } from "./resolved.js";
 import type { ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
-import type { IntegrationSummary, ResolvedIntegration } from "./types.js";
+import type { ConfigFor, IntegrationName, IntegrationSummary, ResolvedIntegration } from "./types.js";
 
 export interface GetOptions {
   /** Another organization's slug; only callers with a platform-level credential may ask. */
@@ -42,26 +42,40 @@ function get(ctx: ExecutionContext, name: string, org: ExecutionOrg | null): Pro
   return hit;
 }
 
-/** The workflow-facing SDK: `await integrations.get("HaloPSA")`. */
-export const integrations = {
+/** `integrations.get()` for any name (the runtime's own callers; workflows use the typed `integrations`). */
+export async function resolveIntegration(name: string, opts?: GetOptions): Promise<ResolvedIntegration | null> {
+  const ctx = requireContext("integrations.get()");
+  return get(ctx, name, await targetOrg(ctx, opts));
+}
+
+/** `integrations.require()` for any name: throws IntegrationNotFoundError instead of returning null. */
+export async function requireIntegration(name: string, opts?: GetOptions): Promise<ResolvedIntegration> {
+  const found = await resolveIntegration(name, opts);
+  if (!found) throw new IntegrationNotFoundError(name);
+  return found;
+}
+
+/**
+ * The workflow-facing SDK. Names and config keys are typed by the declarations `bifrost types` writes
+ * (see IntegrationRegistry); without them any name is accepted and `config.get<T>()` is loose.
+ */
+export interface Integrations {
   /**
    * Merged config, entity mapping and credentials of `name` for the current organization.
    * Returns null when no integration has that name. Without a mapping: defaults and `entityId: null`.
    * Throws ConfigError when a required key has no value.
    */
-  async get(name: string, opts?: GetOptions): Promise<ResolvedIntegration | null> {
-    const ctx = requireContext("integrations.get()");
-    return get(ctx, name, await targetOrg(ctx, opts));
-  },
-
+  get<N extends IntegrationName>(name: N, opts?: GetOptions): Promise<ResolvedIntegration<ConfigFor<N>> | null>;
   /** Like get(), but throws IntegrationNotFoundError instead of returning null. */
-  async require(name: string, opts?: GetOptions): Promise<ResolvedIntegration> {
-    const found = await integrations.get(name, opts);
-    if (!found) throw new IntegrationNotFoundError(name);
-    return found;
-  },
-
+  require<N extends IntegrationName>(name: N, opts?: GetOptions): Promise<ResolvedIntegration<ConfigFor<N>>>;
   /** Every integration, with whether (and to which entity) the current organization is mapped. */
+  list(opts?: GetOptions): Promise<IntegrationSummary[]>;
+}
+
+/** `await integrations.get("HaloPSA")`. The typed views are the same objects: only the declared types differ. */
+export const integrations: Integrations = {
+  get: resolveIntegration as Integrations["get"],
+  require: requireIntegration as Integrations["require"],
   async list(opts?: GetOptions): Promise<IntegrationSummary[]> {
     const ctx = requireContext("integrations.list()");
     return ctx.resolver.list(await targetOrg(ctx, opts));

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import Module, { createRequire, register } from "node:module";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { register as registerTsx } from "tsx/esm/api";
+import { importEsm } from "../core/esm-import.js";
 import { WorkflowError } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
 import { isWorkflow, type WorkflowDefinition } from "./workflow.js";
@@ -27,15 +27,31 @@ export async function resolve(specifier, context, next) {
   return result;
 }`;
 
-let registered = false;
+/** Set on the first workflow load; later loads wait for the same registration. */
+let registering: Promise<void> | null = null;
+
+/**
+ * Set by the CLI bundle's build (scripts/bundle-cli.mjs) to the bundle's folder under the package root.
+ * The bundled CLI holds its own instance of the SDK; workflows it runs must import that instance (one
+ * execution context, one set of error classes), so "bifrost" and "bifrost/client" resolve to the
+ * bundle's entries there. Undefined everywhere else (the library in dist/, tests from src/).
+ */
+declare const BIFROST_BUNDLE_DIR: string | undefined;
+const BUNDLE_ENTRIES: Readonly<Record<string, string>> = { ".": "index.js", "./client": "client/index.js" };
 
 /** Every subpath of package.json "exports" ("." , "./server", "./client", …) → file URL of this installation. */
 function exportUrls(require: NodeRequire): Record<string, string> {
   const pkgFile = require.resolve("bifrost/package.json");
+  const bundleDir = typeof BIFROST_BUNDLE_DIR === "string" ? resolvePath(pkgFile, "..", BIFROST_BUNDLE_DIR) : null;
   const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: Record<string, unknown> };
   const out: Record<string, string> = {};
   for (const sub of Object.keys(pkg.exports ?? {})) {
     if (sub.includes("*")) continue;
+    const bundled = bundleDir === null ? undefined : BUNDLE_ENTRIES[sub];
+    if (bundled !== undefined && bundleDir !== null) {
+      out[sub] = pathToFileURL(resolvePath(bundleDir, bundled)).href;
+      continue;
+    }
     try {
       out[sub] = pathToFileURL(require.resolve(sub === "." ? "bifrost" : `bifrost${sub.slice(1)}`)).href;
     } catch {
@@ -46,9 +62,14 @@ function exportUrls(require: NodeRequire): Record<string, string> {
 }
 
 /** Make `.ts` workflow files importable without a build step, and `import "bifrost"` resolvable. */
-function registerWorkflowLoader(): void {
-  if (registered) return;
-  registered = true;
+function registerWorkflowLoader(): Promise<void> {
+  registering ??= registerOnce();
+  return registering;
+}
+
+async function registerOnce(): Promise<void> {
+  // Imported as an ES module even from the CommonJS CLI bundle: tsx finds its hook files next to its ESM build.
+  const { register: registerTsx } = await importEsm<typeof import("tsx/esm/api")>("tsx/esm/api");
   const require = createRequire(import.meta.url);
   registerTsx();
   const exports = exportUrls(require);
@@ -74,11 +95,11 @@ function patchCommonJsResolution(exports: Record<string, string>): void {
 
 /** Import a workflow file and return its workflow definitions (the default export, or every exported one). */
 export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition[]> {
-  registerWorkflowLoader();
+  await registerWorkflowLoader();
   const abs = resolvePath(file);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    mod = await importEsm<Record<string, unknown>>(pathToFileURL(abs).href);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const message = String(e.message ?? err);

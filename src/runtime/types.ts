@@ -1,5 +1,32 @@
-import type { ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
+import type { CredentialLevel, ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
 import type { IntegrationConfig } from "./config-map.js";
+
+/**
+ * Typed config in workflows: empty here; `bifrost types` writes a declaration file that augments it
+ * (`declare module "bifrost" { interface IntegrationRegistry { HaloPSA: { base_url: string; … } } }`),
+ * one entry per stored integration, mapping each config key to the type `config.get(key)` returns.
+ * While it is empty, integration names are plain strings and `config.get<T>(key)` stays loose.
+ */
+export interface IntegrationRegistry {}
+
+type Registered = keyof IntegrationRegistry & string;
+
+/** The names `integrations.get()` accepts: any string, or only the registered ones once `bifrost types` ran. */
+export type IntegrationName = [Registered] extends [never] ? string : Registered;
+
+/**
+ * The config of one registered integration: `get(key)` accepts only its schema keys and returns the
+ * key's type (`T | undefined` for optional keys; required keys are never undefined, because
+ * `integrations.get()` throws ConfigError when one has no value).
+ */
+export interface TypedIntegrationConfig<S> extends Omit<IntegrationConfig, "get" | "has" | "levelOf"> {
+  get<K extends keyof S & string>(key: K): S[K];
+  has(key: keyof S & string): boolean;
+  levelOf(key: keyof S & string): CredentialLevel | null;
+}
+
+/** The config type of integration `N`: typed when `N` is registered, else the loose IntegrationConfig. */
+export type ConfigFor<N extends string> = N extends Registered ? TypedIntegrationConfig<IntegrationRegistry[N]> : IntegrationConfig;
 
 /**
  * Which credentials `integration.fetch()` sends when the caller names them (instead of the OAuth token):
@@ -23,15 +50,18 @@ export interface IntegrationFetchInit extends RequestInit {
   maxRetries?: number;
 }
 
-/** What `integrations.get(name)` returns inside a workflow. */
-export interface ResolvedIntegration {
+/**
+ * What `integrations.get(name)` returns inside a workflow. `C` is the config's type: the loose
+ * IntegrationConfig, or the typed view of a registered integration (see IntegrationRegistry).
+ */
+export interface ResolvedIntegration<C = IntegrationConfig> {
   readonly name: string;
   /** External tenant / company id from the org's mapping; null when the org has no mapping or none was set. */
   readonly entityId: string | null;
   readonly entityName: string | null;
   /** Whether the current org has a mapping to this integration. */
   readonly mapped: boolean;
-  readonly config: IntegrationConfig;
+  readonly config: C;
   readonly oauth: OAuthCredentials | null;
   /**
    * The OAuth connection's state when the integration has an OAuth provider (null otherwise): why

@@ -1,10 +1,11 @@
-import { createRequire } from "node:module";
+import { packageVersion } from "../core/package-info.js";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import { createLogger, type Logger } from "../logger.js";
 import { mcpRoutes } from "./mcp/http.js";
 import type { OAuthDeps } from "../oauth/service.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { Bifrost } from "../host/bootstrap.js";
+import { checkReadiness } from "../host/readiness.js";
 import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJsonParser } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
 import { consoleRoutes, registerConsolePlugins } from "./console/routes.js";
@@ -43,13 +44,6 @@ export function registeredRoutes(app: FastifyInstance): ReadonlyArray<{ method: 
   return routeLists.get(app) ?? [];
 }
 
-function packageVersion(): string {
-  try {
-    return (createRequire(import.meta.url)("../../package.json") as { version?: string }).version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 /** Build the HTTP API, ready for `inject()` or `listen()`. */
 export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
@@ -75,7 +69,21 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
 
   const api = new Api(app, opts.bifrost, opts.oauth);
   const health = async () => ({ status: "ok" });
-  api.publicRoute({ method: "GET", url: "/healthz", summary: "Liveness check.", tag: "meta", handler: health });
+  api.publicRoute({ method: "GET", url: "/healthz", summary: "Liveness check: the process answers (never looks at the database).", tag: "meta", handler: health });
+  api.publicRoute({
+    method: "GET",
+    url: "/readyz",
+    summary: "Readiness check: the database answers, its migrations are current and the keyring matches its canaries; 503 with the reason otherwise (no secrets, no connection details).",
+    tag: "meta",
+    handler: async (request, reply) => {
+      const r = await checkReadiness(opts.bifrost);
+      void reply.header("cache-control", "no-store");
+      if (r.ready) return { status: "ready", checks: r.checks };
+      request.log.warn({ readiness: r.checks }, `not ready: ${r.detail ?? r.reason ?? "unknown"}`);
+      void reply.code(503);
+      return { status: "not_ready", reason: r.reason, checks: r.checks };
+    },
+  });
   organizationRoutes(api);
   integrationRoutes(api);
   mappingRoutes(api);

@@ -27,6 +27,21 @@ class UnsupportedMediaTypeError extends BifrostError {
   }
 }
 
+/** The `--json` envelope's statusCode of a start-up error, which is never an HTTP answer (ERROR_STATUS has none). */
+const STARTUP_STATUS = 500;
+
+/** `bifrost serve`: another process already listens on the port. Nothing was started. */
+export class PortInUseError extends BifrostError {
+  constructor(port: number, host: string) {
+    super(
+      "BIFROST_PORT_IN_USE",
+      STARTUP_STATUS,
+      `Port ${port} on ${host} is already in use by another process (another bifrost serve?). Stop that process, or start on another port with --port N (or PORT=N).`,
+      { port, host },
+    );
+  }
+}
+
 /** An unexpected failure; the message is generic on purpose (the raw one may contain secrets). */
 export class InternalError extends BifrostError {
   constructor(requestId: string) {

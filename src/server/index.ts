@@ -6,6 +6,7 @@ import { createLogger } from "../logger.js";
 import { startBackgroundWork } from "../oauth/background.js";
 import type { RefresherOptions } from "../oauth/refresher.js";
 import { createApp, type ServerOptions } from "./app.js";
+import { PortInUseError } from "./errors.js";
 
 export { createApp, registeredRoutes, type ServerOptions } from "./app.js";
 export { buildOpenApi } from "./openapi.js";
@@ -60,7 +61,13 @@ export async function startServer(
   }
   // Start the cache-invalidation listener now (PostgreSQL); caching stays off until it listens.
   void rest.bifrost.store.changes?.ready();
-  await app.listen({ port, host });
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    if ((err as { code?: unknown }).code === "EADDRINUSE") throw new PortInUseError(port, host);
+    throw err;
+  }
   const addr = app.server.address() as AddressInfo;
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return { url: `http://${shown}:${addr.port}`, app, close: () => app.close() };

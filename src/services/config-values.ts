@@ -160,7 +160,8 @@ function planWrites(
 
 /**
  * Write defaults (orgId null) or one org's overrides. All-or-nothing: validation happens before any write,
- * and the writes share one transaction.
+ * and the writes share one transaction (the caller's). Each value is one upsert, so a writer racing
+ * another on the same key never fails on a unique constraint.
  */
 export async function writeConfigValues(
   deps: Deps & { store: Store },
@@ -177,13 +178,13 @@ export async function writeConfigValues(
   const existing = new Map(existingRows.map((v) => [v.key, v]));
   const plan = planWrites(deps, integration, orgId, values, existing, opts);
   const change = emptyChange();
-  const unset: string[] = [];
-  for (const p of plan) {
-    change[p.kind].push(p.key);
+  for (const p of plan) change[p.kind].push(p.key);
+  // One lock order for every writer: rows are written (set or deleted) in key order, so two
+  // concurrent writes of the same keys wait for each other instead of deadlocking.
+  for (const p of [...plan].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     if (p.kind === "set" && p.row) await deps.store.upsertConfigValue(p.row);
-    if (p.kind === "unset") unset.push(p.key);
+    if (p.kind === "unset") await deps.store.deleteConfigValues(integration.id, orgId, [p.key]);
   }
-  await deps.store.deleteConfigValues(integration.id, orgId, unset);
   return change;
 }
 

@@ -9,7 +9,7 @@ import { type ConfigSchemaItemWire, toWireSchema } from "../core/config-schema.j
 import type { ConfigSchemaItem, DisplayValue } from "../core/types.js";
 import type { StoredConfigValue } from "../storage/store.js";
 import { getOAuthProvider } from "../oauth/service.js";
-import type { ProviderView } from "../oauth/provider-config.js";
+import type { ProviderView } from "../oauth/provider-settings.js";
 import { escapeEnvRefs } from "./apply-file.js";
 import { displayValue } from "./config-values.js";
 import type { Deps } from "../kernel/deps.js";

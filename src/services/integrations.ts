@@ -69,7 +69,7 @@ export async function createIntegration(deps: Deps, input: CreateIntegrationInpu
   const description = checkDescription(input.description);
   const trustedOrigins = input.trustedOrigins === undefined ? [] : checkTrustedOrigins(input.trustedOrigins);
   const privateNetwork = input.privateNetwork === undefined ? false : checkPrivateNetwork(input.privateNetwork);
-  return deps.store.transaction(async (store) => {
+  return deps.store.retryingTransaction(async (store) => {
     if (await store.getIntegrationByName(name)) {
       throw new ConflictError(`Integration "${name}" already exists; use \`bifrost integrations update ${name}\` to change it.`, { integration: name });
     }
@@ -165,7 +165,7 @@ export async function updateIntegration(deps: Deps, currentName: string, input: 
   const description = input.description === undefined ? undefined : checkDescription(input.description);
   const trustedOrigins = input.trustedOrigins === undefined ? undefined : checkTrustedOrigins(input.trustedOrigins);
   const privateNetwork = input.privateNetwork === undefined ? undefined : checkPrivateNetwork(input.privateNetwork);
-  return deps.store.transaction(async (store) => {
+  return deps.store.retryingTransaction(async (store) => {
     const integration = await requireIntegration(store, currentName);
     let schemaChanged = false;
     let deletedValues = 0;
@@ -199,7 +199,7 @@ export async function updateIntegration(deps: Deps, currentName: string, input: 
 
 /** Deleting removes defaults, mappings and overrides; refused while mappings exist unless forced. */
 export async function deleteIntegration(deps: Deps, name: string, opts: { force?: boolean } = {}): Promise<{ deletedMappings: number }> {
-  return deps.store.transaction(async (store) => {
+  return deps.store.retryingTransaction(async (store) => {
     const integration = await requireIntegration(store, name);
     const mappings = await store.listMappings({ integrationId: integration.id });
     if (mappings.length > 0 && opts.force !== true) {

@@ -2,7 +2,7 @@ import { lockedKeys } from "../core/config-schema.js";
 import { checkEntityId, ENTITY_MAX, entityKey } from "../core/entity.js";
 import { ForbiddenError, ValidationError } from "../core/errors.js";
 import type { DisplayValue, Integration, Mapping, Organization } from "../core/types.js";
-import { type ProviderSettings, usesEntityPlaceholder } from "../oauth/provider-config.js";
+import { type ProviderSettings, usesEntityPlaceholder } from "../oauth/provider-settings.js";
 import type { Store } from "../storage/store.js";
 import { type Actor, ORG_ACTOR } from "./actor.js";
 import { type ConfigChange, checkLockedKeys, checkValueKeys, displayValues, emptyChange, writeConfigValues } from "./config-values.js";
@@ -86,21 +86,29 @@ export interface SetMappingResult {
 export async function setMapping(deps: Deps, integrationName: string, orgSlug: string, input: SetMappingInput, actor: Actor = ORG_ACTOR): Promise<SetMappingResult> {
   const entityId = input.entityId === undefined ? undefined : checkEntityId(input.entityId, "entity_id");
   const entityName = input.entityName === undefined ? undefined : checkEntity(input.entityName, "entity_name");
-  return deps.store.transaction(async (store) => {
+  return deps.store.retryingTransaction(async (store) => {
     const integration = await requireIntegration(store, integrationName);
     const org = await requireOrg(store, orgSlug);
     let mapping = await store.getMapping(integration.id, org.id);
     let created = false;
     let changed = false;
     const now = deps.clock.now();
-    const entityChanges = entityId !== undefined && entityId !== (mapping?.entityId ?? null);
-    const picksTenant = entityChanges ? await entityPicksTenant(store, integration.id) : false;
-    if (picksTenant && !actor.platform) throw entityForbidden(integration.name, org.slug);
+    /** Whether writing `entityId` over `m` changes the tenant tokens are minted for; refuses non-platform actors then. */
+    const checkTenantChange = async (m: Mapping | null): Promise<boolean> => {
+      const entityChanges = entityId !== undefined && entityId !== (m?.entityId ?? null);
+      const picks = entityChanges ? await entityPicksTenant(store, integration.id) : false;
+      if (picks && !actor.platform) throw entityForbidden(integration.name, org.slug);
+      return picks;
+    };
+    let picksTenant = await checkTenantChange(mapping);
     if (!mapping) {
-      mapping = { id: deps.clock.id(), integrationId: integration.id, orgId: org.id, entityId: entityId ?? null, entityName: entityName ?? null, createdAt: now, updatedAt: now };
-      await store.insertMapping(mapping);
-      created = changed = true;
-    } else {
+      const mine: Mapping = { id: deps.clock.id(), integrationId: integration.id, orgId: org.id, entityId: entityId ?? null, entityName: entityName ?? null, createdAt: now, updatedAt: now };
+      mapping = await store.insertMappingIfAbsent(mine);
+      if (mapping.id === mine.id) created = changed = true;
+      // Another writer created the mapping a moment ago: update theirs like any existing mapping.
+      else picksTenant = await checkTenantChange(mapping);
+    }
+    if (!created) {
       const patch: { entityId?: string | null; entityName?: string | null } = {};
       if (entityId !== undefined && entityId !== mapping.entityId) patch.entityId = entityId;
       if (entityName !== undefined && entityName !== mapping.entityName) patch.entityName = entityName;
@@ -140,7 +148,7 @@ export async function listMappings(deps: Deps, integrationName: string, onlyOrgI
  * or that holds overrides of `org_override: false` keys (a platform admin set those).
  */
 export async function removeMapping(deps: Deps, integrationName: string, orgSlug: string, actor: Actor = ORG_ACTOR): Promise<{ removed: boolean; deletedOverrides: number }> {
-  return deps.store.transaction(async (store) => {
+  return deps.store.retryingTransaction(async (store) => {
     const integration = await requireIntegration(store, integrationName);
     const org = await requireOrg(store, orgSlug);
     const m = await store.getMapping(integration.id, org.id);
@@ -176,7 +184,7 @@ export async function setConfig(
   actor: Actor = ORG_ACTOR,
 ): Promise<{ change: ConfigChange; mappingCreated: boolean }> {
   if (orgSlug === null) {
-    return deps.store.transaction(async (store) => {
+    return deps.store.retryingTransaction(async (store) => {
       const integration = await requireIntegration(store, integrationName);
       return { change: await writeConfigValues({ ...deps, store }, integration, null, values, "values", opts, actor), mappingCreated: false };
     });

@@ -34,7 +34,7 @@ export async function updateOrg(deps: Deps, slug: string, patch: { name?: string
 /** Refuses while the org has mappings: they carry its entity ids, overrides and (later) tokens. */
 export async function deleteOrg(deps: Deps, slug: string): Promise<void> {
   const org = await requireOrg(deps.store, slug);
-  await deps.store.transaction(async (tx) => {
+  await deps.store.retryingTransaction(async (tx) => {
     const mappings = await tx.listMappings({ orgId: org.id });
     if (mappings.length > 0) {
       throw new ConflictError(

@@ -31,6 +31,8 @@ export interface Dialect {
   transaction<T>(root: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Called once migrations have run (prepare statements that need the tables). */
   migrated?(): void;
+  /** Readiness: the database answers a query (SQLite: the opened file is still the one at its path); throws DatabaseUnavailableError otherwise. */
+  ping(): Promise<void>;
   /** Release every connection and file handle. */
   close(): Promise<void>;
 

@@ -5,6 +5,7 @@ import type { ConfigSchemaItem, Integration, Mapping, Organization } from "../co
 import { unique, uniqueMapping } from "./constraints.js";
 import type { Dialect, Executor, ExecutorStore } from "./dialect.js";
 import { InCodeMigrationProvider } from "./migrations.js";
+import { retryTransient } from "./retry.js";
 import { toApiKey, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { Database } from "./schema.js";
 import type {
@@ -52,6 +53,19 @@ export class KyselyStore implements ExecutorStore {
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
     return this.#dialect.transaction(this.db as Kysely<Database>, (trx) => fn(this.withTransaction(trx)));
+  }
+
+  async retryingTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    const root = this.db as Kysely<Database>;
+    return retryTransient(() => this.#dialect.transaction(root, (trx) => fn(this.withTransaction(trx))));
+  }
+
+  async checkReadiness(): Promise<{ pendingMigrations: string[] }> {
+    await this.#dialect.ping();
+    const migrator = new Migrator({ db: this.db as Kysely<Database>, provider: new InCodeMigrationProvider() });
+    const all = await migrator.getMigrations();
+    return { pendingMigrations: all.filter((m) => m.executedAt === undefined).map((m) => m.name) };
   }
 
   async migrate(): Promise<{ applied: string[] }> {
@@ -189,6 +203,28 @@ export class KyselyStore implements ExecutorStore {
         .execute(),
     );
   }
+  async insertMappingIfAbsent(m: Mapping): Promise<Mapping> {
+    // ON CONFLICT on (integration_id, org_id) only: an entity id taken by another org still raises.
+    await uniqueMapping(
+      this.db
+        .insertInto("mappings")
+        .values({
+          id: m.id,
+          integration_id: m.integrationId,
+          org_id: m.orgId,
+          entity_id: m.entityId,
+          entity_key: m.entityId === null ? null : entityKey(m.entityId),
+          entity_name: m.entityName,
+          created_at: m.createdAt,
+          updated_at: m.updatedAt,
+        })
+        .onConflict((oc) => oc.columns(["integration_id", "org_id"]).doNothing())
+        .execute(),
+    );
+    const stored = await this.getMapping(m.integrationId, m.orgId);
+    if (!stored) throw new Error(`mapping of org ${m.orgId} vanished right after it was written`);
+    return stored;
+  }
   async updateMapping(id: string, patch: { entityId?: string | null; entityName?: string | null; updatedAt: string }): Promise<void> {
     await uniqueMapping(
       this.db
@@ -214,13 +250,21 @@ export class KyselyStore implements ExecutorStore {
   }
   async upsertConfigValue(v: StoredConfigValue): Promise<void> {
     const row = { value: v.value, is_secret: v.isSecret ? 1 : 0, fingerprint: v.fingerprint, updated_at: v.updatedAt };
-    const res = await this.db.updateTable("config_values").set(row).where("id", "=", v.id).executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) {
-      await this.db
-        .insertInto("config_values")
-        .values({ id: v.id, integration_id: v.integrationId, org_id: v.orgId, key: v.key, ...row })
-        .execute();
-    }
+    // One statement on the partial unique index of the value's level (defaults or an org's overrides).
+    await this.db
+      .insertInto("config_values")
+      .values({ id: v.id, integration_id: v.integrationId, org_id: v.orgId, key: v.key, ...row })
+      .onConflict((oc) => {
+        const target = v.orgId === null ? oc.columns(["integration_id", "key"]).where("org_id", "is", null) : oc.columns(["integration_id", "org_id", "key"]).where("org_id", "is not", null);
+        return target.doUpdateSet((eb) => ({
+          id: eb.ref("excluded.id"),
+          value: eb.ref("excluded.value"),
+          is_secret: eb.ref("excluded.is_secret"),
+          fingerprint: eb.ref("excluded.fingerprint"),
+          updated_at: eb.ref("excluded.updated_at"),
+        }));
+      })
+      .execute();
   }
   async deleteConfigValues(integrationId: string, orgId: string | null | undefined, keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;

@@ -38,9 +38,11 @@ const lifecycle = { kind: "lifecycle" } as const;
 /** Every Store method, classified. */
 export const STORE_METHODS = {
   transaction,
+  retryingTransaction: transaction,
   withOAuthTokenLock: transaction,
   lockOrAwaitOAuthToken: transaction,
   migrate: lifecycle,
+  checkReadiness: read,
   close: lifecycle,
 
   listOrgs: read,
@@ -59,6 +61,7 @@ export const STORE_METHODS = {
   listMappings: read,
   getMapping: read,
   insertMapping: { kind: "write", id: (mapping) => mapping.integrationId },
+  insertMappingIfAbsent: { kind: "write", id: (mapping) => mapping.integrationId },
   updateMapping: { kind: "write", id: (id) => id },
   deleteMapping: { kind: "write", id: (id) => id },
 
@@ -179,13 +182,22 @@ function wrap(target: Store, feed: ChangeFeed, tx: TxState | null): Store {
     }
     if (runsInTransaction(prop)) {
       return async (...args: unknown[]) => {
-        const state: TxState = tx ?? { notified: new Set() };
+        // A retried transaction runs its callback again: each attempt notifies afresh (a rolled-back
+        // attempt's NOTIFY was never delivered); the root invalidates if any attempt wrote.
+        const attempts: TxState[] = [];
         const cb = args[args.length - 1] as (t: Store) => Promise<unknown>;
         const rest = args.slice(0, -1);
         try {
-          return await fn.apply(target, [...rest, (t: Store, ...more: unknown[]) => (cb as (t: Store, ...more: unknown[]) => Promise<unknown>)(wrap(t, feed, state), ...more)]);
+          return await fn.apply(target, [
+            ...rest,
+            (t: Store, ...more: unknown[]) => {
+              const state: TxState = tx ?? { notified: new Set() };
+              attempts.push(state);
+              return (cb as (t: Store, ...more: unknown[]) => Promise<unknown>)(wrap(t, feed, state), ...more);
+            },
+          ]);
         } finally {
-          if (!tx && state.notified.size > 0) feed.invalidate();
+          if (!tx && attempts.some((s) => s.notified.size > 0)) feed.invalidate();
         }
       };
     }

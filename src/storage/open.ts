@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { ChangeFeed } from "../cache/change-feed.js";
+import { translateDatabaseError, withDatabaseErrors } from "./db-errors.js";
 import { StorageConfigError } from "./errors.js";
 import { withChangeNotifications } from "./notifying.js";
 import { PostgresStore } from "./postgres/postgres-store.js";
@@ -22,7 +23,7 @@ export function describeStore(loc: StoreLocation): string {
 }
 
 /**
- * Open the configured store. `notice` receives one line when the SQLite files' permissions were
+ * Open the configured store. Its connection errors are BIFROST_DATABASE_UNAVAILABLE (db-errors.ts). `notice` receives one line when the SQLite files' permissions were
  * tightened (or could not be) at open.
  */
 export function openStore(loc: StoreLocation, opts: { notice?: (message: string) => void } = {}): Store {
@@ -30,7 +31,15 @@ export function openStore(loc: StoreLocation, opts: { notice?: (message: string)
     if (!/^postgres(ql)?:\/\//.test(loc.databaseUrl)) {
       throw new StorageConfigError(`DATABASE_URL must start with postgres:// or postgresql://; leave it unset to use the embedded SQLite database.`, { variable: "DATABASE_URL" });
     }
-    return withChangeNotifications(PostgresStore.open(loc.databaseUrl), ChangeFeed.listen(loc.databaseUrl));
+    const url = loc.databaseUrl;
+    return withDatabaseErrors(withChangeNotifications(PostgresStore.open(url), ChangeFeed.listen(url)), { kind: "postgres", url });
   }
-  return withChangeNotifications(SqliteStore.open(join(loc.home, "bifrost.db"), opts), ChangeFeed.local());
+  const file = join(loc.home, "bifrost.db");
+  let store: Store;
+  try {
+    store = SqliteStore.open(file, opts);
+  } catch (err) {
+    throw translateDatabaseError(err, { kind: "sqlite", file });
+  }
+  return withDatabaseErrors(withChangeNotifications(store, ChangeFeed.local()), { kind: "sqlite", file });
 }

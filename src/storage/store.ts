@@ -149,7 +149,19 @@ export interface Store {
 
   /** Run `fn` in one transaction; every change inside is committed together or not at all. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  /**
+   * Like `transaction`, for a `fn` that touches nothing but the database: when PostgreSQL aborts it
+   * as a deadlock or serialization failure, it is rolled back and `fn` runs again (bounded; then
+   * BIFROST_DATABASE_BUSY). Inside another transaction it simply joins it. Never for work with
+   * outside effects (an OAuth call).
+   */
+  retryingTransaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   migrate(): Promise<{ applied: string[] }>;
+  /**
+   * Readiness: the database answers (SQLite: the opened file is still the one at its path), and the
+   * migrations of this version not applied yet. Throws BIFROST_DATABASE_UNAVAILABLE when unreachable.
+   */
+  checkReadiness(): Promise<{ pendingMigrations: string[] }>;
   close(): Promise<void>;
 
   listOrgs(): Promise<Organization[]>;
@@ -171,11 +183,22 @@ export interface Store {
   listMappings(filter: { integrationId?: string; orgId?: string }): Promise<Mapping[]>;
   getMapping(integrationId: string, orgId: string): Promise<Mapping | null>;
   insertMapping(mapping: Mapping): Promise<void>;
+  /**
+   * Insert `mapping` unless the org already has one for the integration (a concurrent writer may have
+   * created it a moment ago); returns the stored mapping either way (compare its id with yours).
+   * An entity id taken by another org is still BIFROST_CONFLICT.
+   */
+  insertMappingIfAbsent(mapping: Mapping): Promise<Mapping>;
   updateMapping(id: string, patch: { entityId?: string | null; entityName?: string | null; updatedAt: string }): Promise<void>;
   deleteMapping(id: string): Promise<void>;
 
   /** `orgId` undefined = every value of the integration; null = defaults only; a string = that org's overrides. */
   listConfigValues(integrationId: string, orgId?: string | null): Promise<StoredConfigValue[]>;
+  /**
+   * Insert or replace the value of (integration, org, key) in one statement (ON CONFLICT): a writer
+   * racing another on the same key never fails. The stored row takes `value.id` (secrets are bound
+   * to the row id they were encrypted for).
+   */
   upsertConfigValue(value: StoredConfigValue): Promise<void>;
   deleteConfigValues(integrationId: string, orgId: string | null | undefined, keys: readonly string[]): Promise<number>;
   countOrgValues(orgId: string): Promise<number>;

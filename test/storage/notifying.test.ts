@@ -55,6 +55,7 @@ const WRITE_CALLS: { [K in WriteMethod]: { args: Parameters<Store[K]>; id: strin
   },
   updateIntegration: { args: [INTEGRATION, { description: "PSA", updatedAt: LATER }], id: INTEGRATION },
   insertMapping: { args: [{ id: MAPPING, integrationId: INTEGRATION, orgId: ORG, entityId: "42", entityName: null, createdAt: AT, updatedAt: AT }], id: INTEGRATION },
+  insertMappingIfAbsent: { args: [{ id: "m2", integrationId: INTEGRATION, orgId: ORG, entityId: "43", entityName: null, createdAt: AT, updatedAt: AT }], id: INTEGRATION },
   updateMapping: { args: [MAPPING, { entityName: "Acme", updatedAt: LATER }], id: MAPPING },
   upsertConfigValue: {
     args: [{ id: VALUE, integrationId: INTEGRATION, orgId: null, key: "api_key", value: "v1.k.iv.ct.tag", isSecret: true, fingerprint: null, updatedAt: AT }],

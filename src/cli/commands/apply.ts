@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
+import { ValidationError } from "../../core/errors.js";
 import type { ApplyChange, ApplyReport } from "../../services/apply.js";
 import type { ExportFormat } from "../../services/export.js";
 import { withBifrost } from "../context.js";
@@ -8,6 +9,7 @@ import { emit, type JsonFlag, say, write } from "../output.js";
 /** Loaded by the actions that use them, so defining the commands stays cheap (see main.ts). */
 const applyService = () => import("../../services/apply.js");
 const exportService = () => import("../../services/export.js");
+const moveCommands = () => import("./move.js");
 
 function describe(c: ApplyChange): string {
   const parts: string[] = [];
@@ -47,11 +49,20 @@ export function registerApply(program: Command): void {
 
   program
     .command("export")
-    .description("write organizations, integrations and mappings in the apply format (secrets as fingerprints, never plaintext)")
+    .description("write organizations, integrations and mappings in the apply format (secrets as fingerprints, never plaintext); --with-secrets: the whole instance, encrypted with a passphrase")
     .option("--out <file>", "write to a file (default stdout); .json selects JSON")
     .addOption(new Option("--format <format>", "output format").choices(["yaml", "json"]))
+    .option("--with-secrets", "include every secret and OAuth token, encrypted with a passphrase (needs --out and --passphrase-env); read back with `bifrost import`")
+    .option("--passphrase-env <VAR>", "with --with-secrets: name of the environment variable holding the passphrase")
     .option("--json", "machine-readable output (JSON document on stdout, or a summary with --out)")
-    .action(async (opts: JsonFlag & { out?: string; format?: ExportFormat }) => {
+    .action(async (opts: JsonFlag & { out?: string; format?: ExportFormat; withSecrets?: boolean; passphraseEnv?: string }) => {
+      if (opts.withSecrets) {
+        await (await moveCommands()).exportWithSecretsCommand(opts);
+        return;
+      }
+      if (opts.passphraseEnv !== undefined) {
+        throw new ValidationError("--passphrase-env applies only with --with-secrets; the plain export holds no secrets and is not encrypted.", { option: "--passphrase-env" });
+      }
       const { exportDocument, formatExport } = await exportService();
       const doc = await withBifrost((_bf, deps) => exportDocument(deps));
       const format: ExportFormat = opts.format ?? (opts.out?.toLowerCase().endsWith(".json") || (opts.json && !opts.out) ? "json" : "yaml");

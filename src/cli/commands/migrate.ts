@@ -8,7 +8,7 @@ export function registerMigrate(program: Command): void {
     .description("create or upgrade the database schema, then check the keyring against it")
     .option("--json", "machine-readable output")
     .action(async (opts: JsonFlag) => {
-      const [{ openBifrost, bifrostHome }, { describeStore, openStore }] = await Promise.all([import("../../host/bootstrap.js"), import("../../storage/open.js")]);
+      const [{ openCore, bifrostHome }, { describeStore, openStore }] = await Promise.all([import("../../host/bootstrap.js"), import("../../storage/open.js")]);
       const location = { databaseUrl: process.env.DATABASE_URL || undefined, home: bifrostHome(process.env) };
       const store = openStore(location, { notice: cliWarn });
       let applied: string[];
@@ -19,7 +19,7 @@ export function registerMigrate(program: Command): void {
         throw err;
       }
       // Verifies (or, on first use, creates) the keyring; closes the store in every case.
-      const bf = await openBifrost({ store, warn: cliWarn });
+      const bf = await openCore({ store, warn: cliWarn });
       await bf.close();
       const description = describeStore(location);
       emit(opts, { store: description, applied, keyring: bf.keyringOrigin }, () =>

@@ -6,7 +6,7 @@ import type { OutputSink } from "../../runtime/types.js";
 import type { ProcessFault } from "../../runtime/process-guards.js";
 import type { RemoteResolver } from "../../host/remote-resolver.js";
 import type { WorkflowDefinition } from "../../runtime/workflow.js";
-import { withBifrost } from "../context.js";
+import { withRuntime } from "../context.js";
 import { type JsonFlag, printJson, write } from "../output.js";
 
 /**
@@ -80,7 +80,7 @@ export function registerRun(program: Command): void {
       const remote = RemoteResolver.fromEnv();
       const res = remote
         ? await runRemote(remote, file, opts, input)
-        : await withBifrost(async (bf) => {
+        : await withRuntime(async (bf) => {
             const [{ requireOrg }, { executeWorkflow }] = await Promise.all([import("../../kernel/lookup.js"), import("../../runtime/execute.js")]);
             const org = await requireOrg(bf.store, opts.org);
             const def = await pickWorkflow(file, opts.workflow);

@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { importEsm } from "../../core/esm-import.js";
 import { ValidationError } from "../../core/errors.js";
 import type { BootOptions } from "../../host/bootstrap.js";
 import { cliWarn, parsePort } from "../context.js";
@@ -70,9 +71,10 @@ export interface RunServerOptions extends JsonFlag {
 /** Open the store, start the server and background work, print the start-up lines, run until SIGINT/SIGTERM. Shared by `serve` and `dev`. */
 export async function runServer(opts: RunServerOptions): Promise<void> {
   const { workflowsDir } = opts;
+  const shutdownMs = shutdownTimeoutFromEnv(process.env);
   // The server stack is loaded only by the commands that run it.
   const [{ default: pino }, { createLogger }, { openBifrost }, { installProcessGuards }, { startServer }] = await Promise.all([
-    import("pino"),
+    importEsm<typeof import("pino")>("pino"),
     import("../../logger.js"),
     import("../../host/bootstrap.js"),
     import("../../runtime/process-guards.js"),
@@ -109,17 +111,51 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     const stop = (signal: string) => {
       if (closing) return;
       closing = true;
-      note(`Received ${signal}, shutting down…`);
-      server
-        .close()
-        .catch((err: unknown) => note(`error while closing the server: ${(err as Error).message}`))
-        .then(() => bifrost.close())
-        .catch(() => undefined)
-        .finally(done);
+      note(`Received ${signal}, shutting down (at most ${shutdownMs} ms, BIFROST_SHUTDOWN_TIMEOUT_MS)…`);
+      const close = async (): Promise<void> => {
+        await server.close().catch((err: unknown) => note(`error while closing the server: ${(err as Error).message}`));
+        await bifrost.close().catch(() => undefined);
+      };
+      void shutdownWithin(shutdownMs, close).then((outcome) => {
+        if (outcome === "closed") return done();
+        note(`Shutdown did not finish within ${shutdownMs} ms (BIFROST_SHUTDOWN_TIMEOUT_MS): requests still in flight were cut off. Exiting with code 1.`);
+        process.exit(1);
+      });
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+}
+
+/** Default of BIFROST_SHUTDOWN_TIMEOUT_MS: below the usual 30 s a supervisor waits before SIGKILL. */
+const DEFAULT_SHUTDOWN_MS = 25_000;
+
+/** BIFROST_SHUTDOWN_TIMEOUT_MS (default 25 000): how long a graceful shutdown may take before the process exits with 1. */
+export function shutdownTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.BIFROST_SHUTDOWN_TIMEOUT_MS;
+  if (raw === undefined || raw === "") return DEFAULT_SHUTDOWN_MS;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1) {
+    throw new ValidationError(`BIFROST_SHUTDOWN_TIMEOUT_MS=${JSON.stringify(raw)} must be a whole number of milliseconds ≥ 1 (default ${DEFAULT_SHUTDOWN_MS}).`, { path: "BIFROST_SHUTDOWN_TIMEOUT_MS" });
+  }
+  return n;
+}
+
+/**
+ * Run the graceful `close` (stop accepting, let in-flight requests finish, stop background work,
+ * close the database), but give up waiting after `timeoutMs`: "timed_out" tells the caller to exit
+ * hard. `close` keeps running in the background; the process exit ends it.
+ */
+export async function shutdownWithin(timeoutMs: number, close: () => Promise<void>): Promise<"closed" | "timed_out"> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"timed_out">((ok) => {
+    timer = setTimeout(() => ok("timed_out"), timeoutMs);
+  });
+  try {
+    return await Promise.race([close().then(() => "closed" as const), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function parsePortEnv(value: string): number {

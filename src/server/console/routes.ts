@@ -6,14 +6,14 @@
  * document (`schema.hide`), which lists API routes only.
  */
 import { existsSync } from "node:fs";
-import { dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve, sep } from "node:path";
 import fastifyCookie from "@fastify/cookie";
 import fastifyHelmet, { type FastifyHelmetOptions } from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from "fastify";
 import { z } from "zod";
 import { ForbiddenError, UnauthenticatedError } from "../../core/errors.js";
+import { packageRoot } from "../../core/package-info.js";
 import { resolveOptions } from "../../oauth/options.js";
 import { createApiKey, verifyApiKey } from "../../services/api-keys.js";
 import { ALL_ROLES } from "../auth.js";
@@ -89,12 +89,10 @@ export async function registerConsolePlugins(app: FastifyInstance): Promise<void
   await app.register(fastifyStatic, { serve: false, preCompressed: true, dotfiles: "ignore" });
 }
 
-/** dist/console next to the compiled server (dist/server/console → dist/console), or from src/ under tsx. */
+/** The built console, dist/console under the package root (whether the server runs from dist/, the CLI bundle or src/). */
 export function findConsoleDir(): string | null {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, "../../console"), resolve(here, "../../../dist/console")];
-  for (const c of candidates) if (existsSync(join(c, "index.html"))) return c;
-  return null;
+  const dir = join(packageRoot(), "dist", "console");
+  return existsSync(join(dir, "index.html")) ? dir : null;
 }
 
 const COOKIE_BASE = { path: "/", httpOnly: true, sameSite: "lax" } as const;

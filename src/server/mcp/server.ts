@@ -1,6 +1,6 @@
 /** The MCP server for one caller: every tool registered with the caller's role and organization bound in. */
-import { createRequire } from "node:module";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { packageVersion } from "../../core/package-info.js";
 import type { McpContext } from "./context.js";
 import { register } from "./tool.js";
 import { setConfigTool, setMappingTool } from "./tools/config.js";
@@ -9,20 +9,12 @@ import { createConnectLinkTool, listEventsTool, oauthStatusTool } from "./tools/
 import { generateSdkTool } from "./tools/sdk.js";
 import { testConnectionTool } from "./tools/test-connection.js";
 
-function version(): string {
-  try {
-    return (createRequire(import.meta.url)("../../../package.json") as { version?: string }).version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
-
 const INSTRUCTIONS =
   "Bifrost manages integrations (external APIs) for many client organizations: config with defaults and per-organization overrides, mappings to external entities, OAuth connections. " +
   "Every tool acts with the caller's API key role: platform_admin (everything), org_admin (its own organization only). Secrets are never shown, only { set, fingerprint }.";
 
 export function buildMcpServer(ctx: McpContext): McpServer {
-  const server = new McpServer({ name: "bifrost", version: version() }, { instructions: INSTRUCTIONS });
+  const server = new McpServer({ name: "bifrost", version: packageVersion() }, { instructions: INSTRUCTIONS });
   register(server, ctx, listIntegrationsTool);
   register(server, ctx, getIntegrationTool);
   register(server, ctx, setConfigTool);

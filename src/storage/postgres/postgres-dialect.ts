@@ -44,6 +44,10 @@ export class PostgresDialect implements Dialect {
     return root.transaction().execute(fn);
   }
 
+  async ping(): Promise<void> {
+    await this.#pool.query("SELECT 1");
+  }
+
   async close(): Promise<void> {
     if (this.#lane) await this.#lane.db.destroy();
     await this.#root.destroy();

@@ -1,8 +1,11 @@
+import { accessSync, constants, statSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { DeliveryClaim, Dialect, ExecutorStore } from "../dialect.js";
 import type { Database } from "../schema.js";
 import type { LockBody, LockOrAwait, ResolveRows, RowStamp, StoredOAuthToken } from "../store.js";
+import { DatabaseUnavailableError } from "../errors.js";
+import { type BusyPolicy, whenNotBusy } from "./busy.js";
 import { compileNamed } from "./named-sql.js";
 import { foldResolveRows, RESOLVE_SQL, type ResolveFlatRow } from "./sqlite-resolve.js";
 
@@ -52,10 +55,40 @@ export class SqliteDialect implements Dialect {
   /** Transactions in flight; while > 0 reads go through Kysely's connection mutex. */
   #openTransactions = 0;
   #resolveStmt: BetterSqlite3.Statement<unknown[], ResolveFlatRow> | undefined;
+  readonly #policy: BusyPolicy;
+  /** The file's identity when it was opened (null for :memory:), so a removed or replaced file is noticed. */
+  readonly #identity: { dev: number; ino: number } | null;
 
-  constructor(raw: BetterSqlite3.Database, root: Kysely<Database>) {
+  constructor(raw: BetterSqlite3.Database, root: Kysely<Database>, policy: BusyPolicy) {
     this.#raw = raw;
     this.#root = root;
+    this.#policy = policy;
+    this.#identity = policy.file === ":memory:" ? null : fileIdentity(policy.file);
+  }
+
+  /**
+   * The file this store opened is still the file at its path and readable and writable, and answers a
+   * query. An open connection keeps working on a removed file (its writes would be lost) or after a
+   * chmod, so the path is checked, not only the connection.
+   */
+  async ping(): Promise<void> {
+    const file = this.#policy.file;
+    if (this.#identity) {
+      let now: { dev: number; ino: number } | null;
+      try {
+        accessSync(file, constants.R_OK | constants.W_OK);
+        now = fileIdentity(file);
+      } catch {
+        now = null;
+      }
+      if (!now || now.dev !== this.#identity.dev || now.ino !== this.#identity.ino) {
+        throw new DatabaseUnavailableError(
+          `The SQLite database file ${file} is no longer the file this process opened, or it is not readable and writable (removed, replaced or its permissions changed). Restore it, then restart the process.`,
+          { file },
+        );
+      }
+    }
+    await whenNotBusy(this.#policy, () => this.#raw.prepare("SELECT 1").get());
   }
 
   async transaction<T>(root: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -79,7 +112,8 @@ export class SqliteDialect implements Dialect {
     const { sql, parameters } = compileNamed(RESOLVE_SQL, { org: orgId, name: integrationName }, "sqlite");
     let rows: ResolveRows | null;
     if (!store.db.isTransaction && this.#openTransactions === 0 && this.#resolveStmt) {
-      rows = foldResolveRows(this.#resolveStmt.all(parameters));
+      const stmt = this.#resolveStmt;
+      rows = foldResolveRows(await whenNotBusy(this.#policy, () => stmt.all(parameters)));
     } else {
       const res = await store.db.executeQuery<ResolveFlatRow>(CompiledQuery.raw(sql, parameters));
       rows = foldResolveRows(res.rows);
@@ -190,4 +224,9 @@ export class SqliteDialect implements Dialect {
       return ids;
     });
   }
+}
+
+function fileIdentity(file: string): { dev: number; ino: number } {
+  const st = statSync(file);
+  return { dev: st.dev, ino: st.ino };
 }

@@ -1,0 +1,21 @@
+/**
+ * The installed package's root folder and version, found the same way from src/ (tests, tsx),
+ * dist/ (the library) and dist/bundle/ (the CLI bundle): by resolving the package's own
+ * `bifrost/package.json` export, never by counting `../` from the calling file.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+
+export function packageRoot(): string {
+  return dirname(createRequire(import.meta.url).resolve("bifrost/package.json"));
+}
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("bifrost/package.json"), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The launcher's code cache (bin/code-cache.js, Node < 22.1): the built CLI bundle keeps its compiled
+ * code in the user's own cache folder, and a missing, stale or corrupt cache only costs speed. Spawns
+ * bin/bifrost.js: the launcher and the cache files between runs are the point (needs `npm run build`).
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import module from "node:module";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/backends.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/bifrost.js");
+const run = promisify(execFile);
+// Node ≥ 22.1 caches compiled code itself; the launcher's own cache is for the versions before.
+const launcherCaches = !(module as { enableCompileCache?: unknown }).enableCompileCache;
+
+describe.skipIf(!launcherCaches)("CLI code cache (Node without module.enableCompileCache)", () => {
+  const t = tempDir("bifrost-code-cache-");
+  const cacheHome = join(t.dir, "cache");
+  const cacheDir = join(cacheHome, "bifrost", "code-cache");
+  const env = { PATH: process.env.PATH ?? "", HOME: t.dir, XDG_CACHE_HOME: cacheHome, BIFROST_HOME: join(t.dir, "home") };
+  const bifrost = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, cwd: t.dir });
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, "dist/bundle/bifrost.cjs"))) throw new Error("Run `npm run build` before the CLI tests (they spawn bin/bifrost.js).");
+    await bifrost("orgs", "create", "acme", "--name", "Acme");
+  });
+  afterAll(() => t.cleanup());
+
+  it("the first run writes the cache privately; later runs use it and answer the same", async () => {
+    const first = await bifrost("orgs", "list", "--json");
+    const files = readdirSync(cacheDir).filter((f) => f.endsWith(".bin"));
+    expect(files).toHaveLength(1);
+    expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cacheDir, files[0]!)).mode & 0o777).toBe(0o600);
+    expect(files[0]).toContain(process.version);
+
+    const second = await bifrost("orgs", "list", "--json");
+    expect(second.stdout).toBe(first.stdout);
+    expect(JSON.parse(second.stdout)).toEqual({ organizations: [expect.objectContaining({ slug: "acme" })] });
+    // Used, not rewritten: still the one file, no temporary left behind.
+    expect(readdirSync(cacheDir)).toEqual(files);
+  });
+
+  it("a corrupt cache is rejected by V8 and replaced; the command still works", async () => {
+    const [file] = readdirSync(cacheDir).filter((f) => f.endsWith(".bin"));
+    writeFileSync(join(cacheDir, file!), Buffer.alloc(4096, 7));
+    const res = await bifrost("orgs", "list", "--json");
+    expect(JSON.parse(res.stdout)).toEqual({ organizations: [expect.objectContaining({ slug: "acme" })] });
+    expect(statSync(join(cacheDir, file!)).size).not.toBe(4096);
+  });
+
+  it("workflows it runs import the bundle's SDK (one execution context) and tsx still loads them", async () => {
+    const wf = join(t.dir, "hello.ts");
+    writeFileSync(wf, 'import { workflow, execution } from "bifrost";\nexport default workflow("hello", async () => ({ org: execution()?.org ?? null }));\n');
+    const res = await bifrost("run", wf, "--org", "acme");
+    expect(JSON.parse(res.stdout)).toEqual({ org: "acme" });
+  });
+
+  it("an unusable cache folder only costs speed", async () => {
+    const notADir = join(t.dir, "a-file");
+    writeFileSync(notADir, "");
+    // A file where the folder should be, and a place where folders cannot be made (a recursive mkdir there never returned).
+    for (const base of [notADir, "/proc/bifrost-no-cache"]) {
+      const res = await run(process.execPath, [BIN, "orgs", "list", "--json"], { env: { ...env, XDG_CACHE_HOME: base }, cwd: t.dir, timeout: 20_000 });
+      expect(JSON.parse(res.stdout)).toEqual({ organizations: [expect.objectContaining({ slug: "acme" })] });
+    }
+  });
+});
