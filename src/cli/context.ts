@@ -6,11 +6,11 @@ import { ValidationError } from "../core/errors.js";
 import type { Bifrost, BifrostCore } from "../host/bootstrap.js";
 import type { Deps } from "../kernel/deps.js";
 
-/** Open storage and keyring (creating a development keyring on first use), run `fn`, always close. */
-export async function withBifrost<T>(fn: (bf: BifrostCore, deps: Deps) => Promise<T>): Promise<T> {
+/** Open storage and keyring (creating a development keyring on first use), run `fn`, always close. `env` replaces process.env for opening. */
+export async function withBifrost<T>(fn: (bf: BifrostCore, deps: Deps) => Promise<T>, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<T> {
   // Loaded here, not at start-up: commands that never open the store stay fast (see main.ts).
   const { openCore } = await import("../host/bootstrap.js");
-  return using(await openCore({ warn: cliWarn }), fn);
+  return using(await openCore({ warn: cliWarn, ...(opts.env ? { env: opts.env } : {}) }), fn);
 }
 
 /** `withBifrost` with the resolver (OAuth client, cache): for commands that run workflows. */

@@ -13,6 +13,7 @@ import { registerApply } from "./commands/apply.js";
 import { registerConfig } from "./commands/config.js";
 import { registerDev } from "./commands/dev.js";
 import { registerIntegrations } from "./commands/integrations.js";
+import { registerKeyring } from "./commands/keyring.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerMappings } from "./commands/mappings.js";
 import { registerMcp } from "./commands/mcp.js";
@@ -44,6 +45,7 @@ function buildProgram(): Command {
   registerConfig(program);
   registerMappings(program);
   registerKeys(program);
+  registerKeyring(program);
   registerOAuth(program);
   registerEvents(program);
   registerRun(program);

@@ -20,6 +20,8 @@ export const ErrorCode = {
   CONFIG_MISSING_REQUIRED: "BIFROST_CONFIG_MISSING_REQUIRED",
   DECRYPT_FAILED: "BIFROST_DECRYPT_FAILED",
   KEYRING_INVALID: "BIFROST_KEYRING_INVALID",
+  KEYRING_KEY_MISSING: "BIFROST_KEYRING_KEY_MISSING",
+  KEYRING_KEY_IN_USE: "BIFROST_KEYRING_KEY_IN_USE",
   UNAUTHENTICATED: "BIFROST_UNAUTHENTICATED",
   FORBIDDEN: "BIFROST_FORBIDDEN",
   APPLY_FILE: "BIFROST_APPLY_FILE",
@@ -86,6 +88,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number | null>> = {
   BIFROST_CONFIG_MISSING_REQUIRED: 409,
   BIFROST_DECRYPT_FAILED: 500,
   BIFROST_KEYRING_INVALID: 500,
+  BIFROST_KEYRING_KEY_MISSING: 500,
+  BIFROST_KEYRING_KEY_IN_USE: 409,
   BIFROST_UNAUTHENTICATED: 401,
   BIFROST_FORBIDDEN: 403,
   BIFROST_APPLY_FILE: 422,
@@ -214,6 +218,20 @@ export class DecryptError extends BifrostError {
 export class KeyringError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
     super(ErrorCode.KEYRING_INVALID, 500, message, details);
+  }
+}
+
+/** Stored values use a key id the keyring lacks: the process refuses to start (details: kid → count). */
+export class KeyringKeyMissingError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.KEYRING_KEY_MISSING, 500, message, details);
+  }
+}
+
+/** `bifrost keyring retire` refused: the key is the active one, or stored values still use it. Nothing was changed. */
+export class KeyringKeyInUseError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.KEYRING_KEY_IN_USE, 409, message, details);
   }
 }
 

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { KeyringError } from "../core/errors.js";
 
 /** Key ids appear inside every ciphertext, so they are short and plain. */
-const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+export const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
 export interface Keyring {
   /** The key id new values are encrypted with. */
@@ -17,6 +17,8 @@ export interface KeyringSource {
   keyring: Keyring;
   /** Where it came from, for start-up messages (never the key material). */
   origin: string;
+  /** The file it was read from (reloadable on SIGHUP); absent for BIFROST_KEYRING. */
+  path?: string;
 }
 
 /** Parse the JSON form `{ "active": "k1", "keys": { "k1": "<base64 of 32 bytes>" } }`. */
@@ -76,7 +78,7 @@ export function loadKeyring(opts: LoadKeyringOptions): KeyringSource {
     } catch (err) {
       throw new KeyringError(`Cannot read BIFROST_KEYRING_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}.`);
     }
-    return { keyring: parseKeyring(text, `BIFROST_KEYRING_FILE (${file})`), origin: `BIFROST_KEYRING_FILE (${file})` };
+    return { keyring: parseKeyring(text, `BIFROST_KEYRING_FILE (${file})`), origin: `BIFROST_KEYRING_FILE (${file})`, path: file };
   }
   const inline = opts.env.BIFROST_KEYRING;
   if (inline) {
@@ -86,7 +88,7 @@ export function loadKeyring(opts: LoadKeyringOptions): KeyringSource {
   const dev = opts.devKeyringPath;
   if (existsSync(dev)) {
     opts.warn(`Using the DEVELOPMENT keyring ${dev}. Do not use it in production: set BIFROST_KEYRING_FILE to a keyring kept outside the data directory.`);
-    return { keyring: parseKeyring(readFileSync(dev, "utf8"), dev), origin: `development keyring (${dev})` };
+    return { keyring: parseKeyring(readFileSync(dev, "utf8"), dev), origin: `development keyring (${dev})`, path: dev };
   }
   if (!opts.allowCreateDev) {
     throw new KeyringError(
@@ -101,5 +103,5 @@ export function loadKeyring(opts: LoadKeyringOptions): KeyringSource {
     `Created a DEVELOPMENT keyring at ${dev}. It is for local development only: anyone with this file can read every secret. ` +
       `For production set BIFROST_KEYRING_FILE and keep the keyring out of the data directory and out of backups of it.`,
   );
-  return { keyring: parseKeyring(readFileSync(dev, "utf8"), dev), origin: `development keyring (${dev})` };
+  return { keyring: parseKeyring(readFileSync(dev, "utf8"), dev), origin: `development keyring (${dev})`, path: dev };
 }

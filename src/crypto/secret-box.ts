@@ -28,10 +28,25 @@ function describeContext(ctx: SecretContext): string {
  * There is no plaintext fallback: anything else is rejected.
  */
 export class SecretBox {
-  readonly #keyring: Keyring;
+  #keyring: Keyring;
   readonly #fingerprintKeys = new Map<string, Buffer>();
+  readonly #onUnknownKid: ((kid: string) => Buffer | null) | undefined;
 
-  constructor(keyring: Keyring) {
+  /**
+   * `onUnknownKid` is asked for the key of a key id this box lacks when a ciphertext names one (a
+   * value another process wrote after `bifrost keyring rotate`, before this one reloaded). A key it
+   * returns is added for decryption only (GCM still authenticates every value); the active key stays.
+   */
+  constructor(keyring: Keyring, opts: { onUnknownKid?: (kid: string) => Buffer | null } = {}) {
+    this.#keyring = keyring;
+    this.#onUnknownKid = opts.onUnknownKid;
+  }
+
+  /**
+   * Use `keyring` from now on (SIGHUP reload, rotate): new values are encrypted with its active key.
+   * Values under a key id it does not hold no longer decrypt here.
+   */
+  replaceKeyring(keyring: Keyring): void {
     this.#keyring = keyring;
   }
 
@@ -60,9 +75,12 @@ export class SecretBox {
       throw new DecryptError(`Stored secret at ${describeContext(ctx)} is not a ${VERSION} ciphertext; refusing to use it. Check the database for tampering.`, ctx as unknown as Record<string, unknown>);
     }
     const [, kid, ivB64, ctB64, tagB64] = parts as [string, string, string, string, string];
-    const key = this.#keyring.keys.get(kid);
+    const key = this.#keyring.keys.get(kid) ?? this.#newerKey(kid);
     if (!key) {
-      throw new DecryptError(`Stored secret at ${describeContext(ctx)} was encrypted with key "${kid}", which is not in the keyring. Add that key back (keys are only removed after \`bifrost keys rotate\`).`, { ...ctx, kid });
+      throw new DecryptError(
+        `Stored secret at ${describeContext(ctx)} was encrypted with key "${kid}", which is not in the keyring. Add that key back to the keyring file (a key is only removed by \`bifrost keyring retire\` once no value uses it).`,
+        { ...ctx, kid },
+      );
     }
     const iv = Buffer.from(ivB64, "base64url");
     const tag = Buffer.from(tagB64, "base64url");
@@ -80,6 +98,13 @@ export class SecretBox {
         { ...ctx },
       );
     }
+  }
+
+  #newerKey(kid: string): Buffer | undefined {
+    const key = this.#onUnknownKid?.(kid);
+    if (!key || key.length !== 32) return undefined;
+    this.#keyring = { active: this.#keyring.active, keys: new Map([...this.#keyring.keys, [kid, key]]) };
+    return key;
   }
 
   /**

@@ -1,12 +1,14 @@
 import { join, resolve } from "node:path";
 import { KeyringError } from "../core/errors.js";
-import { loadKeyring } from "../crypto/keyring.js";
+import { type KeyringSource, loadKeyring } from "../crypto/keyring.js";
+import { readKeyringFile } from "../crypto/keyring-file.js";
 import { CANARY_PLAINTEXT, canaryContext, SecretBox } from "../crypto/secret-box.js";
 import { describeStore, openStore } from "../storage/open.js";
 import type { Store } from "../storage/store.js";
 import { type Clock, systemClock } from "../kernel/clock.js";
 import type { Deps } from "../kernel/deps.js";
 import { refreshUnboundFingerprints } from "../services/fingerprints.js";
+import { assertKeysPresent } from "../services/keyring.js";
 import type { StoreResolver } from "./store-resolver.js";
 
 export interface BootOptions {
@@ -25,6 +27,12 @@ export interface BifrostCore extends Deps {
   home: string;
   storeDescription: string;
   keyringOrigin: string;
+  /**
+   * Re-read the keyring file (SIGHUP, after `bifrost keyring rotate` or `retire`), check it against the
+   * database like at start (keys in use present, canaries), and use it from now on; on any refusal the
+   * current keyring stays. Returns the active key id (never key material).
+   */
+  reloadKeyring(): Promise<{ active: string; kids: string[] }>;
   close(): Promise<void>;
 }
 
@@ -75,6 +83,37 @@ export function verifyCanaries(canaries: ReadonlyArray<{ kid: string; value: str
 }
 
 /**
+ * A value under a key id this process lacks was written by a process that already runs with a newer
+ * keyring file: re-read the file (at most once a second per id) for that key. SecretBox takes it for
+ * decryption only; the active key changes only through the checked reload (SIGHUP) or a restart.
+ */
+function keyFromFile(path: string): (kid: string) => Buffer | null {
+  const tried = new Map<string, number>();
+  return (kid) => {
+    const now = Date.now();
+    if (now - (tried.get(kid) ?? -Infinity) < 1000) return null;
+    tried.set(kid, now);
+    try {
+      return readKeyringFile(path).keys.get(kid) ?? null;
+    } catch {
+      return null;
+    }
+  };
+}
+
+async function reloadFrom(source: KeyringSource, store: Store, box: SecretBox, clock: Clock): Promise<{ active: string; kids: string[] }> {
+  if (source.path === undefined) {
+    throw new KeyringError(`The keyring came from BIFROST_KEYRING, which cannot be read again: restart the process to use a new keyring, or run it with BIFROST_KEYRING_FILE to reload on SIGHUP.`);
+  }
+  const next = readKeyringFile(source.path);
+  const kids = [...next.keys.keys()];
+  await assertKeysPresent(store, kids);
+  await checkCanaries(store, new SecretBox(next), clock);
+  box.replaceKeyring(next);
+  return { active: next.active, kids };
+}
+
+/**
  * Open storage, apply migrations, load and verify the keyring. Loads neither the OAuth client nor
  * the resolver (commands that only read or write rows start faster); `openBifrost` adds them.
  */
@@ -88,7 +127,7 @@ export async function openCore(opts: BootOptions = {}): Promise<BifrostCore> {
   try {
     await store.migrate();
     const hasSecrets = (await store.getCanaries()).length > 0;
-    const { keyring, origin } = loadKeyring({
+    const source = loadKeyring({
       env,
       devKeyringPath: join(home, "keyring.json"),
       // A development keyring is a local file: fine for the embedded SQLite database, wrong for a shared
@@ -101,7 +140,8 @@ export async function openCore(opts: BootOptions = {}): Promise<BifrostCore> {
           : "A development keyring is not created here.",
       warn,
     });
-    const box = new SecretBox(keyring);
+    const box = new SecretBox(source.keyring, source.path === undefined ? {} : { onUnknownKid: keyFromFile(source.path) });
+    await assertKeysPresent(store, box.kids);
     await checkCanaries(store, box, clock);
     const fingerprints = await refreshUnboundFingerprints(store, box);
     if (fingerprints.skipped.length > 0) {
@@ -113,7 +153,8 @@ export async function openCore(opts: BootOptions = {}): Promise<BifrostCore> {
       clock,
       home,
       storeDescription: opts.store ? store.dialect : describeStore(location),
-      keyringOrigin: origin,
+      keyringOrigin: source.origin,
+      reloadKeyring: () => reloadFrom(source, store, box, clock),
       close: () => store.close(),
     };
   } catch (err) {

@@ -4,7 +4,7 @@
  * folder (`sqlite/`, `postgres/`) with one class implementing this interface. Nothing outside those
  * folders compares dialect names.
  */
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely, RawBuilder, Transaction } from "kysely";
 import type { Database } from "./schema.js";
 import type { LockBody, LockOrAwait, ResolveRows, RowStamp, Store } from "./store.js";
 
@@ -53,6 +53,16 @@ export interface Dialect {
   claimOAuthRefreshWork(store: ExecutorStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]>;
   /** Lease due webhook deliveries (`Store.claimWebhookDeliveries`); the base store reads their events. */
   claimWebhookDeliveries(store: ExecutorStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]>;
+
+  /** The key id of the `v1.<kid>.…` value in `column` (an identifier from storage/ciphertexts.ts). */
+  kidOf(column: string): RawBuilder<string>;
+  /**
+   * Run one rewrap batch in a transaction that may write (SQLite: `BEGIN IMMEDIATE`, so the write lock
+   * is taken up front instead of failing to upgrade later; PostgreSQL: an ordinary transaction).
+   */
+  writeTransaction<T>(root: Kysely<Database>, fn: (db: Executor) => Promise<T>): Promise<T>;
+  /** Appended to a batch's select: PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite nothing (the transaction holds the write lock). */
+  readonly claimRows: RawBuilder<unknown>;
 
   /** Tell other processes that `id` changed, on `db` (inside a transaction: delivered at commit). Absent = one process. */
   notify?(db: Executor, id: string): Promise<void>;

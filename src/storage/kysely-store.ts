@@ -1,5 +1,4 @@
-import type { Kysely, Transaction } from "kysely";
-import { Migrator } from "kysely";
+import { type Kysely, Migrator, sql, type Transaction } from "kysely";
 import { entityKey } from "../core/entity.js";
 import type { ConfigSchemaItem, Integration, Mapping, Organization } from "../core/types.js";
 import { unique, uniqueMapping } from "./constraints.js";
@@ -8,6 +7,7 @@ import { InCodeMigrationProvider } from "./migrations.js";
 import { retryTransient } from "./retry.js";
 import { toApiKey, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { Database } from "./schema.js";
+import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch, type Rewrapped } from "./ciphertexts.js";
 import type {
   IntegrationSummaryRow,
   OAuthTokenPatch,
@@ -485,5 +485,54 @@ export class KyselyStore implements ExecutorStore {
   }
   async putCanary(kid: string, value: string, at: string): Promise<void> {
     await this.db.insertInto("keyring_canaries").values({ kid, value, created_at: at }).execute();
+  }
+  async deleteCanary(kid: string): Promise<void> {
+    await this.db.deleteFrom("keyring_canaries").where("kid", "=", kid).execute();
+  }
+
+  async countCiphertexts(): Promise<CiphertextCount[]> {
+    const out: CiphertextCount[] = [];
+    for (const c of CIPHERTEXT_COLUMNS) {
+      const col = sql.ref(c.column);
+      const only = c.only ? sql`AND ${sql.ref(c.only.column)} = ${c.only.equals}` : sql``;
+      const res = await sql<{ kid: string; n: number | string }>`
+        SELECT ${this.#dialect.kidOf(c.column)} AS kid, COUNT(*) AS n FROM ${sql.table(c.table)}
+        WHERE substr(${col}, 1, 3) = 'v1.' ${only} GROUP BY 1 ORDER BY 1`.execute(this.db);
+      for (const r of res.rows) out.push({ table: c.table, column: c.column, kid: r.kid, count: Number(r.n) });
+    }
+    return out;
+  }
+
+  async rewrapCiphertexts(c: CiphertextColumn, opts: { activeKid: string; limit: number; after: string | null }, rewrap: (row: CiphertextRow) => Rewrapped | null): Promise<RewrapBatch> {
+    const col = sql.ref(c.column);
+    const id = sql.ref(c.id);
+    const current = `v1.${opts.activeKid}.`;
+    const batch = async (db: Executor): Promise<RewrapBatch> => {
+      const rows = await sql<{ id: string; value: string; tenant: string | null; field: string | null }>`
+        SELECT ${id} AS id, ${col} AS value, ${c.tenant ? sql.ref(c.tenant) : sql`NULL`} AS tenant, ${"column" in c.field ? sql.ref(c.field.column) : sql`NULL`} AS field
+        FROM ${sql.table(c.table)}
+        WHERE substr(${col}, 1, 3) = 'v1.' AND substr(${col}, 1, ${current.length}) <> ${current}
+          ${c.only ? sql`AND ${sql.ref(c.only.column)} = ${c.only.equals}` : sql``}
+          ${opts.after === null ? sql`` : sql`AND ${id} > ${opts.after}`}
+        ORDER BY ${id} LIMIT ${opts.limit} ${this.#dialect.claimRows}`.execute(db);
+      const result: RewrapBatch = { claimed: rows.rows.length, rewrapped: 0, superseded: 0, failed: [], last: rows.rows.at(-1)?.id ?? null };
+      const writes: Array<{ id: string; old: string; next: Rewrapped }> = [];
+      for (const r of rows.rows) {
+        const next = rewrap({ id: r.id, value: r.value, tenant: r.tenant, field: "name" in c.field ? c.field.name : (r.field ?? "") });
+        if (next === null) result.failed.push(r.id);
+        else writes.push({ id: r.id, old: r.value, next });
+      }
+      if (writes.length > 0) {
+        // One statement for the batch; each row only where it still holds the value read.
+        const values = sql.join(writes.map((w) => sql`(${w.id}, ${w.old}, ${w.next.value}, ${w.next.fingerprint ?? ""})`));
+        const fingerprint = c.fingerprint ? sql`, ${sql.ref(c.fingerprint)} = v.fp` : sql``;
+        const res = await sql`WITH v(id, old, next, fp) AS (VALUES ${values})
+          UPDATE ${sql.table(c.table)} SET ${col} = v.next${fingerprint} FROM v WHERE ${sql.ref(`${c.table}.${c.id}`)} = v.id AND ${sql.ref(`${c.table}.${c.column}`)} = v.old`.execute(db);
+        result.rewrapped = Number(res.numAffectedRows ?? 0);
+        result.superseded = writes.length - result.rewrapped;
+      }
+      return result;
+    };
+    return this.db.isTransaction ? batch(this.db) : this.#dialect.writeTransaction(this.db as Kysely<Database>, batch);
   }
 }

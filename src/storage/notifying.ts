@@ -106,6 +106,11 @@ export const STORE_METHODS = {
 
   getCanaries: read,
   putCanary: bookkeeping,
+  deleteCanary: bookkeeping,
+  countCiphertexts: read,
+  // A rewrap changes ciphertexts, never the plaintext a cache holds (the provider cache is keyed by
+  // ciphertext): announcing every batch would only empty every process's caches during a rewrap.
+  rewrapCiphertexts: bookkeeping,
 } as const satisfies { readonly [K in StoreMethod]: MethodAccess<K> };
 
 /** The Store methods that change what a cache holds. */

@@ -1,3 +1,4 @@
+import type { CiphertextColumn, CiphertextCount, CiphertextRow, RewrapBatch, Rewrapped } from "./ciphertexts.js";
 import type { ChangeFeed } from "../cache/change-feed.js";
 import type { ApiKeyRole, Integration, Mapping, Organization } from "../core/types.js";
 
@@ -287,4 +288,18 @@ export interface Store {
 
   getCanaries(): Promise<Array<{ kid: string; value: string }>>;
   putCanary(kid: string, value: string, at: string): Promise<void>;
+  /** Remove the canary of a retired key. */
+  deleteCanary(kid: string): Promise<void>;
+
+  /** How many values of every registered encrypted column (storage/ciphertexts.ts) use each key id. */
+  countCiphertexts(): Promise<CiphertextCount[]>;
+  /**
+   * One batch of `bifrost keyring rewrap` on one column, in its own transaction: read up to `limit`
+   * values after id `after` (id order) that are not under `activeKid` — PostgreSQL locks them with
+   * `FOR UPDATE SKIP LOCKED` (rows another rewrapper holds are left to it); SQLite runs an immediate
+   * transaction — pass each to `rewrap`, and write its result only where the row still holds the value
+   * that was read (a concurrent write wins), with its fingerprint where the column has one. `rewrap`
+   * returns null for a value it cannot re-encrypt.
+   */
+  rewrapCiphertexts(column: CiphertextColumn, opts: { activeKid: string; limit: number; after: string | null }, rewrap: (row: CiphertextRow) => Rewrapped | null): Promise<RewrapBatch>;
 }

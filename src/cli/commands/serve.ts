@@ -106,6 +106,14 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     say(`  workflows: ${workflowsDir ?? "(none)"}`);
     for (const line of opts.extraLines ?? []) say(line);
   });
+  // SIGHUP: re-read the keyring file (after `bifrost keyring rotate` / `retire`); a refused reload keeps the current keyring.
+  const reload = () => {
+    bifrost.reloadKeyring().then(
+      ({ active, kids }) => logger.info({ active_kid: active, kids }, `keyring reloaded: active key "${active}"`),
+      (err: unknown) => logger.error({ code: (err as { code?: string }).code }, `keyring reload refused, the current keyring stays: ${(err as Error).message}`),
+    );
+  };
+  process.on("SIGHUP", reload);
   await new Promise<void>((done) => {
     let closing = false;
     const stop = (signal: string) => {
@@ -114,6 +122,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       note(`Received ${signal}, shutting down (at most ${shutdownMs} ms, BIFROST_SHUTDOWN_TIMEOUT_MS)…`);
       const close = async (): Promise<void> => {
         await server.close().catch((err: unknown) => note(`error while closing the server: ${(err as Error).message}`));
+        process.off("SIGHUP", reload);
         await bifrost.close().catch(() => undefined);
       };
       void shutdownWithin(shutdownMs, close).then((outcome) => {

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, sql, type Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from "kysely";
 import type pg from "pg";
 import { CHANGES_CHANNEL } from "../../cache/change-feed.js";
 import type { DeliveryClaim, Dialect, Executor, ExecutorStore } from "../dialect.js";
@@ -46,6 +46,16 @@ export class PostgresDialect implements Dialect {
 
   async ping(): Promise<void> {
     await this.#pool.query("SELECT 1");
+  }
+
+  kidOf(column: string): RawBuilder<string> {
+    return sql<string>`split_part(${sql.ref(column)}, '.', 2)`;
+  }
+
+  readonly claimRows = sql`FOR UPDATE SKIP LOCKED`;
+
+  writeTransaction<T>(root: Kysely<Database>, fn: (db: Executor) => Promise<T>): Promise<T> {
+    return root.transaction().execute(fn);
   }
 
   async close(): Promise<void> {

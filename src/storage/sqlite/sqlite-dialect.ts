@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
-import { CompiledQuery, type Kysely, type Transaction } from "kysely";
-import type { DeliveryClaim, Dialect, ExecutorStore } from "../dialect.js";
+import { CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from "kysely";
+import type { DeliveryClaim, Dialect, Executor, ExecutorStore } from "../dialect.js";
 import type { Database } from "../schema.js";
 import type { LockBody, LockOrAwait, ResolveRows, RowStamp, StoredOAuthToken } from "../store.js";
 import { DatabaseUnavailableError } from "../errors.js";
@@ -98,6 +98,17 @@ export class SqliteDialect implements Dialect {
     } finally {
       this.#openTransactions--;
     }
+  }
+
+  kidOf(column: string): RawBuilder<string> {
+    return sql<string>`substr(${sql.ref(column)}, 4, instr(substr(${sql.ref(column)}, 4), '.') - 1)`;
+  }
+
+  readonly claimRows = sql``;
+
+  /** Every SQLite transaction here begins immediately (busy.ts), so a batch holds the write lock from its first read. */
+  writeTransaction<T>(root: Kysely<Database>, fn: (db: Executor) => Promise<T>): Promise<T> {
+    return root.transaction().execute(fn);
   }
 
   migrated(): void {
