@@ -126,9 +126,18 @@ export class StoreResolver implements IntegrationResolver {
     this.#orgs = store.changes?.table<ExecutionOrg>("orgs-by-slug") ?? null;
   }
 
+  /** Resolves in flight, by org + name, with the change-feed epoch they started in (see `resolve`). */
+  readonly #inflight = new Map<string, { epoch: number; promise: Promise<ResolvedIntegration | null> }>();
+
   /**
    * One store read for integrations without OAuth (the resolve query also says whether a provider is
    * attached); with a provider, the token is read and refreshed when needed.
+   *
+   * Identical concurrent resolves are coalesced: a caller arriving while a resolve of the same org and
+   * name is in flight, and no write of this process happened since it started (the change feed's epoch
+   * is unchanged), shares its answer: one query, one refresh decision and one build serve N callers. A
+   * caller after a write starts its own resolve, so a process always reads its own writes. Without a
+   * change feed nothing is coalesced (writes could not be told apart).
    */
   async resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
     // Inside a workflow execution, what this read records (and any refresh it triggers) names the execution.
@@ -141,12 +150,26 @@ export class StoreResolver implements IntegrationResolver {
     });
   }
 
-  async #resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
+  #resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
     const cache = this.#resolved;
-    const key = cache ? `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}` : "";
+    const key = `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
     const hit = cache?.get(key);
-    if (hit) return hit;
-    const epoch = this.#store.changes?.epoch ?? 0;
+    if (hit) return Promise.resolve(hit);
+    const feed = this.#store.changes;
+    if (!feed) return this.#resolveNow(name, org, key, 0);
+    const epoch = feed.epoch;
+    const running = this.#inflight.get(key);
+    if (running && running.epoch === epoch) return running.promise;
+    const promise = this.#resolveNow(name, org, key, epoch);
+    const entry = { epoch, promise };
+    this.#inflight.set(key, entry);
+    const done = (): void => void (this.#inflight.get(key) === entry && this.#inflight.delete(key));
+    promise.then(done, done);
+    return promise;
+  }
+
+  async #resolveNow(name: string, org: ExecutionOrg | null, key: string, epoch: number): Promise<ResolvedIntegration | null> {
+    const cache = this.#resolved;
     const rows = await this.#store.resolve(name, org?.id ?? null);
     if (!rows) return null;
     const creds = rows.hasOAuth ? await resolveConnection(this.#oauth, rows, org) : undefined;

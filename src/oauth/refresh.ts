@@ -89,25 +89,26 @@ function usableAfterWait(row: StoredOAuthToken, seenVersion: number, mode: Refre
 }
 
 /**
- * Cross-process part: try the lock without waiting. The one process that gets it refreshes; the
- * others wait on a shared lock (released together at the holder's commit), re-read the row and use
- * the holder's token without taking the exclusive lock one by one. If the holder did not leave a
- * usable token (it failed or was killed), take the lock and decide there.
+ * Cross-process part: take the lock if it is free. The one process that gets it refreshes; the
+ * others wait on a shared lock (released together at the holder's commit), re-read the row in the
+ * same round trip and use the holder's token without taking the exclusive lock one by one. If the
+ * holder did not leave a usable token (it failed or was killed), try again, and in the end take the
+ * lock and decide there.
  */
 async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, id: string, seenVersion: number, mode: RefreshMode, ahead: number): Promise<StoredOAuthToken> {
   const { store } = deps;
-  const body = (tx: Store): Promise<LockOutcome> => lockedRefresh(deps, target, id, seenVersion, mode, ahead, tx);
+  const body = (tx: Store, row: StoredOAuthToken | null): Promise<LockOutcome> => lockedRefresh(deps, target, row, seenVersion, mode, ahead, tx);
   let outcome: LockOutcome | null = null;
   for (let attempt = 0; attempt < 3 && outcome === null; attempt++) {
-    const tried = await store.tryOAuthTokenLock(id, body);
+    const tried = await store.lockOrAwaitOAuthToken(id, body);
     if (tried.locked) {
       outcome = tried.value;
       break;
     }
-    const latest = await store.awaitOAuthTokenLock(id);
-    if (!latest) throw new OAuthNotConnectedError(`The OAuth connection of "${target.integration.name}" was removed.`, { integration: target.integration.name });
-    if (latest.state === "needs_reauth") throw needsReauth(target, latest);
-    if (usableAfterWait(latest, seenVersion, mode, ahead)) return latest;
+    const after = tried.row;
+    if (!after) throw new OAuthNotConnectedError(`The OAuth connection of "${target.integration.name}" was removed.`, { integration: target.integration.name });
+    if (after.state === "needs_reauth") throw needsReauth(target, after);
+    if (usableAfterWait(after, seenVersion, mode, ahead)) return after;
   }
   outcome ??= await store.withOAuthTokenLock(id, body);
   if ("ok" in outcome) return outcome.ok;
@@ -129,13 +130,13 @@ function mayHaveReachedProvider(f: OAuthFailure): boolean {
   return reason === "timeout" || reason === "network";
 }
 
-/** The decision and the refresh, holding the lock: re-read, return early when someone else refreshed, else refresh and write. */
-async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, id: string, seenVersion: number, mode: RefreshMode, ahead: number, tx: Store): Promise<LockOutcome> {
+/** The decision and the refresh, holding the lock (`row` was read holding it): return early when someone else refreshed, else refresh and write. */
+async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, row: StoredOAuthToken | null, seenVersion: number, mode: RefreshMode, ahead: number, tx: Store): Promise<LockOutcome> {
   const { store, box, clock } = deps;
   const flow = target.provider.settings.flow;
   {
-    const row = await tx.getOAuthToken(id);
     if (!row) return { error: new OAuthNotConnectedError(`The OAuth connection of "${target.integration.name}" was removed.`, { integration: target.integration.name }), row: null };
+    const id = row.id;
     const nowMs = Date.now();
     // Someone else refreshed while we waited for the lock: use their token.
     if (row.version !== seenVersion && row.state === "connected" && isUnexpired(row, nowMs)) return { ok: row };
@@ -157,7 +158,7 @@ async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, id: strin
     }
     const interrupted = row.refreshStartedAt !== null;
     // The in-flight marker is committed outside the lock transaction, so it survives a crash of this process.
-    await store.markOAuthRefreshStarted(id, OWNER, clock.now());
+    await store.markOAuthRefreshStarted(id, OWNER, clock.now(), { version: row.version, updatedAt: row.updatedAt });
 
     const ctx: ProviderContext = { integration: target.integration.name, settings: target.provider.settings, clientSecret: target.provider.clientSecret, entityId: target.entityId };
     let tokens: TokenSet | null = null;

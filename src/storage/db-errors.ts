@@ -144,12 +144,13 @@ export function withDatabaseErrors(store: Store, target: DatabaseTarget): Store 
         m = async (...args: unknown[]) => {
           const fromCallback = new WeakSet<object>();
           if (takesCallback) {
-            const cb = args[args.length - 1] as (tx: Store) => Promise<unknown>;
+            // Lock bodies get more than the store (the row read under the lock): pass it on.
+            const cb = args[args.length - 1] as (tx: Store, ...more: unknown[]) => Promise<unknown>;
             args = [
               ...args.slice(0, -1),
-              async (tx: Store) => {
+              async (tx: Store, ...more: unknown[]) => {
                 try {
-                  return await cb(withDatabaseErrors(tx, target));
+                  return await cb(withDatabaseErrors(tx, target), ...more);
                 } catch (err) {
                   if (typeof err === "object" && err !== null) fromCallback.add(err);
                   throw err;

@@ -6,7 +6,7 @@
  */
 import type { Kysely, RawBuilder, Transaction } from "kysely";
 import type { Database } from "./schema.js";
-import type { ResolveRows, Store, StoredOAuthToken } from "./store.js";
+import type { LockBody, LockOrAwait, ResolveRows, RowStamp, Store } from "./store.js";
 
 /** Where a store's queries run: the root database or one transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -40,16 +40,14 @@ export interface Dialect {
   resolve(store: ExecutorStore, integrationName: string, orgId: string | null): Promise<ResolveRows | null>;
 
   /** `Store.withOAuthTokenLock`: run `fn` holding the cross-process refresh lock of one token row. */
-  withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T>;
-  /** `Store.tryOAuthTokenLock`: like withOAuthTokenLock, never waiting. */
-  tryOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }>;
-  /** `Store.awaitOAuthTokenLock`: wait until no one holds the lock, then re-read the row. */
-  awaitOAuthTokenLock(store: ExecutorStore, tokenId: string): Promise<StoredOAuthToken | null>;
+  withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T>;
+  /** `Store.lockOrAwaitOAuthToken`: take the lock and run `fn`, or wait for its holder and re-read the row. */
+  lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>>;
   /**
-   * The store that writes `Store.markOAuthRefreshStarted` so it commits at once (outside the lock
-   * transaction); undefined = `store` itself.
+   * `Store.markOAuthRefreshStarted` where the database commits it apart from the lock transaction
+   * (PostgreSQL: on the refresh lane); absent = a plain update on `store`.
    */
-  markerStore?(store: ExecutorStore): Store | undefined;
+  markOAuthRefreshStarted?(store: ExecutorStore, id: string, owner: string, at: string, seen?: RowStamp): Promise<void>;
 
   /** Claim due refresh work (`Store.claimOAuthRefreshWork`): ids of the claimed tokens. */
   claimOAuthRefreshWork(store: ExecutorStore, opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]>;

@@ -13,6 +13,9 @@ import type {
   IntegrationSummaryRow,
   OAuthTokenPatch,
   ResolveRows,
+  LockBody,
+  LockOrAwait,
+  RowStamp,
   Store,
   StoredApiKey,
   StoredAuditEntry,
@@ -387,9 +390,8 @@ export class KyselyStore implements ExecutorStore {
     const r = await q.returningAll().executeTakeFirst();
     return r ? toOAuthToken(r) : null;
   }
-  async markOAuthRefreshStarted(id: string, owner: string, at: string): Promise<void> {
-    const marker = this.#dialect.markerStore?.(this);
-    if (marker) return marker.markOAuthRefreshStarted(id, owner, at);
+  async markOAuthRefreshStarted(id: string, owner: string, at: string, seen?: RowStamp): Promise<void> {
+    if (this.#dialect.markOAuthRefreshStarted) return this.#dialect.markOAuthRefreshStarted(this, id, owner, at, seen);
     await this.db.updateTable("oauth_tokens").set({ state: "refreshing", refresh_started_at: at, refresh_owner: owner, updated_at: at }).where("id", "=", id).execute();
   }
   /** The provider and candidate token rows for resolve (used where the resolve query does not carry them). */
@@ -400,16 +402,13 @@ export class KyselyStore implements ExecutorStore {
     const keys = ["i", ...(orgId ? [`o:${orgId}`] : []), ...(rows.mapping ? [`m:${rows.mapping.id}`] : [])];
     return { ...rows, oauth: { provider, tokens: await this.findOAuthTokens(rows.integration.id, keys) } };
   }
-  tryOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
-    return this.#dialect.tryOAuthTokenLock(this, tokenId, fn);
-  }
-  awaitOAuthTokenLock(tokenId: string): Promise<StoredOAuthToken | null> {
-    return this.#dialect.awaitOAuthTokenLock(this, tokenId);
+  lockOrAwaitOAuthToken<T>(tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>> {
+    return this.#dialect.lockOrAwaitOAuthToken(this, tokenId, fn);
   }
   async deleteOAuthToken(id: string): Promise<void> {
     await this.db.deleteFrom("oauth_tokens").where("id", "=", id).execute();
   }
-  withOAuthTokenLock<T>(tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
+  withOAuthTokenLock<T>(tokenId: string, fn: LockBody<T>): Promise<T> {
     return this.#dialect.withOAuthTokenLock(this, tokenId, fn);
   }
   claimOAuthRefreshWork(opts: { now: string; horizon: string; claimUntil: string; limit: number }): Promise<string[]> {

@@ -40,7 +40,7 @@ export const STORE_METHODS = {
   transaction,
   retryingTransaction: transaction,
   withOAuthTokenLock: transaction,
-  tryOAuthTokenLock: transaction,
+  lockOrAwaitOAuthToken: transaction,
   migrate: lifecycle,
   checkReadiness: read,
   close: lifecycle,
@@ -91,7 +91,6 @@ export const STORE_METHODS = {
   updateOAuthTokenReturning: { kind: "write", id: (id) => id },
   deleteOAuthToken: { kind: "write", id: (id) => id },
   markOAuthRefreshStarted: bookkeeping,
-  awaitOAuthTokenLock: read,
   claimOAuthRefreshWork: bookkeeping,
 
   insertOAuthState: bookkeeping,
@@ -200,10 +199,10 @@ function wrap(target: Store, feed: ChangeFeed, tx: TxState | null): Store {
         try {
           return await fn.apply(target, [
             ...rest,
-            (t: Store) => {
+            (t: Store, ...more: unknown[]) => {
               const state: TxState = tx ?? { notified: new Set() };
               attempts.push(state);
-              return cb(wrap(t, feed, state));
+              return (cb as (t: Store, ...more: unknown[]) => Promise<unknown>)(wrap(t, feed, state), ...more);
             },
           ]);
         } finally {

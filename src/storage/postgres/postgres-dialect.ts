@@ -3,11 +3,21 @@ import type pg from "pg";
 import { CHANGES_CHANNEL } from "../../cache/change-feed.js";
 import type { DeliveryClaim, Dialect, Executor, ExecutorStore } from "../dialect.js";
 import type { Database } from "../schema.js";
-import type { ResolveRows, Store, StoredOAuthToken } from "../store.js";
+import { toOAuthToken } from "../rows.js";
+import type { OAuthTokensTable } from "../schema.js";
+import type { Selectable } from "kysely";
+import type { LockBody, LockOrAwait, ResolveRows, StoredOAuthToken } from "../store.js";
+import { KyselyStore } from "../kysely-store.js";
 import { RESOLVE_PG, type ResolvePgRow, unpack } from "./postgres-resolve.js";
 import type { RefreshLane } from "./refresh-lane.js";
 
 const lockKey = (tokenId: string): string => `bifrost-oauth-refresh:${tokenId}`;
+
+/** The token row of one statement's result (null when the row is gone). */
+function tokenOf(res: pg.QueryResult | undefined): StoredOAuthToken | null {
+  const r = res?.rows[0] as Selectable<OAuthTokensTable> | undefined;
+  return r ? toOAuthToken(r) : null;
+}
 
 /**
  * PostgreSQL (pg pool; several processes may share one database). Resolve is a named statement;
@@ -20,11 +30,14 @@ export class PostgresDialect implements Dialect {
   readonly #root: Kysely<Database>;
   /** Null on the lane's own dialect. */
   readonly #lane: RefreshLane | null;
+  /** Set on the dialect of a lane lock transaction: change notifications collected for its COMMIT. */
+  readonly #deferred: string[] | null;
 
-  constructor(pool: pg.Pool, root: Kysely<Database>, lane: RefreshLane | null) {
+  constructor(pool: pg.Pool, root: Kysely<Database>, lane: RefreshLane | null, deferredNotify: string[] | null = null) {
     this.#pool = pool;
     this.#root = root;
     this.#lane = lane;
+    this.#deferred = deferredNotify;
   }
 
   transaction<T>(root: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -60,53 +73,85 @@ export class PostgresDialect implements Dialect {
     return unpack(res.rows[0], orgId);
   }
 
-  /** Lock work runs on the refresh lane when `store` is the root store (not inside a caller's transaction). */
-  #onLane<T>(store: ExecutorStore, fn: (s: ExecutorStore) => Promise<T>): Promise<T> {
+  /**
+   * The in-flight marker, committed at once on the lane's spare connection (outside the holder's lock
+   * transaction), so it survives a crash of the holder process. Its commit does not wait for the WAL
+   * flush (`synchronous_commit` off for this one statement): it is visible and kept whatever happens
+   * to the holder; only a crash of the PostgreSQL server itself within a fraction of a second could
+   * lose it, and the marker only refines how a later failure is classified. Inside a caller's
+   * transaction it is a plain update of that transaction.
+   */
+  async markOAuthRefreshStarted(store: ExecutorStore, id: string, owner: string, at: string): Promise<void> {
+    const lane = this.#lane && !store.db.isTransaction ? this.#lane.store : null;
+    if (!lane) {
+      await sql`UPDATE oauth_tokens SET state = 'refreshing', refresh_started_at = ${at}, refresh_owner = ${owner}, updated_at = ${at} WHERE id = ${id}`.execute(store.db);
+      return;
+    }
+    await sql`WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
+      UPDATE oauth_tokens SET state = 'refreshing', refresh_started_at = ${at}, refresh_owner = ${owner}, updated_at = ${at} FROM async_commit WHERE id = ${id}`.execute(lane.db);
+  }
+
+
+  /**
+   * A transaction holding `pg_advisory_xact_lock` on a namespaced 64-bit hash of the token id; `fn`
+   * gets the row as read after the lock was taken. Released at commit or rollback, and by PostgreSQL
+   * when the connection drops (crash-safe). `lock_timeout` bounds the wait; the refresh HTTP timeout
+   * bounds the hold.
+   */
+  withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T> {
+    return this.#locked(store, tokenId, "wait", fn).then((r) => (r as { locked: true; value: T }).value);
+  }
+
+  /**
+   * `pg_try_advisory_xact_lock`: the holder runs `fn`. Anyone else waits on the *shared* advisory lock
+   * (compatible with other waiters, blocked by the exclusive holder), so every waiter is released
+   * together at the holder's commit, and reads the row in the next statement (READ COMMITTED: it sees
+   * that commit). No polling, and no queueing one by one on the exclusive lock.
+   */
+  lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>> {
+    return this.#locked(store, tokenId, "try", fn);
+  }
+
+  #locked<T>(store: ExecutorStore, tokenId: string, mode: "try" | "wait", fn: LockBody<T>): Promise<LockOrAwait<T>> {
     const lane = this.#lane;
-    return lane && !store.db.isTransaction ? lane.slot(() => fn(lane.store)) : fn(store);
-  }
-
-  /** The in-flight marker: committed at once on the lane's spare connection (survives a crash of the holder). */
-  markerStore(store: ExecutorStore): Store | undefined {
-    return this.#lane && !store.db.isTransaction ? this.#lane.store : undefined;
-  }
-
-  /**
-   * A transaction holding `pg_advisory_xact_lock` on a namespaced 64-bit hash of the token id.
-   * Released at commit or rollback, and by PostgreSQL when the connection drops (crash-safe).
-   * `lock_timeout` bounds the wait; the refresh HTTP timeout bounds the hold.
-   */
-  withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
-    return this.#onLane(store, (s) =>
-      s.transaction(async (tx) => {
-        await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(hashtextextended(${lockKey(tokenId)}, 0))`.execute((tx as ExecutorStore).db);
-        return fn(tx);
-      }),
-    );
-  }
-
-  /** One statement after BEGIN: `pg_try_advisory_xact_lock`; on success `fn` runs holding it. */
-  tryOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
-    return this.#onLane(store, (s) =>
-      s.transaction(async (tx) => {
-        const got = await sql<{ got: boolean }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${lockKey(tokenId)}, 0)) AS got`.execute((tx as ExecutorStore).db);
-        if (got.rows[0]?.got !== true) return { locked: false as const };
-        return { locked: true as const, value: await fn(tx) };
-      }),
-    );
+    if (lane && !store.db.isTransaction) return lane.onConnection((client, tx) => this.#lockedOnLane(client, tx, tokenId, mode, fn));
+    return store.transaction(async (t) => {
+      const db = (t as ExecutorStore).db;
+      const key = lockKey(tokenId);
+      if (mode === "wait") await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(db);
+      else {
+        const got = await sql<{ got: boolean }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${key}, 0)) AS got`.execute(db);
+        if (got.rows[0]?.got !== true) {
+          await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock_shared(hashtextextended(${key}, 0))`.execute(db);
+          return { locked: false as const, row: await t.getOAuthToken(tokenId) };
+        }
+      }
+      return { locked: true as const, value: await fn(t, await t.getOAuthToken(tokenId)) };
+    });
   }
 
   /**
-   * Wait with a shared advisory lock (compatible with other waiters, blocked by the exclusive holder),
-   * then re-read the row in a new statement, so READ COMMITTED sees the holder's commit.
+   * The lock transaction on a lane connection, in as few round trips as the protocol allows: BEGIN,
+   * the lock and the re-read go as one simple query (the read is its own statement, so its snapshot
+   * is taken after the lock is held); a waiter's shared-lock wait, re-read and COMMIT as a second;
+   * the holder's change notifications ride with its COMMIT. The token id is sent as an escaped literal
+   * (the simple protocol has no parameters).
    */
-  awaitOAuthTokenLock(store: ExecutorStore, tokenId: string): Promise<StoredOAuthToken | null> {
-    return this.#onLane(store, (s) =>
-      s.transaction(async (tx) => {
-        await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock_shared(hashtextextended(${lockKey(tokenId)}, 0))`.execute((tx as ExecutorStore).db);
-        return tx.getOAuthToken(tokenId);
-      }),
-    );
+  async #lockedOnLane<T>(client: pg.PoolClient, txDb: Kysely<Database>, tokenId: string, mode: "try" | "wait", fn: LockBody<T>): Promise<LockOrAwait<T>> {
+    const key = `hashtextextended(${client.escapeLiteral(lockKey(tokenId))}, 0)`;
+    const read = `SELECT * FROM oauth_tokens WHERE id = ${client.escapeLiteral(tokenId)}`;
+    const lock = mode === "wait" ? `SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(${key}), true AS got` : `SELECT pg_try_advisory_xact_lock(${key}) AS got`;
+    const first = (await client.query(`BEGIN; ${lock}; ${read}`)) as unknown as pg.QueryResult[];
+    if (first[1]?.rows[0]?.got !== true) {
+      const waited = (await client.query(`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock_shared(${key}); ${read}; COMMIT`)) as unknown as pg.QueryResult[];
+      return { locked: false, row: tokenOf(waited[1]) };
+    }
+    const notified: string[] = [];
+    const tx = new KyselyStore(txDb, new PostgresDialect(this.#pool, this.#root, null, notified));
+    const value = await fn(tx, tokenOf(first[2]));
+    const notify = notified.map((id) => `SELECT pg_notify(${client.escapeLiteral(CHANGES_CHANNEL)}, ${client.escapeLiteral(id)}); `).join("");
+    await client.query(`${notify}COMMIT`);
+    return { locked: true, value };
   }
 
   async claimWebhookDeliveries(store: ExecutorStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]> {
@@ -139,8 +184,12 @@ export class PostgresDialect implements Dialect {
     return res.rows.map((r) => r.id);
   }
 
-  /** `NOTIFY bifrost_changes, id` on `db` (inside a transaction: delivered at commit). */
+  /**
+   * `NOTIFY bifrost_changes, id` on `db` (inside a transaction: delivered at commit). In a lane lock
+   * transaction the notification is sent with the COMMIT, in the same round trip.
+   */
   async notify(db: Executor, id: string): Promise<void> {
+    if (this.#deferred) return void this.#deferred.push(id);
     await sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${id})`.execute(db);
   }
 }

@@ -9,6 +9,17 @@ import { loadPg } from "./pg-driver.js";
 const LANE_SLOTS = 4;
 
 /**
+ * A Kysely bound to one connection on which the lane already opened a transaction (BEGIN sent with
+ * the lock statement). It reports itself as a transaction, so a store over it runs `transaction(fn)`
+ * in place and never sends a second BEGIN or an early COMMIT.
+ */
+class OpenTransaction extends Kysely<Database> {
+  override get isTransaction(): boolean {
+    return true;
+  }
+}
+
+/**
  * The refresh lane: a small pool of its own for refresh-lock transactions and in-flight markers, so
  * a refresh never queues behind a storm of resolve queries on the main pool. At most LANE_SLOTS lock
  * transactions at once, on LANE_SLOTS + 1 connections: a lock holder always finds one for its marker.
@@ -16,13 +27,19 @@ const LANE_SLOTS = 4;
 export class RefreshLane {
   readonly db: Kysely<Database>;
   readonly store: KyselyStore;
+  readonly #pool: pg.Pool;
   #free = LANE_SLOTS;
   readonly #queue: Array<() => void> = [];
 
   /** `dialect` makes the lane's own (lane-less) dialect over the lane's pool. */
   constructor(connectionString: string, dialect: (pool: pg.Pool, db: Kysely<Database>) => Dialect) {
-    const pool = new (loadPg().Pool)({ connectionString, max: LANE_SLOTS + 1 });
+    // Refreshes are rare (a token's lifetime apart), so the default 10-second idle timeout would close
+    // the lane before nearly every refresh and put a new connection (TCP, startup, authentication) on
+    // its critical path. Two connections (a lock transaction and a marker) stay open; idle ones never
+    // keep the process alive.
+    const pool = new (loadPg().Pool)({ connectionString, max: LANE_SLOTS + 1, min: 2, allowExitOnIdle: true });
     pool.on("error", () => undefined);
+    this.#pool = pool;
     this.db = new Kysely<Database>({ dialect: new KyselyPostgresDialect({ pool }) });
     this.store = new KyselyStore(this.db, dialect(pool, this.db));
   }
@@ -37,5 +54,27 @@ export class RefreshLane {
       if (next) next();
       else this.#free++;
     }
+  }
+
+  /**
+   * Run `fn` on one lane connection (inside a slot) with the raw client, for statements sent as one
+   * simple-protocol query (several statements, one round trip), and a Kysely bound to that connection
+   * that counts as an open transaction. A connection that failed mid-way is destroyed, not reused.
+   */
+  async onConnection<T>(fn: (client: pg.PoolClient, tx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.slot(async () => {
+      const client = await this.#pool.connect();
+      let broken = false;
+      const shared = { query: client.query.bind(client), release: () => undefined };
+      const tx = new OpenTransaction({ dialect: new KyselyPostgresDialect({ pool: { connect: async () => shared, end: async () => undefined } as never }) });
+      try {
+        return await fn(client, tx);
+      } catch (err) {
+        broken = true;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    });
   }
 }

@@ -3,11 +3,45 @@ import type BetterSqlite3 from "better-sqlite3";
 import { CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from "kysely";
 import type { DeliveryClaim, Dialect, Executor, ExecutorStore } from "../dialect.js";
 import type { Database } from "../schema.js";
-import type { ResolveRows, Store, StoredOAuthToken } from "../store.js";
+import type { LockBody, LockOrAwait, ResolveRows, RowStamp, StoredOAuthToken } from "../store.js";
 import { DatabaseUnavailableError } from "../errors.js";
 import { type BusyPolicy, whenNotBusy } from "./busy.js";
 import { compileNamed } from "./named-sql.js";
 import { foldResolveRows, RESOLVE_SQL, type ResolveFlatRow } from "./sqlite-resolve.js";
+
+/** How long a refresh claim of another process counts as live at most (the refresh HTTP timeout is far below). */
+const CLAIM_LEASE_MS = 60_000;
+/** How often a process waiting for another process's refresh re-reads the row. */
+const CLAIM_POLL_MS = 25;
+
+/** Another process's refresh of the row is in flight (thrown by the claim, caught by the lock). */
+class ClaimedElsewhere extends Error {
+  /** `owner` / `startedAt`: the live claim to wait for; null = the row changed, re-read it at once. */
+  constructor(
+    readonly owner: string | null,
+    readonly startedAt: string | null,
+  ) {
+    super("another process is refreshing this token, or already did");
+  }
+}
+
+/** Whether the pid in an owner id (`<pid>:<random>`, src/oauth/refresh.ts) is a running process on this host. */
+function ownerAlive(owner: string): boolean {
+  const pid = Number(owner.split(":")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The claim `owner` took at `startedAt` is still on the row, its process runs and its lease has not run out. */
+function claimHeld(row: StoredOAuthToken, owner: string, startedAt: string, nowMs: number): boolean {
+  return row.state === "refreshing" && row.refreshOwner === owner && row.refreshStartedAt === startedAt && Date.parse(startedAt) > nowMs - CLAIM_LEASE_MS && ownerAlive(owner);
+}
 
 /**
  * SQLite (better-sqlite3, one process per file). Resolve runs as a cached statement outside
@@ -99,17 +133,69 @@ export class SqliteDialect implements Dialect {
     return rows ? store.resolveOAuthRows(rows, orgId) : null;
   }
 
-  /** One process per SQLite file: the in-process single-flight is the lock; no transaction is held during HTTP. */
-  async withOAuthTokenLock<T>(store: ExecutorStore, _tokenId: string, fn: (tx: Store) => Promise<T>): Promise<T> {
-    return fn(store);
+  /**
+   * SQLite has no lock that can be held across the provider call without blocking every writer (and,
+   * through the driver's connection mutex, every query of this process), so no transaction is held.
+   * Within a process the single-flight is the lock. Across processes on one file, the in-flight marker
+   * is the claim: `markOAuthRefreshStarted` sets it with one conditional UPDATE (atomic under SQLite's
+   * write lock) and refuses while another live process's refresh is in flight; the refusal ends the
+   * body before anything is sent, and this process waits for that refresh (re-reading the row every
+   * CLAIM_POLL_MS: SQLite cannot notify) and returns the row it left.
+   */
+  async withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T> {
+    for (;;) {
+      const r = await this.lockOrAwaitOAuthToken(store, tokenId, fn);
+      if (r.locked) return r.value;
+    }
   }
 
-  async tryOAuthTokenLock<T>(store: ExecutorStore, _tokenId: string, fn: (tx: Store) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
-    return { locked: true, value: await fn(store) };
+  async lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>> {
+    try {
+      return { locked: true, value: await fn(store, await store.getOAuthToken(tokenId)) };
+    } catch (err) {
+      if (!(err instanceof ClaimedElsewhere)) throw err;
+      const { owner, startedAt } = err;
+      for (;;) {
+        if (owner !== null && startedAt !== null) await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
+        const row = await store.getOAuthToken(tokenId);
+        if (!row || owner === null || startedAt === null || !claimHeld(row, owner, startedAt, Date.now())) return { locked: false, row };
+      }
+    }
   }
 
-  async awaitOAuthTokenLock(store: ExecutorStore, tokenId: string): Promise<StoredOAuthToken | null> {
-    return store.getOAuthToken(tokenId);
+  /**
+   * The in-flight marker as a cross-process claim (see withOAuthTokenLock). Inside a caller's
+   * transaction it is a plain update of that transaction.
+   */
+  async markOAuthRefreshStarted(store: ExecutorStore, id: string, owner: string, at: string, seen?: RowStamp): Promise<void> {
+    const set = { state: "refreshing" as const, refresh_started_at: at, refresh_owner: owner, updated_at: at };
+    if (store.db.isTransaction) {
+      await store.db.updateTable("oauth_tokens").set(set).where("id", "=", id).execute();
+      return;
+    }
+    let claim = store.db.updateTable("oauth_tokens").set(set).where("id", "=", id);
+    // Decided on an older row: another process wrote it since (refreshed, failed, backed off); re-read instead.
+    if (seen) claim = claim.where("version", "=", seen.version).where("updated_at", "=", seen.updatedAt);
+    const res = await claim
+      .where((eb) => eb.or([eb("state", "!=", "refreshing"), eb("refresh_owner", "is", null), eb("refresh_owner", "=", owner), eb("refresh_started_at", "is", null), eb("refresh_started_at", "<=", new Date(Date.now() - CLAIM_LEASE_MS).toISOString())]))
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) > 0) return;
+    const row = await store.getOAuthToken(id);
+    if (!row) return;
+    if (seen && (row.version !== seen.version || row.updatedAt !== seen.updatedAt)) throw new ClaimedElsewhere(null, null);
+    if (row.refreshOwner === null || row.refreshStartedAt === null) throw new ClaimedElsewhere(null, null);
+    if (claimHeld(row, row.refreshOwner, row.refreshStartedAt, Date.now())) throw new ClaimedElsewhere(row.refreshOwner, row.refreshStartedAt);
+    // The claimant is gone (its process no longer runs): take its claim over, unless someone else just did.
+    const taken = await store.db
+      .updateTable("oauth_tokens")
+      .set(set)
+      .where("id", "=", id)
+      .where("refresh_owner", "=", row.refreshOwner)
+      .where("refresh_started_at", "=", row.refreshStartedAt)
+      .where("version", "=", row.version)
+      .where("updated_at", "=", row.updatedAt)
+      .executeTakeFirst();
+    if (Number(taken.numUpdatedRows) === 0) throw new ClaimedElsewhere(row.refreshOwner, row.refreshStartedAt);
   }
 
   async claimWebhookDeliveries(store: ExecutorStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]> {
