@@ -75,6 +75,9 @@ export interface RawCall {
   noToken: boolean;
 }
 
+/** The spec of the generated module created last per integration (its servers and `--auth` / spec security), for `integration.fetch()`. */
+export const generatedSpecs = new Map<string, ClientSpec>();
+
 /** The runtime of one client plus the entry point `integration.fetch()` uses. */
 export interface ClientRuntime extends Client {
   raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response>;
@@ -86,6 +89,8 @@ export interface ClientRuntime extends Client {
  * Pure: call it at the top level of generated code with a PURE annotation.
  */
 export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplier[], opts: ClientOptions = {}): Client {
+  // integration.fetch() without an `auth` option authenticates as the integration's generated module does.
+  generatedSpecs.set(spec.integration, spec);
   const { raw: _raw, ...client } = createClientRuntime(spec, appliers, opts);
   return client;
 }
