@@ -20,7 +20,7 @@ import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "
 import type { AuthApplier, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
 
 export type * from "./types.js";
-export { ApiError, ClientError, type ClientErrorCode } from "./errors.js";
+export { ApiError, ClientError, isApiError, type ClientErrorCode, type ErrorsOf } from "./errors.js";
 export { binaryBody, formBody, jsonBody, multipartBody, styledParams } from "./serialize.js";
 export { paginate } from "./paginate.js";
 export { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
