@@ -112,7 +112,7 @@ export function emitModule(doc: JsonObject, opts: EmitOptions): EmitResult {
     ...(chosen ? [`// bifrost sdk generate --auth ${auth}\n`] : []),
     `/* eslint-disable */\n`,
     `import { ${RUNTIME_IMPORTS_MARK} } from ${JSON.stringify(clientImport)};\n`,
-    `import type { ApiError as $ApiError, Call as $Call, ClientSpec as $ClientSpec, ErrorStatus as $ErrorStatus, OperationSpec as $OperationSpec, RequestArgs as $RequestArgs } from ${JSON.stringify(clientImport)};\n\n`,
+    `import type { ${TYPE_IMPORTS_MARK} } from ${JSON.stringify(clientImport)};\n\n`,
     `/** Per-call options (signal, timeoutMs, maxRetries, contentType, parseAs). */\n`,
     `export type $Options = Omit<$RequestArgs, "path" | "query" | "headers" | "cookies" | "body">;\n`,
     `/** A binary body: bytes, a Blob / File, a string, or a stream (sent once, never retried). */\n`,
@@ -146,6 +146,8 @@ export function emitModule(doc: JsonObject, opts: EmitOptions): EmitResult {
   const paginated: string[] = [];
   /** Runtime extensions imported (only those some operation needs, so unused ones stay out of bundles). */
   const used = new Set<string>(["createClientWith", ...appliers]);
+  /** Runtime types named (besides the three every module uses). */
+  const typesUsed: string[] = ["ClientSpec", "OperationSpec", "RequestArgs"];
   const total = ops.length;
   let n = 0;
   for (const op of ops) {
@@ -166,6 +168,7 @@ export function emitModule(doc: JsonObject, opts: EmitOptions): EmitResult {
     const optionalArgs = !argsType.required;
     out.push(`export type ${argsName} = ${argsType.text};\n`);
     out.push(`export type ${respName} = ${respType};\n`);
+    if (errName) typesUsed.push("ApiError", "Call", "ErrorStatus");
     if (errName) out.push(docComment(`The errors ${op.name} declares, by status (narrow with \`isApiError(e, ${op.name}) && e.status === …\`).`, ""), `export type ${errName} = ${errType};\n`);
     out.push(`const ${op.name}$: $OperationSpec = ${lit(opSpec)};\n`);
     const docLines: string[] = [];
@@ -192,7 +195,10 @@ export function emitModule(doc: JsonObject, opts: EmitOptions): EmitResult {
   const imports = [...used].sort().map((x) => `${x} as $${x}`).join(", ");
   return {
     auth,
-    source: out.join("").replace(RUNTIME_IMPORTS_MARK, imports),
+    source: out
+      .join("")
+      .replace(RUNTIME_IMPORTS_MARK, imports)
+      .replace(TYPE_IMPORTS_MARK, [...new Set(typesUsed)].sort().map((x) => `${x} as $${x}`).join(", ")),
     exportName,
     operations: ops.map((o) => ({ name: o.name, operationId: o.operationId, method: o.method.toUpperCase(), path: o.path, paginated: o.pagination !== null })),
     renames: collected.renames,
@@ -203,6 +209,7 @@ export function emitModule(doc: JsonObject, opts: EmitOptions): EmitResult {
 }
 
 const RUNTIME_IMPORTS_MARK = "\u0000runtime-imports\u0000";
+const TYPE_IMPORTS_MARK = "\u0000type-imports\u0000";
 
 /** The runtime's security-scheme applier (see `AuthApplier` in bifrost/client) for a scheme. */
 function applierOf(s: SecurityScheme): string {

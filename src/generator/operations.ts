@@ -42,7 +42,7 @@ export function markSwagger2Produces(doc: JsonObject): void {
       const produces = (Array.isArray(op.produces) ? op.produces : global).filter((m): m is string => typeof m === "string");
       if (!produces.some((m) => !isJsonMedia(m))) continue;
       for (const [status, r] of Object.entries(op.responses)) {
-        if (isObject(r) && r.$ref === undefined && r.schema === undefined && status !== "204" && method !== "head") r[PRODUCES] = produces;
+        if (isObject(r) && r.$ref === undefined && r.schema === undefined && status !== "204" && method !== "head") r[PRODUCES] = [...produces];
       }
     }
   }

@@ -97,7 +97,7 @@ describe("construct fixtures", async () => {
     expect(src).toContain('body: { mediaTypes: ["application/json", "application/x-www-form-urlencoded"], required: true }');
     expect(src).toMatch(/metadata\?: \{\n\s+source\?: string;\n\s+tags\?: string\[\];/);
     expect(src).toContain("| URLSearchParams);");
-    expect(src).toMatch(/file\?: Blob;[\s\S]*\}\) \| FormData;/);
+    expect(src).toMatch(/file\?: \$File;[\s\S]*\}\) \| FormData;/);
     expect(src).toContain("body: $Binary;");
   });
 
