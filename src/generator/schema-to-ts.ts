@@ -22,7 +22,7 @@ export interface SchemaContext {
 export type SchemaMode = "request" | "response" | null;
 
 /** Whether a property schema (or the schema its `$ref` names) is `readOnly` / `writeOnly`. */
-export function propFlag(doc: JsonObject, p: unknown, flag: "readOnly" | "writeOnly"): boolean {
+function propFlag(doc: JsonObject, p: unknown, flag: "readOnly" | "writeOnly"): boolean {
   if (!isObject(p)) return false;
   if (p[flag] === true) return true;
   const t = typeof p.$ref === "string" ? resolvePointer(doc, p.$ref) : undefined;
