@@ -12,6 +12,7 @@ import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
 import { outbound } from "../runtime/outbound.js";
+import { errorReport, noBaseUrlMessage } from "../runtime/request-policy.js";
 import { checkTrusted, type Cred, credentialsFor, type Target, targetOf } from "./trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 import { ApiError, clientError as err } from "./errors.js";
@@ -141,8 +142,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     let integ = call?.integ ?? (await integration());
     let info = infoOf(integ);
     if (!info.base && !absUrl) {
-      const why = info.raw ? `the base URL in effect is not an absolute http(s) URL; set config key "${baseKey}" to a full URL such as https://api.example.com` : `no base URL; set config key "${baseKey}"`;
-      throw err("NO_BASE_URL", 409, `${integ.name}: ${why}`, { integration: integ.name, org: orgSlug(), key: baseKey, server: info.raw });
+      throw err("NO_BASE_URL", 409, noBaseUrlMessage(integ, info.raw, baseKey), { integration: integ.name, org: orgSlug(), key: baseKey, server: info.raw });
     }
     let url: string;
     if (absUrl) url = absUrl;
@@ -266,29 +266,10 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     const { res } = sent;
     const s = secrets();
     // An unreadable body (aborted): the status alone.
-    text ??= await res.text().catch(() => "");
-    let body: unknown;
-    if (text && text.length <= 1 << 20 && isJson(res.headers.get("content-type") ?? "")) {
-      try {
-        // Every string value redacted.
-        body = JSON.parse(text, (_k, v: unknown) => (typeof v === "string" ? redactText(v, s) : v));
-      } catch {
-        // not JSON after all: keep the text
-      }
-    }
-    if (body === undefined) {
-      text = redactText(text, s);
-      body = text.length > 4096 ? `${text.slice(0, 4096)}…` : text;
-    }
-    let requestId: string | null = null;
-    // x-request-id, request-id, x-amzn-requestid, x-amz-request-id, x-ms-request-id, x-github-request-id, x-correlation-id, cf-ray
-    for (const [k, v] of res.headers) if (/^((x-(amzn?-|ms-|github-)?)?request-?id|x-correlation-id|cf-ray)$/.test(k)) requestId ??= v;
-    const b = body as Record<string, unknown> | undefined;
-    const raw = typeof body === "string" ? body : (b?.message ?? b?.error_description ?? b?.error ?? b?.detail ?? b?.title);
-    const summary = typeof raw === "string" && raw && !why ? `: ${raw.slice(0, 200)}` : "";
+    const { body, requestId, summary } = errorReport(res, text ?? (await res.text().catch(() => "")), s);
     const url = redactText(sent.url, s);
     return new ApiError(
-      `${op.id}: ${sent.method} ${url} ${why ?? `failed with HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`}${requestId ? ` (request id ${requestId})` : ""}${summary}`,
+      `${op.id}: ${sent.method} ${url} ${why ?? `failed with HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`}${requestId ? ` (request id ${requestId})` : ""}${why ? "" : summary}`,
       { status: res.status, body, requestId, operationId: op.id, method: sent.method, url },
     );
   }
