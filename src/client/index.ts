@@ -55,7 +55,8 @@ const drain = (res: Response): Promise<void> | undefined => res.body?.cancel().c
  * what they need.
  */
 export function createClient(spec: ClientSpec, opts?: ClientOptions): Client {
-  const c = createClientWith(spec, [apiKeyHeader, apiKeyQuery, apiKeyCookie, basicAuth, bearerAuth], opts);
+  // Not createClientWith: a hand-written client does not decide how integration.fetch() authenticates.
+  const c = createClientRuntime(spec, [apiKeyHeader, apiKeyQuery, apiKeyCookie, basicAuth, bearerAuth], opts);
   const x = (ext: readonly Extension[] = []): Extension[] => [...ext, jsonBody];
   return {
     request: (op, args, ext) => c.request(op, args, x(ext)),
