@@ -94,19 +94,12 @@ export default workflow("inventory", async () => ({ inventory: await getInventor
     expect(existsSync(join(tmp.dir, "modules/escape.ts"))).toBe(false);
   });
 
-  it("--auth picks the scheme the spec lacks: recorded, honoured by check, used by the workflow; an invalid choice exits 1 naming the accepted forms", async () => {
-    const bad = await cli(["sdk", "generate", "Petstore", "--spec", SPEC, "--module", "petauth", "--auth", "api-key:cookie:x"]);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("BIFROST_GENERATOR_AUTH_INVALID");
-    expect(bad.stderr).toContain("api-key:header:NAME, api-key:query:NAME, none");
-    expect(existsSync(join(tmp.dir, "modules/petauth.ts"))).toBe(false);
+  // (Invalid choices and a check with another choice: test/generator/service.test.ts, without spawning.)
+  it("--auth picks the scheme the spec lacks: recorded, honoured by check, used by the workflow", async () => {
     const gen = await cli(["sdk", "generate", "Petstore", "--spec", SPEC, "--module", "petauth", "--auth", "api-key:query:token", "--json"]);
     expect(gen.code).toBe(0);
     expect(JSON.parse(gen.stdout)).toMatchObject({ auth: "api-key:query:token", config_keys_existing: ["base_url", "api_key"] });
     expect((await cli(["sdk", "check", "Petstore", "--spec", SPEC, "--module", "petauth"])).code).toBe(0);
-    const other = await cli(["sdk", "check", "Petstore", "--spec", SPEC, "--module", "petauth", "--auth", "none"]);
-    expect(other.code).toBe(1);
-    expect(other.stderr).toContain("BIFROST_GENERATOR_OUT_OF_DATE");
     writeFileSync(
       join(tmp.dir, "workflows/inventory-q.ts"),
       `import { workflow } from "bifrost";
