@@ -12,7 +12,7 @@ import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
 import { outbound } from "../runtime/outbound.js";
-import { errorReport, noBaseUrlMessage } from "../runtime/request-policy.js";
+import { errorReport, noBaseUrlMessage, retryAfterMs } from "../runtime/request-policy.js";
 import { checkTrusted, type Cred, credentialsFor, type Target, targetOf } from "./trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 import { ApiError, clientError as err } from "./errors.js";
@@ -40,11 +40,7 @@ const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
 const redact = (text: string): string => redactText(text, secrets());
 const orgSlug = (): string | null => currentContext()?.org?.slug ?? null;
 
-/** `Retry-After` in ms (delta-seconds or HTTP date), or undefined. */
-export function retryAfterMs(h: string | null, nowMs = Date.now()): number | undefined {
-  const at = /^\s*\d+\s*$/.test(h ?? "") ? nowMs + Number(h) * 1000 : Date.parse(h ?? "");
-  return isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
+export { retryAfterMs } from "../runtime/request-policy.js";
 
 /** Discard a body (already consumed or aborted: nothing to do). */
 const drain = (res: Response): Promise<void> | undefined => res.body?.cancel().catch(() => undefined);

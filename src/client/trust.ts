@@ -6,7 +6,7 @@ import { ClientError } from "./errors.js";
 import type { AuthApplier, AuthParts, SecurityRequirement, SecurityScheme } from "./types.js";
 import { currentContext } from "../runtime/context.js";
 import { connectionError, trustOf } from "../runtime/resolved.js";
-import { configString, type Target, untrustedOriginMessage } from "../runtime/request-policy.js";
+import { configString, credentialLevel, credentialsMissingMessage, type Target, untrustedOriginMessage } from "../runtime/request-policy.js";
 import type { CredentialLevel } from "../kernel/types.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 
@@ -61,19 +61,7 @@ export function credentialsFor(
   // The OAuth connection is broken: say so (and how to fix it) instead of "no credentials".
   const broken = w.some((x) => x.startsWith("OAuth")) ? connectionError(integ) : null;
   if (broken) throw broken;
-  throw new ClientError("BIFROST_CLIENT_CREDENTIALS_MISSING", 409, `${integ.name}: no credentials${org ? ` for organization "${org}"` : ""}; set ${w.join(" or ")}`, {
-    integration: integ.name,
-    org,
-    operationId,
-    wanted: w,
-  });
-}
-
-/** The level of credentials built from config keys `keys` (and the OAuth token when `token`): null when none. */
-function credentialLevel(integ: ResolvedIntegration, keys: readonly string[], token: boolean): CredentialLevel | null {
-  const levels = keys.map((k) => integ.config.levelOf(k));
-  if (token) levels.push(trustOf(integ).oauthLevel ?? "integration");
-  return levels.includes("integration") ? "integration" : levels[0] ? "org" : null;
+  throw new ClientError("BIFROST_CLIENT_CREDENTIALS_MISSING", 409, credentialsMissingMessage(integ, org, w), { integration: integ.name, org, operationId, wanted: w });
 }
 
 /**

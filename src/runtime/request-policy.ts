@@ -116,3 +116,21 @@ export function errorReport(res: Response, text: string, secrets: readonly strin
   const raw = typeof body === "string" ? body : (b?.message ?? b?.error_description ?? b?.error ?? b?.detail ?? b?.title);
   return { body, requestId, summary: typeof raw === "string" && raw ? `: ${raw.slice(0, 200)}` : "" };
 }
+
+/** The level of credentials built from config keys `keys` (and the OAuth token when `token`): null when none. */
+export function credentialLevel(integ: ResolvedIntegration, keys: readonly string[], token: boolean): CredentialLevel | null {
+  const levels = keys.map((k) => integ.config.levelOf(k));
+  if (token) levels.push(trustOf(integ).oauthLevel ?? "integration");
+  return levels.includes("integration") ? "integration" : levels[0] ? "org" : null;
+}
+
+/** `integration: no credentials for organization "org"; set "key" or OAuth`. */
+export function credentialsMissingMessage(integ: ResolvedIntegration, org: string | null, wanted: readonly string[]): string {
+  return `${integ.name}: no credentials${org ? ` for organization "${org}"` : ""}; set ${wanted.join(" or ")}`;
+}
+
+/** `Retry-After` in ms (delta-seconds or HTTP date), or undefined. */
+export function retryAfterMs(h: string | null, nowMs = Date.now()): number | undefined {
+  const at = /^\s*\d+\s*$/.test(h ?? "") ? nowMs + Number(h) * 1000 : Date.parse(h ?? "");
+  return isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
