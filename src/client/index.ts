@@ -12,11 +12,11 @@ import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { integrations, refreshIntegrationOAuth } from "../runtime/integrations.js";
 import { outbound } from "../runtime/outbound.js";
-import { errorReport, noBaseUrlMessage, retryAfterMs } from "../runtime/request-policy.js";
+import { errorReport, noBaseUrl, readAnswer, retryAfterMs } from "../runtime/request-policy.js";
 import { checkTrusted, type Cred, credentialsFor, type Target, targetOf } from "./trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 import { ApiError, clientError as err } from "./errors.js";
-import { buildPath, isJson, jsonBody, simpleQuery, str } from "./serialize.js";
+import { buildPath, jsonBody, simpleQuery, str } from "./serialize.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 import type { AuthApplier, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
 
@@ -38,7 +38,6 @@ interface Sent {
 
 const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
 const redact = (text: string): string => redactText(text, secrets());
-const orgSlug = (): string | null => currentContext()?.org?.slug ?? null;
 
 export { retryAfterMs } from "../runtime/request-policy.js";
 
@@ -139,7 +138,8 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     let integ = call?.integ ?? (await integration());
     let info = infoOf(integ);
     if (!info.base && !absUrl) {
-      throw err("NO_BASE_URL", 409, noBaseUrlMessage(integ, info.raw, baseKey), { integration: integ.name, org: orgSlug(), key: baseKey, server: info.raw });
+      const [message, details] = noBaseUrl(integ, info.raw, baseKey);
+      throw err("NO_BASE_URL", 409, message, details);
     }
     let url: string;
     if (absUrl) url = absUrl;
@@ -275,25 +275,9 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     const { res } = sent;
     try {
       if (res.status > 299) throw await fail(op, sent);
-      if (how === "stream") return res.body;
-      if (how === "response") return res;
-      if (how === "blob" || how === "arrayBuffer") return await res[how]();
-      if (res.status === 204 || res.status === 205 || sent.method === "HEAD") {
-        await drain(res);
-        return undefined;
-      }
-      const ct = res.headers.get("content-type") ?? "";
-      if (how === "json" || (how === "auto" && isJson(ct))) {
-        const t = await res.text();
-        if (!t) return undefined;
-        try {
-          return JSON.parse(t) as unknown;
-        } catch {
-          throw await fail(op, sent, "returned invalid JSON", t);
-        }
-      }
-      if (how === "text" || ct === "" || /^text\/|xml|urlencoded/i.test(ct)) return await res.text();
-      return await res.blob();
+      const out = await readAnswer(res, how, sent.method);
+      if (typeof out === "string") throw await fail(op, sent, "returned invalid JSON", out);
+      return out.value;
     } catch (e) {
       // (A ClientError is named ClientError / ApiError: passed through.)
       throw e instanceof Error && /^(Timeout|Abort)Error$/.test(e.name)

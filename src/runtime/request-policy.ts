@@ -6,8 +6,10 @@
  * the SDK rather than bundled into each generated module.
  * @module
  */
+import type { ErrorDetails } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
 import type { CredentialLevel, ExecutionOrg } from "../kernel/types.js";
+import { currentContext } from "./context.js";
 import { trustOf } from "./resolved.js";
 import type { ResolvedIntegration } from "./types.js";
 
@@ -87,9 +89,10 @@ export function untrustedOriginMessage(integ: ResolvedIntegration, origin: strin
   );
 }
 
-/** `integration: no base URL…`, saying whether it is unset or set but not absolute, and how to fix it. */
-export function noBaseUrlMessage(integ: ResolvedIntegration, raw: string | null, key: string): string {
-  return `${integ.name}: ${raw ? `the base URL in effect is not an absolute http(s) URL; set config key "${key}" to a full URL such as https://api.example.com` : `no base URL; set config key "${key}"`}`;
+/** Message and details of BIFROST_CLIENT_NO_BASE_URL: whether the base URL is unset or set but not absolute, and how to fix it. */
+export function noBaseUrl(integ: ResolvedIntegration, raw: string | null, key: string): [string, ErrorDetails] {
+  const why = raw ? `the base URL in effect is not an absolute http(s) URL; set config key "${key}" to a full URL such as https://api.example.com` : `no base URL; set config key "${key}"`;
+  return [`${integ.name}: ${why}`, { integration: integ.name, org: currentContext()?.org?.slug ?? null, key, server: raw }];
 }
 
 /**
@@ -133,4 +136,29 @@ export function credentialsMissingMessage(integ: ResolvedIntegration, org: strin
 export function retryAfterMs(h: string | null, nowMs = Date.now()): number | undefined {
   const at = /^\s*\d+\s*$/.test(h ?? "") ? nowMs + Number(h) * 1000 : Date.parse(h ?? "");
   return isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/**
+ * A 2xx answer read as asked (`parseAs`): `auto` is JSON when the Content-Type is JSON, text for `text/*`,
+ * XML, urlencoded or none, else a Blob; 204 / 205 / HEAD are undefined. `{ value }`, or the text when
+ * JSON was expected and it does not parse.
+ */
+export async function readAnswer(res: Response, how: string, method: string): Promise<{ value: unknown } | string> {
+  if (how === "stream") return { value: res.body };
+  if (how === "response") return { value: res };
+  if (how === "blob" || how === "arrayBuffer") return { value: await res[how]() };
+  if (res.status === 204 || res.status === 205 || method === "HEAD") {
+    await res.body?.cancel().catch(() => undefined);
+    return { value: undefined };
+  }
+  const ct = res.headers.get("content-type") ?? "";
+  if (how === "json" || (how === "auto" && /[+/]json\b/i.test(ct))) {
+    const t = await res.text();
+    try {
+      return { value: t ? (JSON.parse(t) as unknown) : undefined };
+    } catch {
+      return t;
+    }
+  }
+  return { value: how === "text" || ct === "" || /^text\/|xml|urlencoded/i.test(ct) ? await res.text() : await res.blob() };
 }
