@@ -124,7 +124,7 @@ function formFields(value: unknown, bad: (field: string, v: unknown) => never, p
   return out;
 }
 
-export function isJson(mediaType: string): boolean {
+function isJson(mediaType: string): boolean {
   // application/json, application/x+json, anything/json, anything+json.
   return /[+/]json\b/i.test(mediaType);
 }
