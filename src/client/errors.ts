@@ -14,12 +14,16 @@ export class ClientError extends BifrostError {
   declare readonly code: ClientErrorCode;
 }
 
-/** The API answered with a non-2xx status (after retries / the 401 refresh). */
-export class ApiError extends ClientError {
+/**
+ * The API answered with a non-2xx status (after retries / the 401 refresh). `S` / `B`: a status and the
+ * body type declared for it; a generated operation's `…Error` type is a union of these, narrowed by
+ * `err.status` (see `isApiError`).
+ */
+export class ApiError<S extends number = number, B = unknown> extends ClientError {
   /** The upstream HTTP status. */
-  declare readonly status: number;
+  declare readonly status: S;
   /** Parsed JSON body, else the text (truncated to 4 KiB); secrets of the execution redacted. */
-  declare readonly body: unknown;
+  declare readonly body: B;
   /** x-request-id / request-id / x-amzn-requestid / … when the API sent one. */
   declare readonly requestId: string | null;
   declare readonly operationId: string;
@@ -36,3 +40,15 @@ export class ApiError extends ClientError {
 /** `new ClientError("BIFROST_CLIENT_<code>", …)`: short call sites keep a one-call bundle small. */
 export const clientError = (code: ClientErrorCode extends `BIFROST_CLIENT_${infer C}` ? C : never, status: number, message: string, details: ErrorDetails): ClientError =>
   new ClientError(`BIFROST_CLIENT_${code}`, status, message, details);
+
+/** The `ApiError` union an operation function declares (plain `ApiError` when it declares none). */
+export type ErrorsOf<F> = F extends (...args: never[]) => { readonly "~errors"?: infer E } ? (unknown extends E ? ApiError : Exclude<E, undefined>) : ApiError;
+
+/**
+ * Whether `e` is an `ApiError`, typed as the errors operation `op` declares: after
+ * `if (isApiError(e, getTicket) && e.status === 404)`, `e.body` has the 404 response's type.
+ * (`op` only carries the type; any ApiError passes.)
+ */
+export function isApiError<F extends (...args: never[]) => unknown>(e: unknown, _op?: F): e is ErrorsOf<F> {
+  return e instanceof ApiError;
+}

@@ -12,15 +12,16 @@ import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { refreshIntegrationOAuth, requireIntegration } from "../runtime/integrations.js";
 import { outbound } from "../runtime/outbound.js";
+import { errorReport, noBaseUrl, readAnswer, retryAfterMs } from "../runtime/request-policy.js";
 import { checkTrusted, type Cred, credentialsFor, type Target, targetOf } from "./trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 import { ApiError, clientError as err } from "./errors.js";
-import { buildPath, isJson, jsonBody, simpleQuery, str } from "./serialize.js";
+import { buildPath, jsonBody, simpleQuery, str } from "./serialize.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 import type { AuthApplier, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
 
 export type * from "./types.js";
-export { ApiError, ClientError, type ClientErrorCode } from "./errors.js";
+export { ApiError, ClientError, isApiError, type ClientErrorCode, type ErrorsOf } from "./errors.js";
 export { binaryBody, formBody, jsonBody, multipartBody, styledParams } from "./serialize.js";
 export { paginate } from "./paginate.js";
 export { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
@@ -37,13 +38,8 @@ interface Sent {
 
 const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
 const redact = (text: string): string => redactText(text, secrets());
-const orgSlug = (): string | null => currentContext()?.org?.slug ?? null;
 
-/** `Retry-After` in ms (delta-seconds or HTTP date), or undefined. */
-export function retryAfterMs(h: string | null, nowMs = Date.now()): number | undefined {
-  const at = /^\s*\d+\s*$/.test(h ?? "") ? nowMs + Number(h) * 1000 : Date.parse(h ?? "");
-  return isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
+export { retryAfterMs } from "../runtime/request-policy.js";
 
 /** Discard a body (already consumed or aborted: nothing to do). */
 const drain = (res: Response): Promise<void> | undefined => res.body?.cancel().catch(() => undefined);
@@ -54,7 +50,8 @@ const drain = (res: Response): Promise<void> | undefined => res.body?.cancel().c
  * what they need.
  */
 export function createClient(spec: ClientSpec, opts?: ClientOptions): Client {
-  const c = createClientWith(spec, [apiKeyHeader, apiKeyQuery, apiKeyCookie, basicAuth, bearerAuth], opts);
+  // Not createClientWith: a hand-written client does not decide how integration.fetch() authenticates.
+  const c = createClientRuntime(spec, [apiKeyHeader, apiKeyQuery, apiKeyCookie, basicAuth, bearerAuth], opts);
   const x = (ext: readonly Extension[] = []): Extension[] => [...ext, jsonBody];
   return {
     request: (op, args, ext) => c.request(op, args, x(ext)),
@@ -75,6 +72,9 @@ export interface RawCall {
   noToken: boolean;
 }
 
+/** The spec of the generated module created last per integration (its servers and `--auth` / spec security), for `integration.fetch()`. */
+export const generatedSpecs = new Map<string, ClientSpec>();
+
 /** The runtime of one client plus the entry point `integration.fetch()` uses. */
 export interface ClientRuntime extends Client {
   raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response>;
@@ -86,6 +86,8 @@ export interface ClientRuntime extends Client {
  * Pure: call it at the top level of generated code with a PURE annotation.
  */
 export function createClientWith(spec: ClientSpec, appliers: readonly AuthApplier[], opts: ClientOptions = {}): Client {
+  // integration.fetch() without an `auth` option authenticates as the integration's generated module does.
+  generatedSpecs.set(spec.integration, spec);
   const { raw: _raw, ...client } = createClientRuntime(spec, appliers, opts);
   return client;
 }
@@ -136,8 +138,8 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     let integ = call?.integ ?? (await integration());
     let info = infoOf(integ);
     if (!info.base && !absUrl) {
-      const why = info.raw ? `the base URL in effect is not an absolute http(s) URL; set config key "${baseKey}" to a full URL such as https://api.example.com` : `no base URL; set config key "${baseKey}"`;
-      throw err("NO_BASE_URL", 409, `${integ.name}: ${why}`, { integration: integ.name, org: orgSlug(), key: baseKey, server: info.raw });
+      const [message, details] = noBaseUrl(integ, info.raw, baseKey);
+      throw err("NO_BASE_URL", 409, message, details);
     }
     let url: string;
     if (absUrl) url = absUrl;
@@ -261,29 +263,10 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     const { res } = sent;
     const s = secrets();
     // An unreadable body (aborted): the status alone.
-    text ??= await res.text().catch(() => "");
-    let body: unknown;
-    if (text && text.length <= 1 << 20 && isJson(res.headers.get("content-type") ?? "")) {
-      try {
-        // Every string value redacted.
-        body = JSON.parse(text, (_k, v: unknown) => (typeof v === "string" ? redactText(v, s) : v));
-      } catch {
-        // not JSON after all: keep the text
-      }
-    }
-    if (body === undefined) {
-      text = redactText(text, s);
-      body = text.length > 4096 ? `${text.slice(0, 4096)}…` : text;
-    }
-    let requestId: string | null = null;
-    // x-request-id, request-id, x-amzn-requestid, x-amz-request-id, x-ms-request-id, x-github-request-id, x-correlation-id, cf-ray
-    for (const [k, v] of res.headers) if (/^((x-(amzn?-|ms-|github-)?)?request-?id|x-correlation-id|cf-ray)$/.test(k)) requestId ??= v;
-    const b = body as Record<string, unknown> | undefined;
-    const raw = typeof body === "string" ? body : (b?.message ?? b?.error_description ?? b?.error ?? b?.detail ?? b?.title);
-    const summary = typeof raw === "string" && raw && !why ? `: ${raw.slice(0, 200)}` : "";
+    const { body, requestId, summary } = errorReport(res, text ?? (await res.text().catch(() => "")), s);
     const url = redactText(sent.url, s);
     return new ApiError(
-      `${op.id}: ${sent.method} ${url} ${why ?? `failed with HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`}${requestId ? ` (request id ${requestId})` : ""}${summary}`,
+      `${op.id}: ${sent.method} ${url} ${why ?? `failed with HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`}${requestId ? ` (request id ${requestId})` : ""}${why ? "" : summary}`,
       { status: res.status, body, requestId, operationId: op.id, method: sent.method, url },
     );
   }
@@ -292,25 +275,9 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     const { res } = sent;
     try {
       if (res.status > 299) throw await fail(op, sent);
-      if (how === "stream") return res.body;
-      if (how === "response") return res;
-      if (how === "blob" || how === "arrayBuffer") return await res[how]();
-      if (res.status === 204 || res.status === 205 || sent.method === "HEAD") {
-        await drain(res);
-        return undefined;
-      }
-      const ct = res.headers.get("content-type") ?? "";
-      if (how === "json" || (how === "auto" && isJson(ct))) {
-        const t = await res.text();
-        if (!t) return undefined;
-        try {
-          return JSON.parse(t) as unknown;
-        } catch {
-          throw await fail(op, sent, "returned invalid JSON", t);
-        }
-      }
-      if (how === "text" || ct === "" || /^text\/|xml|urlencoded/i.test(ct)) return await res.text();
-      return await res.blob();
+      const out = await readAnswer(res, how, sent.method);
+      if (typeof out === "string") throw await fail(op, sent, "returned invalid JSON", out);
+      return out.value;
     } catch (e) {
       // (A ClientError is named ClientError / ApiError: passed through.)
       throw e instanceof Error && /^(Timeout|Abort)Error$/.test(e.name)

@@ -6,12 +6,12 @@
  */
 import { targetOf } from "./trust.js";
 import type { FetchAuth, IntegrationFetchInit, ResolvedIntegration } from "../runtime/types.js";
-import { apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
+import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 import { clientError } from "./errors.js";
-import { type ClientRuntime, createClientRuntime } from "./index.js";
+import { type ClientRuntime, createClientRuntime, generatedSpecs } from "./index.js";
 import type { ClientSpec, EncodedBodyInit, Extension, HttpMethod, OperationSpec, SecurityScheme } from "./types.js";
 
-const APPLIERS = [apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth];
+const APPLIERS = [apiKeyHeader, apiKeyQuery, apiKeyCookie, basicAuth, bearerAuth];
 
 /** The security scheme for an `auth` option; null for "none". */
 function schemeOf(auth: FetchAuth | undefined): SecurityScheme | null | undefined {
@@ -26,8 +26,20 @@ function schemeOf(auth: FetchAuth | undefined): SecurityScheme | null | undefine
 
 /** One runtime per integration and auth option (its caches are per resolved integration). */
 const runtimes = new Map<string, ClientRuntime>();
+/** One runtime per generated module's spec (no `auth` option: the module's servers and security). */
+const generated = new WeakMap<ClientSpec, ClientRuntime>();
 
-function runtimeFor(integ: ResolvedIntegration, scheme: SecurityScheme | null | undefined): ClientRuntime {
+function runtimeFor(integ: ResolvedIntegration, scheme: SecurityScheme | null | undefined): { rt: ClientRuntime; spec: ClientSpec | null } {
+  const gen = scheme === undefined ? generatedSpecs.get(integ.name) : undefined;
+  if (gen) {
+    let rt = generated.get(gen);
+    if (!rt) generated.set(gen, (rt = createClientRuntime(gen, APPLIERS)));
+    return { rt, spec: gen };
+  }
+  return { rt: runtimeOf(integ, scheme), spec: null };
+}
+
+function runtimeOf(integ: ResolvedIntegration, scheme: SecurityScheme | null | undefined): ClientRuntime {
   // Default: the OAuth bearer token when the integration has an OAuth provider, else no credentials.
   const s = scheme === undefined ? (integ.connection || integ.oauth ? ({ type: "oauth2" } as const) : null) : scheme;
   const key = `${integ.name}\u0000${JSON.stringify(s)}`;
@@ -47,7 +59,7 @@ export async function integrationFetch(integ: ResolvedIntegration, pathOrUrl: st
   // Other RequestInit fields (redirect, credentials, mode, …) are the runtime's: redirects are followed by it, credentials stripped across origins.
   const { auth, timeoutMs, maxRetries, method: m, headers: h, body, signal } = init;
   const scheme = schemeOf(auth);
-  const rt = runtimeFor(integ, scheme);
+  const { rt, spec } = runtimeFor(integ, scheme);
   const method = (m ?? "GET").toUpperCase() as HttpMethod;
   const headers: Record<string, string> = {};
   new Headers(h).forEach((v, k) => void (headers[k] = v));
@@ -55,8 +67,9 @@ export async function integrationFetch(integ: ResolvedIntegration, pathOrUrl: st
   let url = raw;
   if (!/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
     // A relative path is joined to the base URL in effect (config base_url), as for generated calls.
-    const base = targetOf(integ, [], "base_url").base;
-    if (!base) throw clientError("NO_BASE_URL", 409, `${integ.name}: no base URL for integration.fetch("${raw}"); set config key "base_url" or pass an absolute URL`, { integration: integ.name, key: "base_url" });
+    const key = spec?.baseUrlKey ?? "base_url";
+    const base = targetOf(integ, spec?.servers ?? [], key).base;
+    if (!base) throw clientError("NO_BASE_URL", 409, `${integ.name}: no base URL for integration.fetch("${raw}"); set config key "${key}" or pass an absolute URL`, { integration: integ.name, key });
     url = base + (raw === "" || raw.startsWith("/") ? "" : "/") + raw;
   }
   const op: OperationSpec = { id: `${integ.name}.fetch`, method, path: "", ...(body != null ? { body: { mediaTypes: [] } } : {}) };

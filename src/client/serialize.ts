@@ -8,9 +8,17 @@ export const str = (v: unknown): string => (v instanceof Date ? v.toISOString() 
 
 const enc = encodeURIComponent;
 
+/** A plain object (record of fields): not an array, Date, Blob, bytes, stream, FormData, URLSearchParams, Map… */
 function isPlain(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+  return Object.prototype.toString.call(v) === "[object Object]" && !(Symbol.asyncIterator in (v as object));
 }
+
+/** Bytes, a Blob / File, a web or Node stream: a value no text or field encoding may silently flatten. */
+const isBinary = (v: unknown): boolean =>
+  v instanceof Blob || v instanceof ArrayBuffer || ArrayBuffer.isView(v) || v instanceof ReadableStream || (typeof v === "object" && v !== null && Symbol.asyncIterator in v);
+
+/** A short name for the kind of a value, for errors. */
+const kind = (v: unknown): string => (v === null ? "null" : typeof v === "object" ? Object.prototype.toString.call(v).slice(8, -1) : typeof v);
 
 function paramSpec(op: OperationSpec, name: string, where: ParamSpec["in"]): ParamSpec | undefined {
   if (op.params) for (const p of op.params) if (p.name === name && p.in === where) return p;
@@ -105,74 +113,103 @@ function deep(out: string[], key: string, v: unknown, e: (s: string) => string):
   else if (v !== undefined && v !== null) out.push(`${key}=${e(str(v))}`);
 }
 
-/** Nested form fields: `a[b]=c`, arrays repeated (`tags=a&tags=b`), arrays of objects indexed (`items[0][id]=1`). */
-function formFields(value: unknown, prefix = "", out: Array<[string, string]> = []): Array<[string, string]> {
+/** Nested form fields: `a[b]=c`, arrays repeated (`tags=a&tags=b`), arrays of objects indexed (`items[0][id]=1`). Binary values throw (`bad(path)`). */
+function formFields(value: unknown, bad: (field: string, v: unknown) => never, prefix = "", out: Array<[string, string]> = []): Array<[string, string]> {
+  if (isBinary(value)) bad(prefix, value);
   if (Array.isArray(value)) {
-    value.forEach((x, i) => formFields(x, isPlain(x) || Array.isArray(x) ? `${prefix}[${i}]` : prefix, out));
+    value.forEach((x, i) => formFields(x, bad, isPlain(x) || Array.isArray(x) ? `${prefix}[${i}]` : prefix, out));
   } else if (isPlain(value)) {
-    for (const [k, x] of entries(value)) formFields(x, prefix ? `${prefix}[${k}]` : k, out);
+    for (const [k, x] of entries(value)) formFields(x, bad, prefix ? `${prefix}[${k}]` : k, out);
   } else if (value !== undefined && value !== null) out.push([prefix, str(value)]);
   return out;
 }
 
-export function isJson(mediaType: string): boolean {
+function isJson(mediaType: string): boolean {
   // application/json, application/x+json, anything/json, anything+json.
   return /[+/]json\b/i.test(mediaType);
 }
 
+/** BIFROST_CLIENT_INVALID_REQUEST for a body that cannot be encoded as `mediaType` (nothing is sent). */
+const refuse = (op: OperationSpec, mediaType: string, what: string, fix: string, field?: string): never => {
+  throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: ${field ? `body field "${field}" is` : "body is"} ${what}, which ${mediaType} cannot carry; ${fix}. Nothing was sent.`, {
+    operationId: op.id,
+    mediaType,
+    ...(field ? { field } : {}),
+  });
+};
+
 /**
  * The request body (the `encode` of every body extension): the media type is `args.contentType`, else the
  * first of `op.body.mediaTypes`; JSON and `text/*` are encoded here, others by the first `body` encoder in
- * `ext` that takes them (formBody, multipartBody, binaryBody).
+ * `ext` that takes them (formBody, multipartBody, binaryBody). A value the media type cannot carry (a Blob
+ * as JSON, an object as text) is refused, never sent empty.
  */
 const encode: NonNullable<Extension["encode"]> = (op, args, ext) => {
-    if (args.body === undefined) throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: body required`, { operationId: op.id });
-    const mt = args.contentType ?? op.body?.mediaTypes[0] ?? "application/json";
-    const json = isJson(mt);
-    if (json || /^text\//i.test(mt)) return { body: json ? JSON.stringify(args.body) : str(args.body), type: mt, replayable: true };
-    let e;
-    for (const x of ext) if ((e = x.body?.(args.body, mt, op))) return e;
-    throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: no encoder for ${mt}`, { operationId: op.id, mediaType: mt });
+  const b = args.body;
+  if (b === undefined) throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: body required`, { operationId: op.id });
+  const mt = args.contentType ?? op.body?.mediaTypes[0] ?? "application/json";
+  if (isJson(mt)) {
+    if (isBinary(b) || b instanceof FormData || b instanceof URLSearchParams) refuse(op, mt, `a ${kind(b)}`, "pass the JSON value itself (or choose another contentType the operation accepts)");
+    return { body: JSON.stringify(b), type: mt, replayable: true };
+  }
+  if (/^text\//i.test(mt)) {
+    // Bytes and Blobs are sent as they are (the caller's encoding); objects have no text form.
+    if (b instanceof Blob || b instanceof ArrayBuffer || ArrayBuffer.isView(b)) return { body: b as EncodedBodyInit, type: mt, replayable: true };
+    if (typeof b === "object" && b !== null && !(b instanceof Date)) refuse(op, mt, `a ${kind(b)}`, "pass a string (or bytes / a Blob)");
+    return { body: str(b), type: mt, replayable: true };
+  }
+  let e;
+  for (const x of ext) if ((e = x.body?.(b, mt, op))) return e;
+  throw new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: no encoder for ${mt}`, { operationId: op.id, mediaType: mt });
 };
 
 /** JSON (`application/json`, `*+json`) and `text/*` request bodies. */
 export const jsonBody: Extension = { encode };
 
-const invalid = (op: OperationSpec, what: string): ClientError => new ClientError("BIFROST_CLIENT_INVALID_REQUEST", 422, `${op.id}: body must be ${what}`, { operationId: op.id });
-
-/** `application/x-www-form-urlencoded`: an object (nested as `a[b]=c`), a string or URLSearchParams. */
-export const formBody: Extension = { encode, body: (body, mediaType) => {
+/** `application/x-www-form-urlencoded`: an object (nested as `a[b]=c`), a string or URLSearchParams; files and streams are refused. */
+export const formBody: Extension = { encode, body: (body, mediaType, op) => {
   if (!/^application\/x-www-form-urlencoded/i.test(mediaType)) return undefined;
-  const b = typeof body === "string" || body instanceof URLSearchParams ? body : new URLSearchParams(formFields(body)).toString();
-  return { body: b, type: mediaType, replayable: true };
+  const fix = "send files as multipart/form-data, or pass strings";
+  if (typeof body === "string" || body instanceof URLSearchParams) return { body, type: mediaType, replayable: true };
+  if (!isPlain(body)) refuse(op, mediaType, `a ${kind(body)}`, "pass an object of fields, a string or URLSearchParams");
+  const fields = formFields(body, (field, v) => refuse(op, mediaType, `a ${kind(v)}`, fix, field));
+  return { body: new URLSearchParams(fields).toString(), type: mediaType, replayable: true };
 } };
 
-/** `multipart/form-data`: a FormData, or an object of fields (Blob / bytes as files, objects as JSON parts). */
+/** A file part: Blob / File as is (File keeps its name), bytes as a Blob. */
+const filePart = (v: Blob | ArrayBuffer | ArrayBufferView): Blob => (v instanceof Blob ? v : new Blob([v as ArrayBuffer]));
+
+/**
+ * `multipart/form-data`: a FormData; an object of fields (Blob / File / bytes as files, arrays as repeated
+ * parts, objects as JSON parts, Dates as ISO strings); or one file alone (a schema `{type: string, format:
+ * binary}`), sent as the part `file`. Streams are refused: read them first (`await new Response(stream).blob()`).
+ */
 export const multipartBody: Extension = { encode, body: (body, mediaType, op) => {
   if (!/^multipart\/form-data/i.test(mediaType)) return undefined;
   if (body instanceof FormData) return { body, type: undefined, replayable: true };
-  if (!isPlain(body)) throw invalid(op, "FormData or an object");
   const fd = new FormData();
-  for (const [k, v] of entries(body)) {
-    for (const x of Array.isArray(v) ? v : [v]) {
-      if (x instanceof Blob) fd.append(k, x, (x as { name?: string }).name ?? k);
-      else if (x instanceof Uint8Array || x instanceof ArrayBuffer) fd.append(k, new Blob([x]), k);
-      else if (isPlain(x)) fd.append(k, new Blob([JSON.stringify(x)], { type: "application/json" }));
-      else fd.append(k, str(x));
-    }
-  }
+  const stream = (field?: string): never => refuse(op, mediaType, "a stream", "read it into a Blob first (`await new Response(stream).blob()`)", field);
+  const add = (k: string, x: unknown): void => {
+    if (x instanceof Blob || x instanceof ArrayBuffer || ArrayBuffer.isView(x)) fd.append(k, filePart(x), (x as { name?: string }).name || k);
+    else if (isBinary(x)) stream(k);
+    else if (isPlain(x) || Array.isArray(x)) fd.append(k, new Blob([JSON.stringify(x)], { type: "application/json" }));
+    else fd.append(k, str(x));
+  };
+  if (isBinary(body)) {
+    if (body instanceof ReadableStream || !(body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body))) stream();
+    add("file", body);
+  } else if (isPlain(body)) {
+    for (const [k, v] of entries(body)) for (const x of Array.isArray(v) ? v : [v]) if (x !== undefined && x !== null) add(k, x);
+  } else refuse(op, mediaType, `a ${kind(body)}`, "pass an object of fields, a FormData, or one Blob / File");
   return { body: fd, type: undefined, replayable: true };
 } };
 
-/** Any other media type: Uint8Array, ArrayBuffer, Blob, string, or a stream (web ReadableStream or async iterable, sent once). */
+/** Any other media type: Uint8Array (any ArrayBuffer view), ArrayBuffer, Blob, string, or a stream (web ReadableStream or async iterable, sent once). */
 export const binaryBody: Extension = { encode, body: (body, mediaType, op) => {
-  if (typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof Blob) {
+  if (typeof body === "string" || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || body instanceof Blob) {
     return { body: body as EncodedBodyInit, type: mediaType, replayable: true };
   }
   // undici accepts async iterables (a Node Readable) as a body.
-  if (body instanceof ReadableStream || (typeof body === "object" && body !== null && Symbol.asyncIterator in body)) {
-    return { body: body as EncodedBodyInit, type: mediaType, replayable: false };
-  }
-  throw invalid(op, "bytes, Blob, string or stream");
+  if (isBinary(body)) return { body: body as EncodedBodyInit, type: mediaType, replayable: false };
+  return refuse(op, mediaType, `a ${kind(body)}`, "pass bytes (Uint8Array / ArrayBuffer), a Blob / File, a string or a stream");
 } };
-

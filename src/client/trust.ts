@@ -3,76 +3,14 @@
  * calls and `integration.fetch()`). The outbound policy itself is in the SDK core (runtime/outbound.ts).
  */
 import { ClientError } from "./errors.js";
-import { str } from "./serialize.js";
 import type { AuthApplier, AuthParts, SecurityRequirement, SecurityScheme } from "./types.js";
 import { currentContext } from "../runtime/context.js";
 import { connectionError, trustOf } from "../runtime/resolved.js";
-import type { CredentialLevel, ExecutionOrg } from "../kernel/types.js";
+import { configString, credentialLevel, credentialsMissingMessage, type Target, untrustedOriginMessage } from "../runtime/request-policy.js";
+import type { CredentialLevel } from "../kernel/types.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 
-/** The config value of `key` as a string (`str`); undefined when unset or empty. */
-function configString(integ: ResolvedIntegration, key: string): string | undefined {
-  const v = integ.config.has(key) ? integ.config.get(key) : undefined;
-  return (v ?? "") === "" ? undefined : str(v);
-}
-
-/** A spec server: URL template and its variables (a subset of the client's ServerSpec). */
-interface Server {
-  url: string;
-  variables?: Record<string, { default: string; configKey?: string }>;
-}
-
-/**
- * The origins integration-level credentials may go to: the default (integration-level) value of
- * `baseKey`, the spec's servers with variables from the defaults, and the integration's `trusted_origins`.
- * An org override never adds to this set.
- */
-function trustedOrigins(integ: ResolvedIntegration, servers: readonly Server[], baseKey: string): Set<string> {
-  const trust = trustOf(integ);
-  const def = (k: string): string | undefined => (integ.config.levelOf(k) === "org" ? trust.defaults.get(k) || undefined : configString(integ, k));
-  const out = new Set<string>();
-  const add = (u: string | undefined): void => {
-    if (u && /^https?:\/\//i.test(u)) {
-      try {
-        out.add(new URL(u).origin);
-      } catch {
-        // not a URL: nothing to trust
-      }
-    }
-  };
-  add(def(baseKey));
-  for (const s of servers) add(s.url.replace(/\{([^}]+)\}/g, (_m, n: string) => def(s.variables?.[n]?.configKey ?? n) ?? s.variables?.[n]?.default ?? ""));
-  for (const o of trust.trustedOrigins) add(o);
-  return out;
-}
-
-/** Where one client's requests for one resolved integration go. */
-export interface Target {
-  /** The base URL in effect, without a trailing slash; "" when there is no absolute one. */
-  base: string;
-  /** The base URL as configured, for the error when it is not absolute. */
-  raw: string | null;
-  /** The origin of the base URL in effect (an org-level credential may go there). */
-  origin: string;
-  /** The integration's trusted origins (see `trustedOrigins`). */
-  trusted: ReadonlySet<string>;
-  privateNetwork: boolean;
-  org: ExecutionOrg | null;
-}
-
-/**
- * The base URL in effect for the org: config `baseKey` if set, else the first server's URL with
- * variables from config (`variables[v].configKey ?? v`) then their defaults; and the trust inputs.
- */
-export function targetOf(integ: ResolvedIntegration, servers: readonly Server[], baseKey: string): Target {
-  const trust = trustOf(integ);
-  const get = (k: string): string | undefined => configString(integ, k);
-  let base = get(baseKey);
-  const server = servers[0];
-  if (!base && server) base = server.url.replace(/\{([^}]+)\}/g, (_m, n: string) => get(server.variables?.[n]?.configKey ?? n) ?? server.variables?.[n]?.default ?? "");
-  const u = /^https?:\/\//i.test(base ?? "") ? new URL(base as string) : null;
-  return { base: u ? u.href.replace(/\/+$/, "") : "", raw: base ?? null, origin: u?.origin ?? "", trusted: trustedOrigins(integ, servers, baseKey), privateNetwork: trust.privateNetwork, org: trust.org };
-}
+export { targetOf, type Target } from "../runtime/request-policy.js";
 
 /** One satisfied security requirement and the level of the credentials in it (null: none sent). */
 export type Cred = AuthParts & { level: CredentialLevel | null };
@@ -123,19 +61,7 @@ export function credentialsFor(
   // The OAuth connection is broken: say so (and how to fix it) instead of "no credentials".
   const broken = w.some((x) => x.startsWith("OAuth")) ? connectionError(integ) : null;
   if (broken) throw broken;
-  throw new ClientError("BIFROST_CLIENT_CREDENTIALS_MISSING", 409, `${integ.name}: no credentials${org ? ` for organization "${org}"` : ""}; set ${w.join(" or ")}`, {
-    integration: integ.name,
-    org,
-    operationId,
-    wanted: w,
-  });
-}
-
-/** The level of credentials built from config keys `keys` (and the OAuth token when `token`): null when none. */
-function credentialLevel(integ: ResolvedIntegration, keys: readonly string[], token: boolean): CredentialLevel | null {
-  const levels = keys.map((k) => integ.config.levelOf(k));
-  if (token) levels.push(trustOf(integ).oauthLevel ?? "integration");
-  return levels.includes("integration") ? "integration" : levels[0] ? "org" : null;
+  throw new ClientError("BIFROST_CLIENT_CREDENTIALS_MISSING", 409, credentialsMissingMessage(integ, org, w), { integration: integ.name, org, operationId, wanted: w });
 }
 
 /**
@@ -149,15 +75,5 @@ export function checkTrusted(integ: ResolvedIntegration, t: Target, origin: stri
 /** Refused before anything is sent: `level` credentials would go to `origin`, which is not trusted for them. */
 function untrustedOrigin(integ: ResolvedIntegration, origin: string, level: CredentialLevel, operationId: string): ClientError {
   const org = trustOf(integ).org?.slug ?? null;
-  const what = level === "integration" ? "integration-level credentials (defaults or the integration's OAuth connection)" : "this organization's credentials";
-  const where =
-    level === "integration" ? "the integration's trusted origins (the default base URL, the spec's servers, trusted_origins)" : "the integration's trusted origins nor the organization's own base URL";
-  return new ClientError(
-    "BIFROST_CLIENT_UNTRUSTED_ORIGIN",
-    403,
-    `${integ.name}: refusing to send ${what} to ${origin}${org ? ` for organization "${org}"` : ""}: it is not one of ${where}; nothing was sent. ` +
-      `A platform admin can trust it by adding "${origin}" to the integration's trusted_origins (\`trusted_origins:\` in bifrost.yaml, or PATCH /api/integrations/${integ.name}); ` +
-      `or the organization sets its own credential (\`bifrost config set ${integ.name} KEY=VALUE --org SLUG\`, \`bifrost oauth connect ${integ.name} --org SLUG\`).`,
-    { integration: integ.name, org, origin, level, operationId },
-  );
+  return new ClientError("BIFROST_CLIENT_UNTRUSTED_ORIGIN", 403, untrustedOriginMessage(integ, origin, level), { integration: integ.name, org, origin, level, operationId });
 }

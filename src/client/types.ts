@@ -221,3 +221,15 @@ export interface Client {
   /** One page for `paginate()`: `url` (absolute) replaces the operation's path and query when given. Body parsed as JSON. */
   page(op: OperationSpec, args: RequestArgs, ext?: readonly Extension[], url?: string): Promise<Page>;
 }
+
+type Digit = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+
+/** Every HTTP status an `ApiError` can carry (300–599; `ErrorStatus<4>`: 400–499), as number literals. */
+export type ErrorStatus<C extends 3 | 4 | 5 = 3 | 4 | 5> = `${C}${Digit}${Digit}` extends infer S ? (S extends `${infer N extends number}` ? N : never) : never;
+
+/**
+ * What a generated operation returns: a promise of the response body type; the phantom `~errors` (never
+ * set at runtime) names the `ApiError`s the operation declares, by status, for `isApiError(e, operation)`.
+ */
+export type Call<R, E> = Promise<R> & { readonly "~errors"?: E };
+

@@ -3,7 +3,8 @@
  * variables and `base_url`. Existing keys and values are never removed or changed.
  */
 import type { ConfigSchemaItem } from "../core/types.js";
-import type { ClientSpec, SecurityScheme, ServerVariable } from "../client/types.js";
+import type { ClientSpec, SecurityRequirement, SecurityScheme, ServerVariable } from "../client/types.js";
+import { AuthChoiceError } from "./errors.js";
 import { snakeCase } from "./names.js";
 import { isObject, type JsonObject } from "./pointer.js";
 
@@ -72,6 +73,52 @@ export function planSecurity(doc: JsonObject): SecurityPlan {
     }
   }
   return { schemes, unsupported, keys };
+}
+
+/**
+ * How generated calls authenticate (`bifrost sdk generate --auth`): the spec's security schemes
+ * (`spec`, the default) or one scheme for every operation, for specs that declare none or the wrong one.
+ */
+export type AuthChoice = "spec" | "oauth" | "bearer" | "basic" | "none" | `api-key:${"header" | "query"}:${string}`;
+
+export const AUTH_FORMS = "spec, oauth, bearer, basic, api-key:header:NAME, api-key:query:NAME, none";
+
+/** A header field name (RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Parse `--auth` (undefined = `spec`); throws BIFROST_GENERATOR_AUTH_INVALID naming the accepted forms. */
+export function parseAuthChoice(raw: string | undefined): AuthChoice {
+  if (raw === undefined) return "spec";
+  const v = raw.trim();
+  if (v === "spec" || v === "oauth" || v === "bearer" || v === "basic" || v === "none") return v;
+  const m = /^api-key:(header|query):(.*)$/i.exec(v);
+  const name = m?.[2] ?? "";
+  if (m && (m[1]?.toLowerCase() === "header" ? TOKEN.test(name) : name !== "" && !/[\s&=#]/.test(name))) return `api-key:${m[1]?.toLowerCase() as "header" | "query"}:${name}`;
+  const why = m ? `"${name}" is not a valid ${m[1]?.toLowerCase()} name` : `"${raw}" is not one of them`;
+  throw new AuthChoiceError(`Invalid auth choice: ${why}. Accepted: ${AUTH_FORMS} (e.g. --auth api-key:header:X-Api-Key).`, { auth: raw, accepted: AUTH_FORMS.split(", ") });
+}
+
+/** The security plan for a non-`spec` choice: one scheme `auth` required by every operation (none for `none`). */
+export function planAuthChoice(choice: Exclude<AuthChoice, "spec">): SecurityPlan & { security: SecurityRequirement[] } {
+  const one = (s: SecurityScheme, keys: PlannedKey[]): SecurityPlan & { security: SecurityRequirement[] } => ({ schemes: { auth: s }, unsupported: [], keys, security: [{ auth: [] }] });
+  if (choice === "none") return { schemes: {}, unsupported: [], keys: [], security: [] };
+  if (choice === "oauth") return one({ type: "oauth2" }, []);
+  if (choice === "bearer") return one({ type: "http", scheme: "bearer", configKey: "bearer_token" }, [{ key: "bearer_token", type: "secret", description: "Bearer token (--auth bearer; used when the integration has no OAuth token)" }]);
+  if (choice === "basic") {
+    return one({ type: "http", scheme: "basic", usernameKey: "username", passwordKey: "password" }, [
+      { key: "username", type: "string", description: "HTTP basic user name (--auth basic)" },
+      { key: "password", type: "secret", description: "HTTP basic password (--auth basic)" },
+    ]);
+  }
+  const [, where, ...rest] = choice.split(":");
+  const name = rest.join(":");
+  return one({ type: "apiKey", in: where as "header" | "query", name, configKey: "api_key" }, [{ key: "api_key", type: "secret", description: `API key (--auth ${choice})` }]);
+}
+
+/** The `--auth` choice recorded in a generated module (`spec` when none is). */
+export function authChoiceOf(source: string): AuthChoice {
+  const m = /^\/\/ bifrost sdk generate --auth (\S+)$/m.exec(source.slice(0, 2000));
+  return m ? parseAuthChoice(m[1]) : "spec";
 }
 
 export interface ServerPlan {

@@ -51,3 +51,10 @@ export class SdkOutOfDateError extends BifrostError {
     super("BIFROST_GENERATOR_OUT_OF_DATE", 409, message, details);
   }
 }
+
+/** The `--auth` choice is not one of the accepted forms (listed in the message). */
+export class AuthChoiceError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super("BIFROST_GENERATOR_AUTH_INVALID", 422, message, details);
+  }
+}

@@ -1,4 +1,5 @@
 /** `bifrost/generator`: OpenAPI (2.0 / 3.0 / 3.1) → one typed TypeScript module calling `bifrost/client`. */
+import { parseAuthChoice } from "./config-keys.js";
 import { emitModule, type EmitResult } from "./emit.js";
 import { loadSpec, type LoadOptions, type LoadedSpec } from "./load.js";
 import { normalizeModuleName } from "./module-name.js";
@@ -7,7 +8,7 @@ import type { ProgressReporter } from "./progress.js";
 export { emitModule, type EmitOptions, type EmitResult } from "./emit.js";
 export { loadSpec, type LoadOptions, type LoadedSpec } from "./load.js";
 export { normalizeModuleName } from "./module-name.js";
-export { mergeConfigSchema, type ConfigMerge, type PlannedKey } from "./config-keys.js";
+export { AUTH_FORMS, authChoiceOf, mergeConfigSchema, parseAuthChoice, type AuthChoice, type ConfigMerge, type PlannedKey } from "./config-keys.js";
 export type { ProgressEvent, ProgressReporter, GeneratorPhase } from "./progress.js";
 export * from "./errors.js";
 
@@ -17,6 +18,8 @@ export interface GenerateOptions extends LoadOptions {
   module?: string;
   clientImport?: string;
   onProgress?: ProgressReporter;
+  /** `--auth`: `spec` (default), `oauth`, `bearer`, `basic`, `api-key:header:NAME`, `api-key:query:NAME`, `none`. */
+  auth?: string;
 }
 
 export interface GenerateResult extends EmitResult {
@@ -29,11 +32,13 @@ export interface GenerateResult extends EmitResult {
 /** Load + emit, in memory (nothing is written). */
 export async function generateSdk(spec: string | LoadedSpec, opts: GenerateOptions): Promise<GenerateResult> {
   const moduleName = normalizeModuleName(opts.module ?? opts.integration);
+  // Checked before anything is loaded: a bad choice costs no download.
+  const auth = parseAuthChoice(opts.auth);
   const t0 = performance.now();
   const loaded = typeof spec === "string" ? await loadSpec(spec, opts) : spec;
   const t1 = performance.now();
   opts.onProgress?.({ phase: "emit", done: 0, total: null });
-  const emitted = emitModule(loaded.doc, { integration: opts.integration, moduleName, ...(opts.clientImport ? { clientImport: opts.clientImport } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const emitted = emitModule(loaded.doc, { integration: opts.integration, moduleName, ...(opts.clientImport ? { clientImport: opts.clientImport } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), auth });
   const t2 = performance.now();
   opts.onProgress?.({ phase: "done" });
   const info = (loaded.doc.info ?? {}) as { title?: unknown };

@@ -9,6 +9,7 @@ import { pathToFileURL, fileURLToPath } from "node:url";
 import { importEsm } from "../core/esm-import.js";
 import { defaultFetchOptions, fetchSpecUrl, type SpecFetchOptions } from "./fetch.js";
 import { SpecFetchError, SpecInvalidError, SpecParseError, SpecTooLargeError } from "./errors.js";
+import { markSwagger2Produces } from "./operations.js";
 import { parseSpecText } from "./parse.js";
 import { isObject, type JsonObject } from "./pointer.js";
 import { noProgress, type ProgressReporter } from "./progress.js";
@@ -106,6 +107,7 @@ async function loadFromText(text: string, source: string, base: string | null, f
   if (typeof doc.swagger === "string" || typeof doc.swagger === "number") {
     if (String(doc.swagger) !== "2.0") throw new SpecInvalidError(`Invalid OpenAPI document at #/swagger: unsupported Swagger version ${JSON.stringify(doc.swagger)} (2.0 is supported).`, { path: "#/swagger" });
     progress({ phase: "convert", message: "Swagger 2.0 → OpenAPI 3.0" });
+    markSwagger2Produces(doc);
     doc = await convertSwagger2(doc);
   }
   progress({ phase: "validate" });

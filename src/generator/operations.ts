@@ -20,6 +20,32 @@ interface ParamInfo {
 export interface MediaInfo {
   mediaType: string;
   schema: unknown;
+  /** From a Swagger 2.0 `produces` list, the response having no schema (typed by the media type alone). */
+  produces?: true;
+}
+
+/** Where `markSwagger2Produces` keeps a schemaless response's media types through the 3.0 conversion. */
+const PRODUCES = "x-bifrost-produces";
+
+/**
+ * Swagger 2.0, before conversion: a response without a schema whose operation `produces` a non-JSON media
+ * type (`image/png`, `text/html`) would lose it (the converter drops `produces` without a schema). Keep it
+ * as an extension, so the response is typed by its media type rather than as no body.
+ */
+export function markSwagger2Produces(doc: JsonObject): void {
+  const global = Array.isArray(doc.produces) ? doc.produces : [];
+  for (const item of Object.values(isObject(doc.paths) ? doc.paths : {})) {
+    if (!isObject(item)) continue;
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!isObject(op) || !isObject(op.responses)) continue;
+      const produces = (Array.isArray(op.produces) ? op.produces : global).filter((m): m is string => typeof m === "string");
+      if (!produces.some((m) => !isJsonMedia(m))) continue;
+      for (const [status, r] of Object.entries(op.responses)) {
+        if (isObject(r) && r.$ref === undefined && r.schema === undefined && status !== "204" && method !== "head") r[PRODUCES] = [...produces];
+      }
+    }
+  }
 }
 
 interface ResponseInfo {
@@ -172,7 +198,8 @@ export function collectOperations(doc: JsonObject, reservedNames: Iterable<strin
         for (const [status, raw] of Object.entries(op.responses)) {
           const r = deref(doc, raw);
           if (!isObject(r)) continue;
-          responses.push({ status, media: mediaList(doc, r.content), headers: isObject(r.headers) ? Object.keys(r.headers) : [] });
+          const produced = !isObject(r.content) && Array.isArray(r[PRODUCES]) ? r[PRODUCES].filter((m): m is string => typeof m === "string").map((mediaType) => ({ mediaType, schema: undefined, produces: true as const })) : [];
+          responses.push({ status, media: produced.length > 0 ? produced : mediaList(doc, r.content), headers: isObject(r.headers) ? Object.keys(r.headers) : [] });
         }
       }
       const security = Array.isArray(op.security) ? (op.security.filter(isObject) as unknown as SecurityRequirement[]) : undefined;

@@ -14,6 +14,19 @@ export interface SchemaContext {
   /** Type names in an immediate-reference cycle, by SCC id. */
   scc: Map<string, number>;
   warn: (message: string) => void;
+  /** Discriminator parent schema (no oneOf/anyOf, subtypes `allOf` it) → the name of its own object type (`PetBase`). */
+  bases: Map<object, string>;
+}
+
+/** Where a type is used: requests leave `readOnly` properties out, responses `writeOnly` ones; null: both kept. */
+export type SchemaMode = "request" | "response" | null;
+
+/** Whether a property schema (or the schema its `$ref` names) is `readOnly` / `writeOnly`. */
+function propFlag(doc: JsonObject, p: unknown, flag: "readOnly" | "writeOnly"): boolean {
+  if (!isObject(p)) return false;
+  if (p[flag] === true) return true;
+  const t = typeof p.$ref === "string" ? resolvePointer(doc, p.$ref) : undefined;
+  return isObject(t) && t[flag] === true;
 }
 
 export function docComment(text: string | undefined, indent: string, extra: string[] = []): string {
@@ -55,43 +68,58 @@ function intersection(parts: string[]): string {
 /** Emits type text for schemas, tracking the component being emitted (for cycle cuts). */
 export class SchemaEmitter {
   private current: string | null = null;
+  private mode: SchemaMode = null;
   private readonly inlining = new Set<string>();
   /** Include property descriptions as doc comments. */
   docs = true;
+  /** Type name → the names of its request / response variants (only types that differ in that position). */
+  readonly variants = new Map<string, { request?: string; response?: string }>();
 
   constructor(readonly ctx: SchemaContext) {}
 
-  /** Type text for a named component's body. */
-  component(name: string, schema: unknown): string {
+  /** Type text for a named component's body (`mode`: its request or response variant). */
+  component(name: string, schema: unknown, mode: SchemaMode = null): string {
     this.current = name;
+    this.mode = mode;
     try {
       return this.type(schema, true, "");
     } finally {
       this.current = null;
+      this.mode = null;
     }
   }
 
   /** Type text for an inline schema (operation params, bodies, responses). */
-  inline(schema: unknown, indent = ""): string {
+  inline(schema: unknown, indent = "", mode: SchemaMode = null): string {
     this.current = null;
-    return this.type(schema, false, indent);
+    this.mode = mode;
+    try {
+      return this.type(schema, false, indent);
+    } finally {
+      this.mode = null;
+    }
+  }
+
+  /** `name`, or its variant for the current mode. */
+  nameFor(name: string, mode: SchemaMode = this.mode): string {
+    return (mode && this.variants.get(name)?.[mode]) ?? name;
   }
 
   /** Follow `$ref`s to a component schema name or the target object. */
-  private refType(ref: string, immediate: boolean, indent: string): string {
+  private refType(ref: string, immediate: boolean, indent: string, inAllOf = false): string {
     const target = resolvePointer(this.ctx.doc, ref);
     if (target === undefined) {
       this.ctx.warn(`unresolved $ref ${ref}; typed as unknown`);
       return "unknown";
     }
     if (isObject(target)) {
-      const name = this.ctx.named.get(target);
+      const name = (inAllOf && this.ctx.bases.get(target)) || this.ctx.named.get(target);
       if (name !== undefined) {
         if (immediate && this.current !== null) {
           const a = this.ctx.scc.get(this.current);
           if (a !== undefined && a === this.ctx.scc.get(name)) return "unknown";
         }
-        return name;
+        return this.nameFor(name);
       }
     }
     if (this.inlining.has(ref)) return "unknown";
@@ -103,21 +131,22 @@ export class SchemaEmitter {
     }
   }
 
-  type(schema: unknown, immediate: boolean, indent: string): string {
+  type(schema: unknown, immediate: boolean, indent: string, inAllOf = false): string {
     if (schema === true || schema === undefined) return "unknown";
     if (schema === false) return "never";
     if (!isObject(schema)) return "unknown";
     const s = schema;
     const nullable = s.nullable === true || (Array.isArray(s.type) && s.type.includes("null"));
     if (typeof s.$ref === "string") {
-      const t = this.refType(s.$ref, immediate, indent);
+      // An allOf member naming a discriminator parent extends its own object type, not the union of its subtypes.
+      const t = this.refType(s.$ref, immediate, indent, inAllOf);
       return nullable && t !== "unknown" ? union([t, "null"]) : t;
     }
     const parts: string[] = [];
     const composed = Array.isArray(s.allOf) || Array.isArray(s.oneOf) || Array.isArray(s.anyOf);
     const core = this.core(s, immediate, indent, composed);
     if (core !== null) parts.push(core);
-    if (Array.isArray(s.allOf)) for (const m of s.allOf) parts.push(this.type(m, immediate, indent));
+    if (Array.isArray(s.allOf)) for (const m of s.allOf) parts.push(this.type(m, immediate, indent, true));
     for (const key of ["oneOf", "anyOf"] as const) {
       const list = s[key];
       if (Array.isArray(list) && list.length > 0) parts.push(this.alternatives(s, list, immediate, indent));
@@ -159,7 +188,8 @@ export class SchemaEmitter {
     for (const t of types) {
       switch (t) {
         case "string":
-          out.push(s.format === "binary" ? "Blob" : "string");
+          // A file: received as a Blob; sent as a Blob / File or bytes.
+          out.push(s.format === "binary" ? (this.mode === "request" ? "$File" : "Blob") : "string");
           break;
         case "integer":
         case "number":
@@ -202,11 +232,14 @@ export class SchemaEmitter {
   /** Object type literal; null for a bare `type: object` next to allOf/oneOf/anyOf (the members say it all). */
   private object(s: JsonObject, indent: string, composed: boolean): string | null {
     const props = isObject(s.properties) ? s.properties : {};
-    const keys = Object.keys(props);
+    const all = Object.keys(props);
+    // readOnly properties are not sent, writeOnly ones not returned.
+    const skip = this.mode === "request" ? "readOnly" : this.mode === "response" ? "writeOnly" : null;
+    const keys = skip ? all.filter((k) => !propFlag(this.ctx.doc, props[k], skip)) : all;
     const required = new Set(Array.isArray(s.required) ? s.required.filter((x): x is string => typeof x === "string") : []);
     const ap = s.additionalProperties;
     const pp = isObject(s.patternProperties) ? Object.values(s.patternProperties) : [];
-    if (keys.length === 0 && composed && ap === undefined && pp.length === 0) return null;
+    if (all.length === 0 && composed && ap === undefined && pp.length === 0) return null;
     const inner = `${indent}  `;
     const lines: string[] = [];
     for (const k of keys) {
@@ -221,7 +254,7 @@ export class SchemaEmitter {
       lines.push(`${inner}${propKeyOf(k)}${required.has(k) ? "" : "?"}: ${this.type(p, false, inner)};`);
     }
     let index: string | null = null;
-    if (ap === true || (isObject(ap) && Object.keys(ap).length === 0) || (ap === undefined && keys.length === 0 && pp.length === 0)) index = "unknown";
+    if (ap === true || (isObject(ap) && Object.keys(ap).length === 0) || (ap === undefined && all.length === 0 && pp.length === 0)) index = "unknown";
     else if (isObject(ap) || pp.length > 0) {
       const ts = [...(isObject(ap) ? [this.type(ap, false, inner)] : []), ...pp.map((x) => this.type(x, false, inner))];
       index = union(ts);
@@ -229,7 +262,7 @@ export class SchemaEmitter {
     if (index !== null && (keys.length === 0 || index === "unknown")) lines.push(`${inner}[key: string]: ${index};`);
     const body = lines.length === 0 ? "{}" : `{\n${lines.join("\n")}\n${indent}}`;
     if (index !== null && keys.length > 0 && index !== "unknown") return `${body} & { [key: string]: ${index} }`;
-    if (lines.length === 0) return "{ [key: string]: never }";
+    if (lines.length === 0) return all.length > 0 ? "{}" : "{ [key: string]: never }";
     return body;
   }
 }
@@ -238,7 +271,7 @@ function propKeyOf(name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
 }
 
-function discriminatorValues(disc: JsonObject, ref: string): string[] {
+export function discriminatorValues(disc: JsonObject, ref: string): string[] {
   const out: string[] = [];
   if (isObject(disc.mapping)) {
     for (const [value, target] of Object.entries(disc.mapping)) {
@@ -253,13 +286,13 @@ function discriminatorValues(disc: JsonObject, ref: string): string[] {
 export function immediateRefs(ctx: SchemaContext, schema: unknown): string[] {
   const out: string[] = [];
   const seen = new Set<unknown>();
-  const walk = (s: unknown): void => {
+  const walk = (s: unknown, inAllOf = false): void => {
     if (!isObject(s) || seen.has(s)) return;
     seen.add(s);
     if (typeof s.$ref === "string") {
       const target = resolvePointer(ctx.doc, s.$ref);
       if (isObject(target)) {
-        const name = ctx.named.get(target);
+        const name = (inAllOf && ctx.bases.get(target)) || ctx.named.get(target);
         if (name !== undefined) out.push(name);
         else walk(target);
       }
@@ -267,7 +300,7 @@ export function immediateRefs(ctx: SchemaContext, schema: unknown): string[] {
     }
     for (const k of ["allOf", "oneOf", "anyOf"] as const) {
       const list = s[k];
-      if (Array.isArray(list)) for (const m of list) walk(m);
+      if (Array.isArray(list)) for (const m of list) walk(m, k === "allOf");
     }
   };
   walk(schema);
@@ -325,4 +358,41 @@ export function cyclicComponents(graph: Map<string, string[]>): Map<string, numb
   };
   for (const v of graph.keys()) if (!idx.has(v)) strong(v);
   return result;
+}
+
+/**
+ * What decides whether a named type needs request / response variants: whether it has `readOnly` /
+ * `writeOnly` properties or binary strings of its own, and the named types it refers to (anywhere).
+ */
+export function typeDeps(ctx: SchemaContext, schema: unknown): { readOnly: boolean; writeOnly: boolean; binary: boolean; refs: string[] } {
+  const out = { readOnly: false, writeOnly: false, binary: false, refs: [] as string[] };
+  const seen = new Set<unknown>();
+  const walk = (s: unknown, inAllOf = false): void => {
+    if (!isObject(s) || seen.has(s)) return;
+    seen.add(s);
+    if (typeof s.$ref === "string") {
+      const target = resolvePointer(ctx.doc, s.$ref);
+      if (!isObject(target)) return;
+      const name = (inAllOf && ctx.bases.get(target)) || ctx.named.get(target);
+      if (name !== undefined) out.refs.push(name);
+      else walk(target);
+      return;
+    }
+    if (s.format === "binary") out.binary = true;
+    if (isObject(s.properties)) {
+      for (const p of Object.values(s.properties)) {
+        if (propFlag(ctx.doc, p, "readOnly")) out.readOnly = true;
+        if (propFlag(ctx.doc, p, "writeOnly")) out.writeOnly = true;
+        walk(p);
+      }
+    }
+    for (const k of ["items", "additionalProperties", "not"] as const) walk(s[k]);
+    for (const k of ["allOf", "oneOf", "anyOf", "prefixItems", "items"] as const) {
+      const list = s[k];
+      if (Array.isArray(list)) for (const m of list) walk(m, k === "allOf");
+    }
+    if (isObject(s.patternProperties)) for (const p of Object.values(s.patternProperties)) walk(p);
+  };
+  walk(schema);
+  return out;
 }

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import type { ConfigSchemaItem } from "../core/types.js";
 import type { Deps } from "../kernel/deps.js";
 import { getIntegration, updateIntegration } from "../services/integrations.js";
-import { mergeConfigSchema } from "./config-keys.js";
+import { authChoiceOf, mergeConfigSchema, parseAuthChoice } from "./config-keys.js";
 import { SdkOutOfDateError } from "./errors.js";
 import { generateSdk, type GenerateResult } from "./index.js";
 import { loadSpec, loadSpecInline, type LoadOptions, type LoadedSpec } from "./load.js";
@@ -21,6 +21,8 @@ export interface SdkRequest extends LoadOptions {
   module?: string;
   /** Output directory; default ./modules. */
   outDir?: string;
+  /** `--auth` choice; default `spec` (for `check`: the one recorded in the committed module). */
+  auth?: string;
 }
 
 export interface SdkOutcome {
@@ -38,10 +40,11 @@ async function load(req: SdkRequest): Promise<LoadedSpec> {
 
 /** Generate in memory and extend the integration's config schema. `write` also writes the module file. */
 export async function generateForIntegration(deps: Deps, integration: string, req: SdkRequest, write: boolean): Promise<SdkOutcome> {
+  const auth = parseAuthChoice(req.auth);
   const view = await getIntegration(deps, integration);
   const moduleName = normalizeModuleName(req.module ?? view.name);
   const loaded = await load(req);
-  const result = await generateSdk(loaded, { integration: view.name, module: moduleName, ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
+  const result = await generateSdk(loaded, { integration: view.name, module: moduleName, auth, ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
   const merge = mergeConfigSchema(view.configSchema, result.configKeys);
   if (merge.added.length > 0) await updateIntegration(deps, view.name, { configSchema: merge.schema });
   let file: string | null = null;
@@ -76,21 +79,24 @@ export function diffSummary(committed: string, fresh: string): { firstDifferentL
 
 /** Regenerate in memory and compare with the committed file; throws SdkOutOfDateError when it differs. Nothing is written. */
 export async function checkForIntegration(deps: Deps, integration: string, req: SdkRequest): Promise<CheckOutcome> {
+  const given = req.auth === undefined ? undefined : parseAuthChoice(req.auth);
   const view = await getIntegration(deps, integration);
   const moduleName = normalizeModuleName(req.module ?? view.name);
-  const loaded = await load(req);
-  const result = await generateSdk(loaded, { integration: view.name, module: moduleName, ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
-  const file = join(resolve(req.outDir ?? "modules"), result.fileName);
+  const file = join(resolve(req.outDir ?? "modules"), `${moduleName}.ts`);
   let committed: string;
   try {
     committed = await readFile(file, "utf8");
   } catch {
     throw new SdkOutOfDateError(`${file} does not exist; run \`bifrost sdk generate ${view.name} --spec …\` and commit it.`, { file, missing: true });
   }
+  // The module records its --auth choice: regenerate with it unless another one is asked for.
+  const auth = given ?? authChoiceOf(committed);
+  const loaded = await load(req);
+  const result = await generateSdk(loaded, { integration: view.name, module: moduleName, auth, ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
   if (committed !== result.source) {
     const d = diffSummary(committed, result.source);
     throw new SdkOutOfDateError(
-      `${file} is out of date: it differs from a fresh generation from line ${d.firstDifferentLine} (${d.changedLines} changed line(s); committed ${d.committedLines} lines, fresh ${d.freshLines}). Run \`bifrost sdk generate ${view.name} --spec …\`.`,
+      `${file} is out of date: it differs from a fresh generation from line ${d.firstDifferentLine} (${d.changedLines} changed line(s); committed ${d.committedLines} lines, fresh ${d.freshLines}). Run \`bifrost sdk generate ${view.name} --spec …${auth === "spec" ? "" : ` --auth ${auth}`}\`.`,
       { file, ...d },
     );
   }

@@ -42,7 +42,11 @@ export type FetchAuth =
 
 /** `integration.fetch(pathOrUrl, init)`: a standard RequestInit plus the client runtime's per-call options. */
 export interface IntegrationFetchInit extends RequestInit {
-  /** Credentials from config keys; default: the OAuth bearer token when the integration has OAuth, else none. */
+  /**
+   * Credentials from config keys. Default: as the integration's generated module authenticates (its
+   * `--auth` choice or the spec's security, when that module is loaded), else the OAuth bearer token when
+   * the integration has OAuth, else none.
+   */
   auth?: FetchAuth;
   /** Per-attempt timeout in ms (default 30 000). */
   timeoutMs?: number;

@@ -93,4 +93,23 @@ export default workflow("inventory", async () => ({ inventory: await getInventor
     expect(existsSync(join(tmp.dir, "escape.ts"))).toBe(false);
     expect(existsSync(join(tmp.dir, "modules/escape.ts"))).toBe(false);
   });
+
+  // (Invalid choices and a check with another choice: test/generator/service.test.ts, without spawning.)
+  it("--auth picks the scheme the spec lacks: recorded, honoured by check, used by the workflow", async () => {
+    const gen = await cli(["sdk", "generate", "Petstore", "--spec", SPEC, "--module", "petauth", "--auth", "api-key:query:token", "--json"]);
+    expect(gen.code).toBe(0);
+    expect(JSON.parse(gen.stdout)).toMatchObject({ auth: "api-key:query:token", config_keys_existing: ["base_url", "api_key"] });
+    expect((await cli(["sdk", "check", "Petstore", "--spec", SPEC, "--module", "petauth"])).code).toBe(0);
+    writeFileSync(
+      join(tmp.dir, "workflows/inventory-q.ts"),
+      `import { workflow } from "bifrost";
+import { getInventory } from "../modules/petauth";
+export default workflow("inventory-q", async () => ({ inventory: await getInventory() }));
+`,
+    );
+    const run = await cli(["run", "workflows/inventory-q.ts", "--org", "acme"]);
+    expect(run.code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ url: `/v2/store/inventory?token=${API_KEY}` });
+    expect(seen.at(-1)?.headers.api_key).toBeUndefined();
+  });
 });

@@ -1,6 +1,7 @@
 /** Emitted code for the construct fixtures: golden files plus targeted assertions. */
 import { describe, expect, it } from "vitest";
 import { emitModule, generateSdk, loadSpec, mergeConfigSchema } from "../../src/generator/index.js";
+import { loadSpecInline } from "../../src/generator/load.js";
 import { camelCase, pascalCase } from "../../src/generator/names.js";
 import { nameFromPath } from "../../src/generator/operations.js";
 import type { JsonObject } from "../../src/generator/pointer.js";
@@ -97,7 +98,7 @@ describe("construct fixtures", async () => {
     expect(src).toContain('body: { mediaTypes: ["application/json", "application/x-www-form-urlencoded"], required: true }');
     expect(src).toMatch(/metadata\?: \{\n\s+source\?: string;\n\s+tags\?: string\[\];/);
     expect(src).toContain("| URLSearchParams);");
-    expect(src).toMatch(/file\?: Blob;[\s\S]*\}\) \| FormData;/);
+    expect(src).toMatch(/file\?: \$File;[\s\S]*\}\) \| FormData;/);
     expect(src).toContain("body: $Binary;");
   });
 
@@ -221,5 +222,40 @@ describe("construct fixtures", async () => {
     expect(m.kept).toEqual(["base_url", "password"]);
     expect(m.added.map((k) => k.key)).toEqual(["api_key_header", "api_key_query", "api_key_cookie", "username", "bearer_auth", "tenant", "basePath"]);
     expect(m.added.every((k) => k.required === false)).toBe(true);
+  });
+
+  it("Swagger 2.0 `produces` without a schema: typed by the media type (Blob / string / unknown), JSON-only stays undefined", async () => {
+    const ok = { "200": { description: "ok" } };
+    const doc = {
+      swagger: "2.0",
+      info: { title: "P", version: "1" },
+      host: "api.example.com",
+      produces: ["application/json"],
+      paths: {
+        "/img": { get: { operationId: "getImg", produces: ["image/png"], responses: ok } },
+        "/pdf": { get: { operationId: "getPdf", produces: ["application/pdf"], responses: ok } },
+        "/html": { get: { operationId: "getHtml", produces: ["text/html"], responses: ok } },
+        "/xml": { get: { operationId: "getXml", produces: ["application/xml"], responses: ok } },
+        "/json": { get: { operationId: "getJson", responses: ok } },
+      },
+    };
+    const r = await generateSdk(await loadSpecInline(doc), { integration: "P" });
+    expect(r.source).toContain("export type GetImgResponse = Blob;");
+    expect(r.source).toContain("export type GetPdfResponse = Blob;");
+    expect(r.source).toContain("export type GetHtmlResponse = string;");
+    expect(r.source).toContain("export type GetXmlResponse = unknown;");
+    expect(r.source).toContain("export type GetJsonResponse = undefined;");
+  });
+
+  it("discriminator parent extended with allOf → tagged union of its subtypes; readOnly / writeOnly variants", async () => {
+    const r = await generateSdk(`${FIXTURES}/constructs/bodies-types-3.0.yaml`, { integration: "T" });
+    expect(r.source).toContain('export type Animal = ({ kind: "dog" } & Dog) | ({ kind: "Cat" } & Cat);');
+    expect(r.source).toContain("export type Dog = AnimalBase & {");
+    expect(r.source).toMatch(/export type TaskWritable = \{\n {2}title: string;\n {2}secret: string;\n {2}owner\?: Owner;\n\};/);
+    expect(r.source).toMatch(/export type TaskReadable = \{\n {2}id: number;\n {2}title: string;\n {2}completed_by\?: string;\n {2}owner\?: OwnerReadable;\n\};/);
+    expect(r.source).toContain("body: TaskWritable;");
+    expect(r.source).toContain("export type CreateTaskResponse = TaskReadable;");
+    expect(r.source).toContain("export type CreateTaskError = $ApiError<404, NotFound> | $ApiError<Exclude<$ErrorStatus<4>, 404>, Problem> | $ApiError<Exclude<$ErrorStatus, 404 | $ErrorStatus<4>>, unknown>;");
+    expect(r.source).toContain("export function createTask(args: CreateTaskArgs): $Call<CreateTaskResponse, CreateTaskError> {");
   });
 });

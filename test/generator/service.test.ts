@@ -81,4 +81,37 @@ describe("sdk generate / check for an integration", () => {
     const badName = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec, module: "../etc" });
     expect((badName.json() as { code: string }).code).toBe("BIFROST_GENERATOR_MODULE_NAME");
   });
+
+  it("--auth: recorded in the module, honoured by check, offered by the HTTP route; an invalid choice names the accepted forms and changes nothing", async () => {
+    const dir = tempDir("bifrost-sdk-auth-");
+    const spec = `${FIXTURES}/constructs/bodies-types-3.0.yaml`;
+    const res = await generateForIntegration(h.bf, "HaloPSA", { spec, module: "tasks", auth: "api-key:header:X-Tenant-Key", outDir: dir.dir }, true);
+    expect(res.result.auth).toBe("api-key:header:X-Tenant-Key");
+    expect(res.result.source.split("\n")[1]).toBe("// bifrost sdk generate --auth api-key:header:X-Tenant-Key");
+    expect(res.result.source).toContain('securitySchemes: { auth: { type: "apiKey", in: "header", name: "X-Tenant-Key", configKey: "api_key" } }, security: [{ auth: [] }]');
+    // check without --auth regenerates with the recorded choice; another choice is a difference.
+    await expect(checkForIntegration(h.bf, "HaloPSA", { spec, module: "tasks", outDir: dir.dir })).resolves.toMatchObject({ upToDate: true, result: { auth: "api-key:header:X-Tenant-Key" } });
+    await expect(checkForIntegration(h.bf, "HaloPSA", { spec, module: "tasks", outDir: dir.dir, auth: "bearer" })).rejects.toMatchObject({ code: "BIFROST_GENERATOR_OUT_OF_DATE", message: expect.stringContaining("--auth bearer") });
+    const before = await getIntegration(h.bf, "HaloPSA");
+    const written = readFileSync(join(dir.dir, "tasks.ts"), "utf8");
+    for (const bad of ["apikey", "api-key:header:", "api-key:header:Bad Name", "api-key:cookie:x", "api-key:query:a&b", "OAuth2"]) {
+      const e = await generateForIntegration(h.bf, "HaloPSA", { spec, module: "tasks", auth: bad, outDir: dir.dir }, true).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: "BIFROST_GENERATOR_AUTH_INVALID", message: expect.stringContaining("Accepted: spec, oauth, bearer, basic, api-key:header:NAME, api-key:query:NAME, none") });
+    }
+    await expect(checkForIntegration(h.bf, "HaloPSA", { spec, module: "tasks", outDir: dir.dir, auth: "nope" })).rejects.toMatchObject({ code: "BIFROST_GENERATOR_AUTH_INVALID" });
+    expect(readFileSync(join(dir.dir, "tasks.ts"), "utf8")).toBe(written);
+    expect((await getIntegration(h.bf, "HaloPSA")).configSchema).toEqual(before.configSchema);
+    // The route takes the same choice and reports it with the keys it added.
+    const inline = readFileSync(spec, "utf8");
+    const basic = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec: inline, module: "tasks", auth: "basic" });
+    expect(basic.statusCode).toBe(200);
+    const body = basic.json() as { auth: string; source: string; config_keys_added: Array<{ key: string }>; config_keys_existing: string[] };
+    expect(body.auth).toBe("basic");
+    expect(body.source).toContain('auth: { type: "http", scheme: "basic", usernameKey: "username", passwordKey: "password" }');
+    expect([...body.config_keys_added.map((k) => k.key), ...body.config_keys_existing].sort()).toEqual(["base_url", "password", "username"]);
+    const invalid = await h.call("POST", "/api/integrations/HaloPSA/sdk/generate", h.keys.platform, { spec: inline, auth: "token" });
+    expect(invalid.statusCode).toBe(422);
+    expect(invalid.json()).toMatchObject({ code: "BIFROST_GENERATOR_AUTH_INVALID", message: expect.stringContaining('"token" is not one of them') });
+    dir.cleanup();
+  });
 });

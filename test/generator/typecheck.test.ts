@@ -52,6 +52,78 @@ export const used = [maybe, pair];
 for await (const s of m.constructs31.paginate.getShapes()) shapes.push(s.kind === "Circle" ? s.r : 0);`,
   },
   {
+    name: "bodiestypes",
+    file: `${FIXTURES}/constructs/bodies-types-3.0.yaml`,
+    usage: `import { isApiError } from "bifrost/client";
+// readOnly properties are not accepted in request bodies; writeOnly ones are required there.
+await m.createTask({ body: { title: "t", secret: "s", owner: { name: "n", password: "p" } } });
+// @ts-expect-error id is readOnly: not part of a request body
+await m.createTask({ body: { id: 1, title: "t", secret: "s" } });
+// @ts-expect-error completed_by is readOnly
+await m.createTask({ body: { title: "t", secret: "s", completed_by: "me" } });
+// @ts-expect-error secret (writeOnly, required) is missing
+await m.createTask({ body: { title: "t" } });
+const task = await m.createTask({ body: { title: "t", secret: "s" } });
+export const seen: [number, string | undefined] = [task.id, task.completed_by];
+// @ts-expect-error secret is writeOnly: absent from responses
+export const leaked = task.secret;
+// @ts-expect-error nested writeOnly is absent from responses too
+export const pw = task.owner?.password;
+// Error bodies narrow by status.
+try {
+  await m.createTask({ body: { title: "t", secret: "s" } });
+} catch (e) {
+  if (isApiError(e, m.createTask)) {
+    if (e.status === 404) {
+      const missing: string = e.body.missing;
+      void missing;
+    } else if (e.status === 422) {
+      const title: string = e.body.title;
+      void title;
+      // @ts-expect-error a 4XX Problem has no "missing"
+      void e.body.missing;
+    } else if (e.status === 503) {
+      const u: unknown = e.body;
+      // @ts-expect-error an undeclared status has an unknown body
+      void e.body.title;
+      void u;
+    }
+  }
+  if (isApiError(e, m.listTasks) && e.status === 500) {
+    const t: string = e.body.title;
+    void t;
+  }
+  if (isApiError(e, m.listAnimals)) {
+    // no declared errors: a plain ApiError
+    const b: unknown = e.body;
+    void b;
+  }
+}
+// Discriminator parent: a tagged union of its allOf subtypes.
+for (const a of await m.listAnimals()) {
+  if (a.kind === "dog") {
+    const barks: boolean | undefined = a.barks;
+    void barks;
+  } else {
+    const lives: number | undefined = a.lives;
+    void lives;
+  }
+}
+// @ts-expect-error "bird" is not a declared subtype
+export const bird: m.Animal = { kind: "bird" };
+// Bodies: Blob / File / bytes / streams where the media type carries them.
+await m.uploadRaw({ body: new File(["x"], "x.txt") });
+await m.uploadRaw({ body: new Uint8Array([1]) });
+await m.uploadParts({ body: { file: new Blob(["a"]), attachments: [new File(["b"], "b.txt"), new Uint8Array([2])], note: "n", meta: { source: "s" } } });
+// @ts-expect-error file is required
+await m.uploadParts({ body: { note: "n" } });
+await m.submitForm({ body: { name: "n", address: { city: "c", lines: ["1", "2"] }, tags: ["a"] } });
+const note: string = await m.putNote({ body: "hello" });
+export const n = note;
+await m.putBlob({ body: new ReadableStream<Uint8Array>() });
+await m.putBlob({ body: new Blob(["z"]) });`,
+  },
+  {
     name: "petstore2",
     file: `${FIXTURES}/petstore-swagger2.yaml`,
     usage: `const pets = await m.findPetsByStatus({ query: { status: ["available"] } });

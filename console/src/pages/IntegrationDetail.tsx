@@ -6,6 +6,7 @@ import { ConfigForm } from "../panels/ConfigForm";
 import { MappingRow } from "../panels/MappingRow";
 import { OAuthSettings } from "../panels/OAuthSettings";
 import { SchemaEditor } from "../panels/SchemaEditor";
+import { GenerateSdk } from "../panels/GenerateSdk";
 import { TestConnection } from "../panels/TestConnection";
 import { ConfirmDialog, Dialog, FormError, TableHead, useLoad } from "../ui";
 
@@ -102,6 +103,7 @@ export function IntegrationDetailPage(props: { name: string; session: SessionInf
         </div>
       </section>
       {platform && <TestConnection integration={integration} orgs={orgs} />}
+      {platform && <GenerateSdk integration={integration} onGenerated={reload} />}
       {overridesFor && (
         <Dialog title={`Overrides: ${integration.name} for ${overridesFor}`} onClose={() => setOverridesFor(null)} wide>
           <ConfigForm

@@ -11,7 +11,10 @@ interface SdkOpts extends JsonFlag {
   spec: string;
   module?: string;
   out?: string;
+  auth?: string;
 }
+
+const AUTH_HELP = "spec (the spec's security schemes), oauth, bearer, basic, api-key:header:NAME, api-key:query:NAME, none";
 
 const PHASES: ProgressEvent["phase"][] = ["download", "parse", "bundle", "convert", "validate", "emit", "done"];
 
@@ -43,7 +46,7 @@ function progressRenderer(json: boolean, stream: NodeJS.WriteStream = process.st
 }
 
 function request(opts: SdkOpts, report: ProgressReporter): SdkRequest {
-  return { spec: opts.spec, ...(opts.module === undefined ? {} : { module: opts.module }), ...(opts.out === undefined ? {} : { outDir: opts.out }), onProgress: report };
+  return { spec: opts.spec, ...(opts.module === undefined ? {} : { module: opts.module }), ...(opts.auth === undefined ? {} : { auth: opts.auth }), ...(opts.out === undefined ? {} : { outDir: opts.out }), onProgress: report };
 }
 
 export function registerSdk(program: Command): void {
@@ -56,6 +59,7 @@ export function registerSdk(program: Command): void {
     .requiredOption("--spec <url-or-file>", "OpenAPI spec: https URL or file (JSON or YAML)")
     .option("--module <name>", "module name (default: the integration name, lowercased)")
     .option("--out <dir>", "output directory", "modules")
+    .option("--auth <choice>", `how calls authenticate: ${AUTH_HELP}`, "spec")
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: SdkOpts) => {
       const p = progressRenderer(opts.json === true);
@@ -66,6 +70,7 @@ export function registerSdk(program: Command): void {
         {
           file: res.file,
           module: r.moduleName,
+          auth: r.auth,
           export: r.exportName,
           operations: r.operations.length,
           paginated: r.operations.filter((o) => o.paginated).length,
@@ -78,6 +83,7 @@ export function registerSdk(program: Command): void {
         },
         () => {
           say(`Wrote ${res.file} (${r.operations.length} operations, ${r.schemaCount} schemas; import { ${r.exportName} } from "./${r.moduleName}.js").`);
+          if (r.auth !== "spec") say(`Every operation authenticates with --auth ${r.auth} (the spec's security schemes are not used).`);
           if (res.configAdded.length > 0) say(`Added config keys to ${integration}: ${res.configAdded.map((k) => `${k.key} (${k.type})`).join(", ")}`);
           else say(`Config schema of ${integration} unchanged.`);
           for (const rn of r.renames) note(`renamed: ${rn.method} ${rn.path} → ${rn.name} (${rn.operationId ? `operationId "${rn.operationId}"` : "no operationId"}; "${rn.wanted}" ${rn.reason === "reserved" ? "is reserved" : "was taken"})`);
@@ -93,10 +99,11 @@ export function registerSdk(program: Command): void {
     .requiredOption("--spec <url-or-file>", "OpenAPI spec: https URL or file (JSON or YAML)")
     .option("--module <name>", "module name (default: the integration name, lowercased)")
     .option("--out <dir>", "directory holding the module", "modules")
+    .option("--auth <choice>", `the --auth choice to compare with (default: the one recorded in the module): ${AUTH_HELP}`)
     .option("--json", "machine-readable output")
     .action(async (integration: string, opts: SdkOpts) => {
       const p = progressRenderer(opts.json === true);
       const res = await withBifrost(async (_bf, deps) => (await service()).checkForIntegration(deps, integration, request(opts, p.report))).finally(p.end);
-      emit(opts, { file: res.file, upToDate: true, operations: res.result.operations.length }, () => say(`${res.file} is up to date.`));
+      emit(opts, { file: res.file, upToDate: true, auth: res.result.auth, operations: res.result.operations.length }, () => say(`${res.file} is up to date.`));
     });
 }

@@ -137,6 +137,7 @@ export const ListEventsOutput = z.object({
 
 export const GenerateSdkOutput = z.object({
   module: z.string(),
+  auth: z.string().describe("The --auth choice the module was generated with (recorded in its header)."),
   file_name: z.string(),
   export: z.string(),
   source: z.string().describe("The generated TypeScript module; save it as file_name."),

@@ -9,6 +9,12 @@ export const GenerateSdkBody = z
     spec_url: z.string().min(1).max(4096).optional(),
     spec: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     module: z.string().min(1).max(100).optional(),
+    auth: z
+      .string()
+      .min(1)
+      .max(300)
+      .optional()
+      .describe("How calls authenticate: spec (default: the spec's security schemes), oauth, bearer, basic, api-key:header:NAME, api-key:query:NAME, none"),
   })
   .strict();
 
@@ -17,6 +23,7 @@ export function generatedOut(res: Awaited<ReturnType<typeof generateForIntegrati
   const r = res.result;
   return {
     module: r.moduleName,
+    auth: r.auth,
     file_name: r.fileName,
     export: r.exportName,
     source: r.source,
@@ -52,6 +59,7 @@ export function sdkRoutes(api: Api): void {
         {
           ...(body.spec_url !== undefined ? { spec: body.spec_url } : { inline: body.spec as string | object }),
           ...(body.module === undefined ? {} : { module: body.module }),
+          ...(body.auth === undefined ? {} : { auth: body.auth }),
           allowHttpLoopback,
         },
         false,

@@ -28,6 +28,7 @@ export const generateSdkTool = defineTool({
       {
         ...(args.spec_url !== undefined ? { spec: args.spec_url } : { inline: args.spec as string | object }),
         ...(args.module === undefined ? {} : { module: args.module }),
+        ...(args.auth === undefined ? {} : { auth: args.auth }),
         allowHttpLoopback: ctx.allowHttpLoopback,
       },
       false,
