@@ -72,6 +72,14 @@ function patchCommonJsResolution(exports: Record<string, string>): void {
   };
 }
 
+/** The file each definition was loaded from (by loadWorkflowFile): what a worker imports to run it. */
+const sources = new WeakMap<WorkflowDefinition, string>();
+
+/** The absolute file a workflow definition was loaded from; undefined for one built in code (not loaded from a file). */
+export function workflowSource(def: WorkflowDefinition): string | undefined {
+  return sources.get(def);
+}
+
 /** Import a workflow file and return its workflow definitions (the default export, or every exported one). */
 export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition[]> {
   registerWorkflowLoader();
@@ -87,7 +95,10 @@ export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition
   }
   const found = new Map<string, WorkflowDefinition>();
   for (const value of [mod.default, ...Object.values(mod)]) {
-    if (isWorkflow(value)) found.set(value.name, value);
+    if (isWorkflow(value)) {
+      found.set(value.name, value);
+      if (!sources.has(value)) sources.set(value, abs);
+    }
   }
   if (found.size === 0) {
     throw new WorkflowError(
