@@ -21,7 +21,7 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { BifrostError, BusyError, WorkflowError } from "../core/errors.js";
 import { executeWorkflow, type ExecutionResult } from "../runtime/execute.js";
-import { workflowSource } from "../runtime/loader.js";
+import { loadWorkflowFile, pickWorkflow, workflowSource } from "../runtime/loader.js";
 import { printOutput, writeRaw } from "../runtime/output.js";
 import type { ProcessFault } from "../runtime/process-guards.js";
 import type { Caller, IntegrationResolver, OutputSink } from "../runtime/types.js";
@@ -49,6 +49,8 @@ export interface RunnerOptions {
   preload?: readonly string[];
   /** "in-process": no workers (for comparison in benchmarks); default "worker". */
   isolation?: "worker" | "in-process";
+  /** Keep one blank worker started for the next new principal (default true; `bifrost run` runs one execution). */
+  spare?: boolean;
   /** Faults no execution option handles; default: written to stderr. */
   onFault?: (fault: ProcessFault) => void;
 }
@@ -60,10 +62,12 @@ const HOST_ONLY_ENV = /^(BIFROST_KEYRING.*|DATABASE_URL|BIFROST_API_KEY|BIFROST_
 
 interface Inflight {
   executionId: string;
+  /** The workflow's name (its file until the worker loaded it). */
   workflow: string;
   opts: RunOptions;
   timeoutMs: number;
   settle: (err: BifrostError | null, res?: ExecutionResult) => void;
+  timer: NodeJS.Timeout | undefined;
   crash: ProcessFault | null;
   error: Error | null;
 }
@@ -100,6 +104,7 @@ export class WorkflowRunner {
   readonly #preload: readonly string[];
   readonly #isolation: "worker" | "in-process";
   readonly #onFault: (fault: ProcessFault) => void;
+  readonly #spare: boolean;
   readonly #slots = new Set<Slot>();
   readonly #idle: Slot[] = [];
   readonly #waiting: Array<() => void> = [];
@@ -113,6 +118,7 @@ export class WorkflowRunner {
     this.#preload = opts.preload ?? [];
     this.#isolation = opts.isolation ?? "worker";
     this.#onFault = opts.onFault ?? defaultFault;
+    this.#spare = opts.spare ?? true;
   }
 
   /** Workers started (busy, idle and spare). */
@@ -122,18 +128,37 @@ export class WorkflowRunner {
 
   /** Start the spare worker now (the first execution then needs no start-up). */
   warm(): void {
-    if (this.#isolation === "worker" && !this.#closed) this.#topUpSpare();
+    if (this.#isolation === "worker" && !this.#closed) this.#topUpSpare(true);
   }
 
-  async run(def: WorkflowDefinition, input: unknown, opts: RunOptions): Promise<ExecutionResult> {
+  /** Run a loaded workflow: in a worker when it came from a file, else in this thread (see the module comment). */
+  run(def: WorkflowDefinition, input: unknown, opts: RunOptions): Promise<ExecutionResult> {
+    const file = workflowSource(def);
+    const timeoutMs = def.timeoutMs ?? this.limits.timeoutMs;
+    return this.#limited(opts, (o) =>
+      file === undefined || this.#isolation === "in-process" ? this.#inProcess(def, input, o, timeoutMs) : this.#inWorker(file, def.name, input, o, timeoutMs),
+    );
+  }
+
+  /**
+   * Run the workflow `name` of `file` (undefined: its only one) without loading it in this thread: the
+   * worker loads it, picks it (BIFROST_WORKFLOW_LOAD when missing or ambiguous) and reports its time limit.
+   */
+  runFile(file: string, name: string | undefined, input: unknown, opts: RunOptions): Promise<ExecutionResult> {
+    if (this.#isolation === "in-process") {
+      return this.#limited(opts, async (o) => {
+        const def = pickWorkflow(file, await loadWorkflowFile(file), name);
+        return this.#inProcess(def, input, o, def.timeoutMs ?? this.limits.timeoutMs);
+      });
+    }
+    return this.#limited(opts, (o) => this.#inWorker(file, name, input, o, this.limits.timeoutMs));
+  }
+
+  async #limited(opts: RunOptions, fn: (o: RunOptions & { executionId: string }) => Promise<ExecutionResult>): Promise<ExecutionResult> {
     await this.#acquire();
     const started = Date.now();
     try {
-      const file = workflowSource(def);
-      const timeoutMs = def.timeoutMs ?? this.limits.timeoutMs;
-      const executionId = opts.executionId ?? randomUUID();
-      if (file === undefined || this.#isolation === "in-process") return await this.#inProcess(def, input, { ...opts, executionId }, timeoutMs);
-      return await this.#inWorker(file, def.name, input, { ...opts, executionId }, timeoutMs);
+      return await fn({ ...opts, executionId: opts.executionId ?? randomUUID() });
     } finally {
       this.#avgMs = 0.8 * this.#avgMs + 0.2 * (Date.now() - started);
       this.#release();
@@ -226,14 +251,20 @@ export class WorkflowRunner {
     if (!slot.gone) await slot.worker.terminate();
   }
 
-  #topUpSpare(): void {
-    if (this.#closed || this.#idle.some((s) => s.principal === null)) return;
+  /** The first principal served; once a second one shows up, a spare is kept for the next new one. */
+  #firstPrincipal: string | null = null;
+  #manyPrincipals = false;
+
+  #topUpSpare(now = this.#manyPrincipals): void {
+    if (!now || !this.#spare || this.#closed || this.#idle.some((s) => s.principal === null)) return;
     if (this.#slots.size >= this.limits.concurrency + 1) return;
     this.#idle.push(this.#spawn(null));
   }
 
   /** An idle worker of this principal, else the blank spare, else a new one (retiring the oldest idle worker when full). */
   #take(principal: string): Slot {
+    this.#firstPrincipal ??= principal;
+    if (principal !== this.#firstPrincipal) this.#manyPrincipals = true;
     let i = this.#idle.findLastIndex((s) => s.principal === principal);
     if (i < 0) i = this.#idle.findIndex((s) => s.principal === null);
     let slot: Slot;
@@ -244,40 +275,39 @@ export class WorkflowRunner {
       slot = this.#spawn(principal);
     }
     slot.principal = principal;
+    // A worker in use keeps the process alive (`bifrost run` awaits it); idle ones do not.
+    slot.worker.ref();
     this.#topUpSpare();
     return slot;
   }
 
-  async #inWorker(file: string, workflow: string, input: unknown, opts: RunOptions & { executionId: string }, timeoutMs: number): Promise<ExecutionResult> {
+  async #inWorker(file: string, workflow: string | undefined, input: unknown, opts: RunOptions & { executionId: string }, timeoutMs: number): Promise<ExecutionResult> {
+    const label = workflow ?? file;
     const slot = this.#take(principalOf(opts.org, opts.caller));
     try {
       await slot.ready;
     } catch {
       void this.#retire(slot);
-      throw new WorkflowError("BIFROST_WORKFLOW_CRASHED", `The worker for workflow "${workflow}" could not start (execution ${opts.executionId}).`, { executionId: opts.executionId, reason: "start" });
+      throw new WorkflowError("BIFROST_WORKFLOW_CRASHED", `The worker for workflow "${label}" could not start (execution ${opts.executionId}).`, { executionId: opts.executionId, reason: "start" });
     }
     return new Promise<ExecutionResult>((ok, fail) => {
-      const timer = setTimeout(() => {
-        if (slot.current !== inflight) return;
-        slot.current = null;
-        void this.#retire(slot);
-        fail(timeoutError(workflow, opts.executionId, timeoutMs));
-      }, timeoutMs);
       const inflight: Inflight = {
         executionId: opts.executionId,
-        workflow,
+        workflow: label,
         opts,
         timeoutMs,
+        timer: undefined,
         crash: null,
         error: null,
         settle: (err, res) => {
-          clearTimeout(timer);
+          clearTimeout(inflight.timer);
           if (err) fail(err);
           else ok(res as ExecutionResult);
         },
       };
       slot.current = inflight;
       slot.runs++;
+      this.#arm(slot, inflight);
       const msg: ToWorker = { type: "run", executionId: opts.executionId, file, workflow, input, org: opts.org, caller: opts.caller };
       try {
         slot.worker.postMessage(msg);
@@ -285,9 +315,20 @@ export class WorkflowRunner {
         // The input could not be cloned (it came from JSON, so this does not happen for HTTP and CLI callers).
         slot.current = null;
         void this.#retire(slot);
-        inflight.settle(new WorkflowError("BIFROST_WORKFLOW_FAILED", `The input of workflow "${workflow}" cannot be sent to its worker: ${(err as Error).message}`, { executionId: opts.executionId }));
+        inflight.settle(new WorkflowError("BIFROST_WORKFLOW_FAILED", `The input of workflow "${label}" cannot be sent to its worker: ${(err as Error).message}`, { executionId: opts.executionId }));
       }
     });
+  }
+
+  /** (Re)start the execution's time limit: at the start, and once the worker says which limit the workflow declares. */
+  #arm(slot: Slot, inflight: Inflight): void {
+    clearTimeout(inflight.timer);
+    inflight.timer = setTimeout(() => {
+      if (slot.current !== inflight) return;
+      slot.current = null;
+      void this.#retire(slot);
+      inflight.settle(timeoutError(inflight.workflow, inflight.executionId, inflight.timeoutMs));
+    }, inflight.timeoutMs);
   }
 
   #onMessage(slot: Slot, m: FromWorker, onReady: () => void): void {
@@ -295,6 +336,12 @@ export class WorkflowRunner {
     switch (m.type) {
       case "ready":
         onReady();
+        return;
+      case "started":
+        if (!cur || cur.executionId !== m.executionId) return;
+        cur.workflow = m.workflow;
+        cur.timeoutMs = m.timeoutMs ?? this.limits.timeoutMs;
+        this.#arm(slot, cur);
         return;
       case "output":
         if (cur?.executionId === m.output.executionId) (cur.opts.output ?? printOutput)(m.output);
@@ -314,8 +361,10 @@ export class WorkflowRunner {
         slot.current = null;
         if (m.ok) cur.settle(null, m.result);
         else cur.settle(errorFromWire(m.error));
-        if (m.clean && slot.runs < MAX_RUNS_PER_WORKER && !this.#closed) this.#idle.push(slot);
-        else void this.#retire(slot);
+        if (m.clean && slot.runs < MAX_RUNS_PER_WORKER && !this.#closed) {
+          slot.worker.unref();
+          this.#idle.push(slot);
+        } else void this.#retire(slot);
         return;
       }
     }

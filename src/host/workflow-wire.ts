@@ -69,7 +69,8 @@ export function errorFromWire(w: WireError): BifrostError {
 
 /** Host → worker. */
 export type ToWorker =
-  | { type: "run"; executionId: string; file: string; workflow: string; input: unknown; org: ExecutionOrg | null; caller: Caller }
+  /** `workflow`: its name; undefined = the file's only workflow. */
+  | { type: "run"; executionId: string; file: string; workflow: string | undefined; input: unknown; org: ExecutionOrg | null; caller: Caller }
   | { type: "answer"; rid: number; ok: true; value: unknown }
   | { type: "answer"; rid: number; ok: false; error: WireError };
 
@@ -84,6 +85,8 @@ export type ResolverCall =
 export type FromWorker =
   | { type: "ready" }
   | ({ type: "call"; rid: number; executionId: string } & ResolverCall)
+  /** The workflow was loaded and starts now; its own time limit, when it declares one. */
+  | { type: "started"; executionId: string; workflow: string; timeoutMs: number | null }
   | { type: "output"; output: WorkflowOutput }
   | { type: "fault"; fault: ProcessFault }
   | { type: "crash"; fault: ProcessFault }

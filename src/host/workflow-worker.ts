@@ -6,10 +6,9 @@
  * caching, OAuth refresh (one per credential) and redaction stay as they are.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { BifrostError } from "../core/errors.js";
 import type { ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
 import { executeWorkflow } from "../runtime/execute.js";
-import { loadWorkflowFile } from "../runtime/loader.js";
+import { loadWorkflowFile, pickWorkflow } from "../runtime/loader.js";
 import { installProcessGuards } from "../runtime/process-guards.js";
 import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
@@ -85,8 +84,8 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const before = pendingTimers();
   let done: FromWorker;
   try {
-    const def = (await load(m.file)).find((d) => d.name === m.workflow);
-    if (!def) throw new BifrostError("BIFROST_WORKFLOW_LOAD", 500, `${m.file} no longer exports the workflow "${m.workflow}".`, { file: m.file });
+    const def = pickWorkflow(m.file, await load(m.file), m.workflow);
+    post({ type: "started", executionId: m.executionId, workflow: def.name, timeoutMs: def.timeoutMs ?? null });
     const result = await executeWorkflow(def, m.input, {
       org: m.org,
       caller: m.caller,
@@ -97,7 +96,7 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
     done = { type: "done", executionId: m.executionId, clean: true, ok: true, result };
   } catch (err) {
     // executeWorkflow throws BifrostErrors with the execution's secrets redacted.
-    done = { type: "done", executionId: m.executionId, clean: true, ok: false, error: errorToWire(err, `Workflow "${m.workflow}" failed.`) };
+    done = { type: "done", executionId: m.executionId, clean: true, ok: false, error: errorToWire(err, `Workflow "${m.workflow ?? m.file}" failed.`) };
   }
   // Let rejections left unhandled surface (reported before the result), then judge what is left.
   await new Promise((r) => setImmediate(r));

@@ -109,3 +109,19 @@ export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition
   }
   return [...found.values()];
 }
+
+/** The workflow to run from `file`'s definitions: the only one, or the one named (`--workflow NAME`). */
+export function pickWorkflow(file: string, defs: readonly WorkflowDefinition[], name: string | undefined): WorkflowDefinition {
+  const names = defs.map((d) => d.name);
+  if (name !== undefined) {
+    const def = defs.find((d) => d.name === name);
+    if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} has no workflow "${name}"; it exports: ${names.join(", ")}.`, { file, workflows: names });
+    return def;
+  }
+  if (defs.length > 1) {
+    throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports ${defs.length} workflows (${names.join(", ")}); pick one with --workflow NAME.`, { file, workflows: names });
+  }
+  const def = defs[0];
+  if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports no workflow.`, { file });
+  return def;
+}

@@ -19,12 +19,14 @@ const FILES: Record<string, string> = {
   "echo.ts": `import { workflow, integrations } from ${SDK};
 export default workflow("echo", async (input: { n?: number }) => {
   const halo = await integrations.require("HaloPSA");
-  return { n: input.n ?? null, org_entity: halo.entityId, timeout: halo.config.get("timeout") };
+  return { n: input?.n ?? null, org_entity: halo.entityId, timeout: halo.config.get("timeout") };
 });`,
   "spin.ts": `import { workflow } from ${SDK};
 export default workflow("spin", async () => { for (;;) {} }, { timeoutMs: 300 });`,
   "hang.ts": `import { workflow } from ${SDK};
 export default workflow("hang", () => new Promise(() => undefined), { timeoutMs: 300 });`,
+  "hold.ts": `import { workflow } from ${SDK};
+export default workflow("hold", () => new Promise(() => undefined), { timeoutMs: 2000 });`,
   "hog.ts": `import { workflow } from ${SDK};
 export default workflow("hog", async () => {
   const keep: number[][] = [];
@@ -68,7 +70,7 @@ describe.each(BACKENDS)("workflow containment on $name", (backend) => {
     const dir = join(tmp.dir, "wf");
     mkdirSync(dir);
     for (const [name, text] of Object.entries(FILES)) writeFileSync(join(dir, name), text);
-    h = await setup(backend, { workflowsDir: dir, workflowLimits: { memoryMb: 64, concurrency: 4, queue: 2 } });
+    h = await setup(backend, { workflowsDir: dir, workflowLimits: { memoryMb: 64, concurrency: 2, queue: 1 } });
   });
   afterAll(async () => {
     await h?.close();
@@ -121,10 +123,14 @@ describe.each(BACKENDS)("workflow containment on $name", (backend) => {
   });
 
   it("over capacity answers 429 BIFROST_BUSY with Retry-After; the held slots answer afterwards", async () => {
-    // 4 running + 2 queued fill the runner; the 7th is refused at once.
-    const held = Array.from({ length: 6 }, () => run(h, "hang", h.keys.acmeWorkflow));
-    await new Promise((r) => setTimeout(r, 50));
-    const busy = await run(h, "echo", h.keys.globexWorkflow);
+    // 2 running + 1 queued fill the runner; the 4th is refused at once.
+    const held = Array.from({ length: 3 }, () => run(h, "hold", h.keys.acmeWorkflow));
+    // Until the three have reached the runner, a request may still get a slot (and answer 200).
+    let busy = await run(h, "echo", h.keys.globexWorkflow);
+    for (let i = 0; i < 200 && busy.statusCode === 200; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      busy = await run(h, "echo", h.keys.globexWorkflow);
+    }
     const e = envelope(busy, 429, "BIFROST_BUSY");
     expect(Number(busy.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     expect(e.details?.retry_after).toBe(Number(busy.headers["retry-after"]));
