@@ -26,7 +26,7 @@ export default workflow("spin", async () => { for (;;) {} }, { timeoutMs: 300 })
   "hang.ts": `import { workflow } from ${SDK};
 export default workflow("hang", () => new Promise(() => undefined), { timeoutMs: 300 });`,
   "hold.ts": `import { workflow } from ${SDK};
-export default workflow("hold", () => new Promise(() => undefined), { timeoutMs: 2000 });`,
+export default workflow("hold", () => new Promise(() => undefined), { timeoutMs: 1000 });`,
   "hog.ts": `import { workflow } from ${SDK};
 export default workflow("hog", async () => {
   const keep: number[][] = [];
@@ -122,20 +122,17 @@ describe.each(BACKENDS)("workflow containment on $name", (backend) => {
     await stillServing(h);
   });
 
-  it("over capacity answers 429 BIFROST_BUSY with Retry-After; the held slots answer afterwards", async () => {
-    // 2 running + 1 queued fill the runner; the 4th is refused at once.
-    const held = Array.from({ length: 3 }, () => run(h, "hold", h.keys.acmeWorkflow));
-    // Until the three have reached the runner, a request may still get a slot (and answer 200).
-    let busy = await run(h, "echo", h.keys.globexWorkflow);
-    for (let i = 0; i < 200 && busy.statusCode === 200; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      busy = await run(h, "echo", h.keys.globexWorkflow);
+  it("over capacity answers 429 BIFROST_BUSY with Retry-After; the executions that got a slot answer normally", async () => {
+    // 2 slots + 1 queue place: of six simultaneous long executions at least three are refused at once.
+    const answers = await Promise.all(Array.from({ length: 6 }, () => run(h, "hold", h.keys.acmeWorkflow)));
+    const busy = answers.filter((r) => r.statusCode === 429);
+    expect(busy.length).toBeGreaterThanOrEqual(3);
+    for (const r of busy) {
+      const e = envelope(r, 429, "BIFROST_BUSY");
+      expect(Number(r.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+      expect(e.details?.retry_after).toBe(Number(r.headers["retry-after"]));
     }
-    const e = envelope(busy, 429, "BIFROST_BUSY");
-    expect(Number(busy.headers["retry-after"])).toBeGreaterThanOrEqual(1);
-    expect(e.details?.retry_after).toBe(Number(busy.headers["retry-after"]));
-    expect((await h.call("GET", "/healthz", null)).statusCode).toBe(200);
-    for (const r of await Promise.all(held)) envelope(r, 504, "BIFROST_WORKFLOW_TIMEOUT");
+    for (const r of answers.filter((x) => x.statusCode !== 429)) envelope(r, 504, "BIFROST_WORKFLOW_TIMEOUT");
     await stillServing(h);
   });
 
