@@ -10,7 +10,8 @@
  *
  * Workflow containment: the server also loads one workflow file (`integrations.get("Crm")`, returns
  * two fields) and the workflow-run route (`POST /api/workflows/bench_wf/run`, each execution in a
- * worker thread) is loaded beside `/healthz`: target ≥ 0.5× its req/s. Then, in this process, the
+ * worker thread; BIFROST_WORKFLOW_CONCURRENCY=16 so the queue holds every connection) is loaded beside
+ * `/healthz`: target ≥ 0.5× its req/s. Then, in this process, the
  * per-execution cost of isolation: the same workflow run one at a time through a WorkflowRunner with
  * workers and one in-process (same resolver), interleaved rounds; target p50 overhead ≤ 1 ms.
  */
@@ -144,7 +145,8 @@ for (const kind of ["sqlite", "postgres"] as const) {
   const site = await openSite(kind);
   const { key, path } = await seedResolved(site.bf);
   const auth = { authorization: `Bearer ${key}` };
-  const servers: Child[] = [await spawnServe({ ...site.env, BIFROST_WORKFLOWS_DIR: WF_DIR })];
+  // Room for every connection (16 running + 64 queued): a 429 would be a failure here, not a fast answer.
+  const servers: Child[] = [await spawnServe({ ...site.env, BIFROST_WORKFLOWS_DIR: WF_DIR, BIFROST_WORKFLOW_CONCURRENCY: "16" })];
   try {
     const one = servers[0]!;
     const json = { ...auth, "content-type": "application/json" };

@@ -88,7 +88,7 @@ function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
   // tsx's ES module entry ("import" condition); createRequire resolves the CommonJS twin next to it.
   const tsx = pathToFileURL(createRequire(self).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
   const entry = new URL("./workflow-worker.ts", self).href;
-  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
+  const code = `import { register } from ${JSON.stringify(tsx)}; register(); globalThis[Symbol.for("bifrost.tsxRegistered")] = true; await import(${JSON.stringify(entry)});`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), options);
 }
 

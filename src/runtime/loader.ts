@@ -50,7 +50,9 @@ function registerWorkflowLoader(): void {
   if (registered) return;
   registered = true;
   const require = createRequire(import.meta.url);
-  registerTsx();
+  // A worker started from the TypeScript sources registered tsx already (src/host/workflow-pool.ts): a
+  // second registration would put every import through two tsx hook chains.
+  if ((globalThis as Record<symbol, unknown>)[Symbol.for("bifrost.tsxRegistered")] !== true) registerTsx();
   const exports = exportUrls(require);
   register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, { data: { exports } });
   patchCommonJsResolution(exports);
