@@ -17,6 +17,7 @@
  *   cross a thread boundary; they run in this thread with the same concurrency limit and a time limit
  *   that answers the caller but cannot stop the code.
  */
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { BifrostError, BusyError, WorkflowError } from "../core/errors.js";
@@ -151,6 +152,8 @@ export class WorkflowRunner {
         return this.#inProcess(def, input, o, def.timeoutMs ?? this.limits.timeoutMs);
       });
     }
+    // A missing file is reported without starting a worker (same message as the loader's).
+    if (!existsSync(file)) return Promise.reject(new WorkflowError("BIFROST_WORKFLOW_LOAD", `Cannot load workflow file ${file}: file not found`, { file }));
     return this.#limited(opts, (o) => this.#inWorker(file, name, input, o, this.limits.timeoutMs));
   }
 
