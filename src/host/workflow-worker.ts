@@ -5,6 +5,8 @@
  * and asks the host thread for everything the resolver does: the host's own resolver answers, so
  * caching, OAuth refresh (one per credential) and redaction stay as they are.
  */
+import { readlinkSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import type { ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
 import { executeWorkflow } from "../runtime/execute.js";
@@ -16,6 +18,21 @@ import { errorFromWire, errorToWire, type FromWorker, type ResolverCall, resolve
 
 const port = parentPort;
 if (!port) throw new Error("workflow-worker.ts runs only as a worker thread (see workflow-pool.ts).");
+
+/**
+ * Linux: lower this thread's scheduling priority (nice 10), so a CPU-bound workflow yields the cores to
+ * the server's own thread (HTTP, health checks, the resolver) when both want them. Threads started from
+ * here (the module loader's hooks thread) inherit it. Elsewhere, or when refused, nothing changes.
+ */
+function yieldToHost(): void {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, Math.max(getPriority(tid), 10));
+  } catch {
+    // not Linux, or not permitted
+  }
+}
+yieldToHost();
 
 const post = (m: FromWorker): void => port.postMessage(m);
 
