@@ -30,7 +30,7 @@ export default workflow("hold", () => new Promise(() => undefined), { timeoutMs:
   "hog.ts": `import { workflow } from ${SDK};
 export default workflow("hog", async () => {
   const keep: number[][] = [];
-  for (;;) keep.push(new Array(1_000_000).fill(keep.length));
+  for (;;) keep.push(new Array(4_000_000).fill(keep.length));
 });`,
   "exits.ts": `import { workflow } from ${SDK};
 export default workflow("exits", async () => { process.exit(3); });`,
