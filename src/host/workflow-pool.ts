@@ -225,7 +225,6 @@ export class WorkflowRunner {
     this.#slots.add(slot);
     worker.on("message", (m: FromWorker) => this.#onMessage(slot, m, onReady));
     worker.on("error", (err) => {
-      if (process.env.BIFROST_DEBUG_WORKERS === "1") writeRaw("stderr", `workflow worker error: ${err.stack ?? String(err)}\n`);
       if (slot.current) slot.current.error = err;
       onFail(err);
     });
