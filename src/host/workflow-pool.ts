@@ -52,6 +52,11 @@ export interface RunnerOptions {
   isolation?: "worker" | "in-process";
   /** Keep one blank worker started for the next new principal (default true; `bifrost run` runs one execution). */
   spare?: boolean;
+  /**
+   * Linux: run workers at nice 10 so CPU-bound workflows yield to this thread (a server's HTTP and
+   * health checks). Default true; `bifrost run` turns it off (its worker is the work).
+   */
+  lowerPriority?: boolean;
   /** Faults no execution option handles; default: written to stderr. */
   onFault?: (fault: ProcessFault) => void;
 }
@@ -106,6 +111,7 @@ export class WorkflowRunner {
   readonly #isolation: "worker" | "in-process";
   readonly #onFault: (fault: ProcessFault) => void;
   readonly #spare: boolean;
+  readonly #lowerPriority: boolean;
   readonly #slots = new Set<Slot>();
   readonly #idle: Slot[] = [];
   readonly #waiting: Array<() => void> = [];
@@ -120,6 +126,7 @@ export class WorkflowRunner {
     this.#isolation = opts.isolation ?? "worker";
     this.#onFault = opts.onFault ?? defaultFault;
     this.#spare = opts.spare ?? true;
+    this.#lowerPriority = opts.lowerPriority ?? true;
   }
 
   /** Workers started (busy, idle and spare). */
@@ -213,7 +220,7 @@ export class WorkflowRunner {
   #spawn(principal: string | null): Slot {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!HOST_ONLY_ENV.test(k)) env[k] = v;
-    const worker = startWorker({ workerData: { preload: this.#preload }, env, resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb } });
+    const worker = startWorker({ workerData: { preload: this.#preload, lowerPriority: this.#lowerPriority }, env, resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb } });
     let onReady!: () => void;
     let onFail!: (e: Error) => void;
     const ready = new Promise<void>((ok, fail) => {

@@ -32,7 +32,7 @@ function yieldToHost(): void {
     // not Linux, or not permitted
   }
 }
-yieldToHost();
+if ((workerData as { lowerPriority?: boolean } | undefined)?.lowerPriority === true) yieldToHost();
 
 const post = (m: FromWorker): void => port.postMessage(m);
 

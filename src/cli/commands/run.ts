@@ -66,7 +66,7 @@ export function registerRun(program: Command): void {
       };
       installProcessGuards(onFault);
       // The execution runs in a worker thread under the workflow limits, like on the server.
-      const runner = new WorkflowRunner({ limits: workflowLimits(process.env, { concurrency: 1, queue: 0 }), spare: false, onFault });
+      const runner = new WorkflowRunner({ limits: workflowLimits(process.env, { concurrency: 1, queue: 0 }), spare: false, lowerPriority: false, onFault });
       let res: ExecutionResult;
       try {
         const remote = RemoteResolver.fromEnv();
