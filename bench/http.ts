@@ -7,11 +7,25 @@
  * processes (load split across both ports) vs one. Medians of req/s, p50/p99; non-2xx answers and
  * errors are counted as failures. Targets (each printed MET/MISSED): ≥ 10 000 req/s SQLite,
  * ≥ 5 000 PostgreSQL, resolve ≥ 0.5× health, no failures.
+ *
+ * Workflow containment: the server also loads one workflow file (`integrations.get("Crm")`, returns
+ * two fields) and the workflow-run route (`POST /api/workflows/bench_wf/run`, each execution in a
+ * worker thread; BIFROST_WORKFLOW_CONCURRENCY=16 so the queue holds every connection) is loaded beside
+ * `/healthz`: target ≥ 0.5× its req/s. Then, in this process, the
+ * per-execution cost of isolation: the same workflow run one at a time through a WorkflowRunner with
+ * workers and one in-process (same resolver), interleaved rounds; target p50 overhead ≤ 1 ms.
  */
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { type Child, openSite, seedResolved, spawnServe } from "./cluster.js";
-import { interleave, median, Targets } from "./lib.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { interleave, median, percentile, Targets } from "./lib.js";
+import { WorkflowRunner } from "../src/host/workflow-pool.js";
+import { workflowLimits } from "../src/host/workflow-limits.js";
+import { loadWorkflowFile } from "../src/runtime/loader.js";
+import type { Bifrost } from "../src/host/bootstrap.js";
 
 const { values } = parseArgs({ options: { duration: { type: "string", default: "6" }, rounds: { type: "string", default: "3" }, connections: { type: "string", default: "64" }, only: { type: "string" } } });
 const duration = Number(values.duration);
@@ -26,9 +40,10 @@ interface Run {
   errors: number;
 }
 
-async function load(urls: string[], headers: Record<string, string>): Promise<Run> {
+async function load(urls: string[], headers: Record<string, string>, post?: string): Promise<Run> {
   const per = Math.max(1, Math.floor(connections / urls.length));
-  const results = await Promise.all(urls.map((url) => autocannon({ url, connections: per, duration, headers, pipelining: 1 })));
+  const req = post === undefined ? {} : { method: "POST" as const, body: post };
+  const results = await Promise.all(urls.map((url) => autocannon({ url, connections: per, duration, headers, pipelining: 1, ...req })));
   const rps = results.reduce((a, r) => a + r.requests.average, 0);
   // Percentiles of the combined run: the worst of the parts (conservative).
   return {
@@ -42,8 +57,57 @@ async function load(urls: string[], headers: Record<string, string>): Promise<Ru
 
 const fmt = (r: Run) => `${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.non2xx || r.errors ? `  non-2xx ${r.non2xx} errors ${r.errors}` : ""}`;
 
-async function warm(urls: string[], headers: Record<string, string>): Promise<void> {
-  await Promise.all(urls.map((url) => autocannon({ url, connections: 8, duration: 2, headers })));
+async function warm(urls: string[], headers: Record<string, string>, post?: string): Promise<void> {
+  const req = post === undefined ? {} : { method: "POST" as const, body: post };
+  await Promise.all(urls.map((url) => autocannon({ url, connections: 8, duration: 2, headers, ...req })));
+}
+
+/** The workflow the run route executes (a folder served by the bench server). */
+const WF_DIR = mkdtempSync(join(tmpdir(), "bifrost-bench-wf-"));
+const WF_FILE = join(WF_DIR, "bench_wf.ts");
+writeFileSync(
+  WF_FILE,
+  `import { workflow, integrations } from "bifrost";
+export default workflow("bench_wf", async (input: { n?: number }) => {
+  const crm = await integrations.require("Crm");
+  return { n: input?.n ?? 0, page_size: crm.config.get("page_size") };
+});
+`,
+);
+const RUN_PATH = "/api/workflows/bench_wf/run";
+const RUN_BODY = JSON.stringify({ input: { n: 1 } });
+
+/** Per-execution latency (µs) of `n` sequential executions through `runner`. */
+async function sequential(runner: WorkflowRunner, bf: Bifrost, n: number): Promise<number[]> {
+  const [def] = await loadWorkflowFile(WF_FILE);
+  const org = await bf.resolver.findOrg("acme");
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await runner.run(def!, { n: i }, { org, caller: { kind: "api_key", platform: false, keyId: "bench" }, resolver: bf.resolver, output: () => undefined });
+    out.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  return out;
+}
+
+/** p50 per-execution latency with isolation and in-process, interleaved rounds; the overhead is their difference. */
+async function isolationOverhead(bf: Bifrost): Promise<{ workerUs: number; inProcessUs: number; overheadUs: number; failures: number }> {
+  const limits = workflowLimits(process.env, { concurrency: 1 });
+  const worker = new WorkflowRunner({ limits });
+  const inProcess = new WorkflowRunner({ limits, isolation: "in-process" });
+  try {
+    const per = 500;
+    const res = await interleave(
+      { worker: async () => percentile(await sequential(worker, bf, per), 50), inProcess: async () => percentile(await sequential(inProcess, bf, per), 50) },
+      { rounds: Math.max(3, rounds), warmup: 1 },
+    );
+    const workerUs = median(res.worker.samples);
+    const inProcessUs = median(res.inProcess.samples);
+    return { workerUs, inProcessUs, overheadUs: workerUs - inProcessUs, failures: res.worker.failures + res.inProcess.failures };
+  } finally {
+    await worker.close();
+    await inProcess.close();
+  }
 }
 
 /** Interleaved rounds of the given loads; per load the median of req/s, p50 and p99 and the summed failures. */
@@ -81,17 +145,33 @@ for (const kind of ["sqlite", "postgres"] as const) {
   const site = await openSite(kind);
   const { key, path } = await seedResolved(site.bf);
   const auth = { authorization: `Bearer ${key}` };
-  const servers: Child[] = [await spawnServe(site.env)];
+  // Room for every connection (16 running + 64 queued): a 429 would be a failure here, not a fast answer.
+  const servers: Child[] = [await spawnServe({ ...site.env, BIFROST_WORKFLOWS_DIR: WF_DIR, BIFROST_WORKFLOW_CONCURRENCY: "16" })];
   try {
     const one = servers[0]!;
+    const json = { ...auth, "content-type": "application/json" };
     await warm([`${one.url}${path}`, `${one.url}/healthz`], auth);
-    const { health, resolve } = await measureRounds({ health: () => load([`${one.url}/healthz`], {}), resolve: () => load([`${one.url}${path}`], auth) });
+    // Workers start per principal as concurrent executions need them: warm at full load so the
+    // measured rounds see the steady state (warm workers), not 16 worker start-ups.
+    await load([`${one.url}${RUN_PATH}`], json, RUN_BODY);
+    const { health, resolve, run } = await measureRounds({
+      health: () => load([`${one.url}/healthz`], {}),
+      resolve: () => load([`${one.url}${path}`], auth),
+      run: () => load([`${one.url}${RUN_PATH}`], json, RUN_BODY),
+    });
     console.log(`${kind}: /healthz  ${fmt(health)}   (median of ${rounds} rounds)`);
     console.log(`${kind}: resolved ${fmt(resolve)}   ratio resolve/health ${(resolve.rps / health.rps).toFixed(2)}`);
     targets.check(`${kind}: resolved req/s`, resolve.rps, kind === "sqlite" ? 10_000 : 5_000, { atLeast: true, digits: 0 });
     targets.check(`${kind}: resolved ÷ /healthz req/s`, resolve.rps / health.rps, 0.5, { atLeast: true, unit: "×" });
     targets.noFailures(`${kind}: non-2xx answers and errors`, health.non2xx + health.errors + resolve.non2xx + resolve.errors);
-    const entry: Record<string, unknown> = { health, resolve, ratio: +(resolve.rps / health.rps).toFixed(2) };
+    console.log(`${kind}: workflow run ${fmt(run)}   ratio run/health ${(run.rps / health.rps).toFixed(2)}   (isolation on: worker threads)`);
+    targets.check(`${kind}: workflow run (isolated) ÷ /healthz req/s`, run.rps / health.rps, 0.5, { atLeast: true, unit: "×" });
+    targets.noFailures(`${kind}: workflow run non-2xx answers and errors`, run.non2xx + run.errors);
+    const iso = await isolationOverhead(site.bf);
+    console.log(`${kind}: one execution p50: worker ${(iso.workerUs / 1000).toFixed(3)} ms, in-process ${(iso.inProcessUs / 1000).toFixed(3)} ms, isolation overhead ${(iso.overheadUs / 1000).toFixed(3)} ms`);
+    targets.check(`${kind}: isolation overhead per execution (p50)`, iso.overheadUs / 1000, 1, { unit: " ms", digits: 3 });
+    targets.noFailures(`${kind}: isolation overhead rounds`, iso.failures);
+    const entry: Record<string, unknown> = { health, resolve, ratio: +(resolve.rps / health.rps).toFixed(2), run, runRatio: +(run.rps / health.rps).toFixed(2), isolation: iso };
     if (kind === "postgres") {
       servers.push(await spawnServe(site.env));
       const urls = servers.map((s) => `${s.url}${path}`);
@@ -108,5 +188,6 @@ for (const kind of ["sqlite", "postgres"] as const) {
     await site.cleanup();
   }
 }
+rmSync(WF_DIR, { recursive: true, force: true });
 console.log(JSON.stringify(summary));
 targets.report();

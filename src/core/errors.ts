@@ -27,6 +27,9 @@ export const ErrorCode = {
   APPLY_FILE: "BIFROST_APPLY_FILE",
   WORKFLOW_LOAD: "BIFROST_WORKFLOW_LOAD",
   WORKFLOW_FAILED: "BIFROST_WORKFLOW_FAILED",
+  WORKFLOW_TIMEOUT: "BIFROST_WORKFLOW_TIMEOUT",
+  WORKFLOW_CRASHED: "BIFROST_WORKFLOW_CRASHED",
+  BUSY: "BIFROST_BUSY",
   INTEGRATION_NOT_FOUND: "BIFROST_INTEGRATION_NOT_FOUND",
   NO_CONTEXT: "BIFROST_NO_CONTEXT",
   REMOTE_UNAVAILABLE: "BIFROST_REMOTE_UNAVAILABLE",
@@ -96,6 +99,9 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number | null>> = {
   BIFROST_APPLY_FILE: 422,
   BIFROST_WORKFLOW_LOAD: 500,
   BIFROST_WORKFLOW_FAILED: 500,
+  BIFROST_WORKFLOW_TIMEOUT: 504,
+  BIFROST_WORKFLOW_CRASHED: 500,
+  BIFROST_BUSY: 429,
   BIFROST_INTEGRATION_NOT_FOUND: 404,
   BIFROST_NO_CONTEXT: 500,
   BIFROST_REMOTE_UNAVAILABLE: 503,
@@ -300,8 +306,19 @@ export class ApplyFileError extends BifrostError {
 
 /** A workflow threw, could not be loaded, or its name is unknown. */
 export class WorkflowError extends BifrostError {
-  constructor(code: typeof ErrorCode.WORKFLOW_FAILED | typeof ErrorCode.WORKFLOW_LOAD, message: string, details?: ErrorDetails) {
-    super(code, 500, message, details);
+  constructor(
+    code: typeof ErrorCode.WORKFLOW_FAILED | typeof ErrorCode.WORKFLOW_LOAD | typeof ErrorCode.WORKFLOW_TIMEOUT | typeof ErrorCode.WORKFLOW_CRASHED,
+    message: string,
+    details?: ErrorDetails,
+  ) {
+    super(code, ERROR_STATUS[code] ?? 500, message, details);
+  }
+}
+
+/** Every workflow slot and queue place is taken (429); `details.retryAfter` is the Retry-After in seconds. */
+export class BusyError extends BifrostError {
+  constructor(message: string, details: ErrorDetails & { retryAfter: number }) {
+    super(ErrorCode.BUSY, 429, message, details);
   }
 }
 

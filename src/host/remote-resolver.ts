@@ -111,7 +111,7 @@ function camelDetails(details: unknown): ErrorDetails | undefined {
  * message and details). Classes' constructors differ, so the base constructor runs with the subclass
  * as `new.target`: the prototype, `name` and fields come out exactly as with `new ConfigError(…)`.
  */
-function errorFromEnvelope(status: number, envelope: { code?: unknown; message?: unknown; details?: unknown }, secrets: readonly string[] = []): BifrostError {
+export function errorFromEnvelope(status: number, envelope: { code?: unknown; message?: unknown; details?: unknown }, secrets: readonly string[] = []): BifrostError {
   const code = typeof envelope.code === "string" && /^BIFROST_[A-Z_]+$/.test(envelope.code) ? envelope.code : "BIFROST_INTERNAL";
   const message = redactText(typeof envelope.message === "string" ? envelope.message : `The Bifrost server answered HTTP ${status}.`, secrets);
   const details = camelDetails(envelope.details);

@@ -71,6 +71,11 @@ export class IntegrationConfig {
     return out;
   }
 
+  /** Everything the constructor took, to rebuild the same config on the other side of a thread boundary. */
+  static parts(c: IntegrationConfig): ConstructorParameters<typeof IntegrationConfig> {
+    return [c.#integration, c.#values, c.#schemaKeys, c.#secrets, c.#levels];
+  }
+
   /** Secret plaintexts handed out by this config (for redacting workflow errors and logs). */
   secretValues(): string[] {
     return [...this.#secrets.keys()].map((k) => this.#values.get(k) as string);

@@ -71,7 +71,9 @@ async function registerOnce(): Promise<void> {
   // Imported as an ES module even from the CommonJS CLI bundle: tsx finds its hook files next to its ESM build.
   const { register: registerTsx } = await importEsm<typeof import("tsx/esm/api")>("tsx/esm/api");
   const require = createRequire(import.meta.url);
-  registerTsx();
+  // A worker started from the TypeScript sources registered tsx already (src/host/workflow-pool.ts): a
+  // second registration would put every import through two tsx hook chains.
+  if ((globalThis as Record<symbol, unknown>)[Symbol.for("bifrost.tsxRegistered")] !== true) registerTsx();
   const exports = exportUrls(require);
   register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, { data: { exports } });
   patchCommonJsResolution(exports);
@@ -93,6 +95,14 @@ function patchCommonJsResolution(exports: Record<string, string>): void {
   };
 }
 
+/** The file each definition was loaded from (by loadWorkflowFile): what a worker imports to run it. */
+const sources = new WeakMap<WorkflowDefinition, string>();
+
+/** The absolute file a workflow definition was loaded from; undefined for one built in code (not loaded from a file). */
+export function workflowSource(def: WorkflowDefinition): string | undefined {
+  return sources.get(def);
+}
+
 /** Import a workflow file and return its workflow definitions (the default export, or every exported one). */
 export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition[]> {
   await registerWorkflowLoader();
@@ -108,7 +118,10 @@ export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition
   }
   const found = new Map<string, WorkflowDefinition>();
   for (const value of [mod.default, ...Object.values(mod)]) {
-    if (isWorkflow(value)) found.set(value.name, value);
+    if (isWorkflow(value)) {
+      found.set(value.name, value);
+      if (!sources.has(value)) sources.set(value, abs);
+    }
   }
   if (found.size === 0) {
     throw new WorkflowError(
@@ -118,4 +131,20 @@ export async function loadWorkflowFile(file: string): Promise<WorkflowDefinition
     );
   }
   return [...found.values()];
+}
+
+/** The workflow to run from `file`'s definitions: the only one, or the one named (`--workflow NAME`). */
+export function pickWorkflow(file: string, defs: readonly WorkflowDefinition[], name: string | undefined): WorkflowDefinition {
+  const names = defs.map((d) => d.name);
+  if (name !== undefined) {
+    const def = defs.find((d) => d.name === name);
+    if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} has no workflow "${name}"; it exports: ${names.join(", ")}.`, { file, workflows: names });
+    return def;
+  }
+  if (defs.length > 1) {
+    throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports ${defs.length} workflows (${names.join(", ")}); pick one with --workflow NAME.`, { file, workflows: names });
+  }
+  const def = defs[0];
+  if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports no workflow.`, { file });
+  return def;
 }

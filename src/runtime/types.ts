@@ -110,7 +110,7 @@ export interface Caller {
 }
 
 /** One piece of a workflow's console output, already redacted. */
-interface WorkflowOutput {
+export interface WorkflowOutput {
   executionId: string;
   /** Where the workflow meant it to go. */
   stream: "stdout" | "stderr";

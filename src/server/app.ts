@@ -22,6 +22,9 @@ import { sdkRoutes } from "./routes/sdk.js";
 import { workflowApiRoutes } from "./routes/workflow-api.js";
 import { workflowRoutes } from "./routes/workflows.js";
 import { loadWorkflows } from "./workflows.js";
+import { WorkflowRunner } from "../host/workflow-pool.js";
+import { type WorkflowLimits, workflowLimits } from "../host/workflow-limits.js";
+import { workflowSource } from "../runtime/loader.js";
 
 export interface ServerOptions {
   bifrost: Bifrost;
@@ -29,8 +32,15 @@ export interface ServerOptions {
   workflowsDir?: string | null;
   /** Defaults to a silent logger for createApp and the standard logger for startServer. */
   logger?: Logger;
-  /** Extra, already-loaded workflow definitions (tests, embedding). */
+  /**
+   * Extra, already-loaded workflow definitions (tests, embedding). Built in code, they cannot move to a
+   * worker: they run in the server's thread under the concurrency and time limit only.
+   */
   workflows?: WorkflowDefinition[];
+  /** Workflow limits (defaults: BIFROST_WORKFLOW_TIMEOUT_MS, BIFROST_WORKFLOW_MEMORY_MB, BIFROST_WORKFLOW_CONCURRENCY). */
+  workflowLimits?: Partial<WorkflowLimits>;
+  /** "in-process" runs file workflows in the server's thread too (benchmark comparison only); default "worker". */
+  workflowIsolation?: "worker" | "in-process";
   /** OAuth settings (public URL for callbacks, loopback switch, timeouts); defaults from BIFROST_PUBLIC_URL / BIFROST_ALLOW_HTTP_LOOPBACK. */
   oauth?: OAuthDeps["oauth"];
   /** `bifrost dev` only: enable the console's "Dev login" (a platform_admin session without a key). startServer refuses it unless bound to loopback. */
@@ -94,7 +104,15 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   oauthRoutes(api);
   keyRoutes(api);
   auditRoutes(api);
-  workflowRoutes(api, workflows);
+  const runner = new WorkflowRunner({
+    limits: workflowLimits(process.env, opts.workflowLimits),
+    preload: [...new Set([...workflows.values()].map(workflowSource).filter((f): f is string => f !== undefined))],
+    ...(opts.workflowIsolation ? { isolation: opts.workflowIsolation } : {}),
+    onFault: (fault) => logger.error({ fault: fault.kind, executionId: fault.executionId }, `${fault.kind} in a workflow (the server keeps running): ${fault.message}`),
+  });
+  app.addHook("onClose", () => runner.close());
+  if (workflows.size > 0) runner.warm();
+  workflowRoutes(api, workflows, runner);
   workflowApiRoutes(api);
   sdkRoutes(api);
   consoleSupportRoutes(api);

@@ -158,6 +158,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       request.log.error({ err: known }, "request failed");
     }
     if (known.statusCode === 401) void reply.header("www-authenticate", 'Bearer realm="bifrost"');
+    if (known.statusCode === 429 && typeof known.details?.retryAfter === "number") void reply.header("retry-after", String(known.details.retryAfter));
     return reply.code(known.statusCode).send(envelopeOf(known));
   });
   app.setNotFoundHandler((request, reply) => {

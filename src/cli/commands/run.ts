@@ -5,7 +5,7 @@ import { printOutput, writeRaw } from "../../runtime/output.js";
 import type { OutputSink } from "../../runtime/types.js";
 import type { ProcessFault } from "../../runtime/process-guards.js";
 import type { RemoteResolver } from "../../host/remote-resolver.js";
-import type { WorkflowDefinition } from "../../runtime/workflow.js";
+import type { WorkflowRunner } from "../../host/workflow-pool.js";
 import { withRuntime } from "../context.js";
 import { type JsonFlag, printJson, write } from "../output.js";
 
@@ -16,28 +16,12 @@ import { type JsonFlag, printJson, write } from "../output.js";
  */
 const toStderr: OutputSink = (o) => printOutput({ ...o, stream: "stderr" });
 
-/** The workflow to run from `file`: the only one, or the one named by --workflow. */
-async function pickWorkflow(file: string, name: string | undefined): Promise<WorkflowDefinition> {
-  const { loadWorkflowFile } = await import("../../runtime/loader.js");
-  const defs = await loadWorkflowFile(file);
-  const names = defs.map((d) => d.name);
-  let def = defs[0];
-  if (name !== undefined) {
-    def = defs.find((d) => d.name === name);
-    if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} has no workflow "${name}"; it exports: ${names.join(", ")}.`, { file, workflows: names });
-  } else if (defs.length > 1) {
-    throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports ${defs.length} workflows (${names.join(", ")}); pick one with --workflow NAME.`, { file, workflows: names });
-  }
-  if (!def) throw new WorkflowError("BIFROST_WORKFLOW_LOAD", `${file} exports no workflow.`, { file });
-  return def;
-}
-
 /**
  * Remote mode (BIFROST_URL set): integrations come from the server over HTTP with BIFROST_API_KEY; no
  * local store or keyring is opened. The server decides what the key may read (an org-scoped key sees
  * only its own organization), so the caller is not limited locally.
  */
-async function runRemote(remote: RemoteResolver, file: string, opts: { org: string; workflow?: string }, input: unknown): Promise<ExecutionResult> {
+async function runRemote(runner: WorkflowRunner, remote: RemoteResolver, file: string, opts: { org: string; workflow?: string }, input: unknown): Promise<ExecutionResult> {
   process.stderr.write(`remote: ${remote.url}\n`);
   const org = await remote.findOrg(opts.org);
   if (!org) {
@@ -46,9 +30,7 @@ async function runRemote(remote: RemoteResolver, file: string, opts: { org: stri
       { org: opts.org },
     );
   }
-  const def = await pickWorkflow(file, opts.workflow);
-  const { executeWorkflow } = await import("../../runtime/execute.js");
-  return executeWorkflow(def, input, { org, caller: { kind: "api_key", platform: true }, resolver: remote, output: toStderr });
+  return runner.runFile(file, opts.workflow, input, { org, caller: { kind: "api_key", platform: true }, resolver: remote, output: toStderr });
 }
 
 export function registerRun(program: Command): void {
@@ -70,22 +52,34 @@ export function registerRun(program: Command): void {
         }
       }
       // Only what this command uses is loaded (remote mode never opens the local store).
-      const [{ installProcessGuards }, { RemoteResolver }] = await Promise.all([import("../../runtime/process-guards.js"), import("../../host/remote-resolver.js")]);
+      const [{ installProcessGuards }, { RemoteResolver }, { WorkflowRunner }, { workflowLimits }] = await Promise.all([
+        import("../../runtime/process-guards.js"),
+        import("../../host/remote-resolver.js"),
+        import("../../host/workflow-pool.js"),
+        import("../../host/workflow-limits.js"),
+      ]);
       // A rejection the workflow left unhandled fails the run, reported without its secrets.
       let fault: ProcessFault | null = null;
-      installProcessGuards((f) => {
+      const onFault = (f: ProcessFault): void => {
         fault ??= f;
         writeRaw("stderr", `error [BIFROST_WORKFLOW_FAILED]: ${f.kind} in the workflow${f.executionId ? ` (execution ${f.executionId})` : ""}: ${f.message}\n`);
-      });
-      const remote = RemoteResolver.fromEnv();
-      const res = remote
-        ? await runRemote(remote, file, opts, input)
-        : await withRuntime(async (bf) => {
-            const [{ requireOrg }, { executeWorkflow }] = await Promise.all([import("../../kernel/lookup.js"), import("../../runtime/execute.js")]);
-            const org = await requireOrg(bf.store, opts.org);
-            const def = await pickWorkflow(file, opts.workflow);
-            return executeWorkflow(def, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver, output: toStderr });
-          });
+      };
+      installProcessGuards(onFault);
+      // The execution runs in a worker thread under the workflow limits, like on the server.
+      const runner = new WorkflowRunner({ limits: workflowLimits(process.env, { concurrency: 1, queue: 0 }), spare: false, lowerPriority: false, onFault });
+      let res: ExecutionResult;
+      try {
+        const remote = RemoteResolver.fromEnv();
+        res = remote
+          ? await runRemote(runner, remote, file, opts, input)
+          : await withRuntime(async (bf) => {
+              const { requireOrg } = await import("../../kernel/lookup.js");
+              const org = await requireOrg(bf.store, opts.org);
+              return runner.runFile(file, opts.workflow, input, { org: { id: org.id, slug: org.slug, name: org.name }, caller: { kind: "cli", platform: true }, resolver: bf.resolver, output: toStderr });
+            });
+      } finally {
+        await runner.close();
+      }
       if (fault !== null) {
         const f: ProcessFault = fault;
         throw new WorkflowError("BIFROST_WORKFLOW_FAILED", `The workflow left an error unhandled (${f.kind}); its result was discarded.`, { executionId: res.executionId });

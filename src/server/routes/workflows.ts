@@ -1,5 +1,5 @@
 import { NotFoundError, ValidationError } from "../../core/errors.js";
-import { executeWorkflow } from "../../runtime/execute.js";
+import type { WorkflowRunner } from "../../host/workflow-pool.js";
 import { ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
 import { RunWorkflowBody } from "../schemas.js";
@@ -7,7 +7,7 @@ import { logOutput, type WorkflowRegistry } from "../workflows.js";
 
 const tag = "workflows";
 
-export function workflowRoutes(api: Api, workflows: WorkflowRegistry): void {
+export function workflowRoutes(api: Api, workflows: WorkflowRegistry, runner: WorkflowRunner): void {
   const bf = api.bifrost;
 
   api.route({
@@ -23,7 +23,8 @@ export function workflowRoutes(api: Api, workflows: WorkflowRegistry): void {
   api.route({
     method: "POST",
     url: "/api/workflows/:name/run",
-    summary: "Run a workflow as an organization and return its JSON result. Org-scoped keys run as their own org; platform_admin keys must name one.",
+    summary:
+      "Run a workflow as an organization and return its JSON result. Org-scoped keys run as their own org; platform_admin keys must name one. Runs in a worker under the workflow limits: 504 BIFROST_WORKFLOW_TIMEOUT, 500 BIFROST_WORKFLOW_CRASHED, 429 BIFROST_BUSY with Retry-After.",
     tag,
     roles: ALL_ROLES,
     action: "run workflows",
@@ -37,7 +38,7 @@ export function workflowRoutes(api: Api, workflows: WorkflowRegistry): void {
       checkOrgAccess(caller, slug);
       const org = await bf.resolver.findOrg(slug);
       if (!org) throw orgNotFound(slug);
-      const res = await executeWorkflow(def, body.input, {
+      const res = await runner.run(def, body.input, {
         org,
         caller: { kind: "api_key", platform: isPlatform(caller), keyId: caller.keyId },
         resolver: bf.resolver,

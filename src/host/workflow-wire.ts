@@ -1,0 +1,95 @@
+/**
+ * What crosses the boundary between the host thread and a workflow worker (structured clone: Maps,
+ * Dates and plain objects survive; classes and functions do not). A ResolvedIntegration travels as
+ * its parts and is rebuilt in the worker with the same `IntegrationConfig` (typo guard, masking),
+ * trust record and `fetch()`; errors travel as their code, status, message and details and are
+ * rebuilt as the same error classes.
+ */
+import { BifrostError, type ErrorDetails } from "../core/errors.js";
+import type { ExecutionOrg, OAuthConnectionStatus, OAuthCredentials } from "../kernel/types.js";
+import { IntegrationConfig } from "../runtime/config-map.js";
+import { makeResolved, type TrustRecord, trustOf } from "../runtime/resolved.js";
+import type { Caller, ResolvedIntegration, WorkflowOutput } from "../runtime/types.js";
+import type { ExecutionResult } from "../runtime/execute.js";
+import type { ProcessFault } from "../runtime/process-guards.js";
+import { clientFetch } from "./client-fetch.js";
+import { errorFromEnvelope } from "./remote-resolver.js";
+
+export interface WireResolved {
+  name: string;
+  entityId: string | null;
+  entityName: string | null;
+  mapped: boolean;
+  config: ConstructorParameters<typeof IntegrationConfig>;
+  oauth: OAuthCredentials | null;
+  connection: OAuthConnectionStatus | null;
+  trust: TrustRecord;
+}
+
+export interface WireError {
+  code: string;
+  status: number;
+  message: string;
+  details?: ErrorDetails;
+}
+
+export function resolvedToWire(integ: ResolvedIntegration): WireResolved {
+  return {
+    name: integ.name,
+    entityId: integ.entityId,
+    entityName: integ.entityName,
+    mapped: integ.mapped,
+    config: IntegrationConfig.parts(integ.config),
+    oauth: integ.oauth,
+    connection: integ.connection,
+    trust: trustOf(integ),
+  };
+}
+
+export function resolvedFromWire(w: WireResolved): ResolvedIntegration {
+  return makeResolved(
+    { name: w.name, entityId: w.entityId, entityName: w.entityName, mapped: w.mapped, config: new IntegrationConfig(...w.config), oauth: w.oauth, connection: w.connection },
+    w.trust,
+    clientFetch,
+  );
+}
+
+/**
+ * A BifrostError as its envelope parts; anything else as a generic failure whose message the caller
+ * has already redacted (`message`), never the raw error.
+ */
+export function errorToWire(err: unknown, fallback: string): WireError {
+  if (err instanceof BifrostError) return { code: err.code, status: err.statusCode, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
+  return { code: "BIFROST_WORKFLOW_FAILED", status: 500, message: fallback };
+}
+
+export function errorFromWire(w: WireError): BifrostError {
+  return errorFromEnvelope(w.status, w);
+}
+
+/** Host → worker. */
+export type ToWorker =
+  /** `workflow`: its name; undefined = the file's only workflow. */
+  | { type: "run"; executionId: string; file: string; workflow: string | undefined; input: unknown; org: ExecutionOrg | null; caller: Caller }
+  | { type: "answer"; rid: number; ok: true; value: unknown }
+  | { type: "answer"; rid: number; ok: false; error: WireError };
+
+/** The resolver calls a worker makes; answered by the host's resolver. */
+export type ResolverCall =
+  | { method: "resolve"; args: [name: string, org: ExecutionOrg | null] }
+  | { method: "list"; args: [org: ExecutionOrg | null] }
+  | { method: "findOrg"; args: [slug: string] }
+  | { method: "refreshOAuth"; args: [name: string, org: ExecutionOrg | null, seenAccessToken: string] };
+
+/** Worker → host. */
+export type FromWorker =
+  | { type: "ready" }
+  | ({ type: "call"; rid: number; executionId: string } & ResolverCall)
+  /** The workflow was loaded and starts now; its own time limit, when it declares one. */
+  | { type: "started"; executionId: string; workflow: string; timeoutMs: number | null }
+  | { type: "output"; output: WorkflowOutput }
+  | { type: "fault"; fault: ProcessFault }
+  | { type: "crash"; fault: ProcessFault }
+  /** `clean`: nothing the execution started is still pending, so the worker may serve its principal again. */
+  | { type: "done"; executionId: string; clean: boolean; ok: true; result: ExecutionResult }
+  | { type: "done"; executionId: string; clean: boolean; ok: false; error: WireError };
