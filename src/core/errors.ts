@@ -68,6 +68,7 @@ export const ErrorCode = {
   IMPORT_PASSPHRASE_WRONG: "BIFROST_IMPORT_PASSPHRASE_WRONG",
   IMPORT_FILE_TAMPERED: "BIFROST_IMPORT_FILE_TAMPERED",
   IMPORT_TARGET_NOT_EMPTY: "BIFROST_IMPORT_TARGET_NOT_EMPTY",
+  PROVIDER_UNKNOWN: "BIFROST_PROVIDER_UNKNOWN",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -131,6 +132,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number | null>> = {
   BIFROST_IMPORT_PASSPHRASE_WRONG: 422,
   BIFROST_IMPORT_FILE_TAMPERED: 422,
   BIFROST_IMPORT_TARGET_NOT_EMPTY: 409,
+  BIFROST_PROVIDER_UNKNOWN: 404,
 };
 
 export class BifrostError extends Error {
@@ -280,6 +282,13 @@ export class WorkflowError extends BifrostError {
 }
 
 /** `integrations.require(name)` found no integration of that name. */
+/** `provider: ID` (yaml) or `bifrost catalog show ID` names no catalog entry; details.suggestions lists close ids. */
+export class ProviderUnknownError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.PROVIDER_UNKNOWN, 404, message, details);
+  }
+}
+
 export class IntegrationNotFoundError extends BifrostError {
   constructor(name: string) {
     super(ErrorCode.INTEGRATION_NOT_FOUND, 404, `Integration "${name}" does not exist. Create it with \`bifrost integrations create ${name}\` or \`bifrost apply\`.`, { integration: name });
