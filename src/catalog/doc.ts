@@ -10,7 +10,8 @@ function capture(e: CatalogEntry): string {
   return s ? `${s.type} ${code(s.key)}` : "–";
 }
 
-function section(e: CatalogEntry): string {
+/** One entry as markdown (also `bifrost catalog show ID`). */
+export function providerSection(e: CatalogEntry): string {
   const lines: string[] = [`### ${e.name} (${code(e.id)})`, ""];
   lines.push(`- Category: ${e.category}; auth: ${e.auth.map(code).join(", ")}`);
   lines.push(`- API base URL: ${code(e.api_base_url)}`);
@@ -61,5 +62,5 @@ export function renderProvidersDoc(entries: readonly CatalogEntry[] = PROVIDERS)
     "## Entries",
     "",
   ];
-  return `${head.join("\n")}${entries.map(section).join("\n\n")}\n`;
+  return `${head.join("\n")}${entries.map(providerSection).join("\n\n")}\n`;
 }
