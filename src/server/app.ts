@@ -9,6 +9,7 @@ import { BadRequestError, BODY_LIMIT, envelopeOf, installErrorHandling, installJ
 import { openApiRoute } from "./openapi.js";
 import { consoleRoutes, registerConsolePlugins } from "./console/routes.js";
 import { Api } from "./route.js";
+import { catalogRoutes } from "./routes/catalog.js";
 import { consoleSupportRoutes } from "./routes/console-support.js";
 import { integrationRoutes } from "./routes/integrations.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -74,6 +75,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   mappingRoutes(api);
   oauthRoutes(api);
   keyRoutes(api);
+  catalogRoutes(api);
   workflowRoutes(api, workflows);
   workflowApiRoutes(api);
   sdkRoutes(api);
