@@ -11,15 +11,15 @@ import type { CatalogEntry, CatalogOAuth } from "./types.js";
 const str = (key: string, description: string, required = true): ConfigSchemaItemWire => ({ key, type: "string", required, description });
 const secret = (key: string, description: string): ConfigSchemaItemWire => ({ key, type: "secret", required: true, description });
 
-/** Microsoft identity platform v2 endpoints; `{tenant}` defaults to `tenantDefault`. */
-function entraCode(scopes: string[], tenantDefault = "organizations"): CatalogOAuth {
+/** Microsoft identity platform v2 endpoints; `{tenant}` defaults to `tenantDefault`; the customer's tenant id captured from tid. */
+function entraCode(scopes: string[], tenantDefault = "organizations", captureTenant = true): CatalogOAuth {
   return {
     flow: "authorization_code",
     authorization_url: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
     token_url: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
     scopes,
     url_defaults: { tenant: tenantDefault },
-    entity_id_source: { type: "id_token_claim", key: "tid" },
+    ...(captureTenant ? { entity_id_source: { type: "id_token_claim" as const, key: "tid" } } : {}),
   };
 }
 
@@ -70,7 +70,7 @@ export const PROVIDERS: readonly CatalogEntry[] = [
     category: "Microsoft",
     auth: ["oauth2_authorization_code"],
     api_base_url: "https://api.partnercenter.microsoft.com/v1",
-    oauth: { ...entraCode(["https://api.partnercenter.microsoft.com/user_impersonation", "offline_access"]), entity_id_source: { type: "id_token_claim", key: "tid" } },
+    oauth: entraCode(["https://api.partnercenter.microsoft.com/user_impersonation", "offline_access"], "organizations", false),
     config_schema: [],
     test_request: { method: "GET", path: "/profiles/organization" },
     docs_url: "https://learn.microsoft.com/en-us/partner-center/developer/partner-center-authentication",
@@ -119,7 +119,7 @@ export const PROVIDERS: readonly CatalogEntry[] = [
     config_schema: [str("webhook_host", "The first label of the webhook's host (the tenant's name)"), secret("webhook_url", "The full webhook URL (it is the credential)")],
     test_request: { method: "POST", path: "/", body: { text: "Bifrost connection test" } },
     docs_url: "https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook",
-    notes: "There is no read-only call: the test posts a message to the channel. Office 365 connectors are being retired in favour of Workflows (Power Automate) webhooks, whose URLs are on *.logic.azure.com.",
+    notes: "The test request goes to webhook_url itself and posts a message to the channel: there is no read-only call. Office 365 connectors are being retired in favour of Workflows (Power Automate) webhooks, whose URLs are on *.logic.azure.com.",
   },
   // ── Google ──────────────────────────────────────────────────────────────────────────────────
   {

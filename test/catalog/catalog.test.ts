@@ -101,3 +101,20 @@ describe("docs/providers.md", () => {
     expect(readFileSync("docs/providers.md", "utf8")).toBe(renderProvidersDoc());
   });
 });
+
+describe("the entry checks catch broken entries (negative controls)", () => {
+  const good = PROVIDERS.find((p) => p.id === "zendesk")!;
+  it("the schema refuses an http URL, a missing test request and an unknown auth kind", () => {
+    expect(catalogEntrySchema.safeParse({ ...good, api_base_url: "http://x.zendesk.com" }).success).toBe(false);
+    expect(catalogEntrySchema.safeParse({ ...good, docs_url: "ftp://docs" }).success).toBe(false);
+    const { test_request: _dropped, ...noTest } = good;
+    expect(catalogEntrySchema.safeParse(noTest).success).toBe(false);
+    expect(catalogEntrySchema.safeParse({ ...good, auth: ["magic"] }).success).toBe(false);
+    expect(catalogEntrySchema.safeParse({ ...good, oauth: { ...good.oauth, token_url: "http://x/token" } }).success).toBe(false);
+    expect(catalogEntrySchema.safeParse(good).success).toBe(true);
+  });
+  it("the provider parser refuses an undeclared placeholder", () => {
+    const block = { ...good.oauth, url_defaults: {}, client_id: "c", client_secret: "s" };
+    expect(() => parseProviderConfig(block, null)).toThrow(/placeholder \{subdomain\}, which is not declared/);
+  });
+});
