@@ -7,7 +7,7 @@
 /** Lowest first. A name ending in `.ts` is a file directly under src/, any other name a folder. */
 const LAYERS = [
   ["core"],
-  ["crypto", "net", "cache"],
+  ["crypto", "net", "cache", "catalog"],
   ["storage", "logger.ts"],
   ["kernel"],
   ["oauth"],

@@ -11,6 +11,7 @@ import { Command, CommanderError } from "commander";
 import { packageVersion } from "../core/package-info.js";
 import { registerApply } from "./commands/apply.js";
 import { registerAudit } from "./commands/audit.js";
+import { registerCatalog } from "./commands/catalog.js";
 import { registerConfig } from "./commands/config.js";
 import { registerDev } from "./commands/dev.js";
 import { registerIntegrations } from "./commands/integrations.js";
@@ -42,6 +43,7 @@ function buildProgram(): Command {
   registerMigrate(program);
   registerApply(program);
   registerImport(program);
+  registerCatalog(program);
   registerOrgs(program);
   registerIntegrations(program);
   registerConfig(program);

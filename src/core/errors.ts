@@ -77,6 +77,7 @@ export const ErrorCode = {
   DATABASE_UNAVAILABLE: "BIFROST_DATABASE_UNAVAILABLE",
   DATABASE_BUSY: "BIFROST_DATABASE_BUSY",
   PORT_IN_USE: "BIFROST_PORT_IN_USE",
+  PROVIDER_UNKNOWN: "BIFROST_PROVIDER_UNKNOWN",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -149,6 +150,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number | null>> = {
   BIFROST_DATABASE_UNAVAILABLE: 503,
   BIFROST_DATABASE_BUSY: 503,
   BIFROST_PORT_IN_USE: null,
+  BIFROST_PROVIDER_UNKNOWN: 404,
 };
 
 export class BifrostError extends Error {
@@ -323,6 +325,13 @@ export class BusyError extends BifrostError {
 }
 
 /** `integrations.require(name)` found no integration of that name. */
+/** `provider: ID` (yaml) or `bifrost catalog show ID` names no catalog entry; details.suggestions lists close ids. */
+export class ProviderUnknownError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.PROVIDER_UNKNOWN, 404, message, details);
+  }
+}
+
 export class IntegrationNotFoundError extends BifrostError {
   constructor(name: string) {
     super(ErrorCode.INTEGRATION_NOT_FOUND, 404, `Integration "${name}" does not exist. Create it with \`bifrost integrations create ${name}\` or \`bifrost apply\`.`, { integration: name });

@@ -12,6 +12,7 @@ import { openApiRoute } from "./openapi.js";
 import { consoleRoutes, registerConsolePlugins } from "./console/routes.js";
 import { Api } from "./route.js";
 import { auditRoutes } from "./routes/audit.js";
+import { catalogRoutes } from "./routes/catalog.js";
 import { consoleSupportRoutes } from "./routes/console-support.js";
 import { integrationRoutes } from "./routes/integrations.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -104,6 +105,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   oauthRoutes(api);
   keyRoutes(api);
   auditRoutes(api);
+  catalogRoutes(api);
   const runner = new WorkflowRunner({
     limits: workflowLimits(process.env, opts.workflowLimits),
     preload: [...new Set([...workflows.values()].map(workflowSource).filter((f): f is string => f !== undefined))],

@@ -8,6 +8,7 @@
  */
 import { describeValue } from "../core/coerce.js";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import { expandProvider, getProvider } from "../catalog/index.js";
 import { parseConfigSchema } from "../core/config-schema.js";
 import { ApplyFileError, BifrostError } from "../core/errors.js";
 import { checkIntegrationName, checkOrgSlug } from "../core/names.js";
@@ -72,7 +73,7 @@ export interface ParsedApplyFile {
 
 const TOP_FIELDS = ["organizations", "integrations"] as const;
 const ORG_FIELDS = ["slug", "name"] as const;
-const INTEGRATION_FIELDS = ["name", "description", "config_schema", "defaults", "trusted_origins", "private_network", "oauth", "mappings"] as const;
+const INTEGRATION_FIELDS = ["name", "provider", "description", "config_schema", "defaults", "trusted_origins", "private_network", "oauth", "mappings"] as const;
 const MAPPING_FIELDS = ["org", "entity_id", "entity_name", "config"] as const;
 
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -260,6 +261,28 @@ export function parseApplyFile(text: string, file: string, env: Env = process.en
     if (names.has(name)) throw error([...path, "name"], `integration "${name}" is listed twice (also integrations[${names.get(name)}]).`);
     names.set(name, i);
     const out: FileIntegration = { name, mappings: [], path };
+    // `provider: ID` fills oauth / config_schema / defaults from the catalog; the yaml's own fields win.
+    if (o.provider !== undefined) {
+      const at: PathSegment[] = [...path, "provider"];
+      const entry = (() => {
+        try {
+          return getProvider(o.provider);
+        } catch (err) {
+          if (!(err instanceof BifrostError)) throw err;
+          throw error(at, err.message, { cause: err.code, suggestions: err.details?.suggestions ?? [] });
+        }
+      })();
+      const filled = (() => {
+        try {
+          return expandProvider(entry, { oauth: o.oauth as Record<string, unknown> | null | undefined, config_schema: o.config_schema, defaults: o.defaults });
+        } catch (err) {
+          if (!(err instanceof BifrostError)) throw err;
+          const segs = String(err.details?.path ?? "").split(".").filter(Boolean);
+          throw error([...path, ...segs], err.message, { cause: err.code, provider: entry.id });
+        }
+      })();
+      for (const [k, v] of Object.entries(filled)) o[k] = v;
+    }
     // Each field is checked on its own, so one bad field does not hide the others.
     found.attempt(() => {
     if (o.description !== undefined) {

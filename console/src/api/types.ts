@@ -119,3 +119,16 @@ export interface TestResult {
 export function isMasked(v: unknown): v is MaskedSecret {
   return typeof v === "object" && v !== null && (v as { set?: unknown }).set === true && typeof (v as { fingerprint?: unknown }).fingerprint === "string";
 }
+/** A provider catalog entry (GET /api/catalog; docs/providers.md), the fields the console uses. */
+export interface CatalogProvider {
+  id: string;
+  name: string;
+  category: string;
+  auth: string[];
+  api_base_url: string;
+  docs_url: string;
+  oauth?: Record<string, unknown> & { flow: string; url_defaults?: Record<string, string> };
+  config_schema: SchemaItem[];
+  defaults?: Record<string, string>;
+  notes?: string;
+}
