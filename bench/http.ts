@@ -38,6 +38,13 @@ interface Run {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Answers by HTTP status (to tell shed load, time-outs and failures apart). */
+  statuses: Record<string, number>;
+}
+
+function addStatuses(into: Record<string, number>, from: Record<string, { count: number }> | undefined): Record<string, number> {
+  for (const [code, s] of Object.entries(from ?? {})) into[code] = (into[code] ?? 0) + s.count;
+  return into;
 }
 
 async function load(urls: string[], headers: Record<string, string>, post?: string): Promise<Run> {
@@ -52,10 +59,12 @@ async function load(urls: string[], headers: Record<string, string>, post?: stri
     p99: Math.max(...results.map((r) => r.latency.p99)),
     non2xx: results.reduce((a, r) => a + r.non2xx, 0),
     errors: results.reduce((a, r) => a + r.errors + r.timeouts, 0),
+    statuses: results.reduce((a, r) => addStatuses(a, (r as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats), {} as Record<string, number>),
   };
 }
 
-const fmt = (r: Run) => `${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.non2xx || r.errors ? `  non-2xx ${r.non2xx} errors ${r.errors}` : ""}`;
+const byStatus = (r: Run) => Object.entries(r.statuses).map(([code, n]) => `${code}×${n}`).join(" ");
+const fmt = (r: Run) => `${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.non2xx || r.errors ? `  non-2xx ${r.non2xx} errors ${r.errors} (${byStatus(r)})` : ""}`;
 
 async function warm(urls: string[], headers: Record<string, string>, post?: string): Promise<void> {
   const req = post === undefined ? {} : { method: "POST" as const, body: post };
@@ -133,6 +142,7 @@ async function measureRounds<K extends string>(loads: Record<K, () => Promise<Ru
       p99: median(rs.map((r) => r.p99)),
       non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
       errors: rs.reduce((a, r) => a + r.errors, 0),
+      statuses: rs.reduce((a, r) => addStatuses(a, Object.fromEntries(Object.entries(r.statuses).map(([c, n]) => [c, { count: n }]))), {} as Record<string, number>),
     };
   }
   return out;
