@@ -33,6 +33,7 @@ export const MOVED_TABLES = {
   oauth_states: "not moved: authorizations in progress (10-minute, bound to the source)",
   oauth_events: "not moved: history",
   oauth_webhook_deliveries: "not moved: history",
+  connect_links: "not moved: one-time URLs under the source's public URL (create new links on the target)",
 } as const satisfies Record<keyof Database, string>;
 
 export const PAYLOAD_FORMAT = "bifrost-instance-payload";

@@ -145,7 +145,21 @@ interface OAuthWebhookDeliveriesTable {
   last_error: string | null;
 }
 
+export interface ConnectLinksTable {
+  id: string;
+  token_hash: string;
+  integration_id: string;
+  org_id: string;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+  expiry_recorded_at: string | null;
+}
+
 export interface Database {
+  connect_links: ConnectLinksTable;
   oauth_webhook_deliveries: OAuthWebhookDeliveriesTable;
   oauth_providers: OAuthProvidersTable;
   oauth_tokens: OAuthTokensTable;
