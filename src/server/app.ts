@@ -10,6 +10,7 @@ import { openApiRoute } from "./openapi.js";
 import { consoleRoutes, registerConsolePlugins } from "./console/routes.js";
 import { Api } from "./route.js";
 import { consoleSupportRoutes } from "./routes/console-support.js";
+import { linkRoutes } from "./routes/links.js";
 import { integrationRoutes } from "./routes/integrations.js";
 import { keyRoutes } from "./routes/keys.js";
 import { mappingRoutes } from "./routes/mappings.js";
@@ -73,6 +74,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   integrationRoutes(api);
   mappingRoutes(api);
   oauthRoutes(api);
+  linkRoutes(api);
   keyRoutes(api);
   workflowRoutes(api, workflows);
   workflowApiRoutes(api);

@@ -112,6 +112,11 @@ export class Api {
     body?: z.ZodType;
     /** Shape of the success body (OpenAPI document only). */
     response?: z.ZodType;
+    /**
+     * Accept an HTML form POST (`application/x-www-form-urlencoded`, at most 1 KiB, contents ignored).
+     * Scoped to this route: no other route gains a form parser (cookie-session routes stay JSON-only).
+     */
+    acceptsForm?: boolean;
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   }): void {
     this.docs.push({
@@ -129,6 +134,14 @@ export class Api {
     // Only ever raise the level (a silent app logger stays silent).
     const order = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
     const raise = spec.logLevel !== undefined && order.indexOf(this.app.log.level) < order.indexOf(spec.logLevel);
-    this.app.route({ method: spec.method, url: spec.url, handler: spec.handler, ...(raise ? { logLevel: spec.logLevel } : {}) });
+    const options = { method: spec.method, url: spec.url, handler: spec.handler, ...(raise ? { logLevel: spec.logLevel } : {}) };
+    if (!spec.acceptsForm) {
+      this.app.route(options);
+      return;
+    }
+    void this.app.register(async (child) => {
+      child.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 1024 }, (_request, _body, done) => done(null, {}));
+      child.route(options);
+    });
   }
 }
