@@ -20,7 +20,7 @@ import { recordEvent } from "./events.js";
 import type { RefreshDeps } from "./refresh.js";
 import { readProvider } from "./tokens.js";
 
-export const LINK_INITIATOR_PREFIX = "link:";
+const LINK_INITIATOR_PREFIX = "link:";
 const DEFAULT_EXPIRY_SECONDS = 7 * 86_400;
 const MIN_EXPIRY_SECONDS = 5 * 60;
 const MAX_EXPIRY_SECONDS = 30 * 86_400;
@@ -28,7 +28,7 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const UNITS: Readonly<Record<string, number>> = { m: 60, h: 3600, d: 86_400 };
 
 /** `30m`, `12h`, `7d` → seconds (default 7d; 5 minutes … 30 days). */
-export function parseLinkExpiry(value: string | undefined): number {
+function parseLinkExpiry(value: string | undefined): number {
   if (value === undefined) return DEFAULT_EXPIRY_SECONDS;
   const m = /^(\d{1,6})([mhd])$/.exec(value.trim());
   if (!m) throw new ConnectLinkExpiresError(`The link expiry "${value.slice(0, 32)}" is not a duration: use a number and a unit m, h or d (e.g. 30m, 12h, 7d).`);
@@ -39,11 +39,11 @@ export function parseLinkExpiry(value: string | undefined): number {
   return seconds;
 }
 
-export function hashLinkToken(token: string): string {
+function hashLinkToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-export type ConnectLinkStatus = "active" | "used" | "expired" | "revoked";
+type ConnectLinkStatus = "active" | "used" | "expired" | "revoked";
 
 export interface ConnectLinkView {
   id: string;

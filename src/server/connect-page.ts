@@ -18,7 +18,7 @@ const STYLE_HASH = createHash("sha256").update(STYLE).digest("base64");
  * `form-action` also governs the redirect that follows the form POST (to the provider's authorization
  * endpoint, not known before the flow starts), so it allows https (and http loopback for local providers).
  */
-export function connectCsp(allowHttpLoopback: boolean): string {
+function connectCsp(allowHttpLoopback: boolean): string {
   const form = `'self' https:${allowHttpLoopback ? " http://127.0.0.1:* http://localhost:*" : ""}`;
   return `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src 'none'; script-src 'none'; base-uri 'none'; form-action ${form}; frame-ancestors 'none'`;
 }
