@@ -57,7 +57,9 @@ export const createConnectLinkTool = defineTool({
   action: "create connect links",
   run: async (ctx, args) => {
     checkOrgAccess(ctx.caller, args.org);
-    const link = await createConnectLink(ctx.oauthDeps, { integration: args.integration, org: args.org, createdBy: ctx.caller.keyId, ...(args.expires !== undefined ? { expires: args.expires } : {}) });
+    // The local CLI's stdio server has no key: its links are the CLI's (created_by null), like `bifrost oauth link`.
+    const createdBy = ctx.actor.kind === "local_cli" ? null : ctx.caller.keyId;
+    const link = await createConnectLink(ctx.oauthDeps, { integration: args.integration, org: args.org, createdBy, ...(args.expires !== undefined ? { expires: args.expires } : {}) });
     return { url: link.url, expires_at: link.expiresAt, id: link.id };
   },
 });
