@@ -198,21 +198,25 @@ export async function describeConnectLink(deps: RefreshDeps, token: string): Pro
 }
 
 /**
- * Consume the link (conditional update: one winner) and start the authorization-code flow for its
- * org. The state's initiator is `link:<id>`.
+ * Start the authorization-code flow for the link's org, then consume the link (conditional update: one
+ * winner). The flow is prepared first so a provider that is unreachable or misconfigured does not burn
+ * the link; a loser's prepared state is closed at once and its URL never leaves this function. The
+ * state's initiator is `link:<id>`.
  */
 export async function useConnectLink(deps: RefreshDeps, token: string): Promise<StartedAuthorization> {
   const link = await findUsable(deps, token);
-  if (!(await deps.store.useConnectLink(link.id, deps.clock.now()))) {
-    // Lost the race to another click, or it expired / was revoked in between.
-    const now = (await deps.store.getConnectLink(link.id)) ?? link;
-    const status = statusOf(now, deps.clock.now());
-    throw new ConnectLinkGoneError(status === "active" ? "used" : status, GONE_MESSAGES[status === "active" ? "used" : status]);
-  }
   const integration = await integrationById(deps.store, link.integrationId);
   const org = await deps.store.getOrgById(link.orgId);
   if (!integration || !org) throw new ConnectLinkNotFoundError();
   const started = await startAuthorization(deps, { integration: integration.name, org: org.slug, initiatorKeyId: `${LINK_INITIATOR_PREFIX}${link.id}` });
+  if (!(await deps.store.useConnectLink(link.id, deps.clock.now()))) {
+    await deps.store.consumeOAuthState(started.state, "cancelled");
+    // Lost the race to another click, or it expired / was revoked in between.
+    const current = (await deps.store.getConnectLink(link.id)) ?? link;
+    const status = statusOf(current, deps.clock.now());
+    const reason = status === "active" ? "used" : status;
+    throw new ConnectLinkGoneError(reason, GONE_MESSAGES[reason]);
+  }
   await recordEvent(deps.store, deps.clock, { type: "link.used", integrationId: link.integrationId, orgId: link.orgId, payload: { linkId: link.id } });
   return started;
 }

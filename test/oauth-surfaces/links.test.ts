@@ -9,6 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { createApp } from "../../src/server/index.js";
+import { createIntegration } from "../../src/services/integrations.js";
 import { getMapping } from "../../src/services/mappings.js";
 import { BACKENDS } from "../helpers/backends.js";
 import { type AuthServer, CLIENT_ID, CLIENT_SECRET, driveAuthorization, startAuthServer } from "../oauth/helpers/auth-server.js";
@@ -148,6 +149,24 @@ for (const backend of BACKENDS) {
       expect((await click(link.path)).statusCode).toBe(410);
       const listed = (await call("GET", "/api/integrations/HaloPSA/oauth/links?org=globex", h.keys.platform)).json().links as Array<{ id: string; status: string }>;
       expect(listed.find((l) => l.id === link.id)?.status).toBe("used");
+    });
+
+    it("a provider that cannot be reached does not burn the link (error page, the link stays active)", async () => {
+      await createIntegration(h.bf, { name: "Down" });
+      const put = await call("PUT", "/api/integrations/Down/oauth", h.keys.platform, { flow: "authorization_code", client_id: "c", client_secret: "down-secret-PLAIN", issuer: "http://127.0.0.1:9" });
+      expect(put.statusCode, put.body).toBe(201);
+      const res = await call("POST", "/api/integrations/Down/oauth/links", h.keys.platform, { org: "acme" });
+      expect(res.statusCode, res.body).toBe(201);
+      const { id, url } = res.json() as { id: string; url: string };
+      const path = new URL(url).pathname;
+      tokens.push(path.slice("/connect/".length));
+      const failed = await click(path);
+      expect(failed.statusCode).toBeGreaterThanOrEqual(500);
+      expect(failed.headers["content-type"]).toMatch(/^text\/html/);
+      expect(failed.body).not.toContain("down-secret-PLAIN");
+      const listed = (await call("GET", "/api/integrations/Down/oauth/links", h.keys.platform)).json().links as Array<{ id: string; status: string }>;
+      expect(listed.find((l) => l.id === id)?.status).toBe("active");
+      expect((await app.inject({ method: "GET", url: path })).statusCode).toBe(200);
     });
 
     it("two concurrent clicks start exactly one flow", async () => {
