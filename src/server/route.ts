@@ -4,7 +4,7 @@ import type { ApiKeyRole } from "../core/types.js";
 import type { OAuthDeps } from "../oauth/service.js";
 import type { Bifrost } from "../host/bootstrap.js";
 import { authenticate, type Caller, requireRole } from "./auth.js";
-import { parseWith } from "./errors.js";
+import { parseWith, UnsupportedMediaTypeError } from "./errors.js";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -114,7 +114,7 @@ export class Api {
     response?: z.ZodType;
     /**
      * Accept an HTML form POST (`application/x-www-form-urlencoded`, at most 1 KiB, contents ignored).
-     * Scoped to this route: no other route gains a form parser (cookie-session routes stay JSON-only).
+     * Only such routes: any other route still answers 415 to a form body (cookie-session routes stay JSON-only).
      */
     acceptsForm?: boolean;
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -135,13 +135,20 @@ export class Api {
     const order = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
     const raise = spec.logLevel !== undefined && order.indexOf(this.app.log.level) < order.indexOf(spec.logLevel);
     const options = { method: spec.method, url: spec.url, handler: spec.handler, ...(raise ? { logLevel: spec.logLevel } : {}) };
-    if (!spec.acceptsForm) {
-      this.app.route(options);
-      return;
+    if (spec.acceptsForm) this.acceptForm(`${spec.method} ${spec.url}`);
+    this.app.route(options);
+  }
+
+  readonly #formRoutes = new Set<string>();
+
+  /** One urlencoded parser for the app that accepts only the routes named here (others: 415 as before). */
+  private acceptForm(route: string): void {
+    if (this.#formRoutes.size === 0) {
+      this.app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 1024 }, (request, _body, done) => {
+        if (this.#formRoutes.has(`${request.method} ${request.routeOptions.url}`)) done(null, {});
+        else done(new UnsupportedMediaTypeError(), undefined);
+      });
     }
-    void this.app.register(async (child) => {
-      child.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 1024 }, (_request, _body, done) => done(null, {}));
-      child.route(options);
-    });
+    this.#formRoutes.add(route);
   }
 }

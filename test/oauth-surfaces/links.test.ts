@@ -169,6 +169,13 @@ for (const backend of BACKENDS) {
       expect((await app.inject({ method: "GET", url: path })).statusCode).toBe(200);
     });
 
+    it("only the connect page accepts a form body: other routes still answer 415 to one", async () => {
+      const form = await app.inject({ method: "POST", url: "/api/integrations/HaloPSA/oauth/links", headers: { authorization: `Bearer ${h.keys.platform}`, "content-type": "application/x-www-form-urlencoded" }, payload: "org=acme" });
+      envelope(form, 415, "BIFROST_UNSUPPORTED_MEDIA_TYPE");
+      const session = await app.inject({ method: "POST", url: "/api/session", headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "key=x" });
+      expect(session.statusCode).toBe(415);
+    });
+
     it("two concurrent clicks start exactly one flow", async () => {
       const link = await create(h.keys.platform, { org: "acme", expires: "1h" });
       const results = await Promise.all([click(link.path), click(link.path), click(link.path)]);
