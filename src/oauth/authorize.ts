@@ -128,6 +128,11 @@ function toParams(q: CompleteAuthorizationInput["query"]): URLSearchParams {
  */
 async function startedByPlatform(store: RefreshDeps["store"], initiatorKeyId: string | null): Promise<boolean> {
   if (initiatorKeyId === null) return true;
+  // A connect link (`link:<id>`) counts as started by whoever created the link (key id, or null = CLI).
+  if (initiatorKeyId.startsWith("link:")) {
+    const link = await store.getConnectLink(initiatorKeyId.slice("link:".length));
+    return link !== null && (link.createdBy === null || (await startedByPlatform(store, link.createdBy)));
+  }
   const key = (await store.listApiKeys()).find((k) => k.id === initiatorKeyId);
   return key?.role === "platform_admin";
 }

@@ -90,3 +90,27 @@ export function sanitizeProviderText(value: unknown, max = 200): string {
   const cut = clean.length > max ? `${clean.slice(0, max)}…` : clean;
   return cut.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/** No connect link with this token (public page) or id (revoke), or it is another organization's. */
+export class ConnectLinkNotFoundError extends BifrostError {
+  constructor(message = "This connect link does not exist. Ask whoever sent it for a new one.") {
+    super("BIFROST_CONNECT_LINK_NOT_FOUND", 404, message);
+  }
+}
+
+/** The connect link was used, has expired or was revoked (a link works once). */
+export class ConnectLinkGoneError extends BifrostError {
+  constructor(
+    readonly reason: "used" | "expired" | "revoked",
+    message: string,
+  ) {
+    super("BIFROST_CONNECT_LINK_GONE", 410, message, { reason });
+  }
+}
+
+/** `--expires` / `expires_in` is not a duration (30m, 12h, 7d) or is out of range. */
+export class ConnectLinkExpiresError extends BifrostError {
+  constructor(message: string) {
+    super("BIFROST_CONNECT_LINK_EXPIRES_INVALID", 422, message);
+  }
+}

@@ -19,6 +19,8 @@ import {
   startAuthorization as start,
 } from "./authorize.js";
 export { callbackUrl } from "./authorize.js";
+import * as links from "./links.js";
+export type { ConnectLinkPage, ConnectLinkView, CreatedConnectLink } from "./links.js";
 export type { StartAuthorizationInput, StartedAuthorization, CompleteAuthorizationInput, CompletedAuthorization } from "./authorize.js";
 
 /** Deps plus optional OAuth settings (defaults from the environment: BIFROST_PUBLIC_URL, BIFROST_ALLOW_HTTP_LOOPBACK). */
@@ -38,6 +40,28 @@ export function startAuthorization(deps: OAuthDeps, input: StartAuthorizationInp
 /** Handle the callback (`/api/oauth/callback/:integration`): validates, exchanges the code, stores the token. */
 export function completeAuthorization(deps: OAuthDeps, input: CompleteAuthorizationInput): Promise<CompletedAuthorization> {
   return complete(withOAuth(deps), input);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connect links (links.ts)
+
+/** Create a one-time connect link for an org (`bifrost oauth link`); the url carries the token, shown once. */
+export function createConnectLink(deps: OAuthDeps, input: { integration: string; org: string; createdBy: string | null; expires?: string }): Promise<links.CreatedConnectLink> {
+  return links.createConnectLink(withOAuth(deps), input);
+}
+export function listConnectLinks(deps: OAuthDeps, filter: { integration: string; org?: string | null }): Promise<links.ConnectLinkView[]> {
+  return links.listConnectLinks(withOAuth(deps), filter);
+}
+export function revokeConnectLink(deps: OAuthDeps, input: { id: string; org?: string | null }): Promise<links.ConnectLinkView> {
+  return links.revokeConnectLink(withOAuth(deps), input);
+}
+/** The public page's content (integration and organization names only); never consumes the link. */
+export function describeConnectLink(deps: OAuthDeps, token: string): Promise<links.ConnectLinkPage> {
+  return links.describeConnectLink(withOAuth(deps), token);
+}
+/** Consume the link (once) and start the authorization-code flow for its org. */
+export function useConnectLink(deps: OAuthDeps, token: string): Promise<StartedAuthorization> {
+  return links.useConnectLink(withOAuth(deps), token);
 }
 
 // ---------------------------------------------------------------------------------------------

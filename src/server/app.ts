@@ -14,6 +14,7 @@ import { Api } from "./route.js";
 import { auditRoutes } from "./routes/audit.js";
 import { catalogRoutes } from "./routes/catalog.js";
 import { consoleSupportRoutes } from "./routes/console-support.js";
+import { linkRoutes } from "./routes/links.js";
 import { integrationRoutes } from "./routes/integrations.js";
 import { keyRoutes } from "./routes/keys.js";
 import { mappingRoutes } from "./routes/mappings.js";
@@ -103,6 +104,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   integrationRoutes(api);
   mappingRoutes(api);
   oauthRoutes(api);
+  linkRoutes(api);
   keyRoutes(api);
   auditRoutes(api);
   catalogRoutes(api);

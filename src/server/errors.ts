@@ -21,7 +21,7 @@ export class BadRequestError extends BifrostError {
   }
 }
 
-class UnsupportedMediaTypeError extends BifrostError {
+export class UnsupportedMediaTypeError extends BifrostError {
   constructor(message = "Request bodies must be JSON: send 'Content-Type: application/json'.") {
     super("BIFROST_UNSUPPORTED_MEDIA_TYPE", 415, message);
   }

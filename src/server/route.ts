@@ -5,7 +5,7 @@ import type { OAuthDeps } from "../oauth/service.js";
 import type { Bifrost } from "../host/bootstrap.js";
 import { SYSTEM_CONTEXT, withAuditContext } from "../kernel/audit.js";
 import { auditContextOf, authenticate, type Caller, requireRole } from "./auth.js";
-import { parseWith } from "./errors.js";
+import { parseWith, UnsupportedMediaTypeError } from "./errors.js";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -113,6 +113,11 @@ export class Api {
     body?: z.ZodType;
     /** Shape of the success body (OpenAPI document only). */
     response?: z.ZodType;
+    /**
+     * Accept an HTML form POST (`application/x-www-form-urlencoded`, at most 1 KiB, contents ignored).
+     * Only such routes: any other route still answers 415 to a form body (cookie-session routes stay JSON-only).
+     */
+    acceptsForm?: boolean;
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   }): void {
     this.docs.push({
@@ -132,6 +137,20 @@ export class Api {
     const raise = spec.logLevel !== undefined && order.indexOf(this.app.log.level) < order.indexOf(spec.logLevel);
     // No caller: what a public route writes (the OAuth callback) is attributed by the service itself.
     const handler = (request: FastifyRequest, reply: FastifyReply) => withAuditContext({ ...SYSTEM_CONTEXT, requestId: String(request.id) }, () => spec.handler(request, reply));
+    if (spec.acceptsForm) this.acceptForm(`${spec.method} ${spec.url}`);
     this.app.route({ method: spec.method, url: spec.url, handler, ...(raise ? { logLevel: spec.logLevel } : {}) });
+  }
+
+  readonly #formRoutes = new Set<string>();
+
+  /** One urlencoded parser for the app that accepts only the routes named here (others: 415 as before). */
+  private acceptForm(route: string): void {
+    if (this.#formRoutes.size === 0) {
+      this.app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 1024 }, (request, _body, done) => {
+        if (this.#formRoutes.has(`${request.method} ${request.routeOptions.url}`)) done(null, {});
+        else done(new UnsupportedMediaTypeError(), undefined);
+      });
+    }
+    this.#formRoutes.add(route);
   }
 }

@@ -170,6 +170,11 @@ export const OAuthOrgQuery = z.strictObject({
   org: orgSlug.optional().describe("Organization slug; org-scoped keys default to (and may only name) their own."),
 });
 
+export const ConnectLinkBody = z.strictObject({
+  org: orgSlug.optional().describe("Organization the link connects; required for platform_admin, org_admin: its own org only (the default)."),
+  expires: z.string().max(16).optional().describe("How long the link lasts: 30m, 12h, 7d (default 7d; 5m … 30d)."),
+});
+
 export const OAuthStatusQuery = z.strictObject({
   org: orgSlug.optional().describe("Only this organization's connections; org-scoped keys always see only their own."),
   integration: integrationName.optional(),

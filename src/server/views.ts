@@ -1,6 +1,6 @@
 /** Service views → API responses: snake_case field names everywhere (config keys are kept verbatim). */
 import type { Organization } from "../core/types.js";
-import type { OAuthConnectionView, OAuthEventView } from "../oauth/service.js";
+import type { ConnectLinkView, OAuthConnectionView, OAuthEventView } from "../oauth/service.js";
 import type { ConfigSchemaItem, ConfigValue, SecretView } from "../core/types.js";
 import { toWireSchema } from "../core/config-schema.js";
 import { trustOf } from "../runtime/resolved.js";
@@ -129,4 +129,19 @@ function snakeKeys(v: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = val;
   return out;
+}
+
+/** A connect link (never its token; `url` only in the create response, the one time it exists). */
+export function connectLinkOut(l: ConnectLinkView) {
+  return {
+    id: l.id,
+    integration: l.integration,
+    org: l.org,
+    status: l.status,
+    created_by: l.createdBy,
+    created_at: l.createdAt,
+    expires_at: l.expiresAt,
+    used_at: l.usedAt,
+    revoked_at: l.revokedAt,
+  };
 }

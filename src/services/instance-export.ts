@@ -35,6 +35,7 @@ export const MOVED_TABLES = {
   oauth_events: "not moved: history",
   oauth_webhook_deliveries: "not moved: history",
   audit_log: "not moved: history of the source (the target records the import itself)",
+  connect_links: "not moved: one-time URLs under the source's public URL (create new links on the target)",
 } as const satisfies Record<keyof Database, string>;
 
 export const PAYLOAD_FORMAT = "bifrost-instance-payload";

@@ -5,7 +5,7 @@ import { unique, uniqueMapping } from "./constraints.js";
 import type { Dialect, Executor, ExecutorStore } from "./dialect.js";
 import { InCodeMigrationProvider } from "./migrations.js";
 import { retryTransient } from "./retry.js";
-import { toApiKey, toAuditEntry, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
+import { toApiKey, toAuditEntry, toConnectLink, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { Database } from "./schema.js";
 import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch, type Rewrapped } from "./ciphertexts.js";
 import type {
@@ -20,6 +20,7 @@ import type {
   StoredApiKey,
   StoredAuditEntry,
   StoredConfigValue,
+  StoredConnectLink,
   StoredOAuthEvent,
   StoredOAuthProvider,
   StoredOAuthState,
@@ -448,6 +449,57 @@ export class KyselyStore implements ExecutorStore {
   async deleteExpiredOAuthStates(before: string): Promise<number> {
     const res = await this.db.deleteFrom("oauth_states").where("expires_at", "<", before).executeTakeFirst();
     return Number(res.numDeletedRows);
+  }
+
+  async insertConnectLink(l: StoredConnectLink): Promise<void> {
+    await this.db
+      .insertInto("connect_links")
+      .values({
+        id: l.id,
+        token_hash: l.tokenHash,
+        integration_id: l.integrationId,
+        org_id: l.orgId,
+        created_by: l.createdBy,
+        created_at: l.createdAt,
+        expires_at: l.expiresAt,
+        used_at: l.usedAt,
+        revoked_at: l.revokedAt,
+        expiry_recorded_at: l.expiryRecordedAt,
+      })
+      .execute();
+  }
+  async getConnectLink(id: string): Promise<StoredConnectLink | null> {
+    const r = await this.db.selectFrom("connect_links").selectAll().where("id", "=", id).executeTakeFirst();
+    return r ? toConnectLink(r) : null;
+  }
+  async getConnectLinkByHash(tokenHash: string): Promise<StoredConnectLink | null> {
+    const r = await this.db.selectFrom("connect_links").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+    return r ? toConnectLink(r) : null;
+  }
+  async listConnectLinks(filter: { integrationId?: string; orgId?: string; limit?: number }): Promise<StoredConnectLink[]> {
+    let q = this.db.selectFrom("connect_links").selectAll();
+    if (filter.integrationId !== undefined) q = q.where("integration_id", "=", filter.integrationId);
+    if (filter.orgId !== undefined) q = q.where("org_id", "=", filter.orgId);
+    return (await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(filter.limit ?? 1000).execute()).map(toConnectLink);
+  }
+  async useConnectLink(id: string, at: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable("connect_links")
+      .set({ used_at: at })
+      .where("id", "=", id)
+      .where("used_at", "is", null)
+      .where("revoked_at", "is", null)
+      .where("expires_at", ">", at)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+  async revokeConnectLink(id: string, at: string): Promise<boolean> {
+    const res = await this.db.updateTable("connect_links").set({ revoked_at: at }).where("id", "=", id).where("used_at", "is", null).where("revoked_at", "is", null).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+  async markConnectLinkExpiryRecorded(id: string, at: string): Promise<boolean> {
+    const res = await this.db.updateTable("connect_links").set({ expiry_recorded_at: at }).where("id", "=", id).where("expiry_recorded_at", "is", null).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
   }
 
   async insertOAuthEvent(e: StoredOAuthEvent): Promise<void> {

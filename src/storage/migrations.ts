@@ -266,6 +266,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("audit_log_org_idx").on("audit_log").columns(["org_id", "at"]).execute();
     },
   },
+  "0010_connect_links": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Connect links (issue 15): a one-time URL for a customer's admin to connect an org. Only the
+      // SHA-256 of the token is stored; `created_by` is the creating API key id (null = local CLI).
+      await db.schema
+        .createTable("connect_links")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("token_hash", "text", (c) => c.notNull().unique())
+        .addColumn("integration_id", "text", (c) => c.notNull().references("integrations.id").onDelete("cascade"))
+        .addColumn("org_id", "text", (c) => c.notNull().references("organizations.id").onDelete("cascade"))
+        .addColumn("created_by", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("used_at", "text")
+        .addColumn("revoked_at", "text")
+        .addColumn("expiry_recorded_at", "text")
+        .execute();
+      await db.schema.createIndex("connect_links_integration_idx").on("connect_links").columns(["integration_id", "org_id", "created_at"]).execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

@@ -99,6 +99,14 @@ export const STORE_METHODS = {
   setOAuthStateOutcome: bookkeeping,
   deleteExpiredOAuthStates: bookkeeping,
 
+  insertConnectLink: bookkeeping,
+  getConnectLink: read,
+  getConnectLinkByHash: read,
+  listConnectLinks: read,
+  useConnectLink: bookkeeping,
+  revokeConnectLink: bookkeeping,
+  markConnectLinkExpiryRecorded: bookkeeping,
+
   insertOAuthEvent: bookkeeping,
   claimWebhookDeliveries: bookkeeping,
   finishWebhookDelivery: bookkeeping,

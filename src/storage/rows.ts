@@ -1,8 +1,8 @@
 /** Row mappers: database rows (snake_case, JSON text, 0/1 flags) ⇄ the domain objects the Store returns. */
 import type { Selectable } from "kysely";
 import type { ApiKeyRole, ConfigSchemaItem, Integration, Mapping, Organization } from "../core/types.js";
-import type { ApiKeysTable, AuditLogTable, ConfigValuesTable, IntegrationsTable, MappingsTable, OAuthEventsTable, OAuthProvidersTable, OAuthStatesTable, OAuthTokensTable, OrganizationsTable } from "./schema.js";
-import type { OAuthTokenPatch, OAuthTokenState, StoredApiKey, StoredAuditEntry, StoredConfigValue, StoredOAuthEvent, StoredOAuthProvider, StoredOAuthState, StoredOAuthToken } from "./store.js";
+import type { ApiKeysTable, AuditLogTable, ConfigValuesTable, IntegrationsTable, MappingsTable, OAuthEventsTable, OAuthProvidersTable, OAuthStatesTable, OAuthTokensTable, OrganizationsTable, ConnectLinksTable } from "./schema.js";
+import type { OAuthTokenPatch, OAuthTokenState, StoredApiKey, StoredAuditEntry, StoredConfigValue, StoredOAuthEvent, StoredOAuthProvider, StoredOAuthState, StoredOAuthToken, StoredConnectLink } from "./store.js";
 
 export const toOrg = (r: Selectable<OrganizationsTable>): Organization => ({
   id: r.id,
@@ -158,3 +158,16 @@ export function toAuditEntry(r: Selectable<AuditLogTable>): StoredAuditEntry {
     executionId: r.execution_id,
   };
 }
+
+export const toConnectLink = (r: Selectable<ConnectLinksTable>): StoredConnectLink => ({
+  id: r.id,
+  tokenHash: r.token_hash,
+  integrationId: r.integration_id,
+  orgId: r.org_id,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at,
+  revokedAt: r.revoked_at,
+  expiryRecordedAt: r.expiry_recorded_at,
+});

@@ -169,8 +169,22 @@ export interface AuditLogTable {
   execution_id: string | null;
 }
 
+export interface ConnectLinksTable {
+  id: string;
+  token_hash: string;
+  integration_id: string;
+  org_id: string;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+  expiry_recorded_at: string | null;
+}
+
 export interface Database {
   audit_log: AuditLogTable;
+  connect_links: ConnectLinksTable;
   oauth_webhook_deliveries: OAuthWebhookDeliveriesTable;
   oauth_providers: OAuthProvidersTable;
   oauth_tokens: OAuthTokensTable;

@@ -107,6 +107,22 @@ export interface StoredOAuthState {
   outcome: string | null;
 }
 
+/** A connect link (issue 15). The token itself is never stored: only its SHA-256 (hex). */
+export interface StoredConnectLink {
+  id: string;
+  tokenHash: string;
+  integrationId: string;
+  orgId: string;
+  /** API key id that created it; null = the local CLI. */
+  createdBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+  revokedAt: string | null;
+  /** When the link.expired event was recorded (at most once). */
+  expiryRecordedAt: string | null;
+}
+
 export interface StoredOAuthEvent {
   id: string;
   type: string;
@@ -308,6 +324,21 @@ export interface Store {
   consumeOAuthState(state: string, outcome: string): Promise<boolean>;
   setOAuthStateOutcome(state: string, outcome: string): Promise<void>;
   deleteExpiredOAuthStates(before: string): Promise<number>;
+
+  insertConnectLink(link: StoredConnectLink): Promise<void>;
+  getConnectLink(id: string): Promise<StoredConnectLink | null>;
+  getConnectLinkByHash(tokenHash: string): Promise<StoredConnectLink | null>;
+  /** Newest first. */
+  listConnectLinks(filter: { integrationId?: string; orgId?: string; limit?: number }): Promise<StoredConnectLink[]>;
+  /**
+   * Mark a link used at `at`, only while it is unused, unrevoked and `expires_at > at`: true only for
+   * the one caller whose conditional update flipped it (two concurrent clicks: exactly one wins).
+   */
+  useConnectLink(id: string, at: string): Promise<boolean>;
+  /** Revoke an unused, unrevoked link; true when this call revoked it. */
+  revokeConnectLink(id: string, at: string): Promise<boolean>;
+  /** Note that the link's expiry was recorded as an event; true only for the first caller. */
+  markConnectLinkExpiryRecorded(id: string, at: string): Promise<boolean>;
 
   /** Store an event and queue its webhook delivery (same executor: one transaction inside `transaction()`). */
   insertOAuthEvent(event: StoredOAuthEvent): Promise<void>;

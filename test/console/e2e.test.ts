@@ -263,6 +263,36 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
     expect(await bf.store.listOAuthTokens({ integrationId: await integrationId() })).toHaveLength(0);
   });
 
+  it("Copy connect link: the link works without a session or JavaScript, connects the org once, then answers 410", async () => {
+    await row("globex").getByRole("button", { name: "Copy connect link for globex" }).click();
+    const field = row("globex").getByLabel("Connect link for globex", { exact: true });
+    await field.waitFor();
+    const url = await field.inputValue();
+    expect(url).toMatch(/\/connect\/[A-Za-z0-9_-]{43}$/);
+    expect(url.startsWith(`${server.url}/connect/`)).toBe(true);
+    const customer = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const p = await customer.newPage();
+      await p.goto(url);
+      expect(await p.getByRole("heading").textContent()).toBe("Connect HaloPSA");
+      expect(await p.locator("body").textContent()).toContain("Globex");
+      await shot("connect-link-page", p);
+      await p.getByRole("button", { name: "Continue to HaloPSA" }).click();
+      await p.waitForURL(/\/api\/oauth\/callback\/HaloPSA/, { timeout: 20_000 });
+      await p.getByRole("heading", { name: "Connected" }).waitFor();
+      const globex = (await bf.store.getOrgBySlug("globex"))!;
+      expect((await bf.store.listOAuthTokens({ integrationId: await integrationId() })).map((t) => t.orgId)).toEqual([globex.id]);
+      const again = await p.goto(url);
+      expect(again?.status()).toBe(410);
+    } finally {
+      await customer.close();
+    }
+    await page.reload();
+    await expect.poll(() => row("globex").locator(".badge").textContent(), { timeout: 10_000 }).toBe("connected");
+    await row("globex").getByRole("button", { name: "Disconnect globex" }).click();
+    await expect.poll(() => row("globex").locator(".badge").textContent()).toBe("not connected");
+  });
+
   it("bulk dialog suggests orgs for pasted entities (exact, then similar), to accept or edit before saving", async () => {
     await page.getByRole("button", { name: "Bulk map…" }).click();
     await page.getByText("Suggest organizations for entities…").click();

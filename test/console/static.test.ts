@@ -124,7 +124,7 @@ describe("console static files", () => {
 
   it("the static routes stay out of the OpenAPI document", async () => {
     const doc = (await get("/api/openapi.json")).json() as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths).filter((p) => !p.startsWith("/api/") && p !== "/healthz" && p !== "/readyz" && p !== "/mcp")).toEqual([]);
+    expect(Object.keys(doc.paths).filter((p) => !p.startsWith("/api/") && p !== "/healthz" && p !== "/readyz" && p !== "/mcp" && p !== "/connect/{token}")).toEqual([]);
   });
 
   it("the files on disk are what the server sent (no re-encoding per request)", async () => {

@@ -238,11 +238,23 @@ describe("MCP over HTTP (POST /mcp)", () => {
     expect(bad.text).toMatch(/limit/);
   });
 
-  it("create_connect_link: a clear not-available error naming the feature", async () => {
-    const res = await acmeAdmin.fail("create_connect_link", { integration: "HaloPSA", org: "acme" });
-    expect(res.envelope).toMatchObject({ statusCode: 501, code: "BIFROST_FEATURE_UNAVAILABLE", details: { feature: "connect_links" } });
-    expect(res.envelope?.message).toMatch(/Connect links are not available/);
-    expect(res.envelope?.message).toContain("bifrost oauth connect HaloPSA --org acme");
+  it("create_connect_link: a one-time link for the caller's org; client-credentials integrations have none", async () => {
+    await createIntegration(h.bf, { name: "Portal" });
+    await setOAuthProvider(h.bf, "Portal", {
+      flow: "authorization_code",
+      client_id: "portal-client",
+      client_secret: "portal-secret-PLAINTEXT",
+      authorization_url: "https://auth.example.com/authorize",
+      token_url: "https://auth.example.com/token",
+    });
+    const out = await acmeAdmin.ok<{ url: string; expires_at: string; id: string }>("create_connect_link", { integration: "Portal", org: "acme", expires: "2h" });
+    expect(out.url).toMatch(/\/connect\/[A-Za-z0-9_-]{43}$/);
+    expect(Date.parse(out.expires_at) - Date.now()).toBeGreaterThan(3600_000);
+    expect(out.url).not.toContain(out.id);
+    const cc = await acmeAdmin.fail("create_connect_link", { integration: "HaloPSA", org: "acme" });
+    expect(cc.envelope).toMatchObject({ statusCode: 422, code: "BIFROST_OAUTH_CONFIG_INVALID" });
+    const bad = await acmeAdmin.fail("create_connect_link", { integration: "Portal", org: "acme", expires: "forever" });
+    expect(bad.envelope).toMatchObject({ statusCode: 422, code: "BIFROST_CONNECT_LINK_EXPIRES_INVALID" });
   });
 
   it("generate_sdk: platform admins get the module source and new config keys; org admins are refused", async () => {

@@ -39,7 +39,7 @@ describe("GET /api/openapi.json", () => {
       if (!op) continue;
       const pathParams = [...r.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]);
       expect(op.parameters.filter((p) => p.in === "path").map((p) => p.name)).toEqual(pathParams);
-      const isPublic = r.url === "/healthz" || r.url === "/readyz" || r.url === "/api/openapi.json" || r.url === "/api/oauth/callback/:integration" || (r.url === "/api/session" && r.method === "POST");
+      const isPublic = r.url === "/healthz" || r.url === "/readyz" || r.url === "/api/openapi.json" || r.url === "/api/oauth/callback/:integration" || r.url === "/connect/:token" || (r.url === "/api/session" && r.method === "POST");
       expect(op.security).toEqual(isPublic ? [] : [{ bearer: [] }]);
     }
     // And nothing documented that does not exist.

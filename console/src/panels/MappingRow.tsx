@@ -1,4 +1,4 @@
-/** One organization's row in the mappings table: entity id/name inline edit, override count, connection badge, Connect (popup) / Refresh / Disconnect / Overrides / Remove. */
+/** One organization's row in the mappings table: entity id/name inline edit, override count, connection badge, Connect (popup) / Copy connect link / Refresh / Disconnect / Overrides / Remove. */
 import { useEffect, useRef, useState } from "react";
 import { ApiError, client, type Connection, type Integration, type Mapping, type OAuthProvider, ok, okAs, type Org, toApiError } from "../api";
 import { connectFinished } from "../lib/connect";
@@ -86,6 +86,26 @@ export function MappingRow(props: {
       }
     }, 2000);
   };
+  const [link, setLink] = useState<{ url: string; expires_at: string; copied: boolean } | null>(null);
+  const copyLink = async () => {
+    setBusy("Link");
+    try {
+      const res = await okAs<{ url: string; expires_at: string }>(client.POST("/api/integrations/{name}/oauth/links", { params: { path: { name } }, body: { org: slug } }));
+      let copied = false;
+      try {
+        await navigator.clipboard.writeText(res.url);
+        copied = true;
+      } catch {
+        /* no clipboard permission: the link is shown to copy by hand */
+      }
+      setLink({ url: res.url, expires_at: res.expires_at, copied });
+      setError(null);
+    } catch (e) {
+      setError(toApiError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
   const canConnect = props.provider?.flow === "authorization_code";
   const overrideCount = m ? Object.keys(m.config).length : 0;
   const state = props.connection?.state ?? "not_connected";
@@ -127,6 +147,11 @@ export function MappingRow(props: {
             {busy === "Connect" ? "Waiting…" : state === "connected" ? "Reconnect" : "Connect"}
           </button>
         )}
+        {props.provider && canConnect && (
+          <button type="button" onClick={() => void copyLink()} disabled={busy !== null} aria-label={`Copy connect link for ${slug}`} title="A one-time link to send to the organization's admin (no API key needed)">
+            {busy === "Link" ? "Creating…" : "Copy connect link"}
+          </button>
+        )}
         {props.provider && (m || state !== "not_connected") && (
           <button type="button" disabled={busy !== null} aria-label={`Refresh ${slug}`} onClick={() => void run("Refresh", () => ok(client.POST("/api/integrations/{name}/oauth/refresh", { params: { path: { name } }, body: { org: slug } })))}>
             Refresh
@@ -144,6 +169,12 @@ export function MappingRow(props: {
           <button type="button" className="danger" onClick={props.onRemove} aria-label={`Remove mapping for ${slug}`}>
             Remove
           </button>
+        )}
+        {link && (
+          <p className="small" role="status">
+            {link.copied ? "Connect link copied" : "Connect link (copy it)"}; works once, until {link.expires_at}:{" "}
+            <input readOnly value={link.url} aria-label={`Connect link for ${slug}`} onFocus={(e) => e.currentTarget.select()} />
+          </p>
         )}
         {error && (
           <p className="field-error" role="alert">

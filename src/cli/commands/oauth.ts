@@ -123,6 +123,50 @@ export function registerOAuth(program: Command): void {
     });
 
   oauth
+    .command("link")
+    .description("create a one-time connect link for an organization: a URL (under BIFROST_PUBLIC_URL) to send to the customer's admin; no API key needed to open it")
+    .argument("<integration>")
+    .requiredOption("--org <slug>", "the organization the link connects")
+    .option("--expires <duration>", "how long the link lasts: 30m, 12h, 7d (default 7d, at most 30d)")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string, opts: OrgFlag & { expires?: string }) => {
+      // The CLI has no API key: the link's creator is null ("cli"), treated like a platform admin.
+      const link = await withBifrost(async (_bf, deps) =>
+        (await services()).createConnectLink(deps, { integration, org: opts.org as string, createdBy: null, ...(opts.expires !== undefined ? { expires: opts.expires } : {}) }),
+      );
+      emit(opts, { url: link.url, expires_at: link.expiresAt, id: link.id, integration: link.integration, org: link.org }, () => {
+        say(`Send this link to the admin of ${link.org} to connect ${integration} (works once, until ${link.expiresAt}):\n`);
+        say(link.url);
+        say(`\nLink id ${link.id} (revoke with \`bifrost oauth links revoke ${link.id}\`). The URL is shown only now.`);
+      });
+    });
+
+  const links = oauth.command("links").description("connect links: list and revoke");
+
+  links
+    .command("list")
+    .description("an integration's connect links, newest first (status, never the token)")
+    .argument("<integration>")
+    .option("--org <slug>", "only this organization's links")
+    .option("--json", "machine-readable output")
+    .action(async (integration: string, opts: OrgFlag) => {
+      const rows = await withBifrost(async (_bf, deps) => (await services()).listConnectLinks(deps, { integration, org: opts.org ?? null }));
+      emit(opts, { links: rows.map((await views()).connectLinkOut) }, () =>
+        say(table(["ID", "ORG", "STATUS", "CREATED BY", "CREATED", "EXPIRES"], rows.map((l) => [l.id, l.org, l.status, l.createdBy, l.createdAt, l.expiresAt]), "No connect links.")),
+      );
+    });
+
+  links
+    .command("revoke")
+    .description("revoke an unused connect link")
+    .argument("<id>")
+    .option("--json", "machine-readable output")
+    .action(async (id: string, opts: JsonFlag) => {
+      const link = await withBifrost(async (_bf, deps) => (await services()).revokeConnectLink(deps, { id }));
+      emit(opts, { link: (await views()).connectLinkOut(link) }, () => say(`Revoked connect link ${link.id} (${link.integration} for ${link.org}).`));
+    });
+
+  oauth
     .command("status")
     .description("connection health: state, expiry, last refresh, last error, refresh token yes/no (never a token)")
     .argument("[integration]")
@@ -162,7 +206,7 @@ export function registerOAuth(program: Command): void {
 export function registerEvents(program: Command): void {
   program
     .command("events")
-    .description("list OAuth events (connected, refreshed, refresh_failed, needs_reauth, disconnected), oldest first")
+    .description("list OAuth events (connected, refreshed, refresh_failed, needs_reauth, disconnected, link.created|used|expired|revoked), oldest first")
     .option("--integration <name>", "only this integration")
     .option("--org <slug>", "only this organization")
     .option("--type <type>", "only this event type")

@@ -116,7 +116,7 @@ export const OAuthStatusOutput = z.object({
   ),
 });
 
-export const ConnectLinkOutput = z.object({ url: z.string(), expires_at: z.string() });
+export const ConnectLinkOutput = z.object({ url: z.string(), expires_at: z.string(), id: z.string() });
 
 export const TestConnectionOutput = z.object({
   integration: z.string(),

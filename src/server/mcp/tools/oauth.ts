@@ -1,19 +1,10 @@
-/** oauth_status, list_events and create_connect_link: connection health and events, never a token. */
-import { BifrostError } from "../../../core/errors.js";
-import { getOAuthStatus, listOAuthEvents } from "../../../oauth/service.js";
+/** oauth_status, list_events and create_connect_link: connection health, events and connect links, never a token. */
+import { createConnectLink, getOAuthStatus, listOAuthEvents } from "../../../oauth/service.js";
 import { ADMIN_ROLES, checkOrgAccess, isPlatform } from "../../auth.js";
 import { connectionOrg } from "../../routes/oauth.js";
 import { oauthConnectionOut, oauthEventOut } from "../../views.js";
-import { requireIntegration, requireOrg } from "../../../kernel/lookup.js";
 import { ConnectLinkInput, ConnectLinkOutput, ListEventsInput, ListEventsOutput, OAuthStatusInput, OAuthStatusOutput } from "../schemas.js";
 import { defineTool } from "../tool.js";
-
-/** A feature this installation does not offer (yet); nothing was changed. */
-class FeatureUnavailableError extends BifrostError {
-  constructor(feature: string, message: string) {
-    super("BIFROST_FEATURE_UNAVAILABLE", 501, message, { feature });
-  }
-}
 
 export const oauthStatusTool = defineTool({
   name: "oauth_status",
@@ -35,7 +26,7 @@ export const oauthStatusTool = defineTool({
 export const listEventsTool = defineTool({
   name: "list_events",
   title: "List OAuth events",
-  description: "OAuth events (connected, refreshed_after_failure, refresh_failed, needs_reauth, disconnected), oldest first; filter by integration, org, type, or after (a created_at cursor). Org-scoped keys see only their organization's events.",
+  description: "OAuth events (connected, refreshed_after_failure, refresh_failed, needs_reauth, disconnected, link.created|used|expired|revoked), oldest first; filter by integration, org, type, or after (a created_at cursor). Org-scoped keys see only their organization's events.",
   input: ListEventsInput,
   output: ListEventsOutput,
   annotations: { readOnlyHint: true, openWorldHint: false },
@@ -58,7 +49,7 @@ export const createConnectLinkTool = defineTool({
   name: "create_connect_link",
   title: "Create an OAuth connect link",
   description:
-    "A single-use link an organization's administrator opens to connect the integration's OAuth account, without an API key. Not available in this version: the call answers BIFROST_FEATURE_UNAVAILABLE (use `bifrost oauth connect INTEGRATION --org SLUG` instead).",
+    "A one-time link (under BIFROST_PUBLIC_URL) an organization's administrator opens, without an API key, to connect the integration's OAuth account: it shows the integration and organization names and starts the authorization-code flow (PKCE). Works once; expires (default 7d, 5m … 30d). org_admin: its own organization only. The url is returned only here; events carry the link id.",
   input: ConnectLinkInput,
   output: ConnectLinkOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
@@ -66,11 +57,9 @@ export const createConnectLinkTool = defineTool({
   action: "create connect links",
   run: async (ctx, args) => {
     checkOrgAccess(ctx.caller, args.org);
-    await requireIntegration(ctx.bifrost.store, args.integration);
-    await requireOrg(ctx.bifrost.store, args.org);
-    throw new FeatureUnavailableError(
-      "connect_links",
-      `Connect links are not available in this version of Bifrost, so no link was created. Connect "${args.integration}" for "${args.org}" with \`bifrost oauth connect ${args.integration} --org ${args.org}\` (or POST /api/integrations/${args.integration}/oauth/authorize).`,
-    );
+    // The local CLI's stdio server has no key: its links are the CLI's (created_by null), like `bifrost oauth link`.
+    const createdBy = ctx.actor.kind === "local_cli" ? null : ctx.caller.keyId;
+    const link = await createConnectLink(ctx.oauthDeps, { integration: args.integration, org: args.org, createdBy, ...(args.expires !== undefined ? { expires: args.expires } : {}) });
+    return { url: link.url, expires_at: link.expiresAt, id: link.id };
   },
 });
