@@ -11,7 +11,7 @@ export const oauth = {
   async get(name: string): Promise<OAuthCredentials | null> {
     if (!warned) {
       warned = true;
-      process.emitWarning('oauth.get(name) is deprecated; use (await resolveIntegration(name)).oauth instead.', { type: "DeprecationWarning", code: "BIFROST_DEP_OAUTH_GET" });
+      process.emitWarning('oauth.get(name) is deprecated; use (await integrations.get(name)).oauth instead.', { type: "DeprecationWarning", code: "BIFROST_DEP_OAUTH_GET" });
     }
     const r = await resolveIntegration(name);
     return r?.oauth ?? null;
