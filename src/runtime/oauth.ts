@@ -4,7 +4,7 @@ import type { OAuthCredentials } from "../kernel/types.js";
 let warned = false;
 
 /**
- * Deprecated: `oauth.get(name)` returns the same credentials as `(await resolveIntegration(name)).oauth`.
+ * Deprecated: `oauth.get(name)` returns the same credentials as `(await integrations.get(name)).oauth`.
  * Kept so old workflows run; warns once per process.
  */
 export const oauth = {
