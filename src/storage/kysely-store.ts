@@ -32,6 +32,20 @@ import type {
  * root database or a transaction). What differs between databases (transactions, resolve, locks,
  * claims, notifications) is asked of the `Dialect` (src/storage/dialect.ts).
  */
+/** The row of a new mapping (its normalized entity key computed here, on every write). */
+function mappingRow(m: Mapping) {
+  return {
+    id: m.id,
+    integration_id: m.integrationId,
+    org_id: m.orgId,
+    entity_id: m.entityId,
+    entity_key: m.entityId === null ? null : entityKey(m.entityId),
+    entity_name: m.entityName,
+    created_at: m.createdAt,
+    updated_at: m.updatedAt,
+  };
+}
+
 export class KyselyStore implements ExecutorStore {
   readonly dialect: "sqlite" | "postgres";
   /** The executor: the root database, or the transaction this store is bound to. */
@@ -193,16 +207,7 @@ export class KyselyStore implements ExecutorStore {
     await uniqueMapping(
       this.db
         .insertInto("mappings")
-        .values({
-          id: m.id,
-          integration_id: m.integrationId,
-          org_id: m.orgId,
-          entity_id: m.entityId,
-          entity_key: m.entityId === null ? null : entityKey(m.entityId),
-          entity_name: m.entityName,
-          created_at: m.createdAt,
-          updated_at: m.updatedAt,
-        })
+        .values(mappingRow(m))
         .execute(),
     );
   }
@@ -211,16 +216,7 @@ export class KyselyStore implements ExecutorStore {
     await uniqueMapping(
       this.db
         .insertInto("mappings")
-        .values({
-          id: m.id,
-          integration_id: m.integrationId,
-          org_id: m.orgId,
-          entity_id: m.entityId,
-          entity_key: m.entityId === null ? null : entityKey(m.entityId),
-          entity_name: m.entityName,
-          created_at: m.createdAt,
-          updated_at: m.updatedAt,
-        })
+        .values(mappingRow(m))
         .onConflict((oc) => oc.columns(["integration_id", "org_id"]).doNothing())
         .execute(),
     );
