@@ -24,6 +24,8 @@ export const AUDIT_ACTIONS = [
   "oauth.disconnect",
   "key.create",
   "key.revoke",
+  "link.create",
+  "link.revoke",
   "import",
   "export.with_secrets",
   "keyring.rotate",

@@ -16,6 +16,7 @@ import { requireIntegration, requireOrg } from "../kernel/lookup.js";
 import type { Store, StoredConnectLink } from "../storage/store.js";
 import { startAuthorization, type StartedAuthorization } from "./authorize.js";
 import { ConnectLinkExpiresError, ConnectLinkGoneError, ConnectLinkNotFoundError, OAuthConfigError, OAuthNoProviderError } from "./errors.js";
+import { recordAudit } from "../kernel/audit.js";
 import { recordEvent } from "./events.js";
 import type { RefreshDeps } from "./refresh.js";
 import { readProvider } from "./tokens.js";
@@ -124,6 +125,12 @@ export async function createConnectLink(
       orgId: org.id,
       payload: { linkId: link.id, createdBy: link.createdBy ?? "cli", expiresAt: link.expiresAt },
     });
+    await recordAudit({ store: tx, clock: deps.clock }, "link.create", {
+      integration: { id: integration.id, name: integration.name },
+      org: { id: org.id, slug: org.slug },
+      keys: [link.id],
+      detail: { expires_at: link.expiresAt },
+    });
   });
   const view = await viewOf(deps.store, link, now, { integration: integration.name, org: org.slug });
   return { ...view, url: `${deps.oauth.publicUrl}/connect/${token}` };
@@ -161,6 +168,8 @@ export async function revokeConnectLink(deps: RefreshDeps, input: { id: string; 
     throw new ConnectLinkGoneError(current.revokedAt ? "revoked" : "used", `Connect link ${link.id} was already ${current.revokedAt ? "revoked" : "used"}; nothing changed.`);
   }
   await recordEvent(deps.store, deps.clock, { type: "link.revoked", integrationId: link.integrationId, orgId: link.orgId, payload: { linkId: link.id } });
+  const integration = await integrationById(deps.store, link.integrationId);
+  await recordAudit(deps, "link.revoke", { integration: integration ? { id: integration.id, name: integration.name } : null, org: { id: link.orgId }, keys: [link.id] });
   return viewOf(deps.store, { ...link, revokedAt: now }, now);
 }
 

@@ -225,10 +225,18 @@ for (const backend of BACKENDS) {
       // Positive control: the log did record the requests.
       expect(logs).toContain("/api/integrations/HaloPSA/oauth/links");
       expect(tokens.length).toBeGreaterThan(5);
+      // The audit trail names who created and revoked links, by link id, and never holds a token.
+      const audit = (await call("GET", "/api/audit?limit=200", h.keys.platform)).json().entries as Array<{ action: string; actor: { kind: string }; target: { integration: string | null; org: string | null; keys: string[] } }>;
+      const created = audit.filter((e) => e.action === "link.create");
+      expect(created.length).toBeGreaterThan(3);
+      expect(created.every((e) => ["HaloPSA", "Down"].includes(e.target.integration ?? "") && e.target.keys.length === 1)).toBe(true);
+      expect(created.some((e) => e.actor.kind === "api_key")).toBe(true);
+      expect(audit.some((e) => e.action === "link.revoke")).toBe(true);
       for (const t of tokens) {
         expect(JSON.stringify(events)).not.toContain(t);
         expect(lists).not.toContain(t);
         expect(logs).not.toContain(t);
+        expect(JSON.stringify(audit)).not.toContain(t);
       }
     });
   });
