@@ -5,7 +5,18 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
+
+/**
+ * Set by the CLI bundle's build (scripts/bundle-cli.mjs, esbuild `define`) to the bundle's folder under
+ * the package root; undefined everywhere else (the library in dist/, tests from src/).
+ */
+declare const BIFROST_BUNDLE_DIR: string | undefined;
+
+/** The CLI bundle's folder when this code runs from it, else null. */
+export function cliBundleDir(): string | null {
+  return typeof BIFROST_BUNDLE_DIR === "string" ? resolve(packageRoot(), BIFROST_BUNDLE_DIR) : null;
+}
 
 export function packageRoot(): string {
   return dirname(createRequire(import.meta.url).resolve("bifrost/package.json"));

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { BifrostError, BusyError, WorkflowError } from "../core/errors.js";
-import { packageRoot } from "../core/package-info.js";
+import { cliBundleDir, packageRoot } from "../core/package-info.js";
 import { executeWorkflow, type ExecutionResult } from "../runtime/execute.js";
 import { loadWorkflowFile, pickWorkflow, workflowSource } from "../runtime/loader.js";
 import { printOutput, writeRaw } from "../runtime/output.js";
@@ -89,16 +89,13 @@ interface Slot {
   gone: boolean;
 }
 
-/** Set by the CLI bundle's build (scripts/bundle-cli.mjs; see src/runtime/loader.ts); undefined elsewhere. */
-declare const BIFROST_BUNDLE_DIR: string | undefined;
-
 /**
  * Where the worker entry is: the compiled .js next to this module, or (tests, tsx) the .ts started
  * through tsx. The CLI bundle has no worker entry of its own: its workers start the compiled one in
  * dist/host, which loads the SDK from dist/ (one instance per worker, as everywhere).
  */
 function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
-  if (typeof BIFROST_BUNDLE_DIR === "string") return new Worker(join(packageRoot(), "dist", "host", "workflow-worker.js"), options);
+  if (cliBundleDir() !== null) return new Worker(join(packageRoot(), "dist", "host", "workflow-worker.js"), options);
   const self = import.meta.url;
   if (!self.endsWith(".ts")) return new Worker(new URL("./workflow-worker.js", self), options);
   // tsx's ES module entry ("import" condition); createRequire resolves the CommonJS twin next to it.

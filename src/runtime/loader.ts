@@ -3,6 +3,7 @@ import Module, { createRequire, register } from "node:module";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { importEsm } from "../core/esm-import.js";
+import { cliBundleDir } from "../core/package-info.js";
 import { WorkflowError } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
 import { isWorkflow, type WorkflowDefinition } from "./workflow.js";
@@ -31,18 +32,16 @@ export async function resolve(specifier, context, next) {
 let registering: Promise<void> | null = null;
 
 /**
- * Set by the CLI bundle's build (scripts/bundle-cli.mjs) to the bundle's folder under the package root.
  * The bundled CLI holds its own instance of the SDK; workflows it runs must import that instance (one
  * execution context, one set of error classes), so "bifrost" and "bifrost/client" resolve to the
- * bundle's entries there. Undefined everywhere else (the library in dist/, tests from src/).
+ * bundle's entries (`cliBundleDir()`) when running from it.
  */
-declare const BIFROST_BUNDLE_DIR: string | undefined;
 const BUNDLE_ENTRIES: Readonly<Record<string, string>> = { ".": "index.js", "./client": "client/index.js" };
 
 /** Every subpath of package.json "exports" ("." , "./server", "./client", …) → file URL of this installation. */
 function exportUrls(require: NodeRequire): Record<string, string> {
   const pkgFile = require.resolve("bifrost/package.json");
-  const bundleDir = typeof BIFROST_BUNDLE_DIR === "string" ? resolvePath(pkgFile, "..", BIFROST_BUNDLE_DIR) : null;
+  const bundleDir = cliBundleDir();
   const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: Record<string, unknown> };
   const out: Record<string, string> = {};
   for (const sub of Object.keys(pkg.exports ?? {})) {
