@@ -196,12 +196,14 @@ export class StoreResolver implements IntegrationResolver {
    */
   async #recordRead(built: ResolvedIntegration, org: ExecutionOrg | null, execution: ExecutionContext | undefined): Promise<void> {
     const integration = this.#reads.get(built);
-    const shown = built.config.toJSON();
-    const secretKeys = Object.keys(shown).filter((k) => isSecretView(shown[k]));
-    if (!integration || (secretKeys.length === 0 && built.oauth === null)) return;
+    if (!integration) return;
+    // The once-per-execution check first: repeated get()s in one execution stop here.
     const seen = execution ? (this.#readBy.get(execution) ?? new Set<string>()) : null;
     const once = `${org?.id ?? ""}\u0000${integration.id}`;
     if (seen?.has(once)) return;
+    const shown = built.config.toJSON();
+    const secretKeys = Object.keys(shown).filter((k) => isSecretView(shown[k]));
+    if (secretKeys.length === 0 && built.oauth === null) return;
     await this.#audit.record("secret.read", {
       integration,
       org: org ? { id: org.id, slug: org.slug } : null,

@@ -168,9 +168,9 @@ export async function revokeConnectLink(deps: RefreshDeps, input: { id: string; 
     throw new ConnectLinkGoneError(current.revokedAt ? "revoked" : "used", `Connect link ${link.id} was already ${current.revokedAt ? "revoked" : "used"}; nothing changed.`);
   }
   await recordEvent(deps.store, deps.clock, { type: "link.revoked", integrationId: link.integrationId, orgId: link.orgId, payload: { linkId: link.id } });
-  const integration = await integrationById(deps.store, link.integrationId);
-  await recordAudit(deps, "link.revoke", { integration: integration ? { id: integration.id, name: integration.name } : null, org: { id: link.orgId }, keys: [link.id] });
-  return viewOf(deps.store, { ...link, revokedAt: now }, now);
+  const view = await viewOf(deps.store, { ...link, revokedAt: now }, now);
+  await recordAudit(deps, "link.revoke", { integration: { id: link.integrationId, name: view.integration }, org: { id: link.orgId, slug: view.org }, keys: [link.id] });
+  return view;
 }
 
 /** What the public page may show: the integration's display name and the organization's name, nothing else. */
