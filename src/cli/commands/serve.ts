@@ -98,14 +98,6 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     await bifrost.close();
     throw err;
   }
-  emit(opts, { url: server.url, public_url: publicUrl, store: bifrost.storeDescription, keyring: bifrost.keyringOrigin, workflows: workflowsDir, ...(opts.devLogin ? { dev_login: true } : {}) }, () => {
-    say(`Bifrost listening on ${server.url}`);
-    say(`  public:    ${publicUrl} (OAuth callbacks; set BIFROST_PUBLIC_URL to change)`);
-    say(`  store:     ${bifrost.storeDescription}`);
-    say(`  keyring:   ${bifrost.keyringOrigin}`);
-    say(`  workflows: ${workflowsDir ?? "(none)"}`);
-    for (const line of opts.extraLines ?? []) say(line);
-  });
   // SIGHUP: re-read the keyring file (after `bifrost keyring rotate` / `retire`); a refused reload keeps the current keyring.
   const reload = () => {
     bifrost.reloadKeyring().then(
@@ -114,7 +106,9 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     );
   };
   process.on("SIGHUP", reload);
-  await new Promise<void>((done) => {
+  // The signal handlers are in place before the start-up lines announce the server: a supervisor (or a
+  // test) that stops the process as soon as it reads the URL gets the graceful close.
+  const stopped = new Promise<void>((done) => {
     let closing = false;
     const stop = (signal: string) => {
       if (closing) return;
@@ -134,6 +128,15 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+  emit(opts, { url: server.url, public_url: publicUrl, store: bifrost.storeDescription, keyring: bifrost.keyringOrigin, workflows: workflowsDir, ...(opts.devLogin ? { dev_login: true } : {}) }, () => {
+    say(`Bifrost listening on ${server.url}`);
+    say(`  public:    ${publicUrl} (OAuth callbacks; set BIFROST_PUBLIC_URL to change)`);
+    say(`  store:     ${bifrost.storeDescription}`);
+    say(`  keyring:   ${bifrost.keyringOrigin}`);
+    say(`  workflows: ${workflowsDir ?? "(none)"}`);
+    for (const line of opts.extraLines ?? []) say(line);
+  });
+  await stopped;
 }
 
 /** Default of BIFROST_SHUTDOWN_TIMEOUT_MS: below the usual 30 s a supervisor waits before SIGKILL. */
