@@ -76,6 +76,8 @@ export const ErrorCode = {
   IMPORT_PASSPHRASE_WRONG: "BIFROST_IMPORT_PASSPHRASE_WRONG",
   IMPORT_FILE_TAMPERED: "BIFROST_IMPORT_FILE_TAMPERED",
   IMPORT_TARGET_NOT_EMPTY: "BIFROST_IMPORT_TARGET_NOT_EMPTY",
+  DEMO_UNAVAILABLE: "BIFROST_DEMO_UNAVAILABLE",
+  DEMO_TARGET_NOT_EMPTY: "BIFROST_DEMO_TARGET_NOT_EMPTY",
   DATABASE_UNAVAILABLE: "BIFROST_DATABASE_UNAVAILABLE",
   DATABASE_BUSY: "BIFROST_DATABASE_BUSY",
   PORT_IN_USE: "BIFROST_PORT_IN_USE",
@@ -151,6 +153,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number | null>> = {
   BIFROST_IMPORT_PASSPHRASE_WRONG: 422,
   BIFROST_IMPORT_FILE_TAMPERED: 422,
   BIFROST_IMPORT_TARGET_NOT_EMPTY: 409,
+  BIFROST_DEMO_UNAVAILABLE: null,
+  BIFROST_DEMO_TARGET_NOT_EMPTY: null,
   BIFROST_DATABASE_UNAVAILABLE: 503,
   BIFROST_DATABASE_BUSY: 503,
   BIFROST_PORT_IN_USE: null,
@@ -300,6 +304,20 @@ export class ImportTamperedError extends BifrostError {
 export class ImportTargetNotEmptyError extends BifrostError {
   constructor(message: string, details?: ErrorDetails) {
     super(ErrorCode.IMPORT_TARGET_NOT_EMPTY, 409, message, details);
+  }
+}
+
+/** `bifrost dev --demo` cannot run here: the development dependencies (oidc-provider) are not installed. CLI only. */
+export class DemoUnavailableError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.DEMO_UNAVAILABLE, ERROR_STATUS[ErrorCode.DEMO_UNAVAILABLE] ?? 500, message, details);
+  }
+}
+
+/** `bifrost dev --demo` seeds only an empty database; this one already holds organizations or integrations. CLI only. */
+export class DemoTargetNotEmptyError extends BifrostError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.DEMO_TARGET_NOT_EMPTY, ERROR_STATUS[ErrorCode.DEMO_TARGET_NOT_EMPTY] ?? 409, message, details);
   }
 }
 

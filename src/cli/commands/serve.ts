@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { importEsm } from "../../core/esm-import.js";
 import { ValidationError } from "../../core/errors.js";
-import type { BootOptions } from "../../host/bootstrap.js";
+import type { Bifrost, BootOptions } from "../../host/bootstrap.js";
 import { cliWarn, parsePort } from "../context.js";
 import { emit, type JsonFlag, note, say } from "../output.js";
 
@@ -66,6 +66,20 @@ export interface RunServerOptions extends JsonFlag {
   devLogin?: boolean;
   /** Extra start-up lines after the standard ones (human output only). */
   extraLines?: string[];
+  /** OAuth settings beyond the public URL (dev --demo: its authorization server is http on loopback). */
+  oauth?: { allowHttpLoopback?: boolean };
+  /**
+   * Runs after the store is open and the public URL is known, before the server starts (dev --demo:
+   * its authorization server and seed). Its lines and JSON fields join the start-up output; `close`
+   * runs after the server closed.
+   */
+  prepare?: (ctx: { bifrost: Bifrost; publicUrl: string }) => Promise<Prepared>;
+}
+
+export interface Prepared {
+  lines: string[];
+  json: Record<string, unknown>;
+  close(): Promise<void>;
 }
 
 /** Open the store, start the server and background work, print the start-up lines, run until SIGINT/SIGTERM. Shared by `serve` and `dev`. */
@@ -87,14 +101,17 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   // OAuth callbacks go to BIFROST_PUBLIC_URL; without it, to the address this server actually listens on.
   let port = opts.port;
   let publicUrl = process.env.BIFROST_PUBLIC_URL?.replace(/\/+$/, "") || undefined;
-  const oauth: { publicUrl?: string } = {};
+  const oauth: { publicUrl?: string; allowHttpLoopback?: boolean } = { ...(opts.oauth ?? {}) };
+  let prepared: Prepared | null = null;
   try {
     if (publicUrl === undefined) {
       if (port === 0) port = await freePort(opts.host);
       publicUrl = oauth.publicUrl = listenUrl(opts.host, port);
     }
-    server = await startServer({ bifrost, workflowsDir, logger, port, host: opts.host, ...(oauth.publicUrl ? { oauth } : {}), ...(opts.devLogin ? { devLogin: true } : {}) });
+    if (opts.prepare) prepared = await opts.prepare({ bifrost, publicUrl });
+    server = await startServer({ bifrost, workflowsDir, logger, port, host: opts.host, ...(Object.keys(oauth).length ? { oauth } : {}), ...(opts.devLogin ? { devLogin: true } : {}) });
   } catch (err) {
+    await prepared?.close();
     await bifrost.close();
     throw err;
   }
@@ -117,6 +134,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       const close = async (): Promise<void> => {
         await server.close().catch((err: unknown) => note(`error while closing the server: ${(err as Error).message}`));
         process.off("SIGHUP", reload);
+        await prepared?.close().catch(() => undefined);
         await bifrost.close().catch(() => undefined);
       };
       void shutdownWithin(shutdownMs, close).then((outcome) => {
@@ -128,13 +146,13 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
-  emit(opts, { url: server.url, public_url: publicUrl, store: bifrost.storeDescription, keyring: bifrost.keyringOrigin, workflows: workflowsDir, ...(opts.devLogin ? { dev_login: true } : {}) }, () => {
+  emit(opts, { url: server.url, public_url: publicUrl, store: bifrost.storeDescription, keyring: bifrost.keyringOrigin, workflows: workflowsDir, ...(opts.devLogin ? { dev_login: true } : {}), ...(prepared?.json ?? {}) }, () => {
     say(`Bifrost listening on ${server.url}`);
     say(`  public:    ${publicUrl} (OAuth callbacks; set BIFROST_PUBLIC_URL to change)`);
     say(`  store:     ${bifrost.storeDescription}`);
     say(`  keyring:   ${bifrost.keyringOrigin}`);
     say(`  workflows: ${workflowsDir ?? "(none)"}`);
-    for (const line of opts.extraLines ?? []) say(line);
+    for (const line of [...(opts.extraLines ?? []), ...(prepared?.lines ?? [])]) say(line);
   });
   await stopped;
 }
