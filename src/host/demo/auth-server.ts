@@ -25,7 +25,7 @@ export interface DemoClient {
 }
 
 /** Tokens minted for a seeded connection: real, so the AS accepts the refresh token later. */
-export interface MintedTokens {
+interface MintedTokens {
   accessToken: string;
   refreshToken: string;
   /** Seconds the access token is valid for at the AS. */
@@ -118,17 +118,18 @@ class DemoStorage {
 
 const MISSING = "bifrost dev --demo needs the development dependencies (it runs its authorization server on oidc-provider): npm ci in a checkout.";
 
-async function loadProvider(): Promise<ProviderClass> {
+/** Load oidc-provider (`specifier` is for the test of a missing install); a missing module is BIFROST_DEMO_UNAVAILABLE. */
+export async function loadOidcProvider(specifier = "oidc-provider"): Promise<ProviderClass> {
   // oidc-provider 9 prints a notice on Node 20 ("Unsupported runtime"); it runs fine there (docs/decisions.md).
   const warn = console.warn;
   try {
     console.warn = (...args: unknown[]) => {
       if (!String(args[0] ?? "").includes("Unsupported runtime")) warn(...args);
     };
-    return (await importEsm<{ default: ProviderClass }>("oidc-provider")).default;
+    return (await importEsm<{ default: ProviderClass }>(specifier)).default;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") throw new DemoUnavailableError(MISSING, { module: "oidc-provider" });
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") throw new DemoUnavailableError(MISSING, { module: specifier });
     throw err;
   } finally {
     console.warn = warn;
@@ -136,13 +137,13 @@ async function loadProvider(): Promise<ProviderClass> {
 }
 
 /** A stable tenant id (UUID shape) for a demo account: the `tid` claim of its id_token. */
-export function demoTenantId(accountId: string): string {
+function demoTenantId(accountId: string): string {
   const h = createHash("sha256").update(`demo-tenant:${accountId}`).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 export async function startDemoAuthServer(opts: { clients: DemoClient[]; scopes: string[]; host?: string; port?: number }): Promise<DemoAuthServer> {
-  const Provider = await loadProvider();
+  const Provider = await loadOidcProvider();
   const server = http.createServer();
   server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1");
   await once(server, "listening");

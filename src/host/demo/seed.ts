@@ -21,7 +21,7 @@ import type { StoredConfigValue, StoredOAuthToken } from "../../storage/store.js
 import type { DemoAuthServer, DemoClient } from "./auth-server.js";
 
 /** Default number of organizations of `bifrost dev --demo`. */
-export const DEMO_ORGS = 200;
+const DEMO_ORGS = 200;
 
 interface DemoIntegration {
   name: string;
@@ -91,10 +91,10 @@ export function demoScopes(): string[] {
   return [...new Set(DEMO_INTEGRATIONS.flatMap((d) => d.scopes ?? []))];
 }
 
-export type DemoState = "connected" | "expiring_soon" | "needs_reauth" | "error" | "not_connected" | "no_entity_id" | "unmapped";
+type DemoState = "connected" | "expiring_soon" | "needs_reauth" | "error" | "not_connected" | "no_entity_id" | "unmapped";
 
 /** The state of org `i` in OAuth integration number `k`: a fixed spread (55 % connected, 5 % expiring soon, …). */
-export function demoState(i: number, k: number): DemoState {
+function demoState(i: number, k: number): DemoState {
   const b = (i * 7 + k * 5) % 20;
   if (b <= 10) return "connected";
   if (b === 11) return "expiring_soon";

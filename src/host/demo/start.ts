@@ -27,9 +27,9 @@ export interface DemoHome {
  * empty: the seed refuses otherwise); else ./.bifrost-demo, emptied first when an earlier demo made
  * it — the demo's authorization server keeps its tokens in memory, so a previous run's are dead.
  */
-export function prepareDemoHome(env: NodeJS.ProcessEnv): DemoHome {
-  if (env.BIFROST_HOME) return { home: resolve(env.BIFROST_HOME), recreated: false };
-  const home = resolve(DEFAULT_DEMO_HOME);
+export function prepareDemoHome(env: NodeJS.ProcessEnv, cwd = process.cwd()): DemoHome {
+  if (env.BIFROST_HOME) return { home: resolve(cwd, env.BIFROST_HOME), recreated: false };
+  const home = resolve(cwd, DEFAULT_DEMO_HOME);
   if (existsSync(home)) {
     const entries = readdirSync(home);
     if (entries.length > 0 && !entries.includes(MARKER)) {
