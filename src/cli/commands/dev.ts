@@ -59,7 +59,7 @@ async function demoOptions(env: NodeJS.ProcessEnv, orgs: number | undefined): Pr
         `  demo home: ${home.home} (${home.recreated ? "recreated on every start; set BIFROST_HOME to use another empty folder" : "BIFROST_HOME"})`,
         `  demo OAuth server: ${demo.issuer} (in this process; Connect and Refresh in the console use it)`,
       ],
-      json: { demo: { home: home.home, organizations: s.organizations, integrations: s.integrations, connections: s.connections, authorization_server: demo.issuer } },
+      json: { demo: { home: home.home, organizations: s.organizations, integrations: s.integrations, connections: s.connections, seeded_ms: s.ms, authorization_server: demo.issuer } },
       close: () => demo.close(),
     };
   };
