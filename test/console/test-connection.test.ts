@@ -4,16 +4,30 @@
  * status, latency and a redacted, truncated body, never the Authorization header. Paths that would leave
  * the base URL are refused before any request; org-scoped keys may not call it; plain http needs the
  * loopback switch. Every auth form and method, as attacks on both databases: test/security/test-connection.test.ts.
+ * The panel in Chromium: an API key in a header and a POST with a JSON body reach the API as chosen,
+ * and the page shows the auth form used, never the key. Skips locally without Chromium or a built console.
  */
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logger.js";
+import { findConsoleDir } from "../../src/server/console/routes.js";
+import { startServer } from "../../src/server/index.js";
+import { createApiKey } from "../../src/services/api-keys.js";
+import { setMapping } from "../../src/services/mappings.js";
+import { createOrg } from "../../src/services/organizations.js";
+import { bootTest } from "../helpers/backends.js";
+import { TEST_OAUTH } from "../oauth/helpers/setup.js";
+import { type Listener, startListener } from "../security/outbound-listener.js";
 import { setOAuthProvider } from "../../src/oauth/service.js";
 import { createApp } from "../../src/server/index.js";
 import { testConnectionUrl } from "../../src/server/test-connection.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { sqliteBackend } from "../helpers/backends.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { envelope, type Harness, SECRET_ACME, setup } from "../server/harness.js";
 
 const CLIENT_SECRET = "cs-test-connection-SECRET-5521";
@@ -126,5 +140,93 @@ describe("console test connection", () => {
     } finally {
       await strict.close();
     }
+  });
+});
+
+const CHROMIUM = "/usr/bin/chromium";
+const PANEL_KEY = "ak-panel-SECRET-4e0b19d2";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(!existsSync(CHROMIUM) || findConsoleDir() === null)("console test connection panel (Chromium)", () => {
+  let bf: Bifrost;
+  let cleanup: () => Promise<void>;
+  let server: { url: string; close(): Promise<void> };
+  let browser: Browser;
+  let page: Page;
+  let l: Listener;
+  let key = "";
+
+  beforeAll(async () => {
+    l = await startListener();
+    l.answers.set("/api/tickets", { status: 201, body: { created: true, id: 7 } });
+    const t = await bootTest();
+    bf = t.bf;
+    cleanup = t.cleanup;
+    key = (await createApiKey(bf, { role: "platform_admin", name: "panel" })).key;
+    await createOrg(bf, { slug: "acme", name: "Acme" });
+    await createIntegration(bf, {
+      name: "Keyed",
+      configSchema: [
+        { key: "base_url", type: "string", required: true },
+        { key: "api_key", type: "secret", required: false },
+      ],
+      defaults: { base_url: `${l.base}/api` },
+    });
+    await setMapping(bf, "Keyed", "acme", { config: { api_key: PANEL_KEY } });
+    const port = await freePort();
+    server = await startServer({ bifrost: bf, port, host: "127.0.0.1", background: false, logger: createLogger({ level: "silent" }), oauth: { ...TEST_OAUTH, publicUrl: `http://127.0.0.1:${port}` } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(15_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await l?.close();
+    await cleanup?.();
+  });
+
+  it("sends a POST with a JSON body and the org's API key in the header chosen; shows the auth used, status and body, never the key", async () => {
+    await page.goto(server.url);
+    await page.getByLabel("API key").fill(key);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Integrations" }).waitFor();
+    await page.goto(`${server.url}/#/integrations/Keyed`);
+    await page.getByRole("heading", { name: "Test connection" }).waitFor();
+    // The auth select lists what the integration can use: no OAuth provider, an api_key key.
+    await expect.poll(async () => (await page.locator("#tc-auth option").allTextContents()).join(" | ")).toBe(
+      "Default (No auth) | API key in a header (api_key) | API key in the query (api_key) | No auth",
+    );
+    expect(await page.locator("#tc-body").count()).toBe(0);
+    await page.locator("#tc-org").selectOption("acme");
+    await page.locator("#tc-auth").selectOption("api-key:header:NAME");
+    await page.locator("#tc-auth-name").fill("bad name");
+    await page.locator("#tc-path").fill("/tickets");
+    await page.getByRole("button", { name: "Test connection" }).click();
+    // Refused before sending, next to the auth field.
+    await expect.poll(() => page.locator("#tc-auth-error").textContent()).toMatch(/not a valid header name|not one of/);
+    expect(l.received).toEqual([]);
+    await page.locator("#tc-auth-name").fill("X-Api-Key");
+    await page.locator("#tc-method").selectOption("POST");
+    await page.locator("#tc-body").fill('{"summary": "printer on fire", "priority": 2}');
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect.poll(() => page.getByTestId("tc-status").textContent()).toBe("HTTP 201");
+    expect(await page.getByTestId("tc-auth-used").textContent()).toBe("api-key:header:X-Api-Key (api_key)");
+    expect(await page.locator(".test-body").textContent()).toContain('"created":true');
+    expect(l.received.map((r) => [r.method, r.path, r.headers["x-api-key"], r.headers["content-type"], JSON.parse(r.body)])).toEqual([
+      ["POST", "/api/tickets", PANEL_KEY, "application/json", { summary: "printer on fire", priority: 2 }],
+    ]);
+    expect(await page.content()).not.toContain(PANEL_KEY);
   });
 });
