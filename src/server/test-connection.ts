@@ -23,7 +23,7 @@ import { probeFetch, type ProbeScheme } from "../client/integration-fetch.js";
 import type { StoreResolver } from "../host/store-resolver.js";
 import { AUTH_FORMS, parseAuthChoice } from "../generator/index.js";
 
-export const TEST_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+const TEST_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
 type TestMethod = (typeof TEST_METHODS)[number];
 
 /** The `--auth` forms a test connection accepts (`spec` needs a spec: not here). */

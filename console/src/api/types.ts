@@ -104,7 +104,7 @@ export interface KeyRow {
   revoked_at: string | null;
 }
 export type TestMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-export type TestAuthKind = "oauth" | "bearer" | "basic" | "api-key" | "none";
+type TestAuthKind = "oauth" | "bearer" | "basic" | "api-key" | "none";
 /** GET /api/integrations/:name/test-connection: what a test call of this integration can use. */
 export interface TestOptions {
   integration: string;
