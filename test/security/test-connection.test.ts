@@ -47,7 +47,9 @@ async function startApi(): Promise<{ port: number; base: string; seen: Seen[]; c
       const path = req.url ?? "/";
       const body = Buffer.concat(chunks).toString("utf8");
       seen.push({ method: req.method ?? "", path, headers: req.headers, body });
-      if (path === "/token") {
+      if (path === "/api/huge") {
+        res.writeHead(200, { "content-type": "text/plain" }).end(`${API_KEY} `.repeat(40_000));
+      } else if (path === "/token") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: TOKEN, token_type: "Bearer", expires_in: 3600 }));
       } else if (path.startsWith("/api/moved")) {
         res.writeHead(302, { location: `${path.includes("away") ? canaryBase : ""}/api/echo?after=redirect` }).end();
@@ -237,6 +239,26 @@ for (const backend of BACKENDS) {
         }
       }
       expect(canary.received).toEqual([]);
+    });
+
+    it("attack: a host name that resolves to a refused address (localhost without the loopback switch) gets no connection; the body read is capped", async () => {
+      const { createApp } = await import("../../src/server/index.js");
+      const strict = await createApp({ bifrost: h.bf, oauth: { allowHttpLoopback: false } });
+      try {
+        await setMapping(h.bf, "Keys", "initech", { config: { base_url: `https://localhost:${api.port}/api`, api_key: INITECH_KEY } });
+        const res = await strict.inject({ method: "POST", url: "/api/integrations/Keys/test-connection", headers: { authorization: `Bearer ${h.keys.platform}` }, payload: { org: "initech", path: "/echo", auth: "api-key:header:X-Api-Key" } });
+        const e = envelope(res, 422, "BIFROST_OUTBOUND_REFUSED");
+        expect(e.message).toMatch(/resolves to .*loopback/);
+        expect(api.connections).toEqual([]);
+      } finally {
+        await strict.close();
+      }
+      // ~1.1 MB answered: 256 KiB read, the first 2 KB shown, the key redacted even in the cut text.
+      const big = await test({ org: "acme", path: "/huge", auth: "none" });
+      expect(big.statusCode, big.body.slice(0, 300)).toBe(200);
+      expect(big.json()).toMatchObject({ status: 200, bytes: 256 * 1024, truncated: true });
+      expect(big.json().body).toMatch(/^(\[REDACTED\] )+/);
+      noSecrets(big.body);
     });
 
     it("methods: POST, PUT, PATCH, DELETE with JSON and text bodies arrive as sent; HEAD answers without a body", async () => {
