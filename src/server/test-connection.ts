@@ -270,7 +270,13 @@ export async function testConnection(deps: OAuthDeps, resolver: StoreResolver, i
   try {
     ({ res, read } = await runInContext(ctx, async () => {
       const r = await probeFetch(resolved, url.toString(), { method, headers, ...(sent ? { body: sent.body } : {}), signal: timeout, maxRetries: 0, timeoutMs: TEST_TIMEOUT_MS }, plan.scheme, allowHttpLoopback);
-      return { res: r, read: await readSome(r, TEST_MAX_BYTES) };
+      try {
+        return { res: r, read: await readSome(r, TEST_MAX_BYTES) };
+      } catch (x) {
+        if (timeout.aborted) throw x;
+        // The connection failed after the answer started (reset while reading the body).
+        throw new BifrostError("BIFROST_CLIENT_NETWORK", 502, `the connection to ${url.origin} failed while reading the response.`, { origin: url.origin });
+      }
     }));
   } catch (err) {
     if (timeout.aborted) throw new BifrostError("BIFROST_CLIENT_TIMEOUT", 504, `Test connection failed: no complete answer from ${url.origin} within ${TEST_TIMEOUT_MS} ms.`, { origin: url.origin, timeoutMs: TEST_TIMEOUT_MS });

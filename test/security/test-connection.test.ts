@@ -47,15 +47,22 @@ async function startApi(): Promise<{ port: number; base: string; seen: Seen[]; c
       const path = req.url ?? "/";
       const body = Buffer.concat(chunks).toString("utf8");
       seen.push({ method: req.method ?? "", path, headers: req.headers, body });
-      if (path === "/api/huge") {
+      if (path === "/token") minted++;
+      if (path === "/api/stale" && req.headers.authorization === `Bearer ${TOKEN}`) {
+        res.writeHead(401, { "content-type": "application/json", "www-authenticate": 'Bearer error="invalid_token"' }).end('{"error":"invalid_token"}');
+      } else if (path === "/api/huge") {
         res.writeHead(200, { "content-type": "text/plain" }).end(`${API_KEY} `.repeat(40_000));
       } else if (path === "/token") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: TOKEN, token_type: "Bearer", expires_in: 3600 }));
+        // The first token, then renewed ones (each contains TOKEN, so "TOKEN never in the answer" covers them).
+        const access = minted === 1 ? TOKEN : `${TOKEN}-renewed-${minted}`;
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: access, token_type: "Bearer", expires_in: 3600 }));
       } else if (path.startsWith("/api/moved")) {
         res.writeHead(302, { location: `${path.includes("away") ? canaryBase : ""}/api/echo?after=redirect` }).end();
       } else {
         // Echo every credential we were sent, in the body and in headers: the answer must show none of it.
-        const echo = { method: req.method, path, authorization: req.headers.authorization ?? null, api_key: req.headers["x-api-key"] ?? null, body };
+        const raw = (req.headers.authorization ?? "").replace(/^\S+ /, "");
+        // `raw`: the credential without its scheme word, so only the secret list (not the Bearer/Basic pattern) can hide it.
+        const echo = { method: req.method, path, authorization: req.headers.authorization ?? null, raw, api_key: req.headers["x-api-key"] ?? null, body };
         res.writeHead(200, {
           "content-type": "application/json",
           "x-request-id": `req-${req.headers.authorization ?? req.headers["x-api-key"] ?? "anon"}`,
@@ -83,6 +90,8 @@ async function startApi(): Promise<{ port: number; base: string; seen: Seen[]; c
 }
 
 let canaryBase = "";
+/** Tokens minted by the API's token endpoint (per backend run: reset in beforeAll). */
+let minted = 0;
 
 for (const backend of BACKENDS) {
   describe(`test connection: every auth form and method (${backend.name})`, () => {
@@ -91,6 +100,7 @@ for (const backend of BACKENDS) {
     let canary: Listener;
 
     beforeAll(async () => {
+      minted = 0;
       api = await startApi();
       canary = await startListener();
       canaryBase = canary.base;
@@ -173,7 +183,9 @@ for (const backend of BACKENDS) {
       }
       // The echoed credentials came back redacted, in the body and in the headers shown.
       const basic = (await test({ org: "acme", path: "/echo", auth: "basic" })).json();
-      expect(JSON.parse(basic.body).authorization).toBe("Basic [REDACTED]");
+      expect(JSON.parse(basic.body)).toMatchObject({ authorization: "Basic [REDACTED]", raw: "[REDACTED]" });
+      const bearer = (await test({ org: "acme", path: "/echo", auth: "bearer" })).json();
+      expect(JSON.parse(bearer.body)).toMatchObject({ authorization: "Bearer [REDACTED]", raw: "[REDACTED]" });
       const key = (await test({ org: "acme", path: "/echo", auth: "api-key:header:X-Api-Key" })).json();
       expect(JSON.parse(key.body).api_key).toBe("[REDACTED]");
       expect(key.headers["www-authenticate"]).toMatch(/seen="\[REDACTED\]"$/);
@@ -306,6 +318,15 @@ for (const backend of BACKENDS) {
       expect(missing.message).toContain('"bearer_token"');
       expect(api.seen).toEqual([]);
       expect(api.connections).toEqual([]);
+    });
+    it("oauth: a 401 to the token triggers one refresh and one retry with the renewed token, which is redacted from the answer too", async () => {
+      const r = await test({ org: "acme", path: "/stale", auth: "oauth" });
+      expect(r.statusCode, r.body).toBe(200);
+      const stale = api.seen.filter((x) => x.path === "/api/stale");
+      expect(stale.map((x) => x.headers.authorization)).toEqual([`Bearer ${TOKEN}`, expect.stringMatching(new RegExp(`^Bearer ${TOKEN}-renewed-\\d+$`))]);
+      expect(r.json()).toMatchObject({ status: 200, auth: { kind: "oauth" } });
+      expect(JSON.parse(r.json().body)).toMatchObject({ authorization: "Bearer [REDACTED]", raw: "[REDACTED]" });
+      noSecrets(r.body);
     });
   });
 }
