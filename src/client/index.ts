@@ -11,7 +11,7 @@ import { setTimeout as wait } from "node:timers/promises";
 import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { refreshIntegrationOAuth, requireIntegration } from "../runtime/integrations.js";
-import { outbound } from "../runtime/outbound.js";
+import { connectRefused, outbound } from "../runtime/outbound.js";
 import { errorReport, noBaseUrl, readAnswer, retryAfterMs } from "../runtime/request-policy.js";
 import { checkTrusted, type Cred, credentialsFor, type Target, targetOf } from "./trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
@@ -70,6 +70,12 @@ export interface RawCall {
   url: string;
   /** Never send the OAuth token (the caller named config keys, or none). */
   noToken: boolean;
+  /** Answer a redirect as it is instead of following it (test connection). */
+  noRedirects?: boolean;
+  /** Resolve with the Response whatever its status, instead of throwing ApiError for a non-2xx one (test connection). */
+  anyStatus?: boolean;
+  /** The loopback switch of the caller (the server's setting); default BIFROST_ALLOW_HTTP_LOOPBACK. */
+  allowHttpLoopback?: boolean;
 }
 
 /** The spec of the generated module created last per integration (its servers and `--auth` / spec security), for `integration.fetch()`. */
@@ -191,7 +197,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       let target = url;
       let auth: Cred | null = null;
       // The outbound policy (https; http only to loopback when allowed), before anything is sent.
-      const { url: u, dispatcher } = outbound(url, info.privateNetwork);
+      const { url: u, dispatcher } = outbound(url, info.privateNetwork, call?.allowHttpLoopback);
       if (u.origin === credOrigin) {
         auth = authFor(integ, info.auth, op, call?.noToken);
         checkTrusted(integ, info, u.origin, auth.level, op.id);
@@ -213,6 +219,9 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       } catch (x) {
         clearTimeout(timer);
         if (args.signal?.aborted) throw args.signal.reason;
+        // An address the outbound policy refused when connecting: nothing was sent, and retrying cannot help.
+        const refused = connectRefused(x, url, info.privateNetwork, call?.allowHttpLoopback);
+        if (refused) throw refused;
         if (attempt < maxRetries) {
           await retry(backoff());
           continue;
@@ -225,7 +234,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       const status = res.status;
       if (status < 300) break;
       let location;
-      if (status < 400 && (location = res.headers.get("location")) !== null && redirects++ < 5) {
+      if (status < 400 && !call?.noRedirects && (location = res.headers.get("location")) !== null && redirects++ < 5) {
         await drain(res);
         url = new URL(location, url).href;
         if (status === 303 || (status > 300 && status < 303 && method === "POST")) {
@@ -290,7 +299,10 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
 
   return {
     async raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response> {
-      return (await read(op, await send(op, args, ext, call.url, call), "response")) as Response;
+      const sent = await send(op, args, ext, call.url, call);
+      if (!call.anyStatus) return (await read(op, sent, "response")) as Response;
+      clearTimeout(sent.timer);
+      return sent.res;
     },
     async request<T = unknown>(op: OperationSpec, args: RequestArgs = {}, ext?: readonly Extension[]): Promise<T> {
       return (await read(op, await send(op, args, ext), args.parseAs ?? "auto")) as T;

@@ -8,7 +8,7 @@ import { targetOf } from "./trust.js";
 import type { FetchAuth, IntegrationFetchInit, ResolvedIntegration } from "../runtime/types.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 import { clientError } from "./errors.js";
-import { type ClientRuntime, createClientRuntime, generatedSpecs } from "./index.js";
+import { type ClientRuntime, createClientRuntime, generatedSpecs, type RawCall } from "./index.js";
 import type { ClientSpec, EncodedBodyInit, Extension, HttpMethod, OperationSpec, SecurityScheme } from "./types.js";
 
 const APPLIERS = [apiKeyHeader, apiKeyQuery, apiKeyCookie, basicAuth, bearerAuth];
@@ -57,9 +57,29 @@ const REPLAYABLE = (b: unknown): boolean => typeof b === "string" || b instanceo
 
 export async function integrationFetch(integ: ResolvedIntegration, pathOrUrl: string | URL, init: IntegrationFetchInit = {}): Promise<Response> {
   // Other RequestInit fields (redirect, credentials, mode, …) are the runtime's: redirects are followed by it, credentials stripped across origins.
-  const { auth, timeoutMs, maxRetries, method: m, headers: h, body, signal } = init;
-  const scheme = schemeOf(auth);
-  const { rt, spec } = runtimeFor(integ, scheme);
+  const scheme = schemeOf(init.auth);
+  return send(integ, runtimeFor(integ, scheme), pathOrUrl, init, { noToken: scheme !== undefined });
+}
+
+/** How a probe authenticates: one security scheme (its credentials from config keys, or the OAuth token for `oauth2`), or none. */
+export type ProbeScheme = SecurityScheme | null;
+
+/** A probe's request: integration.fetch()'s options without `auth`. */
+export type ProbeInit = Omit<IntegrationFetchInit, "auth">;
+
+/**
+ * Test connection's request: the same path as `integration.fetch()` (base URL, auth appliers, trust rule,
+ * outbound policy, the 401 refresh), with the security scheme given (the OAuth token only for `oauth2`),
+ * redirects answered rather than followed, and the Response resolved whatever its status.
+ * `allowHttpLoopback`: the server's loopback switch.
+ */
+export function probeFetch(integ: ResolvedIntegration, pathOrUrl: string, init: ProbeInit, scheme: ProbeScheme, allowHttpLoopback: boolean): Promise<Response> {
+  const rt = { rt: runtimeOf(integ, scheme), spec: null };
+  return send(integ, rt, pathOrUrl, init, { noToken: scheme?.type !== "oauth2", noRedirects: true, anyStatus: true, allowHttpLoopback });
+}
+
+async function send(integ: ResolvedIntegration, { rt, spec }: { rt: ClientRuntime; spec: ClientSpec | null }, pathOrUrl: string | URL, init: ProbeInit, call: Omit<RawCall, "integ" | "url">): Promise<Response> {
+  const { timeoutMs, maxRetries, method: m, headers: h, body, signal } = init;
   const method = (m ?? "GET").toUpperCase() as HttpMethod;
   const headers: Record<string, string> = {};
   new Headers(h).forEach((v, k) => void (headers[k] = v));
@@ -75,9 +95,5 @@ export async function integrationFetch(integ: ResolvedIntegration, pathOrUrl: st
   const op: OperationSpec = { id: `${integ.name}.fetch`, method, path: "", ...(body != null ? { body: { mediaTypes: [] } } : {}) };
   const ext: Extension[] = body != null ? [{ encode: () => ({ body: body as EncodedBodyInit, type: undefined, replayable: REPLAYABLE(body) }) }] : [];
   const args = { headers, ...(body != null ? { body } : {}), ...(signal ? { signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(maxRetries !== undefined ? { maxRetries } : {}) };
-  return rt.raw(op, args, ext, {
-    integ,
-    url,
-    noToken: scheme !== undefined,
-  });
+  return rt.raw(op, args, ext, { integ, url, ...call });
 }

@@ -3,8 +3,8 @@
  * part of the SDK core: the URL rule and the connect-time address check of src/net, loaded with the
  * SDK rather than bundled into each generated module.
  */
-import { guardedAgent } from "../net/guarded-agent.js";
-import { checkOutboundUrl } from "../net/outbound-policy.js";
+import { guardedAgent, refusedCause } from "../net/guarded-agent.js";
+import { checkOutboundUrl, connectRefusal, type OutboundRefusedError } from "../net/outbound-policy.js";
 
 /**
  * Origins already accepted, per switch setting, with their dispatcher. The URL rule depends only on
@@ -18,8 +18,8 @@ const accepted = new Map<string, unknown>();
  * BIFROST_ALLOW_HTTP_LOOPBACK=1 (throws before sending), and the dispatcher that checks the addresses
  * connected to (private ranges only with the integration's `private_network`).
  */
-export function outbound(url: string, privateNetwork: boolean): { url: URL; dispatcher: unknown } {
-  const allowHttpLoopback = process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
+export function outbound(url: string, privateNetwork: boolean, allowLoopback?: boolean): { url: URL; dispatcher: unknown } {
+  const allowHttpLoopback = allowLoopback ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
   let parsed: URL | null = null;
   try {
     parsed = new URL(url);
@@ -36,4 +36,14 @@ export function outbound(url: string, privateNetwork: boolean): { url: URL; disp
     accepted.set(key, dispatcher);
   }
   return { url: u, dispatcher };
+}
+
+/**
+ * The outbound policy's refusal when a failed request was refused at connect time (a host name that
+ * resolved to an address the policy refuses); null for any other failure.
+ */
+export function connectRefused(err: unknown, url: string, privateNetwork: boolean, allowLoopback?: boolean): OutboundRefusedError | null {
+  const refused = refusedCause(err);
+  if (!refused) return null;
+  return connectRefusal(new URL(url), refused.reason, { allowHttpLoopback: allowLoopback ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1", privateNetwork });
 }

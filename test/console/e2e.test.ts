@@ -325,8 +325,14 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
     await page.getByRole("button", { name: "Test connection" }).click();
     await expect.poll(() => page.locator("#tc-path-error").textContent()).toMatch(/must not start with \/\//);
     await page.locator("#tc-path").fill("/ping?n=1");
+    // acme disconnected OAuth above: the default (its OAuth token) has no credential to send.
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect.poll(() => page.locator(".form-error").textContent()).toMatch(/no credentials for organization "acme"; set OAuth/);
+    expect(upstreamSeen).toEqual([]);
+    await page.locator("#tc-auth").selectOption("none");
     await page.getByRole("button", { name: "Test connection" }).click();
     await expect.poll(() => page.getByTestId("tc-status").textContent()).toBe("HTTP 200");
+    expect(await page.getByTestId("tc-auth-used").textContent()).toBe("none");
     expect(await page.getByTestId("tc-latency").textContent()).toMatch(/^\d+ ms$/);
     expect(await page.locator(".test-body").textContent()).toContain('"pong":true');
     expect(upstreamSeen).toEqual(["/api/ping?n=1"]);

@@ -3,17 +3,31 @@
  * sees the org's OAuth bearer token (client_credentials minted through the OAuth core); the answer has
  * status, latency and a redacted, truncated body, never the Authorization header. Paths that would leave
  * the base URL are refused before any request; org-scoped keys may not call it; plain http needs the
- * loopback switch.
+ * loopback switch. Every auth form and method, as attacks on both databases: test/security/test-connection.test.ts.
+ * The panel in Chromium: an API key in a header and a POST with a JSON body reach the API as chosen,
+ * and the page shows the auth form used, never the key. Skips locally without Chromium or a built console.
  */
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logger.js";
+import { findConsoleDir } from "../../src/server/console/routes.js";
+import { startServer } from "../../src/server/index.js";
+import { createApiKey } from "../../src/services/api-keys.js";
+import { setMapping } from "../../src/services/mappings.js";
+import { createOrg } from "../../src/services/organizations.js";
+import { bootTest } from "../helpers/backends.js";
+import { TEST_OAUTH } from "../oauth/helpers/setup.js";
+import { type Listener, startListener } from "../security/outbound-listener.js";
 import { setOAuthProvider } from "../../src/oauth/service.js";
 import { createApp } from "../../src/server/index.js";
-import { testConnectionUrl } from "../../src/server/routes/console-support.js";
+import { testConnectionUrl } from "../../src/server/test-connection.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import { sqliteBackend } from "../helpers/backends.js";
+import type { Bifrost } from "../../src/host/bootstrap.js";
 import { envelope, type Harness, SECRET_ACME, setup } from "../server/harness.js";
 
 const CLIENT_SECRET = "cs-test-connection-SECRET-5521";
@@ -72,7 +86,8 @@ describe("console test connection", () => {
     const res = await test({ org: "acme", path: "/ping?x=1" });
     expect(res.statusCode, res.body).toBe(200);
     const out = res.json();
-    expect(out).toMatchObject({ integration: "HaloPSA", org: "acme", auth: "oauth_bearer", status: 200, truncated: false, url: `${base}/api/ping?x=1` });
+    expect(out).toMatchObject({ integration: "HaloPSA", org: "acme", method: "GET", auth: { choice: "oauth", kind: "oauth", config_keys: [], source: "default" }, status: 200, truncated: false, url: `${base}/api/ping?x=1` });
+    expect(out.headers).toMatchObject({ "content-type": "application/json" });
     expect(typeof out.latency_ms).toBe("number");
     expect(out.latency_ms).toBeGreaterThanOrEqual(0);
     const hit = seen.find((s) => s.path === "/api/ping?x=1")!;
@@ -92,7 +107,7 @@ describe("console test connection", () => {
     expect(big.body).toHaveLength(2048);
     const plain = await test({ path: "/missing" }, h.keys.platform, "Plain");
     expect(plain.statusCode, plain.body).toBe(200);
-    expect(plain.json()).toMatchObject({ org: null, auth: "none", status: 404, body: "no such thing; auth=none" });
+    expect(plain.json()).toMatchObject({ org: null, auth: { choice: "none", kind: "none", source: "default" }, status: 404, body: "no such thing; auth=none" });
   });
 
   it("refuses paths that would leave the base URL, before any request", async () => {
@@ -107,9 +122,10 @@ describe("console test connection", () => {
   });
 
   it("redirects are not followed; unknown org → 404; org_admin keys → 403; bad body → 422", async () => {
+    // The redirect is answered as it is (status and Location shown), never followed.
     const r = await test({ org: "acme", path: "/redirect" });
-    const e = envelope(r, 422, "BIFROST_OAUTH_URL_REFUSED");
-    expect(e.message).toMatch(/redirect/);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ status: 302, headers: { location: "https://evil.example.com/" } });
     envelope(await test({ org: "nope", path: "/ping" }), 404, "BIFROST_NOT_FOUND");
     envelope(await test({ org: "acme", path: "/ping" }, h.keys.acmeAdmin), 403, "BIFROST_FORBIDDEN");
     envelope(await test({ org: "acme" }), 422, "BIFROST_VALIDATION");
@@ -119,10 +135,98 @@ describe("console test connection", () => {
     const strict = await createApp({ bifrost: h.bf, oauth: { allowHttpLoopback: false } });
     try {
       const res = await strict.inject({ method: "POST", url: "/api/integrations/Plain/test-connection", headers: { authorization: `Bearer ${h.keys.platform}` }, payload: { path: "/x" } });
-      const e = envelope(res, 422, "BIFROST_OAUTH_URL_REFUSED");
+      const e = envelope(res, 422, "BIFROST_OUTBOUND_REFUSED");
       expect(e.message).toMatch(/https/);
     } finally {
       await strict.close();
     }
+  });
+});
+
+const CHROMIUM = "/usr/bin/chromium";
+const PANEL_KEY = "ak-panel-SECRET-4e0b19d2";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(!existsSync(CHROMIUM) || findConsoleDir() === null)("console test connection panel (Chromium)", () => {
+  let bf: Bifrost;
+  let cleanup: () => Promise<void>;
+  let server: { url: string; close(): Promise<void> };
+  let browser: Browser;
+  let page: Page;
+  let l: Listener;
+  let key = "";
+
+  beforeAll(async () => {
+    l = await startListener();
+    l.answers.set("/api/tickets", { status: 201, body: { created: true, id: 7 } });
+    const t = await bootTest();
+    bf = t.bf;
+    cleanup = t.cleanup;
+    key = (await createApiKey(bf, { role: "platform_admin", name: "panel" })).key;
+    await createOrg(bf, { slug: "acme", name: "Acme" });
+    await createIntegration(bf, {
+      name: "Keyed",
+      configSchema: [
+        { key: "base_url", type: "string", required: true },
+        { key: "api_key", type: "secret", required: false },
+      ],
+      defaults: { base_url: `${l.base}/api` },
+    });
+    await setMapping(bf, "Keyed", "acme", { config: { api_key: PANEL_KEY } });
+    const port = await freePort();
+    server = await startServer({ bifrost: bf, port, host: "127.0.0.1", background: false, logger: createLogger({ level: "silent" }), oauth: { ...TEST_OAUTH, publicUrl: `http://127.0.0.1:${port}` } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(15_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await l?.close();
+    await cleanup?.();
+  });
+
+  it("sends a POST with a JSON body and the org's API key in the header chosen; shows the auth used, status and body, never the key", async () => {
+    await page.goto(server.url);
+    await page.getByLabel("API key").fill(key);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Integrations" }).waitFor();
+    await page.goto(`${server.url}/#/integrations/Keyed`);
+    await page.getByRole("heading", { name: "Test connection" }).waitFor();
+    // The auth select lists what the integration can use: no OAuth provider, an api_key key.
+    await expect.poll(async () => (await page.locator("#tc-auth option").allTextContents()).join(" | ")).toBe(
+      "Default (No auth) | API key in a header (api_key) | API key in the query (api_key) | No auth",
+    );
+    expect(await page.locator("#tc-body").count()).toBe(0);
+    await page.locator("#tc-org").selectOption("acme");
+    await page.locator("#tc-auth").selectOption("api-key:header:NAME");
+    await page.locator("#tc-auth-name").fill("bad name");
+    await page.locator("#tc-path").fill("/tickets");
+    await page.getByRole("button", { name: "Test connection" }).click();
+    // Refused before sending, next to the auth field.
+    await expect.poll(() => page.locator("#tc-auth-error").textContent()).toMatch(/not a valid header name|not one of/);
+    expect(l.received).toEqual([]);
+    await page.locator("#tc-auth-name").fill("X-Api-Key");
+    await page.locator("#tc-method").selectOption("POST");
+    await page.locator("#tc-body").fill('{"summary": "printer on fire", "priority": 2}');
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect.poll(() => page.getByTestId("tc-status").textContent()).toBe("HTTP 201");
+    expect(await page.getByTestId("tc-auth-used").textContent()).toBe("api-key:header:X-Api-Key (api_key)");
+    expect(await page.locator(".test-body").textContent()).toContain('"created":true');
+    expect(l.received.map((r) => [r.method, r.path, r.headers["x-api-key"], r.headers["content-type"], JSON.parse(r.body)])).toEqual([
+      ["POST", "/api/tickets", PANEL_KEY, "application/json", { summary: "printer on fire", priority: 2 }],
+    ]);
+    expect(await page.content()).not.toContain(PANEL_KEY);
   });
 });

@@ -103,14 +103,26 @@ export interface KeyRow {
   last_used_at: string | null;
   revoked_at: string | null;
 }
+export type TestMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+type TestAuthKind = "oauth" | "bearer" | "basic" | "api-key" | "none";
+/** GET /api/integrations/:name/test-connection: what a test call of this integration can use. */
+export interface TestOptions {
+  integration: string;
+  default_auth: string;
+  /** `form` is an `auth` value; NAME is the header or query parameter name to fill in. */
+  auth_choices: Array<{ form: string; kind: TestAuthKind; config_keys: string[] }>;
+  methods: TestMethod[];
+}
 /** POST /api/integrations/:name/test-connection. */
 export interface TestResult {
   org: string | null;
+  method: TestMethod;
   url: string;
-  auth: "oauth_bearer" | "none";
+  auth: { choice: string; kind: TestAuthKind; config_keys: string[]; source: "request" | "default" };
   status: number;
   latency_ms: number;
   content_type: string | null;
+  headers: Record<string, string>;
   bytes: number;
   truncated: boolean;
   body: string;

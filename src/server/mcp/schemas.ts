@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { GenerateSdkBody } from "../routes/sdk.js";
-import { TestConnectionBody } from "../routes/console-support.js";
+import { TestConnectionBody, TestConnectionResult } from "../test-connection.js";
 import { ConfigSchemaItemBody, ConfigValues, EventsQuery, integrationName, OAuthStatusQuery, orgSlug, PutMappingBody } from "../schemas.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -118,18 +118,7 @@ export const OAuthStatusOutput = z.object({
 
 export const ConnectLinkOutput = z.object({ url: z.string(), expires_at: z.string(), id: z.string() });
 
-export const TestConnectionOutput = z.object({
-  integration: z.string(),
-  org: z.string().nullable(),
-  url: z.string(),
-  auth: z.string(),
-  status: z.number().int(),
-  latency_ms: z.number(),
-  content_type: z.string().nullable(),
-  bytes: z.number().int(),
-  truncated: z.boolean(),
-  body: z.string().describe("The first 2 KB of the response body, with every secret and token redacted."),
-});
+export const TestConnectionOutput = TestConnectionResult;
 
 export const ListEventsOutput = z.object({
   events: z.array(z.looseObject({ id: z.string(), type: z.string(), integration: z.string(), org: z.string().nullable(), payload: z.record(z.string(), z.unknown()), created_at: z.string() })),
