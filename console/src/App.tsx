@@ -1,10 +1,12 @@
 /** The signed-in shell: hash routing, navigation, who is signed in, sign-out, the re-auth banner. */
 import { useEffect, useState } from "react";
 import { client, ok, type SessionInfo, setCsrf } from "./api";
-import { parseRoute } from "./lib/format";
+import { parseRoute } from "./lib/routes";
 import { AuditPage } from "./pages/Audit";
+import { ConnectionPage } from "./pages/Connection";
+import { ConnectionsPage } from "./pages/Connections";
 import { EventsPage } from "./pages/Events";
-import { IntegrationDetailPage } from "./pages/IntegrationDetail";
+import { IntegrationPage } from "./pages/integration/IntegrationPage";
 import { IntegrationsPage } from "./pages/Integrations";
 import { KeysPage } from "./pages/Keys";
 import { Login } from "./pages/Login";
@@ -44,7 +46,9 @@ export function App() {
   const platform = session.role === "platform_admin";
   const route = parseRoute(hash, platform);
   let page;
-  if (route.page === "integration") page = <IntegrationDetailPage key={route.name} name={route.name} session={session} />;
+  if (route.page === "integration") page = <IntegrationPage key={route.name} name={route.name} tab={route.tab} session={session} />;
+  else if (route.page === "connections") page = <ConnectionsPage key={route.query.toString()} query={route.query} />;
+  else if (route.page === "connection") page = <ConnectionPage key={`${route.integration}/${route.org}`} integration={route.integration} org={route.org} />;
   else if (route.page === "org") page = <OrgDetailPage key={route.slug} slug={route.slug} session={session} />;
   else if (route.page === "orgs") page = <OrgsPage session={session} />;
   else if (route.page === "events") page = <EventsPage query={route.query} />;
@@ -53,6 +57,7 @@ export function App() {
   else page = <IntegrationsPage session={session} />;
   const nav = [
     ["#/integrations", "Integrations"],
+    ["#/connections", "Connections"],
     ["#/orgs", "Organizations"],
     ["#/events", "Events"],
     ["#/audit", "Audit"],

@@ -2,6 +2,7 @@
 import { useState } from "react";
 import { client, type IntegrationOverview as Overview, ok, okAs, type SessionInfo } from "../api";
 import { enc } from "../lib/format";
+import { integrationHref } from "../lib/routes";
 import { CreateIntegration } from "../panels/CreateIntegration";
 import { ConfirmDialog, FormError, TableHead, useLoad } from "../ui";
 
@@ -73,7 +74,7 @@ export function IntegrationsPage(props: { session: SessionInfo }) {
           onClose={() => setCreating(false)}
           onCreated={(name) => {
             setCreating(false);
-            window.location.hash = `#/integrations/${enc(name)}`;
+            window.location.hash = integrationHref(name, "schema"); // a new integration starts with its schema
           }}
         />
       )}

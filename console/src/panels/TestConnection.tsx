@@ -1,9 +1,9 @@
 import { useState } from "react";
-import { type ApiError, client, type Integration, okAs, type Org, type TestResult, toApiError } from "../api";
+import { type ApiError, client, type Integration, okAs, type TestResult, toApiError } from "../api";
 import { FieldError, FormError } from "../ui";
 
 /** Platform admins: GET base_url + path on the server with the org's resolved auth; shows status, latency, the first 2 KB of the body. */
-export function TestConnection(props: { integration: Integration; orgs: Org[] }) {
+export function TestConnection(props: { integration: Integration }) {
   const [org, setOrg] = useState("");
   const [path, setPath] = useState("/");
   const [busy, setBusy] = useState(false);
@@ -31,15 +31,11 @@ export function TestConnection(props: { integration: Integration; orgs: Org[] })
       >
         <div className="grid2">
           <div className="field">
-            <label htmlFor="tc-org">Organization</label>
-            <select id="tc-org" value={org} onChange={(e) => setOrg(e.target.value)}>
-              <option value="">(defaults, no organization)</option>
-              {props.orgs.map((o) => (
-                <option key={o.slug} value={o.slug}>
-                  {o.name} ({o.slug})
-                </option>
-              ))}
-            </select>
+            <label htmlFor="tc-org">Organization (slug)</label>
+            <input id="tc-org" value={org} onChange={(e) => setOrg(e.target.value.trim())} placeholder="organization slug" aria-describedby="tc-org-help" />
+            <p id="tc-org-help" className="help">
+              Empty: the integration defaults, no organization.
+            </p>
             <FieldError error={error} fields={["org"]} />
           </div>
           <div className="field">
