@@ -233,3 +233,96 @@ const AuditEntryOut = z.object({
 });
 
 export const AuditPageOut = z.object({ entries: z.array(AuditEntryOut), next_cursor: z.string().nullable() });
+
+// ---------------------------------------------------------------------------------------------
+// Pagination (every list route): limit, cursor, q → the list's key plus next_cursor.
+
+const pageLimitParam = z
+  .string()
+  .regex(/^\d{1,3}$/, "a whole number from 1 to 500")
+  .refine((s) => Number(s) >= 1 && Number(s) <= 500, "a whole number from 1 to 500")
+  .optional()
+  .describe("Page size: 1-500 (default 100).");
+const pageCursorParam = z.string().max(2000).optional().describe("Opaque: the next_cursor of the previous page (same filters and sort).");
+const qParam = z.string().max(200).optional().describe("Case-insensitive substring of the row's name or slug.");
+
+/** `limit`, `cursor`, `q`: spread into a list route's query schema. */
+export const PAGE_PARAMS = { limit: pageLimitParam, cursor: pageCursorParam, q: qParam };
+export const PageQuery = z.strictObject(PAGE_PARAMS);
+
+/** The answer's `next_cursor`. */
+export const nextCursor = z.string().nullable().describe("Pass as cursor for the next page; null = this is the last page.");
+
+const connectionState = z.enum(["not_connected", "connected", "refreshing", "needs_reauth", "error"]);
+const stateList = z
+  .string()
+  .max(200)
+  .optional()
+  .describe("Comma list of connection states: not_connected, connected, refreshing, needs_reauth, error.");
+const unmappedParam = z.enum(["true", "false"]).optional().describe("true: only rows whose organization has no mapping for the integration, or a mapping without entity id.");
+
+export const ConnectionsQuery = z.strictObject({
+  ...PAGE_PARAMS,
+  q: qParam.describe("Case-insensitive substring of the integration name, org slug or name, entity id or entity name."),
+  state: stateList,
+  integration: integrationName.optional().describe("Only this integration's rows."),
+  org: orgSlug.optional().describe("Only this organization's rows (no integration-level rows)."),
+  expiring_within_days: z
+    .string()
+    .regex(/^\d{1,5}$/, "a whole number of days, 0 or more")
+    .optional()
+    .describe("Connected rows whose access token expires within this many days (or has expired)."),
+  unmapped: unmappedParam,
+  sort: z
+    .enum(["integration", "org", "state", "expires_at", "last_refresh_at"])
+    .optional()
+    .describe("integration (default: integration name, then org slug), org, state, expires_at or last_refresh_at; rows without the time sort last."),
+  order: z.enum(["asc", "desc"]).optional().describe("asc (default) or desc."),
+});
+
+const ConnectionRowOut = z.object({
+  integration: z.string(),
+  org: z.string().nullable().describe("Organization slug; null = the integration-level connection."),
+  org_name: z.string().nullable(),
+  mapped: z.boolean().describe("The organization has a mapping for the integration."),
+  entity_id: z.string().nullable(),
+  entity_name: z.string().nullable(),
+  flow: z.string().describe("authorization_code or client_credentials"),
+  state: connectionState,
+  expires_at: z.string().nullable(),
+  last_refresh_at: z.string().nullable(),
+  last_error: z.string().nullable().describe("Never contains a token."),
+  has_refresh_token: z.boolean(),
+});
+
+export const ConnectionsPageOut = z.object({
+  connections: z.array(ConnectionRowOut),
+  next_cursor: nextCursor,
+  total: z.number().int().describe("Rows matching the filters (all pages)."),
+});
+
+export const IntegrationOrgsQuery = z.strictObject({
+  ...PAGE_PARAMS,
+  q: qParam.describe("Case-insensitive substring of the org slug or name, entity id or entity name."),
+  state: stateList,
+  unmapped: unmappedParam,
+});
+
+const IntegrationOrgOut = z.object({
+  org: z.string(),
+  org_name: z.string(),
+  mapped: z.boolean(),
+  entity_id: z.string().nullable(),
+  entity_name: z.string().nullable(),
+  override_count: z.number().int().describe("This organization's config overrides for the integration."),
+  state: connectionState.nullable().describe("null when the integration has no OAuth provider."),
+  expires_at: z.string().nullable(),
+  last_refresh_at: z.string().nullable(),
+  last_error: z.string().nullable(),
+});
+
+export const IntegrationOrgsPageOut = z.object({
+  organizations: z.array(IntegrationOrgOut),
+  next_cursor: nextCursor,
+  total: z.number().int().describe("Organizations matching the filters (all pages)."),
+});

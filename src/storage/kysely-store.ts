@@ -7,9 +7,14 @@ import { InCodeMigrationProvider } from "./migrations.js";
 import { retryTransient } from "./retry.js";
 import { toApiKey, toAuditEntry, toConnectLink, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { Database } from "./schema.js";
+import { listConnectionRows, listIntegrationOrgRows } from "./connections.js";
 import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch, type Rewrapped } from "./ciphertexts.js";
 import type {
   AuditQuery,
+  ConnectionQuery,
+  IntegrationOrgQuery,
+  StoredConnectionRow,
+  StoredIntegrationOrgRow,
   IntegrationSummaryRow,
   OAuthTokenPatch,
   ResolveRows,
@@ -109,6 +114,13 @@ export class KyselyStore implements ExecutorStore {
       .orderBy("i.name")
       .execute();
     return rows.map((r) => ({ name: r.name, mapped: r.m_id !== null, entityId: r.entity_id, entityName: r.entity_name }));
+  }
+
+  listConnections(query: ConnectionQuery): Promise<{ rows: StoredConnectionRow[]; total: number }> {
+    return listConnectionRows(this.db, this.#dialect.byteOrder, query);
+  }
+  listIntegrationOrgs(query: IntegrationOrgQuery): Promise<{ rows: StoredIntegrationOrgRow[]; total: number }> {
+    return listIntegrationOrgRows(this.db, this.#dialect.byteOrder, query);
   }
 
   async listOrgs(): Promise<Organization[]> {

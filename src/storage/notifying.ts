@@ -114,6 +114,8 @@ export const STORE_METHODS = {
 
   insertAuditEntries: bookkeeping,
   listAuditEntries: read,
+  listConnections: read,
+  listIntegrationOrgs: read,
   deleteAuditEntriesBefore: bookkeeping,
 
   getCanaries: read,

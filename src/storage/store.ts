@@ -172,6 +172,76 @@ export interface AuditQuery {
   limit: number;
 }
 
+/** Sort orders of `Store.listConnections` (each ends with the unique integration name + org slug). */
+export type ConnectionSort = "integration" | "org" | "state" | "expires_at" | "last_refresh_at";
+
+/** Filters shared by the connections list and an integration's organizations list. */
+interface ConnectionFilters {
+  /** An org admin's organization: nothing else is read, whatever the other filters say. */
+  scopeOrgId?: string;
+  states?: readonly OAuthTokenState[];
+  /** Rows whose org has no mapping, or a mapping without entity id (integration-level rows never match). */
+  unmapped?: boolean;
+  /** Lower-case LIKE pattern with `\` escapes (core/page.ts `likePattern`). */
+  like?: string;
+  /** The sort keys of the last row of the previous page (`keys` of a returned row). */
+  after?: ReadonlyArray<string | number>;
+  /** Rows to read (the service asks one more than the page size). */
+  limit: number;
+}
+
+/**
+ * `GET /api/connections`: one row per (integration with an OAuth provider) × organization, plus the
+ * integration-level row (orgId null), filtered, sorted and cut in the database.
+ */
+export interface ConnectionQuery extends ConnectionFilters {
+  integrationId?: string;
+  orgId?: string;
+  /** Connected rows whose expires_at is at or before this ISO time. */
+  expiringBefore?: string;
+  sort: ConnectionSort;
+  order: "asc" | "desc";
+}
+
+/** One connection as the store reads it: names and state, never a token. */
+export interface StoredConnectionRow {
+  integration: string;
+  orgId: string | null;
+  org: string | null;
+  orgName: string | null;
+  mapped: boolean;
+  entityId: string | null;
+  entityName: string | null;
+  flow: string;
+  state: OAuthTokenState;
+  expiresAt: string | null;
+  lastRefreshAt: string | null;
+  lastError: string | null;
+  hasRefreshToken: boolean;
+  /** This row's sort keys (the next page's `after`). */
+  keys: Array<string | number>;
+}
+
+/** `GET /api/console/integrations/:name/organizations`: every organization with its mapping and connection for one integration, by slug. */
+export interface IntegrationOrgQuery extends ConnectionFilters {
+  integrationId: string;
+}
+
+export interface StoredIntegrationOrgRow {
+  org: string;
+  orgName: string;
+  mapped: boolean;
+  entityId: string | null;
+  entityName: string | null;
+  overrideCount: number;
+  /** null when the integration has no OAuth provider. */
+  state: OAuthTokenState | null;
+  expiresAt: string | null;
+  lastRefreshAt: string | null;
+  lastError: string | null;
+  keys: Array<string | number>;
+}
+
 export interface IntegrationSummaryRow {
   name: string;
   mapped: boolean;
@@ -264,6 +334,10 @@ export interface Store {
   resolve(integrationName: string, orgId: string | null): Promise<ResolveRows | null>;
   /** Every integration with this org's mapping, if any (one query). */
   listForOrg(orgId: string | null): Promise<IntegrationSummaryRow[]>;
+  /** One page of connections and the number of rows matching the filters (without the cursor). */
+  listConnections(query: ConnectionQuery): Promise<{ rows: StoredConnectionRow[]; total: number }>;
+  /** One page of an integration's organizations (mapping, override count, connection) and the matching total. */
+  listIntegrationOrgs(query: IntegrationOrgQuery): Promise<{ rows: StoredIntegrationOrgRow[]; total: number }>;
 
   insertApiKey(key: StoredApiKey): Promise<void>;
   getApiKeyByPrefix(prefix: string): Promise<StoredApiKey | null>;
