@@ -132,33 +132,3 @@ export interface CatalogProvider {
   defaults?: Record<string, string>;
   notes?: string;
 }
-type ConnStateOut = "not_connected" | "connected" | "refreshing" | "needs_reauth" | "error";
-/** GET /api/connections rows. */
-export interface ConnectionRow {
-  integration: string;
-  org: string | null;
-  org_name: string | null;
-  mapped: boolean;
-  entity_id: string | null;
-  entity_name: string | null;
-  flow: string;
-  state: ConnStateOut;
-  expires_at: string | null;
-  last_refresh_at: string | null;
-  last_error: string | null;
-  has_refresh_token: boolean;
-}
-/** GET /api/console/integrations/:name/organizations rows (the Mappings tab). */
-export interface IntegrationOrgRow {
-  org: string;
-  org_name: string | null;
-  mapped: boolean;
-  entity_id: string | null;
-  entity_name: string | null;
-  override_count: number;
-  /** null: the integration has no OAuth provider. */
-  state: ConnStateOut | null;
-  expires_at: string | null;
-  last_refresh_at: string | null;
-  last_error: string | null;
-}

@@ -4,7 +4,7 @@
  * copy connect links, disconnect) with a result per row.
  */
 import { useEffect, useState } from "react";
-import { client, type ConnectionRow, type IntegrationOverview, okAs, toApiError } from "../api";
+import { client, type ConnectionRow, type IntegrationOverview, ok, okAs, toApiError } from "../api";
 import {
   ariaSort,
   type BulkResult,
@@ -63,10 +63,10 @@ export function ConnectionsPage(props: { query: URLSearchParams }) {
   const applied = { ...filter, q };
   const key = JSON.stringify(filterParams(applied));
   const paged = usePaged<ConnectionRow>(key, async (cursor) => {
-    const res = await okAs<{ connections: ConnectionRow[]; next_cursor: string | null; total: number }>(client.GET("/api/connections", { params: { query: connectionsQuery(applied, cursor, PAGE_SIZE) } }));
+    const res = await ok(client.GET("/api/connections", { params: { query: connectionsQuery(applied, cursor, PAGE_SIZE) } }));
     return { rows: res.connections, next_cursor: res.next_cursor, total: res.total };
   });
-  const integrations = useLoad(() => okAs<{ integrations: IntegrationOverview[] }>(client.GET("/api/console/integrations", { params: { query: { limit: "500" } } })), []);
+  const integrations = useLoad(() => okAs<{ integrations: IntegrationOverview[] }>(client.GET("/api/console/integrations")), []);
   const [selected, setSelected] = useState<Map<string, ConnectionRow>>(new Map());
   const [busy, setBusy] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<BulkOutcome | null>(null);

@@ -1,6 +1,6 @@
 /** Bulk mapping dialog: paste `org,entity_id,entity_name` rows, saved in one transaction; suggestions for unlisted orgs and for pasted entities. */
 import { useState } from "react";
-import { type ApiError, client, type Integration, ok, type Org, okAs, toApiError } from "../api";
+import { type ApiError, client, type Integration, ok, type Org, okAs, toApiError, PENDING_PAGING } from "../api";
 import { appendLines, parseBulk } from "../lib/bulk";
 import { Dialog, FormError, useLoad } from "../ui";
 import { EntitySuggestions } from "./EntitySuggestions";
@@ -11,7 +11,7 @@ async function loadAllOrgs(): Promise<Org[]> {
   let cursor: string | null = null;
   do {
     const query: Record<string, string> = { limit: "500", ...(cursor ? { cursor } : {}) };
-    const page: { organizations: Org[]; next_cursor: string | null } = await okAs(client.GET("/api/organizations", { params: { query } }));
+    const page: { organizations: Org[]; next_cursor: string | null } = await okAs(client.GET("/api/organizations", PENDING_PAGING(query)));
     out.push(...page.organizations);
     cursor = page.next_cursor;
   } while (cursor);

@@ -69,9 +69,7 @@ export function MappingsTab(props: { data: IntegrationData; platform: boolean; r
   const search = useDebounced(q);
   const key = JSON.stringify([name, search, state, unmapped]);
   const paged = usePaged<IntegrationOrgRow>(key, async (cursor) => {
-    const res = await okAs<{ organizations: IntegrationOrgRow[]; next_cursor: string | null; total: number }>(
-      client.GET("/api/console/integrations/{name}/organizations", { params: { path: { name }, query: mappingsQuery(search, state, unmapped, cursor) } }),
-    );
+    const res = await ok(client.GET("/api/console/integrations/{name}/organizations", { params: { path: { name }, query: mappingsQuery(search, state, unmapped, cursor) } }));
     return { rows: res.organizations, next_cursor: res.next_cursor, total: res.total };
   });
   const [overridesFor, setOverridesFor] = useState<string | null>(null);

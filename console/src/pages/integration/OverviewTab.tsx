@@ -1,5 +1,5 @@
 /** The Overview tab: description, config keys, OAuth flow, organization counts with links to the lists behind them, test connection and SDK generation (platform admins). */
-import { client, type IntegrationOverview, okAs } from "../../api";
+import { client, type IntegrationOverview, okAs, PENDING_PAGING } from "../../api";
 import { connectionsHref } from "../../lib/connections";
 import { integrationHref } from "../../lib/routes";
 import { GenerateSdk } from "../../panels/GenerateSdk";
@@ -8,7 +8,7 @@ import { FormError, useLoad } from "../../ui";
 import type { IntegrationData } from "./IntegrationPage";
 
 async function loadOverview(name: string): Promise<IntegrationOverview | null> {
-  const res = await okAs<{ integrations: IntegrationOverview[] }>(client.GET("/api/console/integrations", { params: { query: { q: name, limit: "100" } } }));
+  const res = await okAs<{ integrations: IntegrationOverview[] }>(client.GET("/api/console/integrations", PENDING_PAGING({ q: name, limit: "100" })));
   return res.integrations.find((i) => i.name === name) ?? null;
 }
 
