@@ -12,6 +12,7 @@ import {
   bulkTargets,
   type ConnectionFilter,
   type ConnState,
+  connectionsHref,
   connectionsQuery,
   filterFromQuery,
   filterParams,
@@ -23,6 +24,7 @@ import {
 } from "../lib/connections";
 import { relTime, when } from "../lib/format";
 import { PAGE_SIZE } from "../lib/paging";
+import { replaceHash } from "../hash";
 import { connectionHref } from "../lib/routes";
 import { createConnectLink, disconnectConnection, refreshConnection } from "../panels/ConnectionActions";
 import { Pager, useDebounced, usePaged } from "../paged";
@@ -74,11 +76,16 @@ export function ConnectionsPage(props: { query: URLSearchParams }) {
 
   // The filters live in the hash query (shareable, kept on reload) without a navigation.
   useEffect(() => {
-    const qs = new URLSearchParams(filterParams(applied)).toString();
-    window.history.replaceState(null, "", `#/connections${qs ? `?${qs}` : ""}`);
+    replaceHash(connectionsHref(applied));
     setSelected(new Map());
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
+  // A navigation to other filters (a link, the nav entry) replaces the form's.
+  const routed = JSON.stringify(filterParams(filterFromQuery(props.query)));
+  useEffect(() => {
+    if (routed !== key) setFilter(filterFromQuery(props.query));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [routed]);
 
   const rows = paged.page?.rows ?? [];
   const ready = paged.page !== null && !paged.loading && q === filter.q;
