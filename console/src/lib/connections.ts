@@ -14,7 +14,7 @@ export interface ConnLike {
   state: ConnState;
 }
 
-export const SORT_COLUMNS = ["integration", "org", "state", "expires_at", "last_refresh_at"] as const;
+const SORT_COLUMNS = ["integration", "org", "state", "expires_at", "last_refresh_at"] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
 
 export interface ConnectionFilter {
