@@ -112,39 +112,68 @@ interface ConnectionSqlRow {
   k_ref: string;
 }
 
-export async function listConnectionRows(db: Executor, byteOrder: RawBuilder<unknown>, q: ConnectionQuery): Promise<{ rows: StoredConnectionRow[]; total: number }> {
+/**
+ * The connection rows before paging, as a derived table `c`. `light`: only what the integration and
+ * org sorts and the name filters need (no mapping or token joins) — the common unfiltered page and
+ * its count read no token table at all.
+ */
+function connectionSet(byteOrder: RawBuilder<unknown>, q: ConnectionQuery, light: boolean): RawBuilder<unknown> {
   const onlyIntegration = q.integrationId === undefined ? sql`` : sql`AND i.id = ${q.integrationId}`;
   const onlyOrg = q.orgId === undefined ? sql`` : sql`AND o.id = ${q.orgId}`;
+  const scope = q.scopeOrgId === undefined ? sql`` : sql`AND o.id = ${q.scopeOrgId}`;
+  const keys = sql`i.name ${byteOrder} AS k_int, o.slug ${byteOrder} AS k_org`;
+  const levelKeys = sql`i.name ${byteOrder} AS k_int, '' ${byteOrder} AS k_org`;
+  const providers = sql`FROM integrations i JOIN oauth_providers p ON p.integration_id = i.id`;
   // The integration-level rows: none when one organization is asked for (by filter or scope).
-  const withIntegrationRows = q.orgId === undefined && q.scopeOrgId === undefined;
+  const withLevel = q.orgId === undefined && q.scopeOrgId === undefined;
+  if (light) {
+    const orgRows = sql`SELECT i.id AS integration_id, o.id AS org_id, ${keys} ${providers} CROSS JOIN organizations o WHERE 1 = 1 ${onlyIntegration} ${onlyOrg} ${scope}`;
+    const levelRows = sql`SELECT i.id, NULL, ${levelKeys} ${providers} WHERE 1 = 1 ${onlyIntegration}`;
+    return withLevel ? sql`(${orgRows} UNION ALL ${levelRows})` : sql`(${orgRows})`;
+  }
   const stamps = (t: (c: string) => RawBuilder<unknown>) => sql`
     CASE WHEN ${t("expires_at")} IS NULL THEN 1 ELSE 0 END AS k_exp_null, COALESCE(${t("expires_at")}, '') AS k_exp,
     CASE WHEN ${t("last_refresh_at")} IS NULL THEN 1 ELSE 0 END AS k_ref_null, COALESCE(${t("last_refresh_at")}, '') AS k_ref`;
   const orgRows = sql`
-    SELECT i.name AS integration, o.id AS org_id, o.slug AS org, o.name AS org_name, m.id AS mapping_id, m.entity_id AS entity_id,
-      m.entity_name AS entity_name, p.flow AS flow, COALESCE(${tok("state")}, 'not_connected') AS state,
-      ${tok("expires_at")} AS expires_at, ${tok("last_refresh_at")} AS last_refresh_at, ${tok("last_error")} AS last_error,
-      CASE WHEN ${tok("refresh_token")} IS NULL THEN 0 ELSE 1 END AS has_refresh_token,
-      i.name ${byteOrder} AS k_int, o.slug ${byteOrder} AS k_org, ${stamps(tok)}
-    FROM integrations i JOIN oauth_providers p ON p.integration_id = i.id
-    CROSS JOIN organizations o ${orgJoins(sql`i.id`)}
-    WHERE 1 = 1 ${onlyIntegration} ${onlyOrg}`;
+    SELECT i.id AS integration_id, o.id AS org_id, i.name AS integration, o.slug AS org, o.name AS org_name, m.id AS mapping_id,
+      m.entity_id AS entity_id, m.entity_name AS entity_name, COALESCE(${tok("state")}, 'not_connected') AS state,
+      ${tok("expires_at")} AS expires_at, ${keys}, ${stamps(tok)}
+    ${providers} CROSS JOIN organizations o ${orgJoins(sql`i.id`)}
+    WHERE 1 = 1 ${onlyIntegration} ${onlyOrg} ${scope}`;
   const t = (column: string) => sql.ref(`t.${column}`);
-  const integrationRows = sql`
-    SELECT i.name, NULL, NULL, NULL, NULL, NULL, NULL, p.flow, COALESCE(t.state, 'not_connected'), t.expires_at, t.last_refresh_at, t.last_error,
-      CASE WHEN t.refresh_token IS NULL THEN 0 ELSE 1 END, i.name ${byteOrder}, '' ${byteOrder}, ${stamps(t)}
-    FROM integrations i JOIN oauth_providers p ON p.integration_id = i.id
-    LEFT JOIN oauth_tokens t ON t.integration_id = i.id AND t.owner_key = 'i'
+  const levelRows = sql`
+    SELECT i.id, NULL, i.name, NULL, NULL, NULL, NULL, NULL, COALESCE(t.state, 'not_connected'), t.expires_at, ${levelKeys}, ${stamps(t)}
+    ${providers} LEFT JOIN oauth_tokens t ON t.integration_id = i.id AND t.owner_key = 'i'
     WHERE 1 = 1 ${onlyIntegration}`;
-  const all = withIntegrationRows ? sql`${orgRows} UNION ALL ${integrationRows}` : orgRows;
+  return withLevel ? sql`(${orgRows} UNION ALL ${levelRows})` : sql`(${orgRows})`;
+}
 
+/**
+ * One page in two steps: the page's (integration, org) pairs with their sort keys, filtered, sorted
+ * and cut on the derived set; then names, mapping and connection columns for those rows only.
+ */
+export async function listConnectionRows(db: Executor, byteOrder: RawBuilder<unknown>, q: ConnectionQuery): Promise<{ rows: StoredConnectionRow[]; total: number }> {
+  const light = (q.sort === "integration" || q.sort === "org") && q.states === undefined && q.expiringBefore === undefined && !q.unmapped && q.like === undefined;
+  const set = connectionSet(byteOrder, q, light);
   const where = filters(q, ["integration", "org", "org_name", "entity_id", "entity_name"]);
   if (q.expiringBefore !== undefined) where.push(sql`c.state = 'connected' AND c.expires_at IS NOT NULL AND c.expires_at <= ${q.expiringBefore}`);
   const keys = sortKeys(q.sort, q.order);
   const paged = q.after === undefined ? where : [...where, keysetAfter(keys, q.after)];
+  const keyColumns = sql.join(keys.map((k) => sql.ref(`c.${k.column}`)));
 
-  const page = await sql<ConnectionSqlRow>`SELECT * FROM (${all}) c ${whereOf(paged)} ORDER BY ${orderBy(keys)} LIMIT ${q.limit}`.execute(db);
-  const count = await sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM (${all}) c ${whereOf(where)}`.execute(db);
+  const page = await sql<ConnectionSqlRow>`
+    WITH page AS (SELECT c.integration_id, c.org_id, ${keyColumns} FROM ${set} c ${whereOf(paged)} ORDER BY ${orderBy(keys)} LIMIT ${q.limit})
+    SELECT i.name AS integration, o.id AS org_id, o.slug AS org, o.name AS org_name, m.id AS mapping_id, m.entity_id AS entity_id,
+      m.entity_name AS entity_name, p.flow AS flow, COALESCE(${tok("state")}, 'not_connected') AS state,
+      ${tok("expires_at")} AS expires_at, ${tok("last_refresh_at")} AS last_refresh_at, ${tok("last_error")} AS last_error,
+      CASE WHEN ${tok("refresh_token")} IS NULL THEN 0 ELSE 1 END AS has_refresh_token, ${sql.join(keys.map((k) => sql.ref(`c.${k.column}`)))}
+    FROM page c JOIN integrations i ON i.id = c.integration_id JOIN oauth_providers p ON p.integration_id = i.id
+    LEFT JOIN organizations o ON o.id = c.org_id
+    LEFT JOIN mappings m ON m.integration_id = i.id AND m.org_id = o.id
+    LEFT JOIN oauth_tokens tm ON tm.integration_id = i.id AND tm.owner_key = ${sql.lit("m:")} || m.id
+    LEFT JOIN oauth_tokens tor ON tor.integration_id = i.id AND tor.owner_key = COALESCE(${sql.lit("o:")} || o.id, ${sql.lit("i")})
+    ORDER BY ${orderBy(keys)}`.execute(db);
+  const count = await sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM ${set} c ${whereOf(where)}`.execute(db);
   return {
     total: Number(count.rows[0]?.n ?? 0),
     rows: page.rows.map((r) => ({
