@@ -289,6 +289,17 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
     await page.getByRole("table", { name: "Refresh history" }).locator("tbody tr", { hasText: "oauth.refresh" }).first().waitFor();
     expect(await page.getByTestId("connection-detail").getByRole("button", { name: "Refresh org-0001" }).count()).toBe(1);
     await page.screenshot({ path: join(OUT, "connection-detail-1280.png"), fullPage: true });
+    // Disconnected in the bulk test: the event is listed, nothing failed to load.
+    await page.goto(`${server.url}/#/connections/Halo/org-0003`);
+    await page.getByRole("table", { name: "Recent events" }).locator("tbody tr", { hasText: "disconnected" }).waitFor();
+    expect(await page.getByTestId("connection-detail").textContent()).toContain("not connected");
+    expect(await page.locator(".form-error").count()).toBe(0);
+    // The integration-level connection: never connected, Connect only (no link: it is for one organization).
+    await page.goto(`${server.url}/#/connections/Halo/-`);
+    await page.getByRole("heading", { name: "Halo (integration level)" }).waitFor();
+    const level = page.getByTestId("connection-detail");
+    await level.waitFor();
+    expect(await level.getByRole("button").allTextContents()).toEqual(["Connect"]);
   });
 
   it("the Mappings tab pages 1,000 organizations, searches on the server, and offers only the actions that fit", async () => {

@@ -30,9 +30,13 @@ async function loadHistory(integration: string, org: string | null): Promise<Aud
     .slice(0, HISTORY);
 }
 
+/** The connection's newest events (the route answers oldest first: the last of up to 500, newest first). */
 async function loadEvents(integration: string, org: string | null): Promise<EventRow[]> {
-  const res = await okAs<{ events: EventRow[] }>(client.GET("/api/events", { params: { query: { integration, ...(org ? { org } : {}), limit: "100", order: "desc" } } }));
-  return res.events.filter(ownedBy(org)).slice(0, HISTORY);
+  const res = await okAs<{ events: EventRow[] }>(client.GET("/api/events", { params: { query: { integration, ...(org ? { org } : {}), limit: "500" } } }));
+  return res.events
+    .filter(ownedBy(org))
+    .sort((x, y) => (x.created_at < y.created_at ? 1 : x.created_at > y.created_at ? -1 : 0))
+    .slice(0, HISTORY);
 }
 
 export function ConnectionPage(props: { integration: string; org: string | null }) {
