@@ -77,6 +77,13 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
     for (const n of counts) expect(n).toBeLessThanOrEqual(100);
   };
   const keysShown = async () => (await rows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-key")))) as string[];
+  /** Open the Connections page on these filters and wait until its rows are those of the filters. */
+  const openConnections = async (query: string, state?: string) => {
+    await page.goto(`${server.url}/#/connections${query ? `?${query}` : ""}`);
+    await expect.poll(() => page.evaluate("location.hash")).toBe(`#/connections${query ? `?${query}` : ""}`);
+    await ready("connections-table");
+    if (state) await expect.poll(() => rows().evaluateAll((trs, s) => trs.length > 0 && trs.every((tr) => tr.getAttribute("data-state") === s), state)).toBe(true);
+  };
   const haloId = async () => (await bf.store.getIntegrationByName("Halo"))!.id;
 
   beforeAll(async () => {
@@ -175,8 +182,8 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
   });
 
   it("search finds the one organization; filters show exactly the needs-re-auth, expiring and unmapped rows", async () => {
-    await page.goto(`${server.url}/#/connections`);
-    await ready("connections-table");
+    await openConnections("");
+    await expect.poll(() => page.getByTestId("pager-range").textContent()).toBe("1–100 of 1,001");
     await page.getByTestId("connections-search").fill("acme indus");
     await expect.poll(() => keysShown()).toEqual(["Halo/acme-industries"]);
     await ready("connections-table");
@@ -207,8 +214,7 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
   });
 
   it("bulk refresh of selected connected rows: one refresh grant each at the token endpoint, new tokens in the store, a result per row", async () => {
-    await page.goto(`${server.url}/#/connections?state=connected&sort=org`);
-    await ready("connections-table");
+    await openConnections("state=connected&sort=org", "connected");
     const picked = (await keysShown()).slice(0, 3);
     expect(picked).toEqual(["Halo/org-0001", "Halo/org-0002", "Halo/org-0004"]);
     for (const k of picked) await page.getByRole("checkbox", { name: `Select ${k}` }).check();
@@ -232,8 +238,7 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
   });
 
   it("copy connect links for selected unconnected rows: one `org → URL` line each, and each link's page answers", async () => {
-    await page.goto(`${server.url}/#/connections?state=not_connected&sort=org`);
-    await ready("connections-table");
+    await openConnections("state=not_connected&sort=org", "not_connected");
     const picked = (await keysShown()).filter((k) => k.startsWith("Halo/org-")).slice(0, 2);
     for (const k of picked) await page.getByRole("checkbox", { name: `Select ${k}` }).check();
     // Nothing to refresh or disconnect among unconnected rows.
@@ -257,8 +262,7 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
   });
 
   it("bulk disconnect asks with the count, then removes exactly the selected tokens", async () => {
-    await page.goto(`${server.url}/#/connections?state=error&sort=org`);
-    await ready("connections-table");
+    await openConnections("state=error&sort=org", "error");
     const picked = (await keysShown()).slice(0, 2);
     for (const k of picked) await page.getByRole("checkbox", { name: `Select ${k}` }).check();
     await page.getByRole("button", { name: "Disconnect (2)" }).click();
@@ -326,7 +330,9 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
     await expect.poll(() => page.getByTestId("pager-range").textContent()).toBe("1–100 of 200");
     await page.goto(`${server.url}/#/integrations/Halo`);
     await ready("integration-overview");
-    expect(await page.getByTestId("integration-overview").textContent()).toContain("Need re-auth");
+    const overview = await page.getByTestId("integration-overview").textContent();
+    expect(overview).toContain("800 of 1000");
+    expect(overview).toContain("Need re-auth7");
   });
 
   it("the Organizations page searches on the server and pages 100 at a time", async () => {

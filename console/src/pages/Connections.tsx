@@ -81,14 +81,15 @@ export function ConnectionsPage(props: { query: URLSearchParams }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   // A navigation to other filters (a link, the nav entry) replaces the form's.
-  const routed = JSON.stringify(filterParams(filterFromQuery(props.query)));
+  const routedKey = JSON.stringify(filterParams(filterFromQuery(props.query)));
   useEffect(() => {
-    if (routed !== key) setFilter(filterFromQuery(props.query));
+    if (routedKey !== key) setFilter(filterFromQuery(props.query));
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [routed]);
+  }, [routedKey]);
 
   const rows = paged.page?.rows ?? [];
-  const ready = paged.page !== null && !paged.loading && q === filter.q;
+  // Ready: the rows of the filters in the hash are on screen (no request, typed search or navigation pending).
+  const ready = paged.page !== null && !paged.loading && q === filter.q && routedKey === key;
   const set = (patch: Partial<ConnectionFilter>) => setFilter((f) => ({ ...f, ...patch }));
   const toggleState = (s: ConnState, on: boolean) => set({ states: on ? [...filter.states, s] : filter.states.filter((x) => x !== s) });
   const pick = (r: ConnectionRow, on: boolean) =>
