@@ -70,7 +70,7 @@ export function usePaged<R>(key: string, load: (cursor: string | null) => Promis
 }
 
 /** Previous / "1–100 of 1,000" / Next. */
-export function Pager(props: { paged: Paged<unknown>; label: string }) {
+export function Pager(props: { paged: Paged<unknown>; label: string; pageSize?: number }) {
   const { page, paging, loading } = props.paged;
   if (!page) return null;
   return (
@@ -79,7 +79,7 @@ export function Pager(props: { paged: Paged<unknown>; label: string }) {
         Previous
       </button>
       <span className="muted small" data-testid="pager-range">
-        {rangeLabel(paging, page.rows.length, page.total)}
+        {rangeLabel(paging, page.rows.length, page.total, props.pageSize)}
       </span>
       <button type="button" onClick={props.paged.next} disabled={!page.next_cursor || loading}>
         Next
