@@ -335,6 +335,25 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
     expect(overview).toContain("Need re-auth7");
   });
 
+  it("an org admin's Connections page lists its own organization only", async () => {
+    const key = (await createApiKey(bf, { role: "org_admin", org: "org-0010", name: "e2e-org-admin" })).key;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const p = await context.newPage();
+      p.setDefaultTimeout(15_000);
+      await p.goto(server.url);
+      await p.getByLabel("API key").fill(key);
+      await p.getByRole("button", { name: "Sign in" }).click();
+      await p.getByRole("heading", { name: "Integrations" }).waitFor();
+      await p.goto(`${server.url}/#/connections`);
+      await p.locator('[data-testid="connections-table"][data-ready="true"]').waitFor();
+      expect(await p.locator('[data-testid="connections-table"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-key")))).toEqual(["Halo/org-0010"]);
+      expect(await p.getByTestId("pager-range").textContent()).toBe("1–1 of 1");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("the Organizations page searches on the server and pages 100 at a time", async () => {
     await page.goto(`${server.url}/#/orgs`);
     await ready("orgs-table");
