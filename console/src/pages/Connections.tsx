@@ -4,7 +4,7 @@
  * copy connect links, disconnect) with a result per row.
  */
 import { useEffect, useState } from "react";
-import { client, type ConnectionRow, type IntegrationOverview, ok, okAs, toApiError } from "../api";
+import { client, type ConnectionRow, type Integration, ok, okAs, toApiError } from "../api";
 import {
   ariaSort,
   type BulkResult,
@@ -68,7 +68,8 @@ export function ConnectionsPage(props: { query: URLSearchParams }) {
     const res = await ok(client.GET("/api/connections", { params: { query: connectionsQuery(applied, cursor, PAGE_SIZE) } }));
     return { rows: res.connections, next_cursor: res.next_cursor, total: res.total };
   });
-  const integrations = useLoad(() => okAs<{ integrations: IntegrationOverview[] }>(client.GET("/api/console/integrations")), []);
+  // The names for the integration filter (the plain list: no per-organization counting).
+  const integrations = useLoad(() => okAs<{ integrations: Integration[] }>(client.GET("/api/integrations")), []);
   const [selected, setSelected] = useState<Map<string, ConnectionRow>>(new Map());
   const [busy, setBusy] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<BulkOutcome | null>(null);
@@ -146,11 +147,10 @@ export function ConnectionsPage(props: { query: URLSearchParams }) {
           <label htmlFor="conn-integration">Integration</label>
           <select id="conn-integration" value={filter.integration} onChange={(e) => set({ integration: e.target.value })}>
             <option value="">all</option>
-            {(integrations.data?.integrations ?? [])
-              .filter((i) => i.oauth_flow !== null || i.name === filter.integration)
-              .map((i) => (
-                <option key={i.name}>{i.name}</option>
-              ))}
+            {(integrations.data?.integrations ?? []).map((i) => (
+              <option key={i.name}>{i.name}</option>
+            ))}
+            {filter.integration && !integrations.data?.integrations.some((i) => i.name === filter.integration) && <option>{filter.integration}</option>}
           </select>
         </div>
         <label className="check">
