@@ -1,6 +1,6 @@
 /** One integration: schema editor, defaults, OAuth provider, mappings per organization (overrides, bulk mapping), test connection. */
 import { useState } from "react";
-import { ApiError, client, type Connection, type Integration, type Mapping, type OAuthProvider, ok, okAs, type Org, type SessionInfo } from "../api";
+import { allPages, ApiError, client, type Connection, type Integration, type Mapping, type OAuthProvider, ok, okAs, type Org, type SessionInfo } from "../api";
 import { BulkDialog } from "../panels/BulkDialog";
 import { ConfigForm } from "../panels/ConfigForm";
 import { MappingRow } from "../panels/MappingRow";
@@ -22,18 +22,18 @@ async function loadDetail(name: string): Promise<DetailData> {
   const path = { name };
   const [integration, mappings, orgs] = await Promise.all([
     okAs<Integration>(client.GET("/api/integrations/{name}", { params: { path } })),
-    okAs<{ mappings: Mapping[] }>(client.GET("/api/integrations/{name}/mappings", { params: { path } })),
-    okAs<{ organizations: Org[] }>(client.GET("/api/organizations")),
+    allPages<Mapping>("mappings", (query) => client.GET("/api/integrations/{name}/mappings", { params: { path, query } })),
+    allPages<Org>("organizations", (query) => client.GET("/api/organizations", { params: { query } })),
   ]);
   let provider: OAuthProvider | null = null;
   let connections: Connection[] = [];
   try {
     provider = (await okAs<{ oauth: OAuthProvider }>(client.GET("/api/integrations/{name}/oauth", { params: { path } }))).oauth;
-    connections = (await okAs<{ connections: Connection[] }>(client.GET("/api/integrations/{name}/oauth/status", { params: { path } }))).connections;
+    connections = await allPages<Connection>("connections", (query) => client.GET("/api/integrations/{name}/oauth/status", { params: { path, query } }));
   } catch (e) {
     if (!(e instanceof ApiError && e.code === "BIFROST_OAUTH_NO_PROVIDER")) throw e;
   }
-  return { integration, provider, mappings: mappings.mappings, orgs: orgs.organizations, connections };
+  return { integration, provider, mappings, orgs, connections };
 }
 
 export function IntegrationDetailPage(props: { name: string; session: SessionInfo }) {

@@ -1,12 +1,12 @@
 /** Organizations: list, create, rename. */
 import { useState } from "react";
-import { type ApiError, client, ok, okAs, type Org, type SessionInfo, toApiError } from "../api";
+import { allPages, type ApiError, client, ok, type Org, type SessionInfo, toApiError } from "../api";
 import { enc, when } from "../lib/format";
 import { FieldError, FormError, TableHead, TextField, useLoad } from "../ui";
 
 export function OrgsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
-  const { data, error, reload } = useLoad(() => okAs<{ organizations: Org[] }>(client.GET("/api/organizations")), []);
+  const { data, error, reload } = useLoad(async () => ({ organizations: await allPages<Org>("organizations", (query) => client.GET("/api/organizations", { params: { query } })) }), []);
   const [slug, setSlug] = useState("");
   const [name, setName] = useState("");
   const [createError, setCreateError] = useState<ApiError | null>(null);

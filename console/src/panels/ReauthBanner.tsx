@@ -1,12 +1,13 @@
 /** The banner every page shows while a connection needs re-authorization. */
 import { useEffect, useState } from "react";
-import { client, type Connection, okAs } from "../api";
+import { client, ok } from "../api";
 
 export function ReauthBanner(props: { hash: string }) {
   const [count, setCount] = useState(0);
   useEffect(() => {
-    okAs<{ connections: Connection[] }>(client.GET("/api/oauth/status"))
-      .then((r) => setCount(r.connections.filter((c) => c.state === "needs_reauth").length))
+    // The count only: one row read, the total says how many.
+    ok(client.GET("/api/connections", { params: { query: { state: "needs_reauth", limit: "1" } } }))
+      .then((r) => setCount(r.total))
       .catch(() => setCount(0));
   }, [props.hash]);
   if (count === 0) return null;
