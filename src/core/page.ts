@@ -88,3 +88,23 @@ export function pageInMemory<T>(rows: readonly T[], opts: { limit: number; curso
   const rest = start < 0 ? [] : rows.slice(start);
   return cutPage(rest, opts.limit, opts.kind, (r) => [opts.key(r)]);
 }
+
+/** What a list takes from its caller (HTTP query, MCP arguments, CLI walk). */
+export interface PageInput {
+  limit?: number | string | undefined;
+  cursor?: string | undefined;
+  q?: string | undefined;
+}
+
+/**
+ * Check a page request of the list `kind` whose cursor holds keys of `shape`: the page size, and the
+ * store query that reads one row more than it (so `cutPage` knows whether another page follows).
+ */
+export function pageRequest(input: PageInput, kind: string, shape: readonly ("s" | "n")[], max = PAGE_MAX): { limit: number; read: { limit: number; after?: CursorKey[]; like?: string } } {
+  const limit = pageLimit(input.limit, max);
+  const read: { limit: number; after?: CursorKey[]; like?: string } = { limit: limit + 1 };
+  if (input.cursor !== undefined) read.after = decodeCursor(input.cursor, kind, shape);
+  const like = likePattern(input.q);
+  if (like !== undefined) read.like = like;
+  return { limit, read };
+}

@@ -194,12 +194,15 @@ export const EventsQuery = z.strictObject({
   integration: integrationName.optional(),
   org: orgSlug.optional().describe("Only this organization's events; org-scoped keys always see only their own."),
   type: z.string().max(64).optional().describe("connected, refreshed, refresh_failed, needs_reauth, disconnected, …"),
-  after: z.string().max(64).optional().describe("Cursor: only events created after this timestamp (ISO 8601)."),
+  after: z.string().max(64).optional().describe("Only events created after this timestamp (ISO 8601); combines with cursor."),
   limit: z
     .string()
-    .regex(/^\d{1,4}$/, "a number 1-1000")
+    .regex(/^\d{1,4}$/, "a whole number from 1 to 1000")
+    .refine((s) => Number(s) >= 1 && Number(s) <= 1000, "a whole number from 1 to 1000")
     .optional()
-    .describe("At most this many events (default 100, max 1000)."),
+    .describe("Page size (default 100, max 1000)."),
+  cursor: z.string().max(2000).optional().describe("Opaque: the next_cursor of the previous page (same filters)."),
+  q: z.string().max(200).optional().describe("Case-insensitive substring of the event type."),
 });
 
 export const AuditListQuery = z.strictObject({
@@ -209,9 +212,10 @@ export const AuditListQuery = z.strictObject({
   since: z.string().max(64).optional().describe("Entries at or after this time: ISO 8601, or a duration back from now (30m, 24h, 7d)."),
   limit: z
     .string()
-    .regex(/^\d{1,3}$/, "a number 1-500")
+    .regex(/^\d{1,3}$/, "a whole number from 1 to 500")
+    .refine((s) => Number(s) >= 1 && Number(s) <= 500, "a whole number from 1 to 500")
     .optional()
-    .describe("Page size (default 50, max 500)."),
+    .describe("Page size: 1-500 (default 100)."),
   cursor: z.string().max(200).optional().describe("Opaque: the next_cursor of the previous page."),
 });
 
@@ -325,4 +329,34 @@ export const IntegrationOrgsPageOut = z.object({
   organizations: z.array(IntegrationOrgOut),
   next_cursor: nextCursor,
   total: z.number().int().describe("Organizations matching the filters (all pages)."),
+});
+
+/** `GET /api/integrations/:name/oauth/status` and `…/oauth/links`: the org filter plus pagination. */
+export const OAuthOrgPageQuery = z.strictObject({ ...OAuthOrgQuery.shape, ...PAGE_PARAMS });
+export const OAuthLinksQuery = z.strictObject({ ...OAuthOrgQuery.shape, limit: PAGE_PARAMS.limit, cursor: PAGE_PARAMS.cursor });
+export const OAuthStatusPageQuery = z.strictObject({ ...OAuthStatusQuery.shape, ...PAGE_PARAMS });
+export const WorkflowIntegrationsQuery = z.strictObject({ ...WorkflowOrgQuery.shape, ...PAGE_PARAMS });
+
+const OrgOut = z.object({ slug: z.string(), name: z.string(), created_at: z.string(), updated_at: z.string() });
+export const OrgsPageOut = z.object({ organizations: z.array(OrgOut), next_cursor: nextCursor });
+export const KeysPageOut = z.object({
+  api_keys: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      prefix: z.string(),
+      role: z.enum(API_KEY_ROLES as readonly ["platform_admin", "org_admin", "workflow"]),
+      org: z.string().nullable(),
+      created_at: z.string(),
+      last_used_at: z.string().nullable(),
+      revoked_at: z.string().nullable(),
+    }),
+  ),
+  next_cursor: nextCursor,
+});
+export const WorkflowsPageOut = z.object({ workflows: z.array(z.string()).describe("Workflow names"), next_cursor: nextCursor });
+export const WorkflowIntegrationsPageOut = z.object({
+  org: z.string().nullable(),
+  integrations: z.array(z.object({ name: z.string(), mapped: z.boolean(), entity_id: z.string().nullable(), entity_name: z.string().nullable() })),
+  next_cursor: nextCursor,
 });

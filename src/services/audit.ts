@@ -3,13 +3,12 @@
  * filtered, keyset-paginated with an opaque cursor. Recording lives in src/kernel/audit.ts.
  */
 import { ValidationError } from "../core/errors.js";
+import { pageLimit } from "../core/page.js";
 import { checkIntegrationName, checkOrgSlug } from "../core/names.js";
 import { AUDIT_ACTIONS, type AuditAction } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import type { AuditQuery, StoredAuditEntry } from "../storage/store.js";
 
-export const AUDIT_PAGE_DEFAULT = 50;
-export const AUDIT_PAGE_MAX = 500;
 
 export type AuditActorView =
   | { kind: "api_key"; key_id: string; key_prefix: string; key_name: string; via: string }
@@ -108,10 +107,7 @@ function decodeCursor(cursor: string): { at: string; id: string } {
  * read, whatever the filter says (the caller checks that a named org is the admin's own first).
  */
 export async function listAudit(deps: Deps, filter: AuditFilter = {}, scopeOrgId: string | null = null): Promise<AuditPage> {
-  const limit = filter.limit ?? AUDIT_PAGE_DEFAULT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) {
-    throw new ValidationError(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}; got ${String(filter.limit)}.`, { path: "limit" });
-  }
+  const limit = pageLimit(filter.limit);
   const query: AuditQuery = { limit: limit + 1 };
   if (scopeOrgId !== null) query.org = { id: scopeOrgId };
   else if (filter.org !== undefined) {

@@ -172,6 +172,16 @@ export interface AuditQuery {
   limit: number;
 }
 
+/**
+ * One keyset page of a plain list (core/page.ts): rows strictly after `after` (the last row's sort
+ * keys), at most `limit`, matching `like` (lower-case LIKE pattern with `\` escapes) when given.
+ */
+export interface ListPage {
+  after?: ReadonlyArray<string | number>;
+  like?: string;
+  limit: number;
+}
+
 /** Sort orders of `Store.listConnections` (each ends with the unique integration name + org slug). */
 export type ConnectionSort = "integration" | "org" | "state" | "expires_at" | "last_refresh_at";
 
@@ -292,6 +302,8 @@ export interface Store {
   close(): Promise<void>;
 
   listOrgs(): Promise<Organization[]>;
+  /** Organizations by slug (byte order); `like` matches slug or name; `onlyId` confines to one. */
+  pageOrgs(page: ListPage & { onlyId?: string }): Promise<Organization[]>;
   getOrgBySlug(slug: string): Promise<Organization | null>;
   getOrgById(id: string): Promise<Organization | null>;
   insertOrg(org: Organization): Promise<void>;
@@ -299,7 +311,10 @@ export interface Store {
   deleteOrg(id: string): Promise<void>;
 
   listIntegrations(): Promise<Integration[]>;
+  /** Integrations by name (byte order); `like` matches the name or description. */
+  pageIntegrations(page: ListPage): Promise<Integration[]>;
   getIntegrationByName(name: string): Promise<Integration | null>;
+  getIntegrationById(id: string): Promise<Integration | null>;
   insertIntegration(integration: Integration): Promise<void>;
   updateIntegration(
     id: string,
@@ -308,6 +323,8 @@ export interface Store {
   deleteIntegration(id: string): Promise<void>;
 
   listMappings(filter: { integrationId?: string; orgId?: string }): Promise<Mapping[]>;
+  /** One integration's mappings with their organizations, by org slug; `like` matches org slug/name, entity id/name. */
+  pageMappings(page: ListPage & { integrationId: string; orgId?: string }): Promise<Array<{ mapping: Mapping; org: Organization }>>;
   getMapping(integrationId: string, orgId: string): Promise<Mapping | null>;
   insertMapping(mapping: Mapping): Promise<void>;
   /**
@@ -342,6 +359,8 @@ export interface Store {
   insertApiKey(key: StoredApiKey): Promise<void>;
   getApiKeyByPrefix(prefix: string): Promise<StoredApiKey | null>;
   listApiKeys(): Promise<StoredApiKey[]>;
+  /** API keys by (created_at, id); `like` matches name or prefix. */
+  pageApiKeys(page: ListPage): Promise<StoredApiKey[]>;
   revokeApiKey(id: string, at: string): Promise<void>;
   touchApiKey(id: string, at: string): Promise<void>;
 
@@ -403,7 +422,7 @@ export interface Store {
   getConnectLink(id: string): Promise<StoredConnectLink | null>;
   getConnectLinkByHash(tokenHash: string): Promise<StoredConnectLink | null>;
   /** Newest first. */
-  listConnectLinks(filter: { integrationId?: string; orgId?: string; limit?: number }): Promise<StoredConnectLink[]>;
+  listConnectLinks(filter: { integrationId?: string; orgId?: string; limit?: number; before?: { createdAt: string; id: string } }): Promise<StoredConnectLink[]>;
   /**
    * Mark a link used at `at`, only while it is unused, unrevoked and `expires_at > at`: true only for
    * the one caller whose conditional update flipped it (two concurrent clicks: exactly one wins).
@@ -423,7 +442,8 @@ export interface Store {
   claimWebhookDeliveries(opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>>;
   /** Record the outcome of a claimed delivery; fenced on the lease owner (false when the lease was lost). */
   finishWebhookDelivery(eventId: string, owner: string, outcome: { deliveredAt: string } | { attempts: number; nextAttemptAt: string; error: string }): Promise<boolean>;
-  listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; limit?: number }): Promise<StoredOAuthEvent[]>;
+  /** Oldest first by (created_at, id): `after` = created after this time, `afterKey` = the keyset cursor, `like` matches the type. */
+  listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; afterKey?: { createdAt: string; id: string }; like?: string; limit?: number }): Promise<StoredOAuthEvent[]>;
 
   /**
    * Replace the fingerprint of one stored secret (`config_values` row or an OAuth provider's client

@@ -30,9 +30,13 @@ async function loadHistory(integration: string, org: string | null): Promise<Aud
     .slice(0, HISTORY);
 }
 
-/** The connection's newest events (the route answers oldest first: the last of up to 500, newest first). */
+/** Recent: the last 30 days. */
+const RECENT_MS = 30 * 86_400_000;
+
+/** The connection's newest events of the last 30 days (the route answers oldest first: up to 500 read, the newest 20 shown first). */
 async function loadEvents(integration: string, org: string | null): Promise<EventRow[]> {
-  const res = await okAs<{ events: EventRow[] }>(client.GET("/api/events", { params: { query: { integration, ...(org ? { org } : {}), limit: "500" } } }));
+  const after = new Date(Date.now() - RECENT_MS).toISOString();
+  const res = await okAs<{ events: EventRow[] }>(client.GET("/api/events", { params: { query: { integration, ...(org ? { org } : {}), after, limit: "500" } } }));
   return res.events
     .filter(ownedBy(org))
     .sort((x, y) => (x.created_at < y.created_at ? 1 : x.created_at > y.created_at ? -1 : 0))
@@ -112,7 +116,7 @@ export function ConnectionPage(props: { integration: string; org: string | null 
         {history.data && history.data.length === 0 && <p className="muted">No connect, refresh or disconnect recorded yet.</p>}
       </section>
       <section aria-labelledby="conn-events-h">
-        <h2 id="conn-events-h">Recent events</h2>
+        <h2 id="conn-events-h">Recent events (30 days)</h2>
         <FormError error={events.error} />
         <div className="table-wrap">
           <table aria-label="Recent events">
@@ -132,7 +136,7 @@ export function ConnectionPage(props: { integration: string; org: string | null 
             </tbody>
           </table>
         </div>
-        {events.data && events.data.length === 0 && <p className="muted">No events.</p>}
+        {events.data && events.data.length === 0 && <p className="muted">No events in the last 30 days.</p>}
         <p className="small">
           <a href={`#/events?integration=${encodeURIComponent(integration)}${org ? `&org=${encodeURIComponent(org)}` : ""}`}>All events of this connection</a>
         </p>

@@ -4,7 +4,7 @@
  * copy connect links, disconnect) with a result per row.
  */
 import { useEffect, useState } from "react";
-import { client, type ConnectionRow, type Integration, ok, okAs, toApiError } from "../api";
+import { allPages, client, type ConnectionRow, type Integration, ok, toApiError } from "../api";
 import {
   ariaSort,
   type BulkResult,
@@ -69,7 +69,7 @@ export function ConnectionsPage(props: { query: URLSearchParams }) {
     return { rows: res.connections, next_cursor: res.next_cursor, total: res.total };
   });
   // The names for the integration filter (the plain list: no per-organization counting).
-  const integrations = useLoad(() => okAs<{ integrations: Integration[] }>(client.GET("/api/integrations")), []);
+  const integrations = useLoad(async () => ({ integrations: await allPages<Integration>("integrations", (query) => client.GET("/api/integrations", { params: { query } })) }), []);
   const [selected, setSelected] = useState<Map<string, ConnectionRow>>(new Map());
   const [busy, setBusy] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<BulkOutcome | null>(null);

@@ -1,6 +1,6 @@
 /** OAuth events, filtered by integration, organization and type, oldest first (as the API answers), 100 per page. */
 import { useState } from "react";
-import { client, type EventRow, okAs, PENDING_PAGING } from "../api";
+import { client, type EventRow, okAs } from "../api";
 import { when } from "../lib/format";
 import { PAGE_SIZE } from "../lib/paging";
 import { Pager, usePaged } from "../paged";
@@ -15,7 +15,7 @@ export function EventsPage(props: { query: URLSearchParams }) {
   const [applied, setApplied] = useState({ integration, org, type });
   const paged = usePaged<EventRow>(JSON.stringify(applied), async (cursor) => {
     const query = { limit: String(PAGE_SIZE), ...(applied.integration ? { integration: applied.integration } : {}), ...(applied.org ? { org: applied.org } : {}), ...(applied.type ? { type: applied.type } : {}), ...(cursor ? { cursor } : {}) };
-    const res = await okAs<{ events: EventRow[]; next_cursor?: string | null }>(client.GET("/api/events", PENDING_PAGING(query)));
+    const res = await okAs<{ events: EventRow[]; next_cursor?: string | null }>(client.GET("/api/events", { params: { query } }));
     return { rows: res.events, next_cursor: res.next_cursor ?? null, total: null };
   });
   const data = paged.page;

@@ -1,6 +1,6 @@
 /** Organizations: server-side search, one page of ≤ 100 at a time, create, rename. */
 import { useState } from "react";
-import { type ApiError, client, ok, okAs, type Org, type SessionInfo, toApiError, PENDING_PAGING } from "../api";
+import { type ApiError, client, ok, type SessionInfo, toApiError } from "../api";
 import { enc, when } from "../lib/format";
 import { PAGE_SIZE } from "../lib/paging";
 import { Pager, useDebounced, usePaged } from "../paged";
@@ -10,10 +10,10 @@ export function OrgsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
   const [q, setQ] = useState("");
   const search = useDebounced(q);
-  const paged = usePaged<Org>(search, async (cursor) => {
+  const paged = usePaged(search, async (cursor) => {
     const query = { limit: String(PAGE_SIZE), ...(search.trim() ? { q: search.trim() } : {}), ...(cursor ? { cursor } : {}) };
-    const res = await okAs<{ organizations: Org[]; next_cursor: string | null; total?: number }>(client.GET("/api/organizations", PENDING_PAGING(query)));
-    return { rows: res.organizations, next_cursor: res.next_cursor, total: res.total ?? null };
+    const res = await ok(client.GET("/api/organizations", { params: { query } }));
+    return { rows: res.organizations, next_cursor: res.next_cursor, total: null };
   });
   const reload = paged.reload;
   const rows = paged.page?.rows ?? [];

@@ -1,22 +1,12 @@
 /** Bulk mapping dialog: paste `org,entity_id,entity_name` rows, saved in one transaction; suggestions for unlisted orgs and for pasted entities. */
 import { useState } from "react";
-import { type ApiError, client, type Integration, ok, type Org, okAs, toApiError, PENDING_PAGING } from "../api";
+import { allPages, type ApiError, client, type Integration, ok, type Org, toApiError } from "../api";
 import { appendLines, parseBulk } from "../lib/bulk";
 import { Dialog, FormError, useLoad } from "../ui";
 import { EntitySuggestions } from "./EntitySuggestions";
 
-/** Every organization (the suggestions match against all of them): the list walked page by page, 500 at a time. */
-async function loadAllOrgs(): Promise<Org[]> {
-  const out: Org[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: Record<string, string> = { limit: "500", ...(cursor ? { cursor } : {}) };
-    const page: { organizations: Org[]; next_cursor: string | null } = await okAs(client.GET("/api/organizations", PENDING_PAGING(query)));
-    out.push(...page.organizations);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return out;
-}
+/** Every organization (the suggestions match against all of them), 500 per request. */
+const loadAllOrgs = () => allPages<Org>("organizations", (query) => client.GET("/api/organizations", { params: { query } }));
 
 export function BulkDialog(props: { integration: Integration; onClose: () => void; onDone: () => Promise<void> }) {
   const loaded = useLoad(loadAllOrgs, []);
