@@ -179,6 +179,14 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
     expect(page.url()).toContain("sort=org&order=desc");
     await assertAtMost100();
     await page.screenshot({ path: join(OUT, "connections-1280.png"), fullPage: true });
+    // Narrow screens: rows become cards, nothing scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      expect((await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number).toBeLessThanOrEqual(1);
+      await page.screenshot({ path: join(OUT, "connections-390.png") });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it("search finds the one organization; filters show exactly the needs-re-auth, expiring and unmapped rows", async () => {
