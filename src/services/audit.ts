@@ -3,7 +3,7 @@
  * filtered, keyset-paginated with an opaque cursor. Recording lives in src/kernel/audit.ts.
  */
 import { ValidationError } from "../core/errors.js";
-import { pageLimit } from "../core/page.js";
+import { cutPage, decodeCursor, pageLimit } from "../core/page.js";
 import { checkIntegrationName, checkOrgSlug } from "../core/names.js";
 import { AUDIT_ACTIONS, type AuditAction } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
@@ -85,23 +85,6 @@ function checkAction(action: string): AuditAction {
   return action as AuditAction;
 }
 
-function encodeCursor(e: StoredAuditEntry): string {
-  return Buffer.from(JSON.stringify([e.at, e.id]), "utf8").toString("base64url");
-}
-
-function decodeCursor(cursor: string): { at: string; id: string } {
-  const bad = () => new ValidationError("cursor is not one this server returned (pass next_cursor from the previous page as is, or start again without it).", { path: "cursor" });
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw bad();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    throw bad();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") throw bad();
-  return { at: parsed[0], id: parsed[1] };
-}
-
 /**
  * One page of the audit trail. `scopeOrgId`: an org admin's own organization: only its entries are
  * read, whatever the filter says (the caller checks that a named org is the admin's own first).
@@ -121,9 +104,10 @@ export async function listAudit(deps: Deps, filter: AuditFilter = {}, scopeOrgId
   }
   if (filter.action !== undefined) query.action = checkAction(filter.action);
   if (filter.since !== undefined) query.since = parseSince(filter.since, new Date(deps.clock.now()));
-  if (filter.cursor !== undefined) query.before = decodeCursor(filter.cursor);
-  const rows = await deps.store.listAuditEntries(query);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return { entries: page.map(entryView), next_cursor: rows.length > limit && last ? encodeCursor(last) : null };
+  if (filter.cursor !== undefined) {
+    const [at, id] = decodeCursor(filter.cursor, "audit", ["s", "s"]) as [string, string];
+    query.before = { at, id };
+  }
+  const page = cutPage(await deps.store.listAuditEntries(query), limit, "audit", (e) => [e.at, e.id]);
+  return { entries: page.rows.map(entryView), next_cursor: page.nextCursor };
 }
