@@ -5,7 +5,7 @@
  */
 import { ValidationError } from "./errors.js";
 
-export const PAGE_DEFAULT = 100;
+const PAGE_DEFAULT = 100;
 export const PAGE_MAX = 500;
 
 /** A sort key value as it travels in a cursor. */

@@ -109,7 +109,7 @@ export const ResolvedQuery = z.strictObject({
     .describe("schema: also return schema_keys (every key of the config schema, in order) and secret_fingerprints (secret key → fingerprint), as remote mode needs."),
 });
 
-export const WorkflowOrgQuery = z.strictObject({
+const WorkflowOrgQuery = z.strictObject({
   org: orgSlug.optional().describe("Organization; org-scoped keys default to (and may only name) their own."),
 });
 

@@ -12,11 +12,11 @@ import type { Deps } from "../kernel/deps.js";
 import { connectionSortShape } from "../storage/connections.js";
 import type { ConnectionQuery, ConnectionSort, IntegrationOrgQuery, OAuthTokenState } from "../storage/store.js";
 
-export const CONNECTION_STATES: readonly OAuthTokenState[] = ["not_connected", "connected", "refreshing", "needs_reauth", "error"];
-export const CONNECTION_SORTS: readonly ConnectionSort[] = ["integration", "org", "state", "expires_at", "last_refresh_at"];
+const CONNECTION_STATES: readonly OAuthTokenState[] = ["not_connected", "connected", "refreshing", "needs_reauth", "error"];
+const CONNECTION_SORTS: readonly ConnectionSort[] = ["integration", "org", "state", "expires_at", "last_refresh_at"];
 
 /** One row of `GET /api/connections`: names and state, never a token or secret. */
-export interface ConnectionRowView {
+interface ConnectionRowView {
   integration: string;
   org: string | null;
   org_name: string | null;
@@ -31,7 +31,7 @@ export interface ConnectionRowView {
   has_refresh_token: boolean;
 }
 
-export interface IntegrationOrgView {
+interface IntegrationOrgView {
   org: string;
   org_name: string;
   mapped: boolean;

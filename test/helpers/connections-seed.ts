@@ -25,7 +25,7 @@ export interface SeedConnection {
   has_refresh_token: boolean;
 }
 
-export interface SeedOrg {
+interface SeedOrg {
   id: string;
   slug: string;
   name: string;
@@ -49,7 +49,7 @@ const DAY = 86_400_000;
 const PREFIXES = ["alpha", "b-2", "bravo", "c9", "zulu-x", "m"];
 
 /** Slugs in varied byte order (digits, hyphens, letters), unique by the number. */
-export const slugOf = (n: number) => `${PREFIXES[n % PREFIXES.length]}-${(n * 7919) % 10007}-${n}`;
+const slugOf = (n: number) => `${PREFIXES[n % PREFIXES.length]}-${(n * 7919) % 10007}-${n}`;
 
 export async function seedConnections(bf: Bifrost, n: number): Promise<Seed> {
   const at = Date.now();
