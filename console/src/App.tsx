@@ -1,10 +1,13 @@
 /** The signed-in shell: hash routing, navigation, who is signed in, sign-out, the re-auth banner. */
 import { useEffect, useState } from "react";
 import { client, ok, type SessionInfo, setCsrf } from "./api";
-import { parseRoute } from "./lib/format";
+import { HASH_REPLACED } from "./hash";
+import { parseRoute } from "./lib/routes";
 import { AuditPage } from "./pages/Audit";
+import { ConnectionPage } from "./pages/Connection";
+import { ConnectionsPage } from "./pages/Connections";
 import { EventsPage } from "./pages/Events";
-import { IntegrationDetailPage } from "./pages/IntegrationDetail";
+import { IntegrationPage } from "./pages/integration/IntegrationPage";
 import { IntegrationsPage } from "./pages/Integrations";
 import { KeysPage } from "./pages/Keys";
 import { Login } from "./pages/Login";
@@ -17,7 +20,12 @@ function useHash(): string {
   useEffect(() => {
     const on = () => setHash(window.location.hash || "#/integrations");
     window.addEventListener("hashchange", on);
-    return () => window.removeEventListener("hashchange", on);
+    // A page that rewrites its own query (replaceHash) without navigating.
+    window.addEventListener(HASH_REPLACED, on);
+    return () => {
+      window.removeEventListener("hashchange", on);
+      window.removeEventListener(HASH_REPLACED, on);
+    };
   }, []);
   return hash;
 }
@@ -36,15 +44,19 @@ export function App() {
     window.addEventListener("bifrost:signed-out", out);
     return () => window.removeEventListener("bifrost:signed-out", out);
   }, []);
+  // A new page takes the focus; a page rewriting its own query (filters) keeps it where it is.
+  const pagePath = hash.split("?")[0];
   useEffect(() => {
     document.getElementById("main")?.focus();
-  }, [hash]);
+  }, [pagePath]);
   if (session === undefined) return <p className="loading">Loading…</p>;
   if (session === null) return <Login onSignedIn={setSession} />;
   const platform = session.role === "platform_admin";
   const route = parseRoute(hash, platform);
   let page;
-  if (route.page === "integration") page = <IntegrationDetailPage key={route.name} name={route.name} session={session} />;
+  if (route.page === "integration") page = <IntegrationPage key={route.name} name={route.name} tab={route.tab} session={session} />;
+  else if (route.page === "connections") page = <ConnectionsPage query={route.query} />;
+  else if (route.page === "connection") page = <ConnectionPage key={`${route.integration}/${route.org}`} integration={route.integration} org={route.org} />;
   else if (route.page === "org") page = <OrgDetailPage key={route.slug} slug={route.slug} session={session} />;
   else if (route.page === "orgs") page = <OrgsPage session={session} />;
   else if (route.page === "events") page = <EventsPage query={route.query} />;
@@ -53,6 +65,7 @@ export function App() {
   else page = <IntegrationsPage session={session} />;
   const nav = [
     ["#/integrations", "Integrations"],
+    ["#/connections", "Connections"],
     ["#/orgs", "Organizations"],
     ["#/events", "Events"],
     ["#/audit", "Audit"],
@@ -94,7 +107,7 @@ export function App() {
           </button>
         </div>
       </header>
-      <ReauthBanner hash={hash} />
+      <ReauthBanner page={pagePath ?? ""} />
       <main id="main" tabIndex={-1}>
         {page}
       </main>

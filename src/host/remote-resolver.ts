@@ -368,10 +368,23 @@ export class RemoteResolver implements IntegrationResolver {
   }
 
   async list(org: ExecutionOrg | null): Promise<IntegrationSummary[]> {
-    const res = await this.#call("GET", `/api/workflow/integrations${RemoteResolver.#orgQuery(org, "?")}`);
-    if (res.status === 404) throw errorFromEnvelope(404, res.body as object, [this.#apiKey]);
-    const items = this.#expect<{ integrations: Array<{ name: string; mapped: boolean; entity_id: string | null; entity_name: string | null }> }>(isIntegrationList(res.body), res.body, "the integration list").integrations;
-    return items.map((i) => ({ name: i.name, mapped: i.mapped, entityId: i.entity_id, entityName: i.entity_name }));
+    // Every page: the list is paginated (next_cursor null on the last page; a server without pagination sends none).
+    const out: IntegrationSummary[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 10_000; pages++) {
+      const query = `?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}${RemoteResolver.#orgQuery(org, "&")}`;
+      const res = await this.#call("GET", `/api/workflow/integrations${query}`);
+      if (res.status === 404) throw errorFromEnvelope(404, res.body as object, [this.#apiKey]);
+      const body = this.#expect<{ integrations: Array<{ name: string; mapped: boolean; entity_id: string | null; entity_name: string | null }>; next_cursor?: unknown }>(
+        isIntegrationList(res.body),
+        res.body,
+        "the integration list",
+      );
+      out.push(...body.integrations.map((i) => ({ name: i.name, mapped: i.mapped, entityId: i.entity_id, entityName: i.entity_name })));
+      cursor = typeof body.next_cursor === "string" ? body.next_cursor : null;
+      if (cursor === null) break;
+    }
+    return out;
   }
 
   /** Null for an organization that does not exist, or that an org-scoped key may not see (the server answers 404 for both). */

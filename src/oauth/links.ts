@@ -12,6 +12,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Integration } from "../core/types.js";
+import { cutPage, type Page, type PageInput, pageRequest } from "../core/page.js";
 import { requireIntegration, requireOrg } from "../kernel/lookup.js";
 import type { Store, StoredConnectLink } from "../storage/store.js";
 import { startAuthorization, type StartedAuthorization } from "./authorize.js";
@@ -136,18 +137,22 @@ export async function createConnectLink(
   return { ...view, url: `${deps.oauth.publicUrl}/connect/${token}` };
 }
 
-export async function listConnectLinks(deps: RefreshDeps, filter: { integration: string; org?: string | null }): Promise<ConnectLinkView[]> {
+/** One page of an integration's connect links, newest first (cursor: created_at and id). */
+export async function listConnectLinks(deps: RefreshDeps, filter: { integration: string; org?: string | null } & PageInput): Promise<Page<ConnectLinkView>> {
   const integration = await requireIntegration(deps.store, filter.integration);
   const org = filter.org ? await requireOrg(deps.store, filter.org) : null;
   const now = deps.clock.now();
-  const rows = await deps.store.listConnectLinks({ integrationId: integration.id, ...(org ? { orgId: org.id } : {}) });
+  const { limit, read } = pageRequest({ limit: filter.limit, cursor: filter.cursor }, "links", ["s", "s"]);
+  const before = read.after ? { createdAt: String(read.after[0]), id: String(read.after[1]) } : undefined;
+  const rows = await deps.store.listConnectLinks({ integrationId: integration.id, ...(org ? { orgId: org.id } : {}), ...(before ? { before } : {}), limit: read.limit });
+  const page = cutPage(rows, limit, "links", (l) => [l.createdAt, l.id]);
   const slugs = new Map<string, string>();
   const out: ConnectLinkView[] = [];
-  for (const l of rows) {
+  for (const l of page.rows) {
     if (!slugs.has(l.orgId)) slugs.set(l.orgId, (await deps.store.getOrgById(l.orgId))?.slug ?? "?");
     out.push(await viewOf(deps.store, l, now, { integration: integration.name, org: slugs.get(l.orgId) as string }));
   }
-  return out;
+  return { rows: out, nextCursor: page.nextCursor };
 }
 
 /**

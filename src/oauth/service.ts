@@ -1,3 +1,4 @@
+import { cutPage, type Page, PAGE_MAX, type PageInput, pageInMemory, pageRequest } from "../core/page.js";
 import { requireIntegration, requireOrg } from "../kernel/lookup.js";
 import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
@@ -49,8 +50,19 @@ export function completeAuthorization(deps: OAuthDeps, input: CompleteAuthorizat
 export function createConnectLink(deps: OAuthDeps, input: { integration: string; org: string; createdBy: string | null; expires?: string }): Promise<links.CreatedConnectLink> {
   return links.createConnectLink(withOAuth(deps), input);
 }
-export function listConnectLinks(deps: OAuthDeps, filter: { integration: string; org?: string | null }): Promise<links.ConnectLinkView[]> {
+export function pageConnectLinks(deps: OAuthDeps, filter: { integration: string; org?: string | null } & PageInput): Promise<Page<links.ConnectLinkView>> {
   return links.listConnectLinks(withOAuth(deps), filter);
+}
+/** Every connect link of an integration (or one org's), newest first: all pages. */
+export async function listConnectLinks(deps: OAuthDeps, filter: { integration: string; org?: string | null }): Promise<links.ConnectLinkView[]> {
+  const out: links.ConnectLinkView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await links.listConnectLinks(withOAuth(deps), { ...filter, limit: PAGE_MAX, ...(cursor ? { cursor } : {}) });
+    out.push(...page.rows);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return out;
 }
 export function revokeConnectLink(deps: OAuthDeps, input: { id: string; org?: string | null }): Promise<links.ConnectLinkView> {
   return links.revokeConnectLink(withOAuth(deps), input);
@@ -196,6 +208,20 @@ export async function getOAuthStatus(deps: Deps, filter: { integration?: string;
   return out;
 }
 
+/**
+ * One page of `getOAuthStatus` (ordered by integration, then org slug; the integration-level row
+ * first), `q` matching integration, org slug or entity id. In memory over the mapped rows: the
+ * scalable list of every organization's connection is `GET /api/connections` (services/connections.ts).
+ */
+export async function pageOAuthStatus(deps: Deps, filter: { integration?: string; org?: string }, input: PageInput): Promise<Page<OAuthConnectionView>> {
+  const { limit } = pageRequest({ limit: input.limit }, "status", ["s"]);
+  const q = input.q?.trim().toLowerCase();
+  const rows = (await getOAuthStatus(deps, filter)).filter((c) => !q || [c.integration, c.org, c.entityId].some((f) => f?.toLowerCase().includes(q)));
+  const key = (c: OAuthConnectionView) => `${c.integration}\u0000${c.org ?? ""}`;
+  rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return pageInMemory(rows, { limit, cursor: input.cursor, kind: "status", key });
+}
+
 async function findConnection(deps: Deps, integrationName: string, orgSlug: string | null | undefined) {
   const integration = await requireIntegration(deps.store, integrationName);
   const provider = await readProvider(deps.store, deps.box, integration.id);
@@ -266,18 +292,42 @@ export interface OAuthEventView {
   createdAt: string;
 }
 
-/** Stored events, oldest first; `after` is a createdAt cursor. */
+/** Stored events, oldest first: one page (`after` is a created_at cursor; default 100, at most 1000). */
 export async function listOAuthEvents(deps: Deps, filter: { integration?: string; org?: string; type?: string; after?: string; limit?: number } = {}): Promise<OAuthEventView[]> {
+  return (await pageOAuthEvents(deps, filter)).events;
+}
+
+/** Events are paged up to this many (the route accepted 1000 before pagination; kept). */
+export const EVENTS_PAGE_MAX = 1000;
+
+/**
+ * Stored events, oldest first, one page: `after` (a created_at time) and `cursor` (the previous page's
+ * next_cursor) both narrow the start; `q` matches the event type.
+ */
+export async function pageOAuthEvents(
+  deps: Deps,
+  filter: { integration?: string; org?: string; type?: string; after?: string } & PageInput = {},
+): Promise<{ events: OAuthEventView[]; nextCursor: string | null }> {
   const integration = filter.integration ? await requireIntegration(deps.store, filter.integration) : null;
   const org = filter.org ? await requireOrg(deps.store, filter.org) : null;
-  const names = new Map((await deps.store.listIntegrations()).map((i) => [i.id, i.name]));
-  const slugs = new Map((await deps.store.listOrgs()).map((o) => [o.id, o.slug]));
+  const { limit, read } = pageRequest(filter, "events", ["s", "s"], EVENTS_PAGE_MAX);
   const rows = await deps.store.listOAuthEvents({
     ...(integration ? { integrationId: integration.id } : {}),
     ...(org ? { orgId: org.id } : {}),
     ...(filter.type ? { type: filter.type } : {}),
     ...(filter.after ? { after: filter.after } : {}),
-    limit: Math.min(filter.limit ?? 100, 1000),
+    ...(read.after ? { afterKey: { createdAt: String(read.after[0]), id: String(read.after[1]) } } : {}),
+    ...(read.like ? { like: read.like } : {}),
+    limit: read.limit,
   });
-  return rows.map((e) => ({ id: e.id, type: e.type, integration: names.get(e.integrationId) ?? e.integrationId, org: e.orgId ? (slugs.get(e.orgId) ?? e.orgId) : null, payload: e.payload, createdAt: e.createdAt }));
+  const page = cutPage(rows, limit, "events", (e) => [e.createdAt, e.id]);
+  // Names of this page's integrations and organizations only (never every organization).
+  const names = new Map<string, string>();
+  const slugs = new Map<string, string>();
+  for (const e of page.rows) {
+    if (!names.has(e.integrationId)) names.set(e.integrationId, (await deps.store.getIntegrationById(e.integrationId))?.name ?? e.integrationId);
+    if (e.orgId && !slugs.has(e.orgId)) slugs.set(e.orgId, (await deps.store.getOrgById(e.orgId))?.slug ?? e.orgId);
+  }
+  const events = page.rows.map((e) => ({ id: e.id, type: e.type, integration: names.get(e.integrationId) ?? e.integrationId, org: e.orgId ? (slugs.get(e.orgId) ?? e.orgId) : null, payload: e.payload, createdAt: e.createdAt }));
+  return { events, nextCursor: page.nextCursor };
 }

@@ -14,6 +14,7 @@ import { Api } from "./route.js";
 import { auditRoutes } from "./routes/audit.js";
 import { catalogRoutes } from "./routes/catalog.js";
 import { consoleSupportRoutes } from "./routes/console-support.js";
+import { connectionRoutes } from "./routes/connections.js";
 import { linkRoutes } from "./routes/links.js";
 import { integrationRoutes } from "./routes/integrations.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -120,6 +121,7 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   workflowApiRoutes(api);
   sdkRoutes(api);
   consoleSupportRoutes(api);
+  connectionRoutes(api);
   consoleRoutes(api, { devLogin: opts.devLogin === true, ...(opts.consoleDir !== undefined ? { consoleDir: opts.consoleDir } : {}) });
   mcpRoutes(api);
   openApiRoute(api, packageVersion());

@@ -109,7 +109,7 @@ export const ResolvedQuery = z.strictObject({
     .describe("schema: also return schema_keys (every key of the config schema, in order) and secret_fingerprints (secret key → fingerprint), as remote mode needs."),
 });
 
-export const WorkflowOrgQuery = z.strictObject({
+const WorkflowOrgQuery = z.strictObject({
   org: orgSlug.optional().describe("Organization; org-scoped keys default to (and may only name) their own."),
 });
 
@@ -194,12 +194,15 @@ export const EventsQuery = z.strictObject({
   integration: integrationName.optional(),
   org: orgSlug.optional().describe("Only this organization's events; org-scoped keys always see only their own."),
   type: z.string().max(64).optional().describe("connected, refreshed, refresh_failed, needs_reauth, disconnected, …"),
-  after: z.string().max(64).optional().describe("Cursor: only events created after this timestamp (ISO 8601)."),
+  after: z.string().max(64).optional().describe("Only events created after this timestamp (ISO 8601); combines with cursor."),
   limit: z
     .string()
-    .regex(/^\d{1,4}$/, "a number 1-1000")
+    .regex(/^\d{1,4}$/, "a whole number from 1 to 1000")
+    .refine((s) => Number(s) >= 1 && Number(s) <= 1000, "a whole number from 1 to 1000")
     .optional()
-    .describe("At most this many events (default 100, max 1000)."),
+    .describe("Page size (default 100, max 1000)."),
+  cursor: z.string().max(2000).optional().describe("Opaque: the next_cursor of the previous page (same filters)."),
+  q: z.string().max(200).optional().describe("Case-insensitive substring of the event type."),
 });
 
 export const AuditListQuery = z.strictObject({
@@ -209,9 +212,10 @@ export const AuditListQuery = z.strictObject({
   since: z.string().max(64).optional().describe("Entries at or after this time: ISO 8601, or a duration back from now (30m, 24h, 7d)."),
   limit: z
     .string()
-    .regex(/^\d{1,3}$/, "a number 1-500")
+    .regex(/^\d{1,3}$/, "a whole number from 1 to 500")
+    .refine((s) => Number(s) >= 1 && Number(s) <= 500, "a whole number from 1 to 500")
     .optional()
-    .describe("Page size (default 50, max 500)."),
+    .describe("Page size: 1-500 (default 100)."),
   cursor: z.string().max(200).optional().describe("Opaque: the next_cursor of the previous page."),
 });
 
@@ -233,3 +237,126 @@ const AuditEntryOut = z.object({
 });
 
 export const AuditPageOut = z.object({ entries: z.array(AuditEntryOut), next_cursor: z.string().nullable() });
+
+// ---------------------------------------------------------------------------------------------
+// Pagination (every list route): limit, cursor, q → the list's key plus next_cursor.
+
+const pageLimitParam = z
+  .string()
+  .regex(/^\d{1,3}$/, "a whole number from 1 to 500")
+  .refine((s) => Number(s) >= 1 && Number(s) <= 500, "a whole number from 1 to 500")
+  .optional()
+  .describe("Page size: 1-500 (default 100).");
+const pageCursorParam = z.string().max(2000).optional().describe("Opaque: the next_cursor of the previous page (same filters and sort).");
+const qParam = z.string().max(200).optional().describe("Case-insensitive substring of the row's name or slug.");
+
+/** `limit`, `cursor`, `q`: spread into a list route's query schema. */
+export const PAGE_PARAMS = { limit: pageLimitParam, cursor: pageCursorParam, q: qParam };
+export const PageQuery = z.strictObject(PAGE_PARAMS);
+
+/** The answer's `next_cursor`. */
+export const nextCursor = z.string().nullable().describe("Pass as cursor for the next page; null = this is the last page.");
+
+const connectionState = z.enum(["not_connected", "connected", "refreshing", "needs_reauth", "error"]);
+const stateList = z
+  .string()
+  .max(200)
+  .optional()
+  .describe("Comma list of connection states: not_connected, connected, refreshing, needs_reauth, error.");
+const unmappedParam = z.enum(["true", "false"]).optional().describe("true: only rows whose organization has no mapping for the integration, or a mapping without entity id.");
+
+export const ConnectionsQuery = z.strictObject({
+  ...PAGE_PARAMS,
+  q: qParam.describe("Case-insensitive substring of the integration name, org slug or name, entity id or entity name."),
+  state: stateList,
+  integration: integrationName.optional().describe("Only this integration's rows."),
+  org: orgSlug.optional().describe("Only this organization's rows (no integration-level rows)."),
+  expiring_within_days: z
+    .string()
+    .regex(/^\d{1,5}$/, "a whole number of days, 0 or more")
+    .optional()
+    .describe("Connected rows whose access token expires within this many days (or has expired)."),
+  unmapped: unmappedParam,
+  sort: z
+    .enum(["integration", "org", "state", "expires_at", "last_refresh_at"])
+    .optional()
+    .describe("integration (default: integration name, then org slug), org, state, expires_at or last_refresh_at; rows without the time sort last."),
+  order: z.enum(["asc", "desc"]).optional().describe("asc (default) or desc."),
+});
+
+const ConnectionRowOut = z.object({
+  integration: z.string(),
+  org: z.string().nullable().describe("Organization slug; null = the integration-level connection."),
+  org_name: z.string().nullable(),
+  mapped: z.boolean().describe("The organization has a mapping for the integration."),
+  entity_id: z.string().nullable(),
+  entity_name: z.string().nullable(),
+  flow: z.string().describe("authorization_code or client_credentials"),
+  state: connectionState,
+  expires_at: z.string().nullable(),
+  last_refresh_at: z.string().nullable(),
+  last_error: z.string().nullable().describe("Never contains a token."),
+  has_refresh_token: z.boolean(),
+});
+
+export const ConnectionsPageOut = z.object({
+  connections: z.array(ConnectionRowOut),
+  next_cursor: nextCursor,
+  total: z.number().int().describe("Rows matching the filters (all pages)."),
+});
+
+export const IntegrationOrgsQuery = z.strictObject({
+  ...PAGE_PARAMS,
+  q: qParam.describe("Case-insensitive substring of the org slug or name, entity id or entity name."),
+  state: stateList,
+  unmapped: unmappedParam,
+});
+
+const IntegrationOrgOut = z.object({
+  org: z.string(),
+  org_name: z.string(),
+  mapped: z.boolean(),
+  entity_id: z.string().nullable(),
+  entity_name: z.string().nullable(),
+  override_count: z.number().int().describe("This organization's config overrides for the integration."),
+  state: connectionState.nullable().describe("null when the integration has no OAuth provider."),
+  expires_at: z.string().nullable(),
+  last_refresh_at: z.string().nullable(),
+  last_error: z.string().nullable(),
+});
+
+export const IntegrationOrgsPageOut = z.object({
+  organizations: z.array(IntegrationOrgOut),
+  next_cursor: nextCursor,
+  total: z.number().int().describe("Organizations matching the filters (all pages)."),
+});
+
+/** `GET /api/integrations/:name/oauth/status` and `…/oauth/links`: the org filter plus pagination. */
+export const OAuthOrgPageQuery = z.strictObject({ ...OAuthOrgQuery.shape, ...PAGE_PARAMS });
+export const OAuthLinksQuery = z.strictObject({ ...OAuthOrgQuery.shape, limit: PAGE_PARAMS.limit, cursor: PAGE_PARAMS.cursor });
+export const OAuthStatusPageQuery = z.strictObject({ ...OAuthStatusQuery.shape, ...PAGE_PARAMS });
+export const WorkflowIntegrationsQuery = z.strictObject({ ...WorkflowOrgQuery.shape, ...PAGE_PARAMS });
+
+const OrgOut = z.object({ slug: z.string(), name: z.string(), created_at: z.string(), updated_at: z.string() });
+export const OrgsPageOut = z.object({ organizations: z.array(OrgOut), next_cursor: nextCursor });
+export const KeysPageOut = z.object({
+  api_keys: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      prefix: z.string(),
+      role: z.enum(API_KEY_ROLES as readonly ["platform_admin", "org_admin", "workflow"]),
+      org: z.string().nullable(),
+      created_at: z.string(),
+      last_used_at: z.string().nullable(),
+      revoked_at: z.string().nullable(),
+    }),
+  ),
+  next_cursor: nextCursor,
+});
+export const WorkflowsPageOut = z.object({ workflows: z.array(z.string()).describe("Workflow names"), next_cursor: nextCursor });
+export const WorkflowIntegrationsPageOut = z.object({
+  org: z.string().nullable(),
+  integrations: z.array(z.object({ name: z.string(), mapped: z.boolean(), entity_id: z.string().nullable(), entity_name: z.string().nullable() })),
+  next_cursor: nextCursor,
+});

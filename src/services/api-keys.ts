@@ -5,6 +5,7 @@ import type { StoredApiKey } from "../storage/store.js";
 import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { requireOrg } from "../kernel/lookup.js";
+import { cutPage, type Page, type PageInput, pageRequest } from "../core/page.js";
 
 const KEY_PATTERN = /^bfk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -67,6 +68,14 @@ function toView(k: StoredApiKey, orgSlug: string | null): ApiKeyView {
 export async function listApiKeys(deps: Deps): Promise<ApiKeyView[]> {
   const orgs = new Map((await deps.store.listOrgs()).map((o) => [o.id, o.slug]));
   return (await deps.store.listApiKeys()).map((k) => toView(k, k.orgId ? (orgs.get(k.orgId) ?? null) : null));
+}
+
+/** One page of API keys, oldest first (q: name or prefix). Never the keys themselves. */
+export async function listApiKeysPage(deps: Deps, input: PageInput): Promise<Page<ApiKeyView>> {
+  const { limit, read } = pageRequest(input, "keys", ["s", "s"]);
+  const page = cutPage(await deps.store.pageApiKeys(read), limit, "keys", (k) => [k.createdAt, k.id]);
+  const rows = await Promise.all(page.rows.map(async (k) => toView(k, k.orgId ? ((await deps.store.getOrgById(k.orgId))?.slug ?? null) : null)));
+  return { rows, nextCursor: page.nextCursor };
 }
 
 export async function revokeApiKey(deps: Deps, idOrPrefix: string): Promise<boolean> {

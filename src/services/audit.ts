@@ -3,13 +3,12 @@
  * filtered, keyset-paginated with an opaque cursor. Recording lives in src/kernel/audit.ts.
  */
 import { ValidationError } from "../core/errors.js";
+import { cutPage, decodeCursor, pageLimit } from "../core/page.js";
 import { checkIntegrationName, checkOrgSlug } from "../core/names.js";
 import { AUDIT_ACTIONS, type AuditAction } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import type { AuditQuery, StoredAuditEntry } from "../storage/store.js";
 
-export const AUDIT_PAGE_DEFAULT = 50;
-export const AUDIT_PAGE_MAX = 500;
 
 export type AuditActorView =
   | { kind: "api_key"; key_id: string; key_prefix: string; key_name: string; via: string }
@@ -86,32 +85,12 @@ function checkAction(action: string): AuditAction {
   return action as AuditAction;
 }
 
-function encodeCursor(e: StoredAuditEntry): string {
-  return Buffer.from(JSON.stringify([e.at, e.id]), "utf8").toString("base64url");
-}
-
-function decodeCursor(cursor: string): { at: string; id: string } {
-  const bad = () => new ValidationError("cursor is not one this server returned (pass next_cursor from the previous page as is, or start again without it).", { path: "cursor" });
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw bad();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    throw bad();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") throw bad();
-  return { at: parsed[0], id: parsed[1] };
-}
-
 /**
  * One page of the audit trail. `scopeOrgId`: an org admin's own organization: only its entries are
  * read, whatever the filter says (the caller checks that a named org is the admin's own first).
  */
 export async function listAudit(deps: Deps, filter: AuditFilter = {}, scopeOrgId: string | null = null): Promise<AuditPage> {
-  const limit = filter.limit ?? AUDIT_PAGE_DEFAULT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) {
-    throw new ValidationError(`limit must be a whole number from 1 to ${AUDIT_PAGE_MAX}; got ${String(filter.limit)}.`, { path: "limit" });
-  }
+  const limit = pageLimit(filter.limit);
   const query: AuditQuery = { limit: limit + 1 };
   if (scopeOrgId !== null) query.org = { id: scopeOrgId };
   else if (filter.org !== undefined) {
@@ -125,9 +104,10 @@ export async function listAudit(deps: Deps, filter: AuditFilter = {}, scopeOrgId
   }
   if (filter.action !== undefined) query.action = checkAction(filter.action);
   if (filter.since !== undefined) query.since = parseSince(filter.since, new Date(deps.clock.now()));
-  if (filter.cursor !== undefined) query.before = decodeCursor(filter.cursor);
-  const rows = await deps.store.listAuditEntries(query);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return { entries: page.map(entryView), next_cursor: rows.length > limit && last ? encodeCursor(last) : null };
+  if (filter.cursor !== undefined) {
+    const [at, id] = decodeCursor(filter.cursor, "audit", ["s", "s"]) as [string, string];
+    query.before = { at, id };
+  }
+  const page = cutPage(await deps.store.listAuditEntries(query), limit, "audit", (e) => [e.at, e.id]);
+  return { entries: page.rows.map(entryView), next_cursor: page.nextCursor };
 }

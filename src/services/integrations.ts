@@ -9,6 +9,7 @@ import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { checkPrivateNetwork, checkTrustedOrigins } from "./integration-trust.js";
 import { requireIntegration } from "../kernel/lookup.js";
+import { cutPage, type Page, type PageInput, pageRequest } from "../core/page.js";
 
 export interface IntegrationView {
   name: string;
@@ -53,6 +54,13 @@ export async function getIntegration(deps: Deps, name: string): Promise<Integrat
 export async function listIntegrations(deps: Deps): Promise<IntegrationView[]> {
   const all = await deps.store.listIntegrations();
   return Promise.all(all.map((i) => viewIntegration(deps.store, i)));
+}
+
+/** One page of integrations by name (q: name or description). */
+export async function listIntegrationsPage(deps: Deps, input: PageInput): Promise<Page<IntegrationView>> {
+  const { limit, read } = pageRequest(input, "integrations", ["s"]);
+  const page = cutPage(await deps.store.pageIntegrations(read), limit, "integrations", (i) => [i.name]);
+  return { rows: await Promise.all(page.rows.map((i) => viewIntegration(deps.store, i))), nextCursor: page.nextCursor };
 }
 
 export interface CreateIntegrationInput {

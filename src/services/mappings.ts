@@ -9,6 +9,7 @@ import { type ConfigChange, checkLockedKeys, checkValueKeys, displayValues, empt
 import { recordAudit } from "../kernel/audit.js";
 import type { Deps } from "../kernel/deps.js";
 import { requireIntegration, requireOrg } from "../kernel/lookup.js";
+import { cutPage, type Page, type PageInput, pageRequest } from "../core/page.js";
 
 export interface MappingView {
   integration: string;
@@ -152,6 +153,15 @@ export async function listMappings(deps: Deps, integrationName: string, onlyOrgI
   const mappings = await deps.store.listMappings({ integrationId: integration.id, ...(onlyOrgId ? { orgId: onlyOrgId } : {}) });
   const orgs = new Map((await deps.store.listOrgs()).map((o) => [o.id, o]));
   return Promise.all(mappings.map((m) => view(deps.store, integration, orgs.get(m.orgId) as Organization, m)));
+}
+
+/** One page of an integration's mappings by org slug (q: org slug/name, entity id/name); `onlyOrgId` for org-scoped callers. */
+export async function listMappingsPage(deps: Deps, integrationName: string, input: PageInput, onlyOrgId?: string): Promise<Page<MappingView>> {
+  const integration = await requireIntegration(deps.store, integrationName);
+  const { limit, read } = pageRequest(input, "mappings", ["s"]);
+  const rows = await deps.store.pageMappings({ ...read, integrationId: integration.id, ...(onlyOrgId ? { orgId: onlyOrgId } : {}) });
+  const page = cutPage(rows, limit, "mappings", (r) => [r.org.slug]);
+  return { rows: await Promise.all(page.rows.map((r) => view(deps.store, integration, r.org, r.mapping))), nextCursor: page.nextCursor };
 }
 
 /**

@@ -3,6 +3,14 @@ import { checkOrgSlug } from "../core/names.js";
 import type { Organization } from "../core/types.js";
 import type { Deps } from "../kernel/deps.js";
 import { requireOrg } from "../kernel/lookup.js";
+import { cutPage, type Page, type PageInput, pageRequest } from "../core/page.js";
+
+/** One page of organizations by slug; `onlyOrgId` confines an org-scoped caller to its own. */
+export async function listOrgsPage(deps: Deps, input: PageInput, onlyOrgId: string | null = null): Promise<Page<Organization>> {
+  const { limit, read } = pageRequest(input, "orgs", ["s"]);
+  const rows = await deps.store.pageOrgs({ ...read, ...(onlyOrgId === null ? {} : { onlyId: onlyOrgId }) });
+  return cutPage(rows, limit, "orgs", (o) => [o.slug]);
+}
 
 function checkName(name: unknown): string {
   if (typeof name !== "string" || name.trim() === "" || name.length > 200) {

@@ -63,6 +63,8 @@ export interface Dialect {
   writeTransaction<T>(root: Kysely<Database>, fn: (db: Executor) => Promise<T>): Promise<T>;
   /** Appended to a batch's select: PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite nothing (the transaction holds the write lock). */
   readonly claimRows: RawBuilder<unknown>;
+  /** Appended to a text sort key so it orders by bytes (PostgreSQL `COLLATE "C"`; SQLite's BINARY already does). */
+  readonly byteOrder: RawBuilder<unknown>;
 
   /** Tell other processes that `id` changed, on `db` (inside a transaction: delivered at commit). Absent = one process. */
   notify?(db: Executor, id: string): Promise<void>;

@@ -7,9 +7,15 @@ import { InCodeMigrationProvider } from "./migrations.js";
 import { retryTransient } from "./retry.js";
 import { toApiKey, toAuditEntry, toConnectLink, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { Database } from "./schema.js";
+import { listConnectionRows, listIntegrationOrgRows } from "./connections.js";
 import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch, type Rewrapped } from "./ciphertexts.js";
 import type {
   AuditQuery,
+  ListPage,
+  ConnectionQuery,
+  IntegrationOrgQuery,
+  StoredConnectionRow,
+  StoredIntegrationOrgRow,
   IntegrationSummaryRow,
   OAuthTokenPatch,
   ResolveRows,
@@ -111,6 +117,59 @@ export class KyselyStore implements ExecutorStore {
     return rows.map((r) => ({ name: r.name, mapped: r.m_id !== null, entityId: r.entity_id, entityName: r.entity_name }));
   }
 
+  listConnections(query: ConnectionQuery): Promise<{ rows: StoredConnectionRow[]; total: number }> {
+    return listConnectionRows(this.db, this.#dialect.byteOrder, query);
+  }
+  listIntegrationOrgs(query: IntegrationOrgQuery): Promise<{ rows: StoredIntegrationOrgRow[]; total: number }> {
+    return listIntegrationOrgRows(this.db, this.#dialect.byteOrder, query);
+  }
+
+  /** A text column in byte order (the sort and cursor comparisons of every page). */
+  #bytes(column: string) {
+    return sql<string>`${sql.ref(column)} ${this.#dialect.byteOrder}`;
+  }
+  /** `LOWER(column) LIKE pattern` over any of `columns`. */
+  #like(pattern: string, columns: readonly string[]) {
+    return sql<boolean>`(${sql.join(columns.map((c) => sql`LOWER(${sql.ref(c)}) LIKE ${pattern} ESCAPE ${sql.lit("\\")}`), sql` OR `)})`;
+  }
+
+  async pageOrgs(page: ListPage & { onlyId?: string }): Promise<Organization[]> {
+    let q = this.db.selectFrom("organizations").selectAll();
+    if (page.onlyId !== undefined) q = q.where("id", "=", page.onlyId);
+    if (page.like !== undefined) q = q.where(this.#like(page.like, ["slug", "name"]));
+    if (page.after !== undefined) q = q.where(this.#bytes("slug"), ">", String(page.after[0]));
+    return (await q.orderBy(this.#bytes("slug")).limit(page.limit).execute()).map(toOrg);
+  }
+  async pageIntegrations(page: ListPage): Promise<Integration[]> {
+    let q = this.db.selectFrom("integrations").selectAll();
+    if (page.like !== undefined) q = q.where(this.#like(page.like, ["name", "description"]));
+    if (page.after !== undefined) q = q.where(this.#bytes("name"), ">", String(page.after[0]));
+    return (await q.orderBy(this.#bytes("name")).limit(page.limit).execute()).map(toIntegration);
+  }
+  async pageMappings(page: ListPage & { integrationId: string; orgId?: string }): Promise<Array<{ mapping: Mapping; org: Organization }>> {
+    let q = this.db
+      .selectFrom("mappings as m")
+      .innerJoin("organizations as o", "o.id", "m.org_id")
+      .selectAll("m")
+      .select(["o.slug as o_slug", "o.name as o_name", "o.created_at as o_created_at", "o.updated_at as o_updated_at"])
+      .where("m.integration_id", "=", page.integrationId);
+    if (page.orgId !== undefined) q = q.where("m.org_id", "=", page.orgId);
+    if (page.like !== undefined) q = q.where(this.#like(page.like, ["o.slug", "o.name", "m.entity_id", "m.entity_name"]));
+    if (page.after !== undefined) q = q.where(this.#bytes("o.slug"), ">", String(page.after[0]));
+    const rows = await q.orderBy(this.#bytes("o.slug")).limit(page.limit).execute();
+    return rows.map((r) => ({ mapping: toMapping(r), org: { id: r.org_id, slug: r.o_slug, name: r.o_name, createdAt: r.o_created_at, updatedAt: r.o_updated_at } }));
+  }
+  async pageApiKeys(page: ListPage): Promise<StoredApiKey[]> {
+    let q = this.db.selectFrom("api_keys").selectAll();
+    if (page.like !== undefined) q = q.where(this.#like(page.like, ["name", "prefix"]));
+    const after = page.after;
+    if (after !== undefined) {
+      const [at, id] = [String(after[0]), String(after[1])];
+      q = q.where((eb) => eb.or([eb("created_at", ">", at), eb.and([eb("created_at", "=", at), eb(this.#bytes("id"), ">", id)])]));
+    }
+    return (await q.orderBy("created_at").orderBy(this.#bytes("id")).limit(page.limit).execute()).map(toApiKey);
+  }
+
   async listOrgs(): Promise<Organization[]> {
     return (await this.db.selectFrom("organizations").selectAll().orderBy("slug").execute()).map(toOrg);
   }
@@ -144,6 +203,10 @@ export class KyselyStore implements ExecutorStore {
 
   async listIntegrations(): Promise<Integration[]> {
     return (await this.db.selectFrom("integrations").selectAll().orderBy("name").execute()).map(toIntegration);
+  }
+  async getIntegrationById(id: string): Promise<Integration | null> {
+    const r = await this.db.selectFrom("integrations").selectAll().where("id", "=", id).executeTakeFirst();
+    return r ? toIntegration(r) : null;
   }
   async getIntegrationByName(name: string): Promise<Integration | null> {
     const r = await this.db.selectFrom("integrations").selectAll().where("name", "=", name).executeTakeFirst();
@@ -472,8 +535,10 @@ export class KyselyStore implements ExecutorStore {
     const r = await this.db.selectFrom("connect_links").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
     return r ? toConnectLink(r) : null;
   }
-  async listConnectLinks(filter: { integrationId?: string; orgId?: string; limit?: number }): Promise<StoredConnectLink[]> {
+  async listConnectLinks(filter: { integrationId?: string; orgId?: string; limit?: number; before?: { createdAt: string; id: string } }): Promise<StoredConnectLink[]> {
     let q = this.db.selectFrom("connect_links").selectAll();
+    const before = filter.before;
+    if (before) q = q.where((eb) => eb.or([eb("created_at", "<", before.createdAt), eb.and([eb("created_at", "=", before.createdAt), eb("id", "<", before.id)])]));
     if (filter.integrationId !== undefined) q = q.where("integration_id", "=", filter.integrationId);
     if (filter.orgId !== undefined) q = q.where("org_id", "=", filter.orgId);
     return (await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(filter.limit ?? 1000).execute()).map(toConnectLink);
@@ -505,8 +570,11 @@ export class KyselyStore implements ExecutorStore {
       .execute();
     await this.db.insertInto("oauth_webhook_deliveries").values({ event_id: e.id, created_at: e.createdAt, attempts: 0, next_attempt_at: e.createdAt }).execute();
   }
-  async listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; limit?: number }): Promise<StoredOAuthEvent[]> {
+  async listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; afterKey?: { createdAt: string; id: string }; like?: string; limit?: number }): Promise<StoredOAuthEvent[]> {
     let q = this.db.selectFrom("oauth_events").selectAll();
+    const key = filter.afterKey;
+    if (key) q = q.where((eb) => eb.or([eb("created_at", ">", key.createdAt), eb.and([eb("created_at", "=", key.createdAt), eb("id", ">", key.id)])]));
+    if (filter.like !== undefined) q = q.where(this.#like(filter.like, ["type"]));
     if (filter.integrationId !== undefined) q = q.where("integration_id", "=", filter.integrationId);
     if (filter.orgId !== undefined) q = q.where("org_id", "=", filter.orgId);
     if (filter.type !== undefined) q = q.where("type", "=", filter.type);

@@ -46,6 +46,7 @@ export const STORE_METHODS = {
   close: lifecycle,
 
   listOrgs: read,
+  pageOrgs: read,
   getOrgBySlug: read,
   getOrgById: read,
   insertOrg: { kind: "write", id: (org) => org.id },
@@ -53,12 +54,15 @@ export const STORE_METHODS = {
   deleteOrg: { kind: "write", id: (id) => id },
 
   listIntegrations: read,
+  pageIntegrations: read,
   getIntegrationByName: read,
+  getIntegrationById: read,
   insertIntegration: { kind: "write", id: (integration) => integration.id },
   updateIntegration: { kind: "write", id: (id) => id },
   deleteIntegration: { kind: "write", id: (id) => id },
 
   listMappings: read,
+  pageMappings: read,
   getMapping: read,
   insertMapping: { kind: "write", id: (mapping) => mapping.integrationId },
   insertMappingIfAbsent: { kind: "write", id: (mapping) => mapping.integrationId },
@@ -75,6 +79,7 @@ export const STORE_METHODS = {
   insertApiKey: { kind: "write", id: (key) => key.id },
   getApiKeyByPrefix: read,
   listApiKeys: read,
+  pageApiKeys: read,
   revokeApiKey: { kind: "write", id: (id) => id },
   touchApiKey: bookkeeping,
 
@@ -114,6 +119,8 @@ export const STORE_METHODS = {
 
   insertAuditEntries: bookkeeping,
   listAuditEntries: read,
+  listConnections: read,
+  listIntegrationOrgs: read,
   deleteAuditEntriesBefore: bookkeeping,
 
   getCanaries: read,

@@ -172,6 +172,86 @@ export interface AuditQuery {
   limit: number;
 }
 
+/**
+ * One keyset page of a plain list (core/page.ts): rows strictly after `after` (the last row's sort
+ * keys), at most `limit`, matching `like` (lower-case LIKE pattern with `\` escapes) when given.
+ */
+export interface ListPage {
+  after?: ReadonlyArray<string | number>;
+  like?: string;
+  limit: number;
+}
+
+/** Sort orders of `Store.listConnections` (each ends with the unique integration name + org slug). */
+export type ConnectionSort = "integration" | "org" | "state" | "expires_at" | "last_refresh_at";
+
+/** Filters shared by the connections list and an integration's organizations list. */
+interface ConnectionFilters {
+  /** An org admin's organization: nothing else is read, whatever the other filters say. */
+  scopeOrgId?: string;
+  states?: readonly OAuthTokenState[];
+  /** Rows whose org has no mapping, or a mapping without entity id (integration-level rows never match). */
+  unmapped?: boolean;
+  /** Lower-case LIKE pattern with `\` escapes (core/page.ts `likePattern`). */
+  like?: string;
+  /** The sort keys of the last row of the previous page (`keys` of a returned row). */
+  after?: ReadonlyArray<string | number>;
+  /** Rows to read (the service asks one more than the page size). */
+  limit: number;
+}
+
+/**
+ * `GET /api/connections`: one row per (integration with an OAuth provider) × organization, plus the
+ * integration-level row (orgId null), filtered, sorted and cut in the database.
+ */
+export interface ConnectionQuery extends ConnectionFilters {
+  integrationId?: string;
+  orgId?: string;
+  /** Connected rows whose expires_at is at or before this ISO time. */
+  expiringBefore?: string;
+  sort: ConnectionSort;
+  order: "asc" | "desc";
+}
+
+/** One connection as the store reads it: names and state, never a token. */
+export interface StoredConnectionRow {
+  integration: string;
+  orgId: string | null;
+  org: string | null;
+  orgName: string | null;
+  mapped: boolean;
+  entityId: string | null;
+  entityName: string | null;
+  flow: string;
+  state: OAuthTokenState;
+  expiresAt: string | null;
+  lastRefreshAt: string | null;
+  lastError: string | null;
+  hasRefreshToken: boolean;
+  /** This row's sort keys (the next page's `after`). */
+  keys: Array<string | number>;
+}
+
+/** `GET /api/console/integrations/:name/organizations`: every organization with its mapping and connection for one integration, by slug. */
+export interface IntegrationOrgQuery extends ConnectionFilters {
+  integrationId: string;
+}
+
+export interface StoredIntegrationOrgRow {
+  org: string;
+  orgName: string;
+  mapped: boolean;
+  entityId: string | null;
+  entityName: string | null;
+  overrideCount: number;
+  /** null when the integration has no OAuth provider. */
+  state: OAuthTokenState | null;
+  expiresAt: string | null;
+  lastRefreshAt: string | null;
+  lastError: string | null;
+  keys: Array<string | number>;
+}
+
 export interface IntegrationSummaryRow {
   name: string;
   mapped: boolean;
@@ -222,6 +302,8 @@ export interface Store {
   close(): Promise<void>;
 
   listOrgs(): Promise<Organization[]>;
+  /** Organizations by slug (byte order); `like` matches slug or name; `onlyId` confines to one. */
+  pageOrgs(page: ListPage & { onlyId?: string }): Promise<Organization[]>;
   getOrgBySlug(slug: string): Promise<Organization | null>;
   getOrgById(id: string): Promise<Organization | null>;
   insertOrg(org: Organization): Promise<void>;
@@ -229,7 +311,10 @@ export interface Store {
   deleteOrg(id: string): Promise<void>;
 
   listIntegrations(): Promise<Integration[]>;
+  /** Integrations by name (byte order); `like` matches the name or description. */
+  pageIntegrations(page: ListPage): Promise<Integration[]>;
   getIntegrationByName(name: string): Promise<Integration | null>;
+  getIntegrationById(id: string): Promise<Integration | null>;
   insertIntegration(integration: Integration): Promise<void>;
   updateIntegration(
     id: string,
@@ -238,6 +323,8 @@ export interface Store {
   deleteIntegration(id: string): Promise<void>;
 
   listMappings(filter: { integrationId?: string; orgId?: string }): Promise<Mapping[]>;
+  /** One integration's mappings with their organizations, by org slug; `like` matches org slug/name, entity id/name. */
+  pageMappings(page: ListPage & { integrationId: string; orgId?: string }): Promise<Array<{ mapping: Mapping; org: Organization }>>;
   getMapping(integrationId: string, orgId: string): Promise<Mapping | null>;
   insertMapping(mapping: Mapping): Promise<void>;
   /**
@@ -264,10 +351,16 @@ export interface Store {
   resolve(integrationName: string, orgId: string | null): Promise<ResolveRows | null>;
   /** Every integration with this org's mapping, if any (one query). */
   listForOrg(orgId: string | null): Promise<IntegrationSummaryRow[]>;
+  /** One page of connections and the number of rows matching the filters (without the cursor). */
+  listConnections(query: ConnectionQuery): Promise<{ rows: StoredConnectionRow[]; total: number }>;
+  /** One page of an integration's organizations (mapping, override count, connection) and the matching total. */
+  listIntegrationOrgs(query: IntegrationOrgQuery): Promise<{ rows: StoredIntegrationOrgRow[]; total: number }>;
 
   insertApiKey(key: StoredApiKey): Promise<void>;
   getApiKeyByPrefix(prefix: string): Promise<StoredApiKey | null>;
   listApiKeys(): Promise<StoredApiKey[]>;
+  /** API keys by (created_at, id); `like` matches name or prefix. */
+  pageApiKeys(page: ListPage): Promise<StoredApiKey[]>;
   revokeApiKey(id: string, at: string): Promise<void>;
   touchApiKey(id: string, at: string): Promise<void>;
 
@@ -329,7 +422,7 @@ export interface Store {
   getConnectLink(id: string): Promise<StoredConnectLink | null>;
   getConnectLinkByHash(tokenHash: string): Promise<StoredConnectLink | null>;
   /** Newest first. */
-  listConnectLinks(filter: { integrationId?: string; orgId?: string; limit?: number }): Promise<StoredConnectLink[]>;
+  listConnectLinks(filter: { integrationId?: string; orgId?: string; limit?: number; before?: { createdAt: string; id: string } }): Promise<StoredConnectLink[]>;
   /**
    * Mark a link used at `at`, only while it is unused, unrevoked and `expires_at > at`: true only for
    * the one caller whose conditional update flipped it (two concurrent clicks: exactly one wins).
@@ -349,7 +442,8 @@ export interface Store {
   claimWebhookDeliveries(opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<Array<{ event: StoredOAuthEvent; attempts: number }>>;
   /** Record the outcome of a claimed delivery; fenced on the lease owner (false when the lease was lost). */
   finishWebhookDelivery(eventId: string, owner: string, outcome: { deliveredAt: string } | { attempts: number; nextAttemptAt: string; error: string }): Promise<boolean>;
-  listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; limit?: number }): Promise<StoredOAuthEvent[]>;
+  /** Oldest first by (created_at, id): `after` = created after this time, `afterKey` = the keyset cursor, `like` matches the type. */
+  listOAuthEvents(filter: { integrationId?: string; orgId?: string; type?: string; after?: string; afterKey?: { createdAt: string; id: string }; like?: string; limit?: number }): Promise<StoredOAuthEvent[]>;
 
   /**
    * Replace the fingerprint of one stored secret (`config_values` row or an OAuth provider's client

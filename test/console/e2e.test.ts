@@ -191,6 +191,8 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
   });
 
   it("configures the OAuth provider with a write-only client secret and shows the callback URL", async () => {
+    await page.getByRole("link", { name: "OAuth provider" }).click();
+    await page.waitForURL(/#\/integrations\/HaloPSA\/provider$/);
     expect(await page.locator("#callback-url").inputValue()).toBe(`${server.url}/api/oauth/callback/HaloPSA`);
     await page.locator("#oa-client_id").fill(CLIENT_ID);
     await page.locator("#oa-issuer").fill(as.issuer);
@@ -202,6 +204,8 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
   });
 
   it("maps two orgs (inline and bulk) with overrides", async () => {
+    await page.getByRole("link", { name: "Mappings", exact: true }).click();
+    await page.locator('[data-testid="mappings-table"][data-ready="true"]').waitFor();
     await row("acme").getByLabel("Entity id for acme").fill("T-1");
     await row("acme").getByLabel("Entity name for acme").fill("Acme (Halo)");
     await row("acme").getByRole("button", { name: "Map" }).click();
@@ -320,7 +324,9 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
     await page.locator("#ov-acme-base_url").fill(`${upstreamUrl}/api`);
     await page.getByRole("button", { name: "Save overrides" }).click();
     await expect.poll(() => row("acme").locator('td[data-label="Overrides"]').textContent()).toBe("2");
-    await page.locator("#tc-org").selectOption("acme");
+    await page.getByRole("link", { name: "Overview", exact: true }).click();
+    await page.locator('[data-testid="integration-overview"][data-ready="true"]').waitFor();
+    await page.locator("#tc-org").fill("acme");
     await page.locator("#tc-path").fill("//evil.example.com/x");
     await page.getByRole("button", { name: "Test connection" }).click();
     await expect.poll(() => page.locator("#tc-path-error").textContent()).toMatch(/must not start with \/\//);
@@ -375,7 +381,7 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
     await page.getByRole("button", { name: "Done" }).click();
     expect(await page.content()).not.toContain(shown);
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto(`${server.url}/#/integrations/HaloPSA`);
+    await page.goto(`${server.url}/#/integrations/HaloPSA/mappings`);
     await row("acme").waitFor();
     const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
     expect(overflow).toBeLessThanOrEqual(1);

@@ -7,7 +7,10 @@ import { configPatch, display, jsonError, jsonErrors, jsonText } from "../../con
 import { connectFinished } from "../../console/src/lib/connect.js";
 import { actionTone, actorLabel, AUDIT_ACTIONS as CONSOLE_AUDIT_ACTIONS, auditQuery } from "../../console/src/lib/audit.js";
 import { AUDIT_ACTIONS } from "../../src/kernel/audit.js";
-import { connectionBadge, parseRoute, relTime } from "../../console/src/lib/format.js";
+import { connectionBadge, relTime } from "../../console/src/lib/format.js";
+import { connectionHref, integrationHref, parseRoute } from "../../console/src/lib/routes.js";
+import { ariaSort, bulkSummary, bulkTargets, type ConnLike, connectionsHref, connectionsQuery, EMPTY_FILTER, filterFromQuery, filterParams, linkBlock, mapLimited, rowActions, rowKey, toggleSort } from "../../console/src/lib/connections.js";
+import { currentCursor, FIRST_PAGE, nextPage, previousPage, rangeLabel } from "../../console/src/lib/paging.js";
 import { callbackUrl, providerBody, providerDraft } from "../../console/src/lib/provider.js";
 import { EMPTY_ROW, hasErrors, rowErrors, toRows, toSchema } from "../../console/src/lib/schema-rows.js";
 
@@ -169,7 +172,7 @@ describe("format and routing", () => {
   });
 
   it("hash routes (API keys for platform admins only, unknown and malformed hashes → integrations)", () => {
-    expect(parseRoute("#/integrations/Halo%20PSA", false)).toEqual({ page: "integration", name: "Halo PSA" });
+    expect(parseRoute("#/integrations/Halo%20PSA", false)).toEqual({ page: "integration", name: "Halo PSA", tab: "overview" });
     expect(parseRoute("#/orgs/acme", false)).toEqual({ page: "org", slug: "acme" });
     expect(parseRoute("#/orgs", false)).toEqual({ page: "orgs" });
     const ev = parseRoute("#/events?type=needs_reauth", false);
@@ -230,5 +233,108 @@ describe("audit page helpers", () => {
     const r = parseRoute("#/audit?action=secret.read", false);
     expect(r.page).toBe("audit");
     expect(r.page === "audit" ? r.query.get("action") : null).toBe("secret.read");
+  });
+});
+
+describe("routes", () => {
+  it("integration tabs: bare = overview, known tabs, anything else → the integrations list", () => {
+    expect(parseRoute("#/integrations/Halo/mappings", true)).toEqual({ page: "integration", name: "Halo", tab: "mappings" });
+    expect(parseRoute("#/integrations/Halo/schema", true)).toEqual({ page: "integration", name: "Halo", tab: "schema" });
+    expect(parseRoute("#/integrations/Halo/provider", true)).toEqual({ page: "integration", name: "Halo", tab: "provider" });
+    expect(parseRoute("#/integrations/Halo/secrets", true)).toEqual({ page: "integrations" });
+    expect(integrationHref("Halo PSA")).toBe("#/integrations/Halo%20PSA");
+    expect(integrationHref("Halo", "mappings")).toBe("#/integrations/Halo/mappings");
+    for (const tab of ["overview", "schema", "provider", "mappings"] as const) expect(parseRoute(integrationHref("A/B", tab), true)).toEqual({ page: "integration", name: "A/B", tab });
+  });
+
+  it("connections list and per-connection pages (- = integration level)", () => {
+    const list = parseRoute("#/connections?state=needs_reauth", false);
+    expect(list.page === "connections" && list.query.get("state")).toBe("needs_reauth");
+    expect(parseRoute("#/connections/Halo/acme", false)).toEqual({ page: "connection", integration: "Halo", org: "acme" });
+    expect(parseRoute("#/connections/Halo/-", false)).toEqual({ page: "connection", integration: "Halo", org: null });
+    expect(parseRoute("#/connections/Halo", false)).toEqual({ page: "integrations" });
+    expect(connectionHref("Halo PSA", null)).toBe("#/connections/Halo%20PSA/-");
+    expect(parseRoute(connectionHref("Halo PSA", "acme"), false)).toEqual({ page: "connection", integration: "Halo PSA", org: "acme" });
+  });
+});
+
+describe("connections page helpers", () => {
+  it("filters round-trip through the hash query; defaults and junk are left out", () => {
+    const f = { ...EMPTY_FILTER, q: " acme ", states: ["needs_reauth" as const, "error" as const], integration: "Halo", expiringDays: "7", unmapped: true, sort: "expires_at" as const, order: "desc" as const };
+    const params = filterParams(f);
+    expect(params).toEqual({ q: "acme", state: "needs_reauth,error", integration: "Halo", expiring_within_days: "7", unmapped: "true", sort: "expires_at", order: "desc" });
+    expect(filterFromQuery(new URLSearchParams(params))).toEqual({ ...f, q: "acme" });
+    expect(filterParams(EMPTY_FILTER)).toEqual({});
+    expect(filterFromQuery(new URLSearchParams("state=bogus,error&sort=secret&order=up&expiring_within_days=-1"))).toEqual({ ...EMPTY_FILTER, states: ["error"] });
+    expect(connectionsQuery(EMPTY_FILTER, null, 100)).toEqual({ limit: "100" });
+    expect(connectionsQuery({ ...EMPTY_FILTER, expiringDays: "x" }, "abc", 50)).toEqual({ limit: "50", cursor: "abc" });
+    expect(connectionsHref({ integration: "Halo", states: ["needs_reauth"] })).toBe("#/connections?state=needs_reauth&integration=Halo");
+    expect(connectionsHref({})).toBe("#/connections");
+  });
+
+  it("a header click sorts by that column ascending, a second click flips the order", () => {
+    const byOrg = toggleSort(EMPTY_FILTER, "org");
+    expect([byOrg.sort, byOrg.order, ariaSort(byOrg, "org"), ariaSort(byOrg, "state")]).toEqual(["org", "asc", "ascending", "none"]);
+    const flipped = toggleSort(byOrg, "org");
+    expect([flipped.order, ariaSort(flipped, "org")]).toEqual(["desc", "descending"]);
+    expect(toggleSort(flipped, "state")).toMatchObject({ sort: "state", order: "asc" });
+  });
+
+  it("actions fit the state: no Refresh or Disconnect on a row that is not connected, no link for a connected one", () => {
+    const row = (state: ConnLike["state"], flow: string | null = "authorization_code", org: string | null = "acme"): ConnLike => ({ integration: "Halo", org, flow, state });
+    expect(rowActions(row("not_connected"))).toEqual({ connect: "Connect", link: true, refresh: false, disconnect: false });
+    expect(rowActions(row("connected"))).toEqual({ connect: "Reconnect", link: false, refresh: true, disconnect: true });
+    expect(rowActions(row("needs_reauth"))).toEqual({ connect: "Reconnect", link: true, refresh: false, disconnect: true });
+    expect(rowActions(row("error"))).toEqual({ connect: "Reconnect", link: true, refresh: true, disconnect: true });
+    expect(rowActions(row("refreshing"))).toEqual({ connect: null, link: false, refresh: false, disconnect: true });
+    expect(rowActions(row("not_connected", "authorization_code", null)).link).toBe(false);
+    expect(rowActions(row("not_connected", "client_credentials"))).toEqual({ connect: null, link: false, refresh: false, disconnect: false });
+    expect(rowActions(row("connected", "client_credentials"))).toEqual({ connect: null, link: false, refresh: true, disconnect: true });
+    expect(rowActions(row("connected", null))).toEqual({ connect: null, link: false, refresh: false, disconnect: false });
+    const rows = [row("connected"), row("not_connected", "authorization_code", "b"), row("needs_reauth", "authorization_code", "c")];
+    expect(bulkTargets(rows, "refresh").map(rowKey)).toEqual(["Halo/acme"]);
+    expect(bulkTargets(rows, "link").map(rowKey)).toEqual(["Halo/b", "Halo/c"]);
+    expect(bulkTargets(rows, "disconnect").map(rowKey)).toEqual(["Halo/acme", "Halo/c"]);
+    expect(rowKey(row("connected", "client_credentials", null))).toBe("Halo/-");
+  });
+
+  it("bulk results: a summary per outcome and one `org → URL` line per created link", async () => {
+    const results = [
+      { key: "Halo/a", org: "a", ok: true, text: "https://x/connect/1" },
+      { key: "Halo/b", org: "b", ok: false, text: "Organization not found" },
+      { key: "Halo/c", org: "c", ok: true, text: "https://x/connect/3" },
+    ];
+    expect(bulkSummary(results, "links created")).toBe("2 links created, 1 failed");
+    expect(bulkSummary(results.filter((r) => r.ok), "refreshed")).toBe("2 refreshed");
+    expect(linkBlock(results)).toBe("a → https://x/connect/1\nc → https://x/connect/3");
+    let inFlight = 0;
+    let peak = 0;
+    const out = await mapLimited([5, 1, 4, 2, 3], 2, async (n) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, n));
+      inFlight--;
+      return n * 10;
+    });
+    expect(out).toEqual([50, 10, 40, 20, 30]);
+    expect(peak).toBe(2);
+    expect(await mapLimited([], 4, async () => 1)).toEqual([]);
+  });
+});
+
+describe("cursor paging", () => {
+  it("remembers the cursors it visited so Previous goes back; labels the rows shown of the total", () => {
+    const p2 = nextPage(FIRST_PAGE, "c1");
+    const p3 = nextPage(p2, "c2");
+    expect([currentCursor(FIRST_PAGE), currentCursor(p2), currentCursor(p3)]).toEqual([null, "c1", "c2"]);
+    const back = previousPage(p3);
+    expect(currentCursor(back)).toBe("c1");
+    expect(currentCursor(nextPage(back, "c2b"))).toBe("c2b");
+    expect(nextPage(back, "c2b").cursors).toEqual([null, "c1", "c2b"]);
+    expect(previousPage(FIRST_PAGE)).toEqual(FIRST_PAGE);
+    expect(rangeLabel(FIRST_PAGE, 100, 1000)).toBe("1–100 of 1,000");
+    expect(rangeLabel(p3, 37, 237)).toBe("201–237 of 237");
+    expect(rangeLabel(FIRST_PAGE, 0, 0)).toBe("0–0 of 0");
+    expect(rangeLabel(p2, 100, null)).toBe("101–200");
   });
 });

@@ -371,7 +371,7 @@ describe("unexpected exceptions", () => {
       const raw = `connection to db failed: Authorization: Bearer ${"tok".repeat(10)} key ${key}`;
       const store = new Proxy(t.bf.store, {
         get(target, prop, receiver) {
-          if (prop === "listOrgs") return async () => Promise.reject(new Error(raw));
+          if (prop === "pageOrgs") return async () => Promise.reject(new Error(raw));
           const v = Reflect.get(target, prop, receiver) as unknown;
           return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
         },

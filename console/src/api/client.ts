@@ -58,3 +58,18 @@ export function ok<D>(pending: Promise<Outcome<D>>): Promise<D> {
 export function okAs<T>(pending: Promise<Outcome<unknown>>): Promise<T> {
   return settle(pending) as Promise<T>;
 }
+
+/**
+ * Every row of a paginated list (pages of 500, following next_cursor to the last page). For pages
+ * that still show whole lists; large lists page in the UI instead.
+ */
+export async function allPages<R>(key: string, fetchPage: (query: { limit: string; cursor?: string }) => Promise<Outcome<unknown>>): Promise<R[]> {
+  const rows: R[] = [];
+  let cursor: string | undefined;
+  do {
+    const body = (await settle(fetchPage({ limit: "500", ...(cursor ? { cursor } : {}) }))) as Record<string, unknown> & { next_cursor?: string | null };
+    rows.push(...((body[key] as R[] | undefined) ?? []));
+    cursor = body.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  return rows;
+}

@@ -9,3 +9,8 @@ export type SessionInfo = Json<"/api/session", "get">;
 /** GET /api/audit: one page of the audit trail. */
 type AuditPage = Json<"/api/audit", "get">;
 export type AuditEntry = AuditPage["entries"][number];
+
+/** GET /api/connections: one page of connection rows. */
+export type ConnectionRow = Json<"/api/connections", "get">["connections"][number];
+/** GET /api/console/integrations/{name}/organizations rows (the Mappings tab). */
+export type IntegrationOrgRow = Json<"/api/console/integrations/{name}/organizations", "get">["organizations"][number];

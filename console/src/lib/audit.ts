@@ -43,9 +43,12 @@ export function actionTone(action: string): "warn" | "muted" | "ok" | "info" {
   return "ok";
 }
 
+/** Audit entries per page. */
+export const AUDIT_PAGE = 50;
+
 /** The query for GET /api/audit from the filter fields (empty fields left out). */
 export function auditQuery(f: { integration: string; org: string; action: string; since: string }, cursor: string | null): Record<string, string> {
-  const q: Record<string, string> = { limit: "50" };
+  const q: Record<string, string> = { limit: String(AUDIT_PAGE) };
   for (const [k, v] of Object.entries(f)) if (v.trim() !== "") q[k] = v.trim();
   if (cursor) q.cursor = cursor;
   return q;

@@ -1,4 +1,4 @@
-/** Small formatting and routing helpers (pure). */
+/** Small formatting helpers (pure). */
 import type { Connection } from "../api/types.js";
 
 export const enc = encodeURIComponent;
@@ -30,31 +30,4 @@ export function connectionBadge(c: Pick<Connection, "state" | "expires_at" | "la
   if (c.state === "refreshing") return { tone: "info", text: "refreshing…" };
   if (c.expires_at !== null && Date.parse(c.expires_at) - now < 15 * 60_000) return { tone: "info", text: `expires ${relTime(c.expires_at, now)}` };
   return { tone: "ok", text: "connected" };
-}
-
-export type Route =
-  | { page: "integrations" }
-  | { page: "integration"; name: string }
-  | { page: "orgs" }
-  | { page: "org"; slug: string }
-  | { page: "events"; query: URLSearchParams }
-  | { page: "audit"; query: URLSearchParams }
-  | { page: "keys" };
-
-/** `#/integrations/HaloPSA` → the page to show (API keys only for platform admins; anything else → integrations). */
-export function parseRoute(hash: string, platform: boolean): Route {
-  const [path, query = ""] = hash.replace(/^#/, "").split("?");
-  let parts: string[];
-  try {
-    parts = (path ?? "").split("/").filter(Boolean).map(decodeURIComponent);
-  } catch {
-    return { page: "integrations" };
-  }
-  if (parts[0] === "integrations" && parts[1]) return { page: "integration", name: parts[1] };
-  if (parts[0] === "orgs" && parts[1]) return { page: "org", slug: parts[1] };
-  if (parts[0] === "orgs") return { page: "orgs" };
-  if (parts[0] === "events") return { page: "events", query: new URLSearchParams(query) };
-  if (parts[0] === "audit") return { page: "audit", query: new URLSearchParams(query) };
-  if (parts[0] === "keys" && platform) return { page: "keys" };
-  return { page: "integrations" };
 }

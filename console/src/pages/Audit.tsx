@@ -1,8 +1,9 @@
-/** The audit trail: who changed or read what (names only, never values), filtered, newest first, paged. */
-import { useEffect, useState } from "react";
-import { type AuditEntry, client, ok, toApiError, type ApiError } from "../api";
-import { actionTone, actorLabel, AUDIT_ACTIONS, auditQuery } from "../lib/audit";
+/** The audit trail: who changed or read what (names only, never values), filtered, newest first, one page of 50 at a time. */
+import { useState } from "react";
+import { type AuditEntry, client, ok } from "../api";
+import { actionTone, actorLabel, AUDIT_ACTIONS, AUDIT_PAGE, auditQuery } from "../lib/audit";
 import { when } from "../lib/format";
+import { Pager, usePaged } from "../paged";
 import { FormError, TableHead, TextField } from "../ui";
 
 type Filter = { integration: string; org: string; action: string; since: string };
@@ -11,28 +12,11 @@ export function AuditPage(props: { query: URLSearchParams; platform: boolean }) 
   const init = (k: keyof Filter) => props.query.get(k) ?? "";
   const [form, setForm] = useState<Filter>({ integration: init("integration"), org: init("org"), action: init("action"), since: init("since") });
   const [applied, setApplied] = useState<Filter>(form);
-  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const load = async (cursor: string | null) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const page = await ok(client.GET("/api/audit", { params: { query: auditQuery(applied, cursor) } }));
-      setEntries((prev) => (cursor && prev ? [...prev, ...page.entries] : page.entries));
-      setNext(page.next_cursor);
-    } catch (err) {
-      setError(toApiError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  useEffect(() => {
-    void load(null);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [applied.integration, applied.org, applied.action, applied.since]);
+  const paged = usePaged<AuditEntry>(JSON.stringify(applied), async (cursor) => {
+    const page = await ok(client.GET("/api/audit", { params: { query: auditQuery(applied, cursor) } }));
+    return { rows: page.entries, next_cursor: page.next_cursor, total: null };
+  });
+  const entries = paged.page?.rows ?? null;
 
   const set = (k: keyof Filter) => (v: string) => setForm((f) => ({ ...f, [k]: v }));
   return (
@@ -62,7 +46,7 @@ export function AuditPage(props: { query: URLSearchParams; platform: boolean }) 
           Filter
         </button>
       </form>
-      <FormError error={error} />
+      <FormError error={paged.error} />
       <div className="table-wrap">
         <table aria-label="Audit entries">
           <TableHead columns={["When", "Action", "Actor", "Integration", "Organization", "Keys", "Request"]} />
@@ -94,11 +78,7 @@ export function AuditPage(props: { query: URLSearchParams; platform: boolean }) 
           </tbody>
         </table>
       </div>
-      {next && (
-        <button type="button" disabled={busy} onClick={() => void load(next)}>
-          Load older entries
-        </button>
-      )}
+      <Pager paged={paged} label="Audit" pageSize={AUDIT_PAGE} />
     </section>
   );
 }

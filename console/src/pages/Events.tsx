@@ -1,8 +1,10 @@
-/** OAuth events, filtered by integration, organization and type. */
+/** OAuth events, filtered by integration, organization and type, oldest first (as the API answers), 100 per page. */
 import { useState } from "react";
 import { client, type EventRow, okAs } from "../api";
 import { when } from "../lib/format";
-import { FormError, TableHead, TextField, useLoad } from "../ui";
+import { PAGE_SIZE } from "../lib/paging";
+import { Pager, usePaged } from "../paged";
+import { FormError, TableHead, TextField } from "../ui";
 
 const EVENT_TYPES = ["connected", "refreshed_after_failure", "refresh_failed", "needs_reauth", "disconnected"];
 
@@ -11,11 +13,13 @@ export function EventsPage(props: { query: URLSearchParams }) {
   const [org, setOrg] = useState(props.query.get("org") ?? "");
   const [type, setType] = useState(props.query.get("type") ?? "");
   const [applied, setApplied] = useState({ integration, org, type });
-  const { data, error } = useLoad(() => {
-    const query = { limit: "1000", ...(applied.integration ? { integration: applied.integration } : {}), ...(applied.org ? { org: applied.org } : {}), ...(applied.type ? { type: applied.type } : {}) };
-    return okAs<{ events: EventRow[] }>(client.GET("/api/events", { params: { query } }));
-  }, [applied.integration, applied.org, applied.type]);
-  const events = [...(data?.events ?? [])].reverse();
+  const paged = usePaged<EventRow>(JSON.stringify(applied), async (cursor) => {
+    const query = { limit: String(PAGE_SIZE), ...(applied.integration ? { integration: applied.integration } : {}), ...(applied.org ? { org: applied.org } : {}), ...(applied.type ? { type: applied.type } : {}), ...(cursor ? { cursor } : {}) };
+    const res = await okAs<{ events: EventRow[]; next_cursor?: string | null }>(client.GET("/api/events", { params: { query } }));
+    return { rows: res.events, next_cursor: res.next_cursor ?? null, total: null };
+  });
+  const data = paged.page;
+  const events = paged.page?.rows ?? [];
   return (
     <section>
       <h1>Events</h1>
@@ -41,7 +45,7 @@ export function EventsPage(props: { query: URLSearchParams }) {
           Filter
         </button>
       </form>
-      <FormError error={error} />
+      <FormError error={paged.error} />
       <div className="table-wrap">
         <table>
           <TableHead columns={["When", "Type", "Integration", "Organization", "Details"]} />
@@ -69,6 +73,7 @@ export function EventsPage(props: { query: URLSearchParams }) {
           </tbody>
         </table>
       </div>
+      <Pager paged={paged} label="Events" />
     </section>
   );
 }

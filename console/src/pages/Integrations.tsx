@@ -1,13 +1,14 @@
 /** Integrations: search, overview per integration (keys, OAuth flow, mapped / connected / re-auth orgs), create, delete. */
 import { useState } from "react";
-import { client, type IntegrationOverview as Overview, ok, okAs, type SessionInfo } from "../api";
+import { allPages, client, type IntegrationOverview as Overview, ok, type SessionInfo } from "../api";
 import { enc } from "../lib/format";
+import { integrationHref } from "../lib/routes";
 import { CreateIntegration } from "../panels/CreateIntegration";
 import { ConfirmDialog, FormError, TableHead, useLoad } from "../ui";
 
 export function IntegrationsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
-  const { data, error, reload } = useLoad(() => okAs<{ integrations: Overview[] }>(client.GET("/api/console/integrations")), []);
+  const { data, error, reload } = useLoad(async () => ({ integrations: await allPages<Overview>("integrations", (query) => client.GET("/api/console/integrations", { params: { query } })) }), []);
   const [q, setQ] = useState("");
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Overview | null>(null);
@@ -73,7 +74,7 @@ export function IntegrationsPage(props: { session: SessionInfo }) {
           onClose={() => setCreating(false)}
           onCreated={(name) => {
             setCreating(false);
-            window.location.hash = `#/integrations/${enc(name)}`;
+            window.location.hash = integrationHref(name, "schema"); // a new integration starts with its schema
           }}
         />
       )}

@@ -1,13 +1,13 @@
 /** API keys (platform admins): create (shown once), list with last use, revoke. */
 import { useState } from "react";
-import { type ApiError, client, type KeyRow, ok, okAs, toApiError } from "../api";
+import { allPages, type ApiError, client, type KeyRow, ok, okAs, toApiError } from "../api";
 import { when } from "../lib/format";
 import { ConfirmDialog, CopyButton, FieldError, FormError, TableHead, TextField, useLoad } from "../ui";
 
 type KeyRole = "platform_admin" | "org_admin" | "workflow";
 
 export function KeysPage() {
-  const { data, error, reload } = useLoad(() => okAs<{ api_keys: KeyRow[] }>(client.GET("/api/keys")), []);
+  const { data, error, reload } = useLoad(async () => ({ api_keys: await allPages<KeyRow>("api_keys", (query) => client.GET("/api/keys", { params: { query } })) }), []);
   const [role, setRole] = useState("org_admin");
   const [org, setOrg] = useState("");
   const [name, setName] = useState("");

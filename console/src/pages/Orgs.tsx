@@ -1,12 +1,22 @@
-/** Organizations: list, create, rename. */
+/** Organizations: server-side search, one page of ≤ 100 at a time, create, rename. */
 import { useState } from "react";
-import { type ApiError, client, ok, okAs, type Org, type SessionInfo, toApiError } from "../api";
+import { type ApiError, client, ok, type SessionInfo, toApiError } from "../api";
 import { enc, when } from "../lib/format";
-import { FieldError, FormError, TableHead, TextField, useLoad } from "../ui";
+import { PAGE_SIZE } from "../lib/paging";
+import { Pager, useDebounced, usePaged } from "../paged";
+import { FieldError, FormError, TableHead, TextField } from "../ui";
 
 export function OrgsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
-  const { data, error, reload } = useLoad(() => okAs<{ organizations: Org[] }>(client.GET("/api/organizations")), []);
+  const [q, setQ] = useState("");
+  const search = useDebounced(q);
+  const paged = usePaged(search, async (cursor) => {
+    const query = { limit: String(PAGE_SIZE), ...(search.trim() ? { q: search.trim() } : {}), ...(cursor ? { cursor } : {}) };
+    const res = await ok(client.GET("/api/organizations", { params: { query } }));
+    return { rows: res.organizations, next_cursor: res.next_cursor, total: null };
+  });
+  const reload = paged.reload;
+  const rows = paged.page?.rows ?? [];
   const [slug, setSlug] = useState("");
   const [name, setName] = useState("");
   const [createError, setCreateError] = useState<ApiError | null>(null);
@@ -16,7 +26,7 @@ export function OrgsPage(props: { session: SessionInfo }) {
   return (
     <section>
       <h1>Organizations</h1>
-      <FormError error={error} />
+      <FormError error={paged.error} />
       {platform && (
         <form
           className="inline-form"
@@ -41,11 +51,15 @@ export function OrgsPage(props: { session: SessionInfo }) {
           <FormError error={createError} fields={["slug", "org", "name"]} />
         </form>
       )}
+      <label htmlFor="org-search" className="visually-hidden">
+        Search organizations
+      </label>
+      <input id="org-search" type="search" data-testid="orgs-search" placeholder="Search organizations (slug or name)" value={q} onChange={(e) => setQ(e.target.value)} />
       <div className="table-wrap">
-        <table>
+        <table data-testid="orgs-table" data-ready={paged.page !== null && !paged.loading && search === q ? "true" : "false"}>
           <TableHead columns={["Organization", "Slug", "Created"]} actions={platform} />
           <tbody>
-            {(data?.organizations ?? []).map((o) => (
+            {rows.map((o) => (
               <tr key={o.slug}>
                 <td data-label="Organization">
                   {renaming === o.slug ? (
@@ -104,6 +118,8 @@ export function OrgsPage(props: { session: SessionInfo }) {
           </tbody>
         </table>
       </div>
+      {paged.page && rows.length === 0 && <p className="muted empty">{search ? "No organization matches." : "No organizations yet."}</p>}
+      <Pager paged={paged} label="Organizations" />
     </section>
   );
 }

@@ -1,19 +1,27 @@
 /** Bulk mapping dialog: paste `org,entity_id,entity_name` rows, saved in one transaction; suggestions for unlisted orgs and for pasted entities. */
 import { useState } from "react";
-import { type ApiError, client, type Integration, ok, type Org, toApiError } from "../api";
+import { allPages, type ApiError, client, type Integration, ok, type Org, toApiError } from "../api";
 import { appendLines, parseBulk } from "../lib/bulk";
-import { Dialog } from "../ui";
+import { Dialog, FormError, useLoad } from "../ui";
 import { EntitySuggestions } from "./EntitySuggestions";
 
-export function BulkDialog(props: { integration: Integration; orgs: Org[]; onClose: () => void; onDone: () => Promise<void> }) {
+/** Every organization (the suggestions match against all of them), 500 per request. */
+const loadAllOrgs = () => allPages<Org>("organizations", (query) => client.GET("/api/organizations", { params: { query } }));
+
+export function BulkDialog(props: { integration: Integration; onClose: () => void; onDone: () => Promise<void> }) {
+  const loaded = useLoad(loadAllOrgs, []);
+  const orgs = loaded.data ?? [];
   const [text, setText] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const rows = parseBulk(text);
-  const unknown = rows.filter((r) => !props.orgs.some((o) => o.slug === r.org));
-  const suggestions = props.orgs.filter((o) => !rows.some((r) => r.org === o.slug));
+  const known = new Set(orgs.map((o) => o.slug));
+  const listed = new Set(rows.map((r) => r.org));
+  const unknown = loaded.data ? rows.filter((r) => !known.has(r.org)) : [];
+  const suggestions = orgs.filter((o) => !listed.has(o.slug));
   const rowIndex = typeof error?.details.row === "number" ? error.details.row : null;
   return (
     <Dialog title={`Map organizations to ${props.integration.name}`} onClose={props.onClose} wide>
+      <FormError error={loaded.error} />
       <form
         onSubmit={async (e) => {
           e.preventDefault();
@@ -34,7 +42,7 @@ export function BulkDialog(props: { integration: Integration; orgs: Org[]; onClo
           {rows.length} row{rows.length === 1 ? "" : "s"}
           {unknown.length > 0 && <span className="warn"> · unknown organization{unknown.length === 1 ? "" : "s"}: {unknown.map((r) => `${r.org} (line ${r.line})`).join(", ")}</span>}
         </p>
-        <EntitySuggestions orgs={props.orgs} onAdd={(lines) => setText((t) => appendLines(t, lines))} />
+        <EntitySuggestions orgs={orgs} onAdd={(lines) => setText((t) => appendLines(t, lines))} />
         {suggestions.length > 0 && (
           <p className="help">
             Not listed yet:{" "}

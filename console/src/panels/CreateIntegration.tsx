@@ -28,7 +28,7 @@ export function CreateIntegration(props: { onClose: () => void; onCreated: (name
     }
     let live = true;
     const t = setTimeout(() => {
-      okAs<{ providers: CatalogProvider[] }>(client.GET("/api/catalog", { params: { query: { q: query } } }))
+      okAs<{ providers: CatalogProvider[] }>(client.GET("/api/catalog", { params: { query: { q: query, limit: "500" } } }))
         .then((r) => live && setResults(r.providers.slice(0, MAX_RESULTS)))
         .catch(() => live && setResults([]));
     }, 150);

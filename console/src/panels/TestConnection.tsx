@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { type ApiError, client, type Integration, okAs, type Org, type TestMethod, type TestOptions, type TestResult, toApiError } from "../api";
+import { type ApiError, client, type Integration, okAs, type TestMethod, type TestOptions, type TestResult, toApiError } from "../api";
 import { FieldError, FormError, useLoad } from "../ui";
 
 const METHODS: TestMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
@@ -25,7 +25,7 @@ function bodyValue(text: string): unknown {
  * chosen (credentials from the organization's resolved config); shows the auth used, status, duration,
  * a header subset and the first 2 KB of the body, redacted.
  */
-export function TestConnection(props: { integration: Integration; orgs: Org[] }) {
+export function TestConnection(props: { integration: Integration }) {
   const name = props.integration.name;
   const options = useLoad(() => okAs<TestOptions>(client.GET("/api/integrations/{name}/test-connection", { params: { path: { name } } })), [name]);
   const [org, setOrg] = useState("");
@@ -64,15 +64,11 @@ export function TestConnection(props: { integration: Integration; orgs: Org[] })
       >
         <div className="grid2">
           <div className="field">
-            <label htmlFor="tc-org">Organization</label>
-            <select id="tc-org" value={org} onChange={(e) => setOrg(e.target.value)}>
-              <option value="">(defaults, no organization)</option>
-              {props.orgs.map((o) => (
-                <option key={o.slug} value={o.slug}>
-                  {o.name} ({o.slug})
-                </option>
-              ))}
-            </select>
+            <label htmlFor="tc-org">Organization (slug)</label>
+            <input id="tc-org" value={org} onChange={(e) => setOrg(e.target.value.trim())} placeholder="organization slug" aria-describedby="tc-org-help" />
+            <p id="tc-org-help" className="help">
+              Empty: the integration defaults, no organization.
+            </p>
             <FieldError error={error} fields={["org"]} />
           </div>
           <div className="field">

@@ -28,7 +28,7 @@ export function registerAudit(program: Command): void {
     .option("--integration <name>", "only entries about this integration")
     .option("--action <action>", "only this action (config.write, secret.write, secret.read, mapping.write, schema.write, provider.write, oauth.connect|refresh|disconnect, key.create|revoke, import, export.with_secrets, keyring.rotate|rewrap)")
     .option("--since <time>", "entries at or after: ISO 8601 time, or a duration back from now (30m, 24h, 7d)")
-    .option("--limit <n>", "page size (default 50, max 500)")
+    .option("--limit <n>", "page size (default 100, max 500)")
     .option("--cursor <cursor>", "the next_cursor of the previous page")
     .option("--json", "machine-readable output")
     .action(async (opts: AuditOpts) => {

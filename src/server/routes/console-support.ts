@@ -15,6 +15,8 @@ import { TestConnectionBody, TestConnectionOptions, TestConnectionResult, testCo
 import { ADMIN_ROLES, actorOf, type Caller, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
 import { mappingOut } from "../views.js";
+import { PageQuery } from "../schemas.js";
+import { cutPage, pageRequest } from "../../core/page.js";
 
 const tag = "console";
 
@@ -40,27 +42,32 @@ export function consoleSupportRoutes(api: Api): void {
   // Its queued secret.read audit entries (test connection) are written before the server stops.
   api.app.addHook("onClose", () => resolver.flushAudit());
 
-  const visibleStatus = async (caller: Caller, org?: string): Promise<OAuthConnectionView[]> => {
-    const slug = isPlatform(caller) ? org : (caller.orgSlug ?? undefined);
-    const all = await getOAuthStatus(deps, slug ? { org: slug } : {});
-    return all.filter((c) => c.org !== null || isPlatform(caller));
+  /** One integration's org connections the caller may see (none without a provider). */
+  const visibleStatus = async (caller: Caller, integration: string, hasProvider: boolean): Promise<OAuthConnectionView[]> => {
+    if (!hasProvider) return [];
+    const slug = isPlatform(caller) ? undefined : (caller.orgSlug ?? undefined);
+    if (!isPlatform(caller) && slug === undefined) return [];
+    const all = await getOAuthStatus(deps, { integration, ...(slug ? { org: slug } : {}) });
+    return all.filter((c) => c.org !== null);
   };
 
   api.route({
     method: "GET",
     url: "/api/console/integrations",
-    summary: "Console overview of integrations: config keys, OAuth flow, mapped / connected / needs-re-auth counts (org-scoped keys: their own org only).",
+    summary:
+      "Console overview of integrations by name, paginated (q: name or description): config keys, OAuth flow, mapped / connected / needs-re-auth counts (org-scoped keys: their own org only).",
     tag,
     roles: ADMIN_ROLES,
     action: "read the integrations overview",
-    handler: async ({ caller }) => {
-      const integrations = await bf.store.listIntegrations();
-      const status = await visibleStatus(caller);
+    query: PageQuery,
+    handler: async ({ caller, query }) => {
+      const { limit, read } = pageRequest(query, "integrations", ["s"]);
+      const page = cutPage(await bf.store.pageIntegrations(read), limit, "integrations", (i) => [i.name]);
       const out = [];
-      for (const i of integrations) {
+      for (const i of page.rows) {
         const provider = await bf.store.getOAuthProvider(i.id);
         const mappings = await bf.store.listMappings({ integrationId: i.id, ...(isPlatform(caller) ? {} : { orgId: caller.orgId ?? "-" }) });
-        const conns = status.filter((c) => c.integration === i.name && c.org !== null);
+        const conns = await visibleStatus(caller, i.name, provider !== null);
         out.push({
           name: i.name,
           description: i.description,
@@ -72,7 +79,7 @@ export function consoleSupportRoutes(api: Api): void {
           error_orgs: conns.filter((c) => c.state === "error").length,
         });
       }
-      return { integrations: out };
+      return { integrations: out, next_cursor: page.nextCursor };
     },
   });
 

@@ -1,8 +1,8 @@
 import { toWireSchema } from "../../core/config-schema.js";
-import { createIntegration, deleteIntegration, getIntegration, listIntegrations, updateIntegration } from "../../services/integrations.js";
+import { createIntegration, deleteIntegration, getIntegration, listIntegrationsPage, updateIntegration } from "../../services/integrations.js";
 import { ADMIN_ROLES, PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
-import { ConfigValues, CreateIntegrationBody, ForceQuery, PutSchemaBody, UpdateIntegrationBody } from "../schemas.js";
+import { ConfigValues, CreateIntegrationBody, ForceQuery, PageQuery, PutSchemaBody, UpdateIntegrationBody } from "../schemas.js";
 import { changeOut, integrationOut } from "../views.js";
 
 const tag = "integrations";
@@ -13,11 +13,15 @@ export function integrationRoutes(api: Api): void {
   api.route({
     method: "GET",
     url: "/api/integrations",
-    summary: "List integrations with their schema and defaults (secrets masked).",
+    summary: "List integrations by name with their schema and defaults (secrets masked), paginated (q: name or description).",
     tag,
     roles: ADMIN_ROLES,
     action: "list integrations",
-    handler: async ({ caller }) => ({ integrations: (await listIntegrations(bf)).map((v) => integrationOut(v, caller)) }),
+    query: PageQuery,
+    handler: async ({ caller, query }) => {
+      const page = await listIntegrationsPage(bf, query);
+      return { integrations: page.rows.map((v) => integrationOut(v, caller)), next_cursor: page.nextCursor };
+    },
   });
 
   api.route({

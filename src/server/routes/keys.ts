@@ -1,8 +1,8 @@
 import { NotFoundError } from "../../core/errors.js";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../services/api-keys.js";
+import { createApiKey, listApiKeysPage, revokeApiKey } from "../../services/api-keys.js";
 import { PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
-import { CreateKeyBody } from "../schemas.js";
+import { CreateKeyBody, KeysPageOut, PageQuery } from "../schemas.js";
 import { apiKeyOut } from "../views.js";
 
 const tag = "api keys";
@@ -29,11 +29,16 @@ export function keyRoutes(api: Api): void {
   api.route({
     method: "GET",
     url: "/api/keys",
-    summary: "List API keys (never the keys themselves).",
+    summary: "List API keys, oldest first, paginated (q: name or prefix); never the keys themselves.",
     tag,
     roles: PLATFORM_ONLY,
     action: "list API keys",
-    handler: async () => ({ api_keys: (await listApiKeys(bf)).map(apiKeyOut) }),
+    query: PageQuery,
+    response: KeysPageOut,
+    handler: async ({ query }) => {
+      const page = await listApiKeysPage(bf, query);
+      return { api_keys: page.rows.map(apiKeyOut), next_cursor: page.nextCursor };
+    },
   });
 
   api.route({

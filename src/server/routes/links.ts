@@ -1,10 +1,10 @@
 import { BifrostError, ValidationError } from "../../core/errors.js";
 import { redactText } from "../../crypto/redact.js";
-import { createConnectLink, describeConnectLink, listConnectLinks, revokeConnectLink, useConnectLink, withOAuth } from "../../oauth/service.js";
+import { createConnectLink, describeConnectLink, pageConnectLinks, revokeConnectLink, useConnectLink, withOAuth } from "../../oauth/service.js";
 import { ADMIN_ROLES, isPlatform } from "../auth.js";
 import { redirectToProvider, sendConnectPage } from "../connect-page.js";
 import type { Api } from "../route.js";
-import { ConnectLinkBody, OAuthOrgQuery } from "../schemas.js";
+import { ConnectLinkBody, OAuthLinksQuery } from "../schemas.js";
 import { connectLinkOut } from "../views.js";
 import { connectionOrg } from "./oauth.js";
 
@@ -39,14 +39,15 @@ export function linkRoutes(api: Api): void {
   api.route({
     method: "GET",
     url: "/api/integrations/:name/oauth/links",
-    summary: "Connect links of the integration, newest first (status active / used / expired / revoked; never the token). Org-scoped keys see only their org's.",
+    summary: "Connect links of the integration, newest first, paginated (status active / used / expired / revoked; never the token). Org-scoped keys see only their org's.",
     tag,
     roles: ADMIN_ROLES,
     action: "read connect links",
-    query: OAuthOrgQuery,
+    query: OAuthLinksQuery,
     handler: async ({ caller, params, query }) => {
       const org = connectionOrg(caller, query.org);
-      return { links: (await listConnectLinks(deps, { integration: params.name as string, org })).map(connectLinkOut) };
+      const page = await pageConnectLinks(deps, { integration: params.name as string, org, limit: query.limit, cursor: query.cursor });
+      return { links: page.rows.map(connectLinkOut), next_cursor: page.nextCursor };
     },
   });
 

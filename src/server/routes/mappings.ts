@@ -3,10 +3,10 @@ import type { ApiKeyRole, ConfigValue } from "../../core/types.js";
 import { requireIntegration } from "../../kernel/lookup.js";
 import { auditContext, withAuditContext } from "../../kernel/audit.js";
 import { EXECUTION_HEADER } from "../../host/remote-resolver.js";
-import { getMapping, getStoredConfig, listMappings, removeMapping, setConfig, setMapping } from "../../services/mappings.js";
+import { getMapping, getStoredConfig, listMappingsPage, removeMapping, setConfig, setMapping } from "../../services/mappings.js";
 import { ADMIN_ROLES, actorOf, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
-import { ConfigValues, PutMappingBody, ResolvedQuery } from "../schemas.js";
+import { ConfigValues, PageQuery, PutMappingBody, ResolvedQuery } from "../schemas.js";
 import { changeOut, mappingOut, resolvedOAuthOut, resolvedOut, resolvedSchemaOut } from "../views.js";
 
 const WORKFLOW_READERS: readonly ApiKeyRole[] = ["platform_admin", "workflow"];
@@ -26,13 +26,14 @@ export function mappingRoutes(api: Api): void {
   api.route({
     method: "GET",
     url: "/api/integrations/:name/mappings",
-    summary: "List the integration's mappings (org-scoped keys see only their own org's).",
+    summary: "List the integration's mappings by org slug, paginated (q: org slug or name, entity id or name). Org-scoped keys see only their own org's.",
     tag,
     roles: ADMIN_ROLES,
     action: "list mappings",
-    handler: async ({ caller, params }) => {
-      const all = await listMappings(bf, params.name as string, isPlatform(caller) ? undefined : (caller.orgId as string));
-      return { mappings: all.map(mappingOut) };
+    query: PageQuery,
+    handler: async ({ caller, params, query }) => {
+      const page = await listMappingsPage(bf, params.name as string, query, isPlatform(caller) ? undefined : (caller.orgId ?? "-"));
+      return { mappings: page.rows.map(mappingOut), next_cursor: page.nextCursor };
     },
   });
 

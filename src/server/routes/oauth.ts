@@ -5,8 +5,8 @@ import {
   completeAuthorization,
   disconnect,
   getOAuthProvider,
-  getOAuthStatus,
-  listOAuthEvents,
+  pageOAuthEvents,
+  pageOAuthStatus,
   refreshConnection,
   removeOAuthProvider,
   setOAuthProvider,
@@ -16,7 +16,7 @@ import { requireIntegration } from "../../kernel/lookup.js";
 import { ADMIN_ROLES, type Caller, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
 import { sendCallbackPage } from "../callback-page.js";
 import type { Api } from "../route.js";
-import { EventsQuery, OAuthCallbackQuery, OAuthOrgBody, OAuthOrgQuery, OAuthProviderBody, OAuthStatusQuery } from "../schemas.js";
+import { EventsQuery, OAuthCallbackQuery, OAuthOrgBody, OAuthOrgPageQuery, OAuthOrgQuery, OAuthProviderBody, OAuthStatusPageQuery } from "../schemas.js";
 import { oauthConnectionOut, oauthEventOut } from "../views.js";
 
 const tag = "oauth";
@@ -143,30 +143,32 @@ export function oauthRoutes(api: Api): void {
   api.route({
     method: "GET",
     url: "/api/integrations/:name/oauth/status",
-    summary: "Connection health per mapping (state, expires_at, last_refresh_at, last_error, has_refresh_token); never a token. Org-scoped keys see only their org.",
+    summary:
+      "Connection health per mapping (state, expires_at, last_refresh_at, last_error, has_refresh_token), by org slug, paginated (q: org slug or entity id); never a token. Org-scoped keys see only their org. Every organization, mapped or not: GET /api/connections.",
     tag,
     roles: ADMIN_ROLES,
     action: "read OAuth connections",
-    query: OAuthOrgQuery,
+    query: OAuthOrgPageQuery,
     handler: async ({ caller, params, query }) => {
       const org = connectionOrg(caller, query.org);
-      const rows = await getOAuthStatus(deps, { integration: params.name as string, ...(org ? { org } : {}) });
-      return { connections: rows.map(oauthConnectionOut) };
+      const page = await pageOAuthStatus(deps, { integration: params.name as string, ...(org ? { org } : {}) }, query);
+      return { connections: page.rows.map(oauthConnectionOut), next_cursor: page.nextCursor };
     },
   });
 
   api.route({
     method: "GET",
     url: "/api/oauth/status",
-    summary: "Connection health of every integration with an OAuth provider. Org-scoped keys see only their org's connections.",
+    summary:
+      "Connection health of every integration with an OAuth provider (mapped organizations and the integration level), by integration then org slug, paginated (q: integration, org slug or entity id). Org-scoped keys see only their org's connections.",
     tag,
     roles: ADMIN_ROLES,
     action: "read OAuth connections",
-    query: OAuthStatusQuery,
+    query: OAuthStatusPageQuery,
     handler: async ({ caller, query }) => {
       const org = isPlatform(caller) ? (query.org ?? null) : connectionOrg(caller, query.org);
-      const rows = await getOAuthStatus(deps, { ...(query.integration ? { integration: query.integration } : {}), ...(org ? { org } : {}) });
-      return { connections: rows.map(oauthConnectionOut) };
+      const page = await pageOAuthStatus(deps, { ...(query.integration ? { integration: query.integration } : {}), ...(org ? { org } : {}) }, query);
+      return { connections: page.rows.map(oauthConnectionOut), next_cursor: page.nextCursor };
     },
   });
 
@@ -205,22 +207,24 @@ export function oauthRoutes(api: Api): void {
   api.route({
     method: "GET",
     url: "/api/events",
-    summary: "OAuth events (connected, refreshed, refresh_failed, needs_reauth, disconnected), oldest first. Org-scoped keys see only their org's events.",
+    summary:
+      "OAuth events (connected, refreshed, refresh_failed, needs_reauth, disconnected, link.*), oldest first, paginated (cursor; `after` still narrows by time; q: event type). Org-scoped keys see only their org's events.",
     tag: "events",
     roles: ADMIN_ROLES,
     action: "read events",
     query: EventsQuery,
     handler: async ({ caller, query }) => {
       const org = isPlatform(caller) ? query.org : (connectionOrg(caller, query.org) ?? undefined);
-      const limit = query.limit === undefined ? undefined : Math.max(1, Number(query.limit));
-      const events = await listOAuthEvents(deps, {
+      const page = await pageOAuthEvents(deps, {
         ...(query.integration ? { integration: query.integration } : {}),
         ...(org ? { org } : {}),
         ...(query.type ? { type: query.type } : {}),
         ...(query.after ? { after: query.after } : {}),
-        ...(limit !== undefined ? { limit } : {}),
+        limit: query.limit,
+        cursor: query.cursor,
+        q: query.q,
       });
-      return { events: events.map(oauthEventOut) };
+      return { events: page.events.map(oauthEventOut), next_cursor: page.nextCursor };
     },
   });
 }

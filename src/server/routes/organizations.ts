@@ -1,8 +1,8 @@
-import { createOrg, deleteOrg, updateOrg } from "../../services/organizations.js";
+import { createOrg, deleteOrg, listOrgsPage, updateOrg } from "../../services/organizations.js";
 import { requireOrg } from "../../kernel/lookup.js";
 import { ADMIN_ROLES, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
-import { CreateOrgBody, UpdateOrgBody } from "../schemas.js";
+import { CreateOrgBody, OrgsPageOut, PageQuery, UpdateOrgBody } from "../schemas.js";
 import { orgOut } from "../views.js";
 
 const tag = "organizations";
@@ -13,13 +13,16 @@ export function organizationRoutes(api: Api): void {
   api.route({
     method: "GET",
     url: "/api/organizations",
-    summary: "List organizations (org-scoped keys see only their own).",
+    summary: "List organizations by slug, paginated (q: slug or name). Org-scoped keys see only their own.",
     tag,
     roles: ADMIN_ROLES,
     action: "list organizations",
-    handler: async ({ caller }) => {
-      const orgs = await bf.store.listOrgs();
-      return { organizations: orgs.filter((o) => isPlatform(caller) || o.id === caller.orgId).map(orgOut) };
+    query: PageQuery,
+    response: OrgsPageOut,
+    handler: async ({ caller, query }) => {
+      // Fail closed: an org-scoped key without an organization is confined to an id no row has.
+      const page = await listOrgsPage(bf, query, isPlatform(caller) ? null : (caller.orgId ?? "-"));
+      return { organizations: page.rows.map(orgOut), next_cursor: page.nextCursor };
     },
   });
 

@@ -12,7 +12,8 @@ import type { ExecutionOrg } from "../../kernel/types.js";
 import { requireIntegration } from "../../kernel/lookup.js";
 import { type Caller, checkOrgAccess, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
-import { RefreshIfStaleBody, WorkflowOrgQuery } from "../schemas.js";
+import { RefreshIfStaleBody, WorkflowIntegrationsPageOut, WorkflowIntegrationsQuery } from "../schemas.js";
+import { matchesQ, pageInMemory, pageLimit } from "../../core/page.js";
 import { resolvedOAuthOut } from "../views.js";
 
 /** The same roles as `…/resolved`: org_admin is a management role and gets no plaintext credentials. */
@@ -55,16 +56,18 @@ export function workflowApiRoutes(api: Api): void {
   api.route({
     method: "GET",
     url: "/api/workflow/integrations",
-    summary: "Every integration with whether (and to which entity) the organization is mapped: what integrations.list() returns in a workflow.",
+    summary: "Every integration with whether (and to which entity) the organization is mapped: what integrations.list() returns in a workflow. By name, paginated (q: name).",
     tag,
     roles: WORKFLOW_READERS,
     action: "list integrations for workflows",
-    query: WorkflowOrgQuery,
+    query: WorkflowIntegrationsQuery,
+    response: WorkflowIntegrationsPageOut,
     handler: async ({ caller, query, reply }) => {
       void reply.header("cache-control", "no-store");
       const org = await orgFor(caller, query.org);
-      const items = await bf.resolver.list(org);
-      return { org: org?.slug ?? null, integrations: items.map((i) => ({ name: i.name, mapped: i.mapped, entity_id: i.entityId, entity_name: i.entityName })) };
+      const items = (await bf.resolver.list(org)).filter((i) => matchesQ(query.q, i.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const page = pageInMemory(items, { limit: pageLimit(query.limit), cursor: query.cursor, kind: "workflow-integrations", key: (i) => i.name });
+      return { org: org?.slug ?? null, integrations: page.rows.map((i) => ({ name: i.name, mapped: i.mapped, entity_id: i.entityId, entity_name: i.entityName })), next_cursor: page.nextCursor };
     },
   });
 

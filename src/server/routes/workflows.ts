@@ -2,7 +2,8 @@ import { NotFoundError, ValidationError } from "../../core/errors.js";
 import type { WorkflowRunner } from "../../host/workflow-pool.js";
 import { ALL_ROLES, checkOrgAccess, isPlatform, orgNotFound } from "../auth.js";
 import type { Api } from "../route.js";
-import { RunWorkflowBody } from "../schemas.js";
+import { PageQuery, RunWorkflowBody, WorkflowsPageOut } from "../schemas.js";
+import { matchesQ, pageInMemory, pageLimit } from "../../core/page.js";
 import { logOutput, type WorkflowRegistry } from "../workflows.js";
 
 const tag = "workflows";
@@ -13,11 +14,17 @@ export function workflowRoutes(api: Api, workflows: WorkflowRegistry, runner: Wo
   api.route({
     method: "GET",
     url: "/api/workflows",
-    summary: "Names of the workflows this server can run.",
+    summary: "Names of the workflows this server can run, sorted, paginated (q: name).",
     tag,
     roles: ALL_ROLES,
     action: "list workflows",
-    handler: async () => ({ workflows: [...workflows.keys()].sort() }),
+    query: PageQuery,
+    response: WorkflowsPageOut,
+    handler: async ({ query }) => {
+      const names = [...workflows.keys()].filter((n) => matchesQ(query.q, n)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const page = pageInMemory(names, { limit: pageLimit(query.limit), cursor: query.cursor, kind: "workflows", key: (n) => n });
+      return { workflows: page.rows, next_cursor: page.nextCursor };
+    },
   });
 
   api.route({

@@ -53,6 +53,8 @@ export class PostgresDialect implements Dialect {
   }
 
   readonly claimRows = sql`FOR UPDATE SKIP LOCKED`;
+  /** Byte (code point) order whatever the database's collation, so keyset pages agree with SQLite. */
+  readonly byteOrder = sql`COLLATE "C"`;
 
   writeTransaction<T>(root: Kysely<Database>, fn: (db: Executor) => Promise<T>): Promise<T> {
     return root.transaction().execute(fn);

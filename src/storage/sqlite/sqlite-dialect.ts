@@ -105,6 +105,8 @@ export class SqliteDialect implements Dialect {
   }
 
   readonly claimRows = sql``;
+  /** SQLite compares text by bytes (BINARY) already. */
+  readonly byteOrder = sql``;
 
   /** Every SQLite transaction here begins immediately (busy.ts), so a batch holds the write lock from its first read. */
   writeTransaction<T>(root: Kysely<Database>, fn: (db: Executor) => Promise<T>): Promise<T> {

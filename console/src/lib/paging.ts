@@ -1,0 +1,37 @@
+/**
+ * Cursor paging for the console's tables (pure): the cursors of the pages visited so far, so
+ * "Previous" goes back without the server knowing about backward cursors. Rows per page stay ≤ 100.
+ */
+
+/** Rows per page in every paged table (the contract: no page renders more than 100 rows). */
+export const PAGE_SIZE = 100;
+
+export interface Paging {
+  /** The cursor that loaded each visited page (null = the first). */
+  cursors: Array<string | null>;
+  /** The page shown (index into `cursors`). */
+  index: number;
+}
+
+export const FIRST_PAGE: Paging = { cursors: [null], index: 0 };
+
+export function currentCursor(p: Paging): string | null {
+  return p.cursors[p.index] ?? null;
+}
+
+/** The next page, loaded with the `next_cursor` of the page shown. */
+export function nextPage(p: Paging, nextCursor: string): Paging {
+  return { cursors: [...p.cursors.slice(0, p.index + 1), nextCursor], index: p.index + 1 };
+}
+
+export function previousPage(p: Paging): Paging {
+  return { cursors: p.cursors, index: Math.max(0, p.index - 1) };
+}
+
+/** "101–200 of 1,000" (the rows shown on this page, of the total the server counted). */
+export function rangeLabel(p: Paging, shown: number, total: number | null, pageSize = PAGE_SIZE): string {
+  const from = p.index * pageSize + (shown ? 1 : 0);
+  const to = p.index * pageSize + shown;
+  const of = total === null ? "" : ` of ${total.toLocaleString("en-US")}`;
+  return `${from.toLocaleString("en-US")}–${to.toLocaleString("en-US")}${of}`;
+}

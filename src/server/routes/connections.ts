@@ -1,0 +1,72 @@
+/**
+ * `GET /api/connections` (every OAuth connection, mapped or not, filtered, sorted and paged in the
+ * database) and `GET /api/console/integrations/:name/organizations` (one integration's organizations
+ * for the console's Mappings tab). Org admins see their own organization's rows only.
+ */
+import { ForbiddenError } from "../../core/errors.js";
+import { listConnections, listIntegrationOrganizations } from "../../services/connections.js";
+import { ADMIN_ROLES, type Caller, checkOrgAccess, isPlatform } from "../auth.js";
+import type { Api } from "../route.js";
+import { ConnectionsPageOut, ConnectionsQuery, IntegrationOrgsPageOut, IntegrationOrgsQuery } from "../schemas.js";
+
+/** The organization an org-scoped caller is confined to; null for platform admins. Fails closed. */
+function scopeOf(caller: Caller, what: string): string | null {
+  if (isPlatform(caller)) return null;
+  if (caller.orgId === null) throw new ForbiddenError(`This key is bound to no organization, so it may read no ${what}.`);
+  return caller.orgId;
+}
+
+export function connectionRoutes(api: Api): void {
+  const bf = api.bifrost;
+
+  api.route({
+    method: "GET",
+    url: "/api/connections",
+    summary:
+      "Every OAuth connection: for each integration with a provider, one row per organization (mapped or not) and the integration-level row; filtered, sorted and paginated. Org admins see their own organization's rows only. Never a token.",
+    tag: "oauth",
+    roles: ADMIN_ROLES,
+    action: "list connections",
+    query: ConnectionsQuery,
+    response: ConnectionsPageOut,
+    handler: async ({ caller, query }) => {
+      if (query.org !== undefined) checkOrgAccess(caller, query.org);
+      const scope = scopeOf(caller, "connections");
+      return listConnections(
+        bf,
+        {
+          limit: query.limit,
+          cursor: query.cursor,
+          q: query.q,
+          state: query.state,
+          integration: query.integration,
+          org: query.org,
+          expiringWithinDays: query.expiring_within_days,
+          unmapped: query.unmapped === "true",
+          sort: query.sort,
+          order: query.order,
+        },
+        scope,
+      );
+    },
+  });
+
+  api.route({
+    method: "GET",
+    url: "/api/console/integrations/:name/organizations",
+    summary:
+      "One integration's organizations (mapped or not), by slug: mapping, override count and connection state (null without an OAuth provider); paginated. Org admins see their own organization only.",
+    tag: "console",
+    roles: ADMIN_ROLES,
+    action: "read an integration's organizations",
+    query: IntegrationOrgsQuery,
+    response: IntegrationOrgsPageOut,
+    handler: async ({ caller, params, query }) =>
+      listIntegrationOrganizations(
+        bf,
+        params.name as string,
+        { limit: query.limit, cursor: query.cursor, q: query.q, state: query.state, unmapped: query.unmapped === "true" },
+        scopeOf(caller, "organizations"),
+      ),
+  });
+}
