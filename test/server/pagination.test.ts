@@ -157,12 +157,12 @@ for (const backend of BACKENDS) {
     });
 
     it("OAuth status pages walk every mapped connection once; catalog and workflows page too", async () => {
-      const status = await walk("/api/oauth/status", "connections", { limit: "37" });
+      const status = await walk("/api/oauth/status", "connections", { limit: "200" });
       const mappedHalo = seed.connections.filter((c) => c.integration === "Halo" && c.mapped).length;
       // Mapped Halo orgs plus the two integration-level rows (Ninja has no mappings).
       expect(status.length).toBe(mappedHalo + 2);
       expect(new Set(status.map((c) => `${String(c.integration)}/${String(c.org)}`)).size).toBe(status.length);
-      const one = await walk("/api/integrations/Halo/oauth/status", "connections", { limit: "37" });
+      const one = await walk("/api/integrations/Halo/oauth/status", "connections", { limit: "200" });
       expect(one.length).toBe(mappedHalo + 1);
       expect((await walk("/api/oauth/status", "connections", { limit: "37" }, keys.ownAdmin)).map((c) => c.org)).toEqual([own.slug]);
 
