@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { resolve as resolvePath } from "node:path";
+import { dirname, join, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { importEsm } from "../core/esm-import.js";
 import { cliBundleDir } from "../core/package-info.js";
@@ -23,6 +23,7 @@ function sdkEntries(): SdkEntries {
   const bundleDir = cliBundleDir();
   const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: Record<string, unknown> };
   const out: Record<string, string> = {};
+  const root = dirname(pkgFile);
   for (const sub of Object.keys(pkg.exports ?? {})) {
     if (sub.includes("*")) continue;
     const bundled = bundleDir === null ? undefined : BUNDLE_ENTRIES[sub];
@@ -36,7 +37,7 @@ function sdkEntries(): SdkEntries {
       // not built (dist missing): the build reports an import of it as not an entry
     }
   }
-  return out;
+  return { entries: out, dirs: [join(root, "src"), join(root, "dist")] };
 }
 
 const modules = new Map<string, Promise<string>>();

@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { homedir, tmpdir } from "node:os";
-import { dirname, extname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Plugin, PluginBuild } from "esbuild";
 import { importEsm } from "../core/esm-import.js";
@@ -27,8 +27,13 @@ import { importEsm } from "../core/esm-import.js";
 /** Bumped when the output's form changes: entries written before are then rebuilt. */
 const FORMAT = 1;
 
-/** package.json "exports" subpath ("." , "./client", …) → file URL of the SDK file the importing thread uses. */
-export type SdkEntries = Readonly<Record<string, string>>;
+/** The SDK a workflow module imports. */
+export interface SdkEntries {
+  /** package.json "exports" subpath ("." , "./client", …) → file URL of the SDK file to import. */
+  entries: Readonly<Record<string, string>>;
+  /** The package's own folders (src/, dist/): a file there imported by path is the SDK itself, imported, never copied. */
+  dirs: readonly string[];
+}
 
 interface Manifest {
   format: number;
@@ -153,13 +158,19 @@ function workflowPlugin(sdk: SdkEntries, externals: Set<string>): Plugin {
   return {
     name: "bifrost-workflow",
     setup(build: PluginBuild) {
+      build.onResolve({ filter: /^[./]/ }, async (args) => {
+        if (args.pluginData === SKIP) return undefined;
+        const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: SKIP });
+        if (r.errors.length > 0 || r.external || r.path === "" || !sdk.dirs.some((d) => r.path.startsWith(d + sep))) return undefined;
+        return { path: byUrl(args.kind, pathToFileURL(r.path).href), external: true };
+      });
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === SKIP) return undefined;
         const spec = args.path;
         if (spec === "bifrost" || spec.startsWith("bifrost/")) {
           const sub = spec === "bifrost" ? "." : `.${spec.slice("bifrost".length)}`;
-          const url = sdk[sub];
-          if (url === undefined) return { errors: [{ text: `"${spec}" is not an entry of the bifrost package; it has: ${Object.keys(sdk).map((s) => (s === "." ? "bifrost" : `bifrost${s.slice(1)}`)).join(", ")}` }] };
+          const url = sdk.entries[sub];
+          if (url === undefined) return { errors: [{ text: `"${spec}" is not an entry of the bifrost package; it has: ${Object.keys(sdk.entries).map((s) => (s === "." ? "bifrost" : `bifrost${s.slice(1)}`)).join(", ")}` }] };
           return { path: byUrl(args.kind, url), external: true };
         }
         if (isBuiltin(spec)) return { path: spec, external: true };

@@ -53,7 +53,7 @@ describe.skipIf(!launcherCaches)("CLI code cache (Node without module.enableComp
     expect(statSync(join(cacheDir, file!)).size).not.toBe(4096);
   });
 
-  it("workflows it runs import the bundle's SDK (one execution context) and tsx still loads them", async () => {
+  it("workflows it runs import the bundle's SDK (one execution context), built from TypeScript without tsx", async () => {
     const wf = join(t.dir, "hello.ts");
     writeFileSync(wf, 'import { workflow, execution } from "bifrost";\nexport default workflow("hello", async () => ({ org: execution()?.org ?? null }));\n');
     const res = await bifrost("run", wf, "--org", "acme");
