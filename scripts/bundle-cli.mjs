@@ -42,7 +42,7 @@ const result = await build({
   stdin: {
     // The SDK entries are evaluated only when a workflow imports them, not on every command; synchronously,
     // because a workflow compiled to CommonJS require()s them and require() refuses top-level await.
-    contents: 'export { main } from "./src/cli/program.ts";\nexport { serveWorkflowThread as workflowWorker } from "./src/host/workflow-thread.ts";\nexport const sdk = () => require("./src/index.ts");\nexport const client = () => require("./src/client/index.ts");\n',
+    contents: 'export { main } from "./src/cli/program.ts";\nexport const workflowWorker = () => require("./src/host/workflow-thread.ts").serveWorkflowThread();\nexport const sdk = () => require("./src/index.ts");\nexport const client = () => require("./src/client/index.ts");\n',
     resolveDir: ".",
     sourcefile: "bundle-entry.ts",
     loader: "ts",

@@ -27,6 +27,9 @@ import type {
   StoredOAuthToken,
 } from "./store.js";
 
+/** Length of a row-bound fingerprint, `hmac-sha256:` + 16 hex digits (src/crypto/secret-box.ts isRowBoundFingerprint). */
+const ROW_BOUND_FINGERPRINT_LENGTH = "hmac-sha256:".length + 16;
+
 /**
  * The Store over Kysely, shared by every database: the same query-builder SQL on one executor (the
  * root database or a transaction). What differs between databases (transactions, resolve, locks,
@@ -318,6 +321,26 @@ export class KyselyStore implements ExecutorStore {
         ? await this.db.updateTable("config_values").set({ fingerprint }).where("id", "=", target.id).where("value", "=", target.ciphertext).where("is_secret", "=", 1).executeTakeFirst()
         : await this.db.updateTable("oauth_providers").set({ client_secret_fingerprint: fingerprint }).where("id", "=", target.id).where("client_secret", "=", target.ciphertext).executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+  async hasUnboundFingerprints(): Promise<boolean> {
+    // Row-bound fingerprints are exactly "hmac-sha256:" + 16 hex digits (isRowBoundFingerprint); anything else (the
+    // 12-digit unbound form, NULL) needs recomputing. Only this process's own code writes them, so the length decides.
+    const bound = ROW_BOUND_FINGERPRINT_LENGTH;
+    const value = await this.db
+      .selectFrom("config_values")
+      .select("id")
+      .where("is_secret", "=", 1)
+      .where((eb) => eb.or([eb("fingerprint", "is", null), eb(eb.fn<number>("length", ["fingerprint"]), "<>", bound)]))
+      .limit(1)
+      .executeTakeFirst();
+    if (value) return true;
+    const provider = await this.db
+      .selectFrom("oauth_providers")
+      .select("id")
+      .where((eb) => eb(eb.fn<number>("length", ["client_secret_fingerprint"]), "<>", bound))
+      .limit(1)
+      .executeTakeFirst();
+    return provider !== undefined;
   }
   async deleteOAuthProvider(integrationId: string): Promise<void> {
     await this.db.deleteFrom("oauth_providers").where("integration_id", "=", integrationId).execute();
