@@ -40,9 +40,10 @@ const EXTERNAL = [
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
   stdin: {
-    // The SDK entries are evaluated only when a workflow imports them, not on every command; synchronously,
-    // because a workflow compiled to CommonJS require()s them and require() refuses top-level await.
-    contents: 'export { main } from "./src/cli/program.ts";\nexport const workflowWorker = () => require("./src/host/workflow-thread.ts").serveWorkflowThread();\nexport const sdk = () => require("./src/index.ts");\nexport const client = () => require("./src/client/index.ts");\n',
+    // Every entry is evaluated on first use only: a workflow worker running this bundle never evaluates the
+    // command-line program, a command never evaluates the SDK entries or the worker. Synchronously, because
+    // CommonJS code in a workflow require()s the SDK entries and require() refuses top-level await.
+    contents: 'export const main = () => require("./src/cli/program.ts").main();\nexport const workflowWorker = () => require("./src/host/workflow-thread.ts").serveWorkflowThread();\nexport const sdk = () => require("./src/index.ts");\nexport const client = () => require("./src/client/index.ts");\n',
     resolveDir: ".",
     sourcefile: "bundle-entry.ts",
     loader: "ts",

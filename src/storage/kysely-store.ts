@@ -89,7 +89,12 @@ export class KyselyStore implements ExecutorStore {
   }
 
   async migrate(): Promise<{ applied: string[] }> {
-    const migrator = new Migrator({ db: this.db as Kysely<Database>, provider: new InCodeMigrationProvider() });
+    const provider = new InCodeMigrationProvider();
+    if (await this.#migrated(Object.keys(await provider.getMigrations()))) {
+      this.#dialect.migrated?.();
+      return { applied: [] };
+    }
+    const migrator = new Migrator({ db: this.db as Kysely<Database>, provider });
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error instanceof Error ? error : new Error(String(error));
     this.#dialect.migrated?.();
@@ -98,6 +103,22 @@ export class KyselyStore implements ExecutorStore {
 
   async close(): Promise<void> {
     await this.#dialect.close();
+  }
+
+  /**
+   * Whether exactly these migrations are recorded as applied (Kysely's own table): one query, where the
+   * Migrator would introspect every table and take its lock at every start. Anything else (no table
+   * yet, a missing or an unknown migration) leaves the decision and its errors to the Migrator.
+   */
+  async #migrated(names: readonly string[]): Promise<boolean> {
+    let rows: Array<{ name: string }>;
+    try {
+      rows = (await sql<{ name: string }>`select name from kysely_migration`.execute(this.db)).rows;
+    } catch {
+      return false;
+    }
+    const done = new Set(rows.map((r) => r.name));
+    return done.size === names.length && names.every((n) => done.has(n));
   }
 
   resolve(integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
