@@ -101,7 +101,7 @@ writeFileSync(
     "  cli = createRequire(import.meta.url)(bundle);",
     "} else {",
     '  const { requireWithCodeCache } = await import("../../bin/code-cache.js");',
-    "  cli = requireWithCodeCache(bundle);",
+    '  cli = requireWithCodeCache(bundle, "worker");',
     "}",
     "cli.workflowWorker();",
     "",

@@ -17,6 +17,9 @@ import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } fro
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import { errorFromWire, errorToWire, type FromWorker, type ResolverCall, resolvedFromWire, type ToWorker, type WireResolved } from "./workflow-wire.js";
 
+/** bin/code-cache.js: set while this thread's code cache is waiting to be written. */
+const CODE_CACHE_SAVE_NOW = Symbol.for("bifrost.codeCacheSaveNow");
+
 /** This thread's port to the host: set by serveWorkflowThread(). */
 let port: MessagePort;
 
@@ -111,6 +114,10 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
   // Let rejections left unhandled surface (reported before the result), then judge what is left.
   await new Promise((r) => setImmediate(r));
   done.clean = !faulted && pendingTimers() <= before;
+  // The CLI bundle's launcher (bin/code-cache.js) waits for this thread's exit to write its code cache,
+  // but a worker is terminated, never exits: write it now (only while there is none), with the functions
+  // one execution compiled, before the host may terminate this thread on the answer.
+  (globalThis as { [CODE_CACHE_SAVE_NOW]?: () => void })[CODE_CACHE_SAVE_NOW]?.();
   post(done);
 }
 
