@@ -11,7 +11,8 @@ if (module.enableCompileCache) {
   cli = createRequire(import.meta.url)(bundle);
 } else {
   const { requireWithCodeCache } = await import("./code-cache.js");
-  cli = requireWithCodeCache(bundle);
+  // `bifrost run` compiles other functions (the workflow runner) than the other commands: a cache of its own.
+  cli = requireWithCodeCache(bundle, process.argv[2] === "run" ? "run" : "");
 }
 const code = await cli.main();
 // Exit explicitly: a workflow may leave timers or sockets open; stdout/stderr writes to pipes and files are synchronous.

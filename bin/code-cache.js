@@ -4,8 +4,11 @@
  * compile the same 2 MB of JavaScript each time. The cache lives in the user's own cache folder
  * (`$XDG_CACHE_HOME` or `~/.cache`, `bifrost/code-cache`, mode 0700; never a shared temp folder: a
  * planted cache would be code run as this user), is keyed by Node's version and the bundle file's
- * identity (inode, size, modification time), and is written once, atomically, when the first run that
- * had none exits. Any failure to read or write it only costs speed.
+ * identity (inode, size, modification time) and a variant: `bifrost run` and the workflow workers
+ * compile other functions than the other commands, so each has its own. It is written once, atomically,
+ * when the first run that had none exits; a worker thread (terminated, so no exit handler runs) writes
+ * its own after its first execution, through the SAVE_NOW hook. Any failure to read or write it only
+ * costs speed.
  *
  * Code restored from a V8 code cache has no dynamic-import callback, so the bundle never writes
  * `import()` of its own: it asks for modules outside it through the importer installed here
@@ -23,10 +26,14 @@ function cacheDirs() {
   return [base, join(base, "bifrost"), join(base, "bifrost", "code-cache")];
 }
 
-function cacheFileFor(file) {
+/** Set while a cache is waiting to be written: `globalThis[SAVE_NOW]()` writes it now instead of at exit. */
+const SAVE_NOW = Symbol.for("bifrost.codeCacheSaveNow");
+
+function cacheFileFor(file, variant) {
   try {
     const st = statSync(file);
-    return join(cacheDirs()[2], `${process.version}-${process.arch}-${st.ino}-${st.size}-${Math.trunc(st.mtimeMs)}.bin`);
+    const suffix = variant ? `-${variant}` : "";
+    return join(cacheDirs()[2], `${process.version}-${process.arch}-${st.ino}-${st.size}-${Math.trunc(st.mtimeMs)}${suffix}.bin`);
   } catch {
     return null;
   }
@@ -50,10 +57,13 @@ function save(cacheFile, data) {
   }
 }
 
-/** `require(file)` (an absolute path to a CommonJS file), compiled with the cached code when there is one. */
-export function requireWithCodeCache(file) {
+/**
+ * `require(file)` (an absolute path to a CommonJS file), compiled with the cached code when there is one.
+ * `variant` (letters only): a separate cache for a run that uses other parts of the file.
+ */
+export function requireWithCodeCache(file, variant = "") {
   globalThis[Symbol.for("bifrost.hostImport")] = (specifier) => import(specifier);
-  const cacheFile = cacheFileFor(file);
+  const cacheFile = cacheFileFor(file, /^[a-z]+$/.test(variant) ? variant : "");
   let cached;
   if (cacheFile) {
     try {
@@ -73,7 +83,15 @@ export function requireWithCodeCache(file) {
     });
     if (cacheFile && (!cached || script.cachedDataRejected)) {
       // After the command ran: the cache then also holds the functions it compiled lazily.
-      process.once("exit", () => save(cacheFile, script.createCachedData()));
+      let saved = false;
+      const saveOnce = () => {
+        if (saved) return;
+        saved = true;
+        delete globalThis[SAVE_NOW];
+        save(cacheFile, script.createCachedData());
+      };
+      globalThis[SAVE_NOW] = saveOnce;
+      process.once("exit", saveOnce);
     }
     const wrapper = script.runInThisContext({ displayErrors: true });
     return wrapper.call(this.exports, this.exports, createRequire(filename), this, filename, dirname(filename));

@@ -5,10 +5,11 @@ import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js"
 import { IntegrationConfig } from "../runtime/config-map.js";
 import type { CredentialLevel, ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
 import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
-import { type ResolvedCredentials, resolveConnection } from "../oauth/credentials.js";
+import type { ResolvedCredentials } from "../oauth/credentials.js";
 import { makeResolved } from "../runtime/resolved.js";
 import { clientFetch } from "./client-fetch.js";
-import { type OAuthDeps, refreshConnection, withOAuth } from "../oauth/service.js";
+import type { OAuthDeps } from "../oauth/service.js";
+import { resolveOptions } from "../oauth/options.js";
 import { OAuthNotConnectedError } from "../oauth/errors.js";
 import type { RefreshDeps } from "../oauth/refresh.js";
 import type { CacheTable } from "../cache/change-feed.js";
@@ -121,7 +122,9 @@ export class StoreResolver implements IntegrationResolver {
     this.#store = store;
     this.#box = box;
     this.#audit = new AuditBuffer({ store, clock: opts.clock ?? systemClock });
-    this.#oauth = withOAuth({ store, box, clock: opts.clock ?? systemClock, ...(opts.oauth ? { oauth: opts.oauth } : {}) });
+    // What withOAuth() (oauth/service.ts) builds, without loading the OAuth client: the token and refresh
+    // code (oauth4webapi, undici) is imported when an integration with OAuth is resolved or refreshed.
+    this.#oauth = { store, box, clock: opts.clock ?? systemClock, oauth: { ...resolveOptions(opts.oauth), ...(opts.oauth?.hooks ? { hooks: opts.oauth.hooks } : {}) } };
     this.#resolved = store.changes?.table<ResolvedIntegration>("resolved") ?? null;
     this.#orgs = store.changes?.table<ExecutionOrg>("orgs-by-slug") ?? null;
   }
@@ -172,7 +175,7 @@ export class StoreResolver implements IntegrationResolver {
     const cache = this.#resolved;
     const rows = await this.#store.resolve(name, org?.id ?? null);
     if (!rows) return null;
-    const creds = rows.hasOAuth ? await resolveConnection(this.#oauth, rows, org) : undefined;
+    const creds = rows.hasOAuth ? await (await import("../oauth/credentials.js")).resolveConnection(this.#oauth, rows, org) : undefined;
     const built = buildResolved(this.#box, rows, org, null, creds);
     this.#reads.set(built, { id: rows.integration.id, name: rows.integration.name });
     // Integrations with OAuth are never cached: their token rows go through the refresh logic on every get().
@@ -241,6 +244,7 @@ export class StoreResolver implements IntegrationResolver {
   async #forceRefresh(name: string, org: ExecutionOrg | null, seenAccessToken: string): Promise<OAuthCredentials | null> {
     const current = (await this.resolve(name, org))?.oauth ?? null;
     if (!current || current.accessToken !== seenAccessToken) return current;
+    const { refreshConnection } = await import("../oauth/service.js");
     try {
       await refreshConnection(this.#oauth, { integration: name, org: org?.slug ?? null });
     } catch (err) {

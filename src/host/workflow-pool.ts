@@ -22,9 +22,9 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { BifrostError, BusyError, WorkflowError } from "../core/errors.js";
-import { cliBundleDir, packageRoot } from "../core/package-info.js";
+import { cliBundleDir } from "../core/package-info.js";
 import { executeWorkflow, type ExecutionResult } from "../runtime/execute.js";
-import { loadWorkflowFile, pickWorkflow, workflowSource } from "../runtime/loader.js";
+import { loadWorkflowFile, pickWorkflow, workflowModule, workflowSource } from "../runtime/loader.js";
 import { printOutput, writeRaw } from "../runtime/output.js";
 import type { ProcessFault } from "../runtime/process-guards.js";
 import type { Caller, IntegrationResolver, OutputSink } from "../runtime/types.js";
@@ -48,8 +48,8 @@ export interface RunOptions {
 
 export interface RunnerOptions {
   limits?: WorkflowLimits;
-  /** Workflow files a new worker imports before it is used (start-up off the request path). */
-  preload?: readonly string[];
+  /** Workflow modules (loader.ts workflowModule) a new worker imports before it is used (start-up off the request path). */
+  preload?: ReadonlyArray<{ file: string; module: string }>;
   /** "in-process": no workers (for comparison in benchmarks); default "worker". */
   isolation?: "worker" | "in-process";
   /** Keep one blank worker started for the next new principal (default true; `bifrost run` runs one execution). */
@@ -90,18 +90,19 @@ interface Slot {
 }
 
 /**
- * Where the worker entry is: the compiled .js next to this module, or (tests, tsx) the .ts started
- * through tsx. The CLI bundle has no worker entry of its own: its workers start the compiled one in
- * dist/host, which loads the SDK from dist/ (one instance per worker, as everywhere).
+ * Where the worker entry is: the CLI bundle's own (dist/bundle/workflow-worker.mjs, which runs the same
+ * bundle with its code cache, so a workflow and the worker share the bundle's SDK), the compiled .js
+ * next to this module, or (tests, tsx) the .ts started through tsx.
  */
 function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
-  if (cliBundleDir() !== null) return new Worker(join(packageRoot(), "dist", "host", "workflow-worker.js"), options);
+  const bundleDir = cliBundleDir();
+  if (bundleDir !== null) return new Worker(join(bundleDir, "workflow-worker.mjs"), options);
   const self = import.meta.url;
   if (!self.endsWith(".ts")) return new Worker(new URL("./workflow-worker.js", self), options);
   // tsx's ES module entry ("import" condition); createRequire resolves the CommonJS twin next to it.
   const tsx = pathToFileURL(createRequire(self).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
   const entry = new URL("./workflow-worker.ts", self).href;
-  const code = `import { register } from ${JSON.stringify(tsx)}; register(); globalThis[Symbol.for("bifrost.tsxRegistered")] = true; await import(${JSON.stringify(entry)});`;
+  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), options);
 }
 
@@ -114,7 +115,7 @@ const defaultFault = (f: ProcessFault): void => writeRaw("stderr", `error [BIFRO
 /** Runs workflow executions under the limits; one per server or `bifrost run`. */
 export class WorkflowRunner {
   readonly limits: WorkflowLimits;
-  readonly #preload: readonly string[];
+  readonly #preload: ReadonlyArray<{ file: string; module: string }>;
   readonly #isolation: "worker" | "in-process";
   readonly #onFault: (fault: ProcessFault) => void;
   readonly #spare: boolean;
@@ -299,6 +300,8 @@ export class WorkflowRunner {
 
   async #inWorker(file: string, workflow: string | undefined, input: unknown, opts: RunOptions & { executionId: string }, timeoutMs: number): Promise<ExecutionResult> {
     const label = workflow ?? file;
+    // Built (or found in the cache) here, before a worker is taken: the worker imports one plain ES module.
+    const module = await workflowModule(file);
     const slot = this.#take(principalOf(opts.org, opts.caller));
     try {
       await slot.ready;
@@ -324,7 +327,7 @@ export class WorkflowRunner {
       slot.current = inflight;
       slot.runs++;
       this.#arm(slot, inflight);
-      const msg: ToWorker = { type: "run", executionId: opts.executionId, file, workflow, input, org: opts.org, caller: opts.caller };
+      const msg: ToWorker = { type: "run", executionId: opts.executionId, file, module, workflow, input, org: opts.org, caller: opts.caller };
       try {
         slot.worker.postMessage(msg);
       } catch (err) {

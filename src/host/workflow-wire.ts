@@ -69,8 +69,8 @@ export function errorFromWire(w: WireError): BifrostError {
 
 /** Host → worker. */
 export type ToWorker =
-  /** `workflow`: its name; undefined = the file's only workflow. */
-  | { type: "run"; executionId: string; file: string; workflow: string | undefined; input: unknown; org: ExecutionOrg | null; caller: Caller }
+  /** `workflow`: its name; undefined = the file's only workflow. `module`: what the worker imports for `file` (loader.ts workflowModule). */
+  | { type: "run"; executionId: string; file: string; module: string; workflow: string | undefined; input: unknown; org: ExecutionOrg | null; caller: Caller }
   | { type: "answer"; rid: number; ok: true; value: unknown }
   | { type: "answer"; rid: number; ok: false; error: WireError };
 

@@ -27,8 +27,11 @@ function compile(blocks: readonly SpecialBlock[]): CompiledBlock[] {
   });
 }
 
-const V4 = compile(IPV4_BLOCKS);
-const V6 = compile(IPV6_BLOCKS);
+/** The tables, compiled on first use: every workflow worker and `bifrost run` load this module, few contact a host. */
+let v4: CompiledBlock[] | null = null;
+let v6: CompiledBlock[] | null = null;
+const V4 = (): CompiledBlock[] => (v4 ??= compile(IPV4_BLOCKS));
+const V6 = (): CompiledBlock[] => (v6 ??= compile(IPV6_BLOCKS));
 
 function inPrefix(bytes: readonly number[], c: CompiledBlock): boolean {
   let bits = c.bits;
@@ -84,7 +87,7 @@ function judgeKind(kind: BlockKind, name: string, policy: AddressPolicy): string
 }
 
 function judgeV4(bytes: readonly number[], policy: AddressPolicy): string | null {
-  const block = lookupBlock(bytes, V4);
+  const block = lookupBlock(bytes, V4());
   return block ? judgeKind(block.kind, block.name, policy) : null;
 }
 
@@ -95,7 +98,7 @@ function embedded(name: string, v4: readonly number[], policy: AddressPolicy): s
 }
 
 function judgeV6(bytes: readonly number[], policy: AddressPolicy): string | null {
-  const block = lookupBlock(bytes, V6);
+  const block = lookupBlock(bytes, V6());
   if (!block) return ((bytes[0] ?? 0) & 0xe0) === 0x20 ? null : "an IPv6 address outside global unicast (2000::/3)";
   switch (block.kind) {
     case "mapped":
@@ -135,10 +138,10 @@ export function isLoopbackAddress(ip: string): boolean {
   if (!addr) return false;
   let bytes = addr.toByteArray();
   if (addr.kind() === "ipv6") {
-    const block = lookupBlock(bytes, V6);
+    const block = lookupBlock(bytes, V6());
     if (block?.kind === "loopback") return true;
     if (block?.kind !== "mapped") return false;
     bytes = bytes.slice(12);
   }
-  return lookupBlock(bytes, V4)?.kind === "loopback";
+  return lookupBlock(bytes, V4())?.kind === "loopback";
 }

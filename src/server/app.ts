@@ -27,7 +27,7 @@ import { workflowRoutes } from "./routes/workflows.js";
 import { loadWorkflows } from "./workflows.js";
 import { WorkflowRunner } from "../host/workflow-pool.js";
 import { type WorkflowLimits, workflowLimits } from "../host/workflow-limits.js";
-import { workflowSource } from "../runtime/loader.js";
+import { workflowModule, workflowSource } from "../runtime/loader.js";
 
 export interface ServerOptions {
   bifrost: Bifrost;
@@ -109,9 +109,11 @@ export async function createApp(opts: ServerOptions): Promise<FastifyInstance> {
   keyRoutes(api);
   auditRoutes(api);
   catalogRoutes(api);
+  const sourceFiles = [...new Set([...workflows.values()].map(workflowSource).filter((f): f is string => f !== undefined))];
+  const preload = opts.workflowIsolation === "in-process" ? [] : await Promise.all(sourceFiles.map(async (file) => ({ file, module: await workflowModule(file) })));
   const runner = new WorkflowRunner({
     limits: workflowLimits(process.env, opts.workflowLimits),
-    preload: [...new Set([...workflows.values()].map(workflowSource).filter((f): f is string => f !== undefined))],
+    preload,
     ...(opts.workflowIsolation ? { isolation: opts.workflowIsolation } : {}),
     onFault: (fault) => logger.error({ fault: fault.kind, executionId: fault.executionId }, `${fault.kind} in a workflow (the server keeps running): ${fault.message}`),
   });

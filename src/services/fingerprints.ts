@@ -2,7 +2,7 @@
  * Fingerprints are bound to their row (DESIGN.md §9.4, SecretBox.fingerprint). Rows written before that
  * carry an unbound fingerprint (`hmac-sha256:` + 12 hex digits, bound ones have 16), equal for equal values in different rows; a migration
  * cannot recompute them (it has no keyring), so start-up does, once: every stored fingerprint without
- * the row-bound form is recomputed from the decrypted value. Later starts find none and write nothing.
+ * the row-bound form is recomputed from the decrypted value. Later starts find none (one query) and write nothing.
  * Each write is conditional on the row still holding the ciphertext that was read, so a concurrent
  * change of the value (another process) is never overwritten.
  */
@@ -21,6 +21,8 @@ export interface FingerprintRefresh {
 
 export async function refreshUnboundFingerprints(store: Store, box: SecretBox): Promise<FingerprintRefresh> {
   const out: FingerprintRefresh = { updated: 0, skipped: [] };
+  // One query at every start; the walk over every integration only when some fingerprint needs it.
+  if (!(await store.hasUnboundFingerprints())) return out;
   const decrypt = (ciphertext: string, ctx: Parameters<SecretBox["decrypt"]>[1], id: string): string | null => {
     try {
       return box.decrypt(ciphertext, ctx);

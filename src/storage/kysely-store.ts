@@ -33,6 +33,9 @@ import type {
   StoredOAuthToken,
 } from "./store.js";
 
+/** Length of a row-bound fingerprint, `hmac-sha256:` + 16 hex digits (src/crypto/secret-box.ts isRowBoundFingerprint). */
+const ROW_BOUND_FINGERPRINT_LENGTH = "hmac-sha256:".length + 16;
+
 /**
  * The Store over Kysely, shared by every database: the same query-builder SQL on one executor (the
  * root database or a transaction). What differs between databases (transactions, resolve, locks,
@@ -92,7 +95,12 @@ export class KyselyStore implements ExecutorStore {
   }
 
   async migrate(): Promise<{ applied: string[] }> {
-    const migrator = new Migrator({ db: this.db as Kysely<Database>, provider: new InCodeMigrationProvider() });
+    const provider = new InCodeMigrationProvider();
+    if (await this.#migrated(Object.keys(await provider.getMigrations()))) {
+      this.#dialect.migrated?.();
+      return { applied: [] };
+    }
+    const migrator = new Migrator({ db: this.db as Kysely<Database>, provider });
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error instanceof Error ? error : new Error(String(error));
     this.#dialect.migrated?.();
@@ -101,6 +109,22 @@ export class KyselyStore implements ExecutorStore {
 
   async close(): Promise<void> {
     await this.#dialect.close();
+  }
+
+  /**
+   * Whether exactly these migrations are recorded as applied (Kysely's own table): one query, where the
+   * Migrator would introspect every table and take its lock at every start. Anything else (no table
+   * yet, a missing or an unknown migration) leaves the decision and its errors to the Migrator.
+   */
+  async #migrated(names: readonly string[]): Promise<boolean> {
+    let rows: Array<{ name: string }>;
+    try {
+      rows = (await sql<{ name: string }>`select name from kysely_migration`.execute(this.db)).rows;
+    } catch {
+      return false;
+    }
+    const done = new Set(rows.map((r) => r.name));
+    return done.size === names.length && names.every((n) => done.has(n));
   }
 
   resolve(integrationName: string, orgId: string | null): Promise<ResolveRows | null> {
@@ -381,6 +405,26 @@ export class KyselyStore implements ExecutorStore {
         ? await this.db.updateTable("config_values").set({ fingerprint }).where("id", "=", target.id).where("value", "=", target.ciphertext).where("is_secret", "=", 1).executeTakeFirst()
         : await this.db.updateTable("oauth_providers").set({ client_secret_fingerprint: fingerprint }).where("id", "=", target.id).where("client_secret", "=", target.ciphertext).executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+  async hasUnboundFingerprints(): Promise<boolean> {
+    // Row-bound fingerprints are exactly "hmac-sha256:" + 16 hex digits (isRowBoundFingerprint); anything else (the
+    // 12-digit unbound form, NULL) needs recomputing. Only this process's own code writes them, so the length decides.
+    const bound = ROW_BOUND_FINGERPRINT_LENGTH;
+    const value = await this.db
+      .selectFrom("config_values")
+      .select("id")
+      .where("is_secret", "=", 1)
+      .where((eb) => eb.or([eb("fingerprint", "is", null), eb(eb.fn<number>("length", ["fingerprint"]), "<>", bound)]))
+      .limit(1)
+      .executeTakeFirst();
+    if (value) return true;
+    const provider = await this.db
+      .selectFrom("oauth_providers")
+      .select("id")
+      .where((eb) => eb(eb.fn<number>("length", ["client_secret_fingerprint"]), "<>", bound))
+      .limit(1)
+      .executeTakeFirst();
+    return provider !== undefined;
   }
   async deleteOAuthProvider(integrationId: string): Promise<void> {
     await this.db.deleteFrom("oauth_providers").where("integration_id", "=", integrationId).execute();

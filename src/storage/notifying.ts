@@ -87,6 +87,7 @@ export const STORE_METHODS = {
   putOAuthProvider: { kind: "write", id: (provider) => provider.integrationId },
   deleteOAuthProvider: { kind: "write", id: (integrationId) => integrationId },
   setSecretFingerprint: { kind: "write", id: (target) => target.integrationId },
+  hasUnboundFingerprints: read,
 
   getOAuthToken: read,
   findOAuthTokens: read,

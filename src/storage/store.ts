@@ -450,6 +450,12 @@ export interface Store {
    * secret), only while the row still holds `ciphertext` (a concurrent write wins). Returns whether it was written.
    */
   setSecretFingerprint(target: { table: "config_values" | "oauth_providers"; id: string; integrationId: string; ciphertext: string }, fingerprint: string): Promise<boolean>;
+  /**
+   * Whether any stored secret (config value or OAuth client secret) has a fingerprint not in the
+   * row-bound form (`hmac-sha256:` + 16 hex digits, see isRowBoundFingerprint): one query, so start-up
+   * recomputes fingerprints only when some need it.
+   */
+  hasUnboundFingerprints(): Promise<boolean>;
 
   /** Append audit entries, one statement (on this store's executor: inside `transaction()` they commit with the change they record). */
   insertAuditEntries(entries: readonly StoredAuditEntry[]): Promise<void>;

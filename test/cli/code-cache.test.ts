@@ -53,11 +53,16 @@ describe.skipIf(!launcherCaches)("CLI code cache (Node without module.enableComp
     expect(statSync(join(cacheDir, file!)).size).not.toBe(4096);
   });
 
-  it("workflows it runs import the bundle's SDK (one execution context) and tsx still loads them", async () => {
+  it("workflows it runs import the bundle's SDK (one execution context), built from TypeScript without tsx", async () => {
     const wf = join(t.dir, "hello.ts");
     writeFileSync(wf, 'import { workflow, execution } from "bifrost";\nexport default workflow("hello", async () => ({ org: execution()?.org ?? null }));\n');
     const res = await bifrost("run", wf, "--org", "acme");
     expect(JSON.parse(res.stdout)).toEqual({ org: "acme" });
+    // `bifrost run` and its worker thread (which is terminated, never exits) each wrote a cache of their own.
+    const variants = readdirSync(cacheDir).filter((f) => f.endsWith("-run.bin") || f.endsWith("-worker.bin"));
+    expect(variants.map((f) => f.replace(/^.*-/, "")).sort()).toEqual(["run.bin", "worker.bin"]);
+    for (const f of variants) expect(statSync(join(cacheDir, f)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse((await bifrost("run", wf, "--org", "acme")).stdout)).toEqual({ org: "acme" });
   });
 
   it("an unusable cache folder only costs speed", async () => {

@@ -24,8 +24,8 @@ describe("workflow files import bifrost/client through the loader (CLI, SQLite)"
     if (!existsSync(join(process.cwd(), "dist/client/index.js"))) throw new Error("Run `npm run build` first.");
     api = await startApiServer();
     api.handler = (r, res) => json(res, 200, { key: r.headers["x-api-key"], url: r.url });
-    // A workspace whose package.json has no "type": "module": tsx loads the relative .ts module as
-    // CommonJS, and its require("bifrost/client") must still reach this installation.
+    // A workspace whose package.json has no "type": "module": the relative .ts module is still built
+    // into the workflow's module, and its import of "bifrost/client" reaches this installation.
     writeFileSync(join(dir, "package.json"), '{ "name": "workspace" }\n');
     writeFileSync(
       join(dir, "bifrost.yaml"),

@@ -155,8 +155,15 @@ for (const backend of BACKENDS) {
 
       const echo = await setConfig(bf, "Api", "acme", { api_key: { set: true, fingerprint: over.fingerprint } }, {}, PLATFORM_ACTOR);
       expect(echo.change.unchanged).toEqual(["api_key"]);
+      expect(await bf.store.hasUnboundFingerprints()).toBe(false);
       expect(await refreshUnboundFingerprints(bf.store, bf.box)).toEqual({ updated: 0, skipped: [] });
       for (const v of await bf.store.listConfigValues(integ.id)) expect(plainValue(bf.box, v)).toBe("same-value");
+      // Only the OAuth client secret unbound again: the one start-up query finds it, and it is recomputed.
+      const again = (await bf.store.getOAuthProvider(integ.id))!;
+      expect(await bf.store.setSecretFingerprint({ table: "oauth_providers", id: again.id, integrationId: integ.id, ciphertext: again.clientSecret }, legacy)).toBe(true);
+      expect(await bf.store.hasUnboundFingerprints()).toBe(true);
+      expect(await refreshUnboundFingerprints(bf.store, bf.box)).toEqual({ updated: 1, skipped: [] });
+      expect((await bf.store.getOAuthProvider(integ.id))!.clientSecretFingerprint).toBe(client);
     });
   });
 }

@@ -1,5 +1,4 @@
 import { existsSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { importEsm } from "../../core/esm-import.js";
@@ -49,7 +48,8 @@ function listenUrl(host: string, port: number): string {
 
 /** A port that is free on `host` right now (what `--port 0` will listen on). */
 async function freePort(host: string): Promise<number> {
-  const probe = createServer();
+  // Fetched here, not imported at the top: every command loads this module, only `serve --port 0` needs node:net.
+  const probe = process.getBuiltinModule("node:net").createServer();
   await new Promise<void>((ok, fail) => probe.once("error", fail).listen(0, host, ok));
   const { port } = probe.address() as { port: number };
   await new Promise<void>((ok) => probe.close(() => ok()));
