@@ -7,6 +7,7 @@
  */
 import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import type { ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
 import { executeWorkflow } from "../runtime/execute.js";
@@ -102,7 +103,7 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
   let done: FromWorker;
   try {
     const def = pickWorkflow(m.file, await load(m.file), m.workflow);
-    post({ type: "started", executionId: m.executionId, workflow: def.name, timeoutMs: def.timeoutMs ?? null });
+    if (m.announce) post({ type: "started", executionId: m.executionId, workflow: def.name, timeoutMs: def.timeoutMs ?? null });
     const result = await executeWorkflow(def, m.input, {
       org: m.org,
       caller: m.caller,
@@ -110,14 +111,15 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
       executionId: m.executionId,
       output: (output) => post({ type: "output", output }),
     });
-    done = { type: "done", executionId: m.executionId, clean: true, ok: true, result };
+    done = { type: "done", executionId: m.executionId, clean: true, heapBytes: 0, ok: true, result };
   } catch (err) {
     // executeWorkflow throws BifrostErrors with the execution's secrets redacted.
-    done = { type: "done", executionId: m.executionId, clean: true, ok: false, error: errorToWire(err, `Workflow "${m.workflow ?? m.file}" failed.`) };
+    done = { type: "done", executionId: m.executionId, clean: true, heapBytes: 0, ok: false, error: errorToWire(err, `Workflow "${m.workflow ?? m.file}" failed.`) };
   }
   // Let rejections left unhandled surface (reported before the result), then judge what is left.
   await new Promise((r) => setImmediate(r));
   done.clean = !faulted && pendingTimers() <= before;
+  done.heapBytes = getHeapStatistics().used_heap_size;
   post(done);
 }
 
