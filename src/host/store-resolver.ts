@@ -1,5 +1,5 @@
 import { ConfigError } from "../core/errors.js";
-import { type ConfigSchemaItem, type ConfigValue, isSecretView } from "../core/types.js";
+import type { ConfigSchemaItem, ConfigValue } from "../core/types.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js";
 import { IntegrationConfig } from "../runtime/config-map.js";
@@ -15,8 +15,15 @@ import type { RefreshDeps } from "../oauth/refresh.js";
 import type { CacheTable } from "../cache/change-feed.js";
 import { type Clock, systemClock } from "../kernel/clock.js";
 import { plainValue } from "../services/config-values.js";
-import { AuditBuffer, auditContext, withAuditContext } from "../kernel/audit.js";
+import { AuditBuffer, type AuditContext, auditContext, withAuditContext } from "../kernel/audit.js";
 import { currentContext, type ExecutionContext } from "../runtime/context.js";
+
+/** The fixed part of a `secret.read` entry for one resolved object. */
+interface SecretRead {
+  readonly integration: { readonly id: string; readonly name: string };
+  readonly keys: readonly string[];
+  readonly detail: { readonly oauth_token: boolean };
+}
 
 interface ParsedSchema {
   keys: ReadonlySet<string>;
@@ -45,8 +52,11 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Merge defaults and overrides (shallow, key by key), decrypt the winners, check required keys. */
-function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null, oauth: OAuthCredentials | null = null, creds?: ResolvedCredentials): ResolvedIntegration {
+/**
+ * Merge defaults and overrides (shallow, key by key), decrypt the winners, check required keys. Also
+ * returns the keys whose values are secrets (what a `secret.read` entry names).
+ */
+function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | null, oauth: OAuthCredentials | null = null, creds?: ResolvedCredentials): { resolved: ResolvedIntegration; secretKeys: string[] } {
   const schema = parsedSchema(rows.integration.configSchema);
   const winners = new Map<string, StoredConfigValue>();
   /** Defaults the org overrides (their values are the trust inputs: the default base URL, server variables). */
@@ -85,7 +95,7 @@ function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | nu
       { integration: rows.integration.name, org: org?.slug ?? null, missing },
     );
   }
-  return makeResolved(
+  const resolved = makeResolved(
     {
       name: rows.integration.name,
       entityId: rows.mapping?.entityId ?? null,
@@ -104,6 +114,7 @@ function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | nu
     },
     clientFetch,
   );
+  return { resolved, secretKeys: [...secrets.keys()] };
 }
 
 /** Resolver that reads the store directly (in-process workflows and the server). */
@@ -145,19 +156,16 @@ export class StoreResolver implements IntegrationResolver {
   async resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
     // Inside a workflow execution, what this read records (and any refresh it triggers) names the execution.
     const execution = currentContext();
-    const audit = execution ? { ...auditContext(), executionId: execution.executionId } : auditContext();
-    return withAuditContext(audit, async () => {
-      const built = await this.#resolve(name, org);
-      if (built) await this.#recordRead(built, org, execution);
-      return built;
-    });
+    const outer = auditContext();
+    const audit = execution ? { ...outer, executionId: execution.executionId } : outer;
+    const key = `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
+    // A cached answer touches nothing that records; only a store read (and a refresh) runs in the context.
+    const built = this.#resolved?.get(key) ?? (await withAuditContext(audit, () => this.#resolve(name, org, key)));
+    if (built) this.#recordRead(built, org, execution, audit);
+    return built;
   }
 
-  #resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
-    const cache = this.#resolved;
-    const key = `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
-    const hit = cache?.get(key);
-    if (hit) return Promise.resolve(hit);
+  #resolve(name: string, org: ExecutionOrg | null, key: string): Promise<ResolvedIntegration | null> {
     const feed = this.#store.changes;
     if (!feed) return this.#resolveNow(name, org, key, 0);
     const epoch = feed.epoch;
@@ -176,8 +184,11 @@ export class StoreResolver implements IntegrationResolver {
     const rows = await this.#store.resolve(name, org?.id ?? null);
     if (!rows) return null;
     const creds = rows.hasOAuth ? await (await import("../oauth/credentials.js")).resolveConnection(this.#oauth, rows, org) : undefined;
-    const built = buildResolved(this.#box, rows, org, null, creds);
-    this.#reads.set(built, { id: rows.integration.id, name: rows.integration.name });
+    const { resolved: built, secretKeys } = buildResolved(this.#box, rows, org, null, creds);
+    // What a secret.read entry says about this object, computed once with it (cached objects reuse it).
+    const integration = Object.freeze({ id: rows.integration.id, name: rows.integration.name });
+    const read = secretKeys.length > 0 || built.oauth !== null ? Object.freeze({ integration, keys: Object.freeze(secretKeys), detail: Object.freeze({ oauth_token: built.oauth !== null }) }) : null;
+    this.#reads.set(built, read);
     // Integrations with OAuth are never cached: their token rows go through the refresh logic on every get().
     if (cache && !rows.hasOAuth) cache.set(key, built, epoch);
     return built;
@@ -188,35 +199,31 @@ export class StoreResolver implements IntegrationResolver {
     return this.#audit.flush();
   }
 
-  /** The integration each resolved object was built from (for the audit entry of a cached one). */
-  readonly #reads = new WeakMap<ResolvedIntegration, { id: string; name: string }>();
+  /**
+   * What a `secret.read` of each resolved object records (integration, secret keys, whether an OAuth
+   * token is included); null = it hands out no secret. Set when the object is built.
+   */
+  readonly #reads = new WeakMap<ResolvedIntegration, SecretRead | null>();
   /** Integrations whose secrets each execution has read (recorded once per execution per integration and org). */
   readonly #readBy = new WeakMap<ExecutionContext, Set<string>>();
 
   /**
    * `secret.read`: plaintext secrets or an OAuth token were handed out. Once per execution per integration
-   * (and org); outside an execution (the `/resolved` route, test connection) once per call.
+   * (and org); outside an execution (the `/resolved` route, test connection) once per call. Only queued
+   * here (synchronously): the entry is built when its batch is written.
    */
-  async #recordRead(built: ResolvedIntegration, org: ExecutionOrg | null, execution: ExecutionContext | undefined): Promise<void> {
-    const integration = this.#reads.get(built);
-    if (!integration) return;
-    // The once-per-execution check first: repeated get()s in one execution stop here.
-    const seen = execution ? (this.#readBy.get(execution) ?? new Set<string>()) : null;
-    const once = `${org?.id ?? ""}\u0000${integration.id}`;
-    if (seen?.has(once)) return;
-    const shown = built.config.toJSON();
-    const secretKeys = Object.keys(shown).filter((k) => isSecretView(shown[k]));
-    if (secretKeys.length === 0 && built.oauth === null) return;
-    await this.#audit.record("secret.read", {
-      integration,
-      org: org ? { id: org.id, slug: org.slug } : null,
-      keys: secretKeys,
-      detail: { oauth_token: built.oauth !== null },
-    });
-    if (execution && seen) {
+  #recordRead(built: ResolvedIntegration, org: ExecutionOrg | null, execution: ExecutionContext | undefined, ctx: AuditContext): void {
+    const read = this.#reads.get(built);
+    if (!read) return;
+    if (execution) {
+      // Repeated get()s in one execution stop here.
+      let seen = this.#readBy.get(execution);
+      const once = `${org?.id ?? ""}\u0000${read.integration.id}`;
+      if (seen?.has(once)) return;
+      if (!seen) this.#readBy.set(execution, (seen = new Set<string>()));
       seen.add(once);
-      this.#readBy.set(execution, seen);
     }
+    this.#audit.record("secret.read", { ...read, org: org ? { id: org.id, slug: org.slug } : null }, ctx);
   }
 
   /** In-flight and recent forced refreshes, keyed by org + integration + the token the API rejected. */

@@ -27,11 +27,11 @@ import { executeWorkflow, type ExecutionResult } from "../runtime/execute.js";
 import { loadWorkflowFile, pickWorkflow, workflowModule, workflowSource } from "../runtime/loader.js";
 import { printOutput, writeRaw } from "../runtime/output.js";
 import type { ProcessFault } from "../runtime/process-guards.js";
-import type { Caller, IntegrationResolver, OutputSink } from "../runtime/types.js";
+import type { Caller, IntegrationResolver, OutputSink, ResolvedIntegration } from "../runtime/types.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { ExecutionOrg } from "../kernel/types.js";
 import { type WorkflowLimits, workflowLimits } from "./workflow-limits.js";
-import { errorFromWire, errorToWire, type FromWorker, resolvedToWire, type ToWorker } from "./workflow-wire.js";
+import { errorFromWire, errorToWire, type FromWorker, resolvedToWire, type ToWorker, type WireResolved } from "./workflow-wire.js";
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
@@ -63,8 +63,13 @@ export interface RunnerOptions {
   onFault?: (fault: ProcessFault) => void;
 }
 
-/** A worker is retired after this many executions (bounds what a long-lived isolate accumulates). */
-const MAX_RUNS_PER_WORKER = 500;
+/**
+ * A worker is retired after this many executions, or earlier once its heap after an execution holds more
+ * than half its limit (bounds what a long-lived isolate accumulates). A start costs tens to hundreds of
+ * milliseconds of CPU (a new isolate, the TypeScript loader, the workflow's modules): retiring every few
+ * hundred executions spent a large part of a busy server's cores on starting workers.
+ */
+const MAX_RUNS_PER_WORKER = 10_000;
 /** Environment a worker does not get: the keyring, database and API credentials stay in the host thread. */
 const HOST_ONLY_ENV = /^(BIFROST_KEYRING.*|DATABASE_URL|BIFROST_API_KEY|BIFROST_WEBHOOK_SECRET|BIFROST_TEST_DATABASE_URL|PG.*)$/;
 
@@ -106,8 +111,9 @@ function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), options);
 }
 
+/** Who an execution runs as (org id, caller kind, platform flag, key id); "-" marks an absent org or key (ids are never "-"). */
 function principalOf(org: ExecutionOrg | null, caller: Caller): string {
-  return JSON.stringify([org?.id ?? null, caller.kind, caller.platform, caller.keyId ?? null]);
+  return `${org?.id ?? "-"}\u0000${caller.kind}\u0000${caller.platform ? 1 : 0}\u0000${caller.keyId ?? "-"}`;
 }
 
 const defaultFault = (f: ProcessFault): void => writeRaw("stderr", `error [BIFROST_WORKFLOW_FAILED]: ${f.kind} in the workflow${f.executionId ? ` (execution ${f.executionId})` : ""}: ${f.message}\n`);
@@ -152,7 +158,7 @@ export class WorkflowRunner {
     const file = workflowSource(def);
     const timeoutMs = def.timeoutMs ?? this.limits.timeoutMs;
     return this.#limited(opts, (o) =>
-      file === undefined || this.#isolation === "in-process" ? this.#inProcess(def, input, o, timeoutMs) : this.#inWorker(file, def.name, input, o, timeoutMs),
+      file === undefined || this.#isolation === "in-process" ? this.#inProcess(def, input, o, timeoutMs) : this.#inWorker(file, def.name, input, o, timeoutMs, true),
     );
   }
 
@@ -169,7 +175,7 @@ export class WorkflowRunner {
     }
     // A missing file is reported without starting a worker (same message as the loader's).
     if (!existsSync(file)) return Promise.reject(new WorkflowError("BIFROST_WORKFLOW_LOAD", `Cannot load workflow file ${file}: file not found`, { file }));
-    return this.#limited(opts, (o) => this.#inWorker(file, name, input, o, this.limits.timeoutMs));
+    return this.#limited(opts, (o) => this.#inWorker(file, name, input, o, this.limits.timeoutMs, false));
   }
 
   async #limited(opts: RunOptions, fn: (o: RunOptions & { executionId: string }) => Promise<ExecutionResult>): Promise<ExecutionResult> {
@@ -298,7 +304,11 @@ export class WorkflowRunner {
     return slot;
   }
 
-  async #inWorker(file: string, workflow: string | undefined, input: unknown, opts: RunOptions & { executionId: string }, timeoutMs: number): Promise<ExecutionResult> {
+  /**
+   * `known`: the host loaded the definition itself, so `workflow` is its name and `timeoutMs` its own
+   * limit, and the worker need not announce them (one message less per execution).
+   */
+  async #inWorker(file: string, workflow: string | undefined, input: unknown, opts: RunOptions & { executionId: string }, timeoutMs: number, known: boolean): Promise<ExecutionResult> {
     const label = workflow ?? file;
     // Built (or found in the cache) here, before a worker is taken: the worker imports one plain ES module.
     const module = await workflowModule(file);
@@ -327,7 +337,7 @@ export class WorkflowRunner {
       slot.current = inflight;
       slot.runs++;
       this.#arm(slot, inflight);
-      const msg: ToWorker = { type: "run", executionId: opts.executionId, file, module, workflow, input, org: opts.org, caller: opts.caller };
+      const msg: ToWorker = { type: "run", executionId: opts.executionId, file, module, workflow, input, org: opts.org, caller: opts.caller, announce: !known };
       try {
         slot.worker.postMessage(msg);
       } catch (err) {
@@ -380,7 +390,7 @@ export class WorkflowRunner {
         slot.current = null;
         if (m.ok) cur.settle(null, m.result);
         else cur.settle(errorFromWire(m.error));
-        if (m.clean && slot.runs < MAX_RUNS_PER_WORKER && !this.#closed) {
+        if (m.clean && slot.runs < MAX_RUNS_PER_WORKER && m.heapBytes <= this.limits.memoryMb * 524_288 && !this.#closed) {
           slot.worker.unref();
           this.#idle.push(slot);
         } else void this.#retire(slot);
@@ -395,7 +405,7 @@ export class WorkflowRunner {
       let value: unknown;
       if (m.method === "resolve") {
         const r = await resolver.resolve(...m.args);
-        value = r && resolvedToWire(r);
+        value = r && wireOf(r);
       } else if (m.method === "list") value = await resolver.list(...m.args);
       else if (m.method === "findOrg") value = await resolver.findOrg(...m.args);
       else value = resolver.refreshOAuth ? await resolver.refreshOAuth(...m.args) : null;
@@ -405,6 +415,18 @@ export class WorkflowRunner {
     }
     if (!slot.gone) slot.worker.postMessage(reply);
   }
+}
+
+/** Wire forms of resolved integrations: a cached integration is sent to many executions, converted once. */
+const wired = new WeakMap<ResolvedIntegration, WireResolved>();
+
+function wireOf(r: ResolvedIntegration): WireResolved {
+  let w = wired.get(r);
+  if (!w) {
+    w = resolvedToWire(r);
+    wired.set(r, w);
+  }
+  return w;
 }
 
 function timeoutError(workflow: string, executionId: string, timeoutMs: number): WorkflowError {

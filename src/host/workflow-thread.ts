@@ -8,6 +8,7 @@
  */
 import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import type { ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
 import { executeWorkflow } from "../runtime/execute.js";
@@ -98,7 +99,7 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
   let done: FromWorker;
   try {
     const def = pickWorkflow(m.file, await load(m.file, m.module), m.workflow);
-    post({ type: "started", executionId: m.executionId, workflow: def.name, timeoutMs: def.timeoutMs ?? null });
+    if (m.announce) post({ type: "started", executionId: m.executionId, workflow: def.name, timeoutMs: def.timeoutMs ?? null });
     const result = await executeWorkflow(def, m.input, {
       org: m.org,
       caller: m.caller,
@@ -106,14 +107,15 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
       executionId: m.executionId,
       output: (output) => post({ type: "output", output }),
     });
-    done = { type: "done", executionId: m.executionId, clean: true, ok: true, result };
+    done = { type: "done", executionId: m.executionId, clean: true, heapBytes: 0, ok: true, result };
   } catch (err) {
     // executeWorkflow throws BifrostErrors with the execution's secrets redacted.
-    done = { type: "done", executionId: m.executionId, clean: true, ok: false, error: errorToWire(err, `Workflow "${m.workflow ?? m.file}" failed.`) };
+    done = { type: "done", executionId: m.executionId, clean: true, heapBytes: 0, ok: false, error: errorToWire(err, `Workflow "${m.workflow ?? m.file}" failed.`) };
   }
   // Let rejections left unhandled surface (reported before the result), then judge what is left.
   await new Promise((r) => setImmediate(r));
   done.clean = !faulted && pendingTimers() <= before;
+  done.heapBytes = getHeapStatistics().used_heap_size;
   // The CLI bundle's launcher (bin/code-cache.js) waits for this thread's exit to write its code cache,
   // but a worker is terminated, never exits: write it now (only while there is none), with the functions
   // one execution compiled, before the host may terminate this thread on the answer.

@@ -70,7 +70,8 @@ export function errorFromWire(w: WireError): BifrostError {
 /** Host → worker. */
 export type ToWorker =
   /** `workflow`: its name; undefined = the file's only workflow. `module`: what the worker imports for `file` (loader.ts workflowModule). */
-  | { type: "run"; executionId: string; file: string; module: string; workflow: string | undefined; input: unknown; org: ExecutionOrg | null; caller: Caller }
+  /** `announce`: reply "started" with the workflow's name and limit (the host did not load the file itself). */
+  | { type: "run"; executionId: string; file: string; module: string; workflow: string | undefined; input: unknown; org: ExecutionOrg | null; caller: Caller; announce: boolean }
   | { type: "answer"; rid: number; ok: true; value: unknown }
   | { type: "answer"; rid: number; ok: false; error: WireError };
 
@@ -90,6 +91,9 @@ export type FromWorker =
   | { type: "output"; output: WorkflowOutput }
   | { type: "fault"; fault: ProcessFault }
   | { type: "crash"; fault: ProcessFault }
-  /** `clean`: nothing the execution started is still pending, so the worker may serve its principal again. */
-  | { type: "done"; executionId: string; clean: boolean; ok: true; result: ExecutionResult }
-  | { type: "done"; executionId: string; clean: boolean; ok: false; error: WireError };
+  /**
+   * `clean`: nothing the execution started is still pending, so the worker may serve its principal again;
+   * `heapBytes`: the worker's heap in use afterwards (a worker holding too much is retired).
+   */
+  | { type: "done"; executionId: string; clean: boolean; heapBytes: number; ok: true; result: ExecutionResult }
+  | { type: "done"; executionId: string; clean: boolean; heapBytes: number; ok: false; error: WireError };

@@ -85,14 +85,44 @@ function storedActor(a: AuditActor): StoredAuditActor {
 
 /** Build one entry: the current context's actor, request and execution; the org slug looked up when not given. */
 async function makeEntry(deps: { store: Store; clock: Clock }, action: AuditAction, target: AuditTarget, opts: AuditOptions): Promise<StoredAuditEntry> {
-  const ctx = auditContext();
-  let orgSlug: string | null = null;
-  if (target.org) orgSlug = target.org.slug ?? (await deps.store.getOrgById(target.org.id))?.slug ?? null;
+  const pending: PendingEntry = { action, target, ctx: auditContext(), actor: opts.actor ?? null, at: deps.clock.now() };
+  return entryOf(deps.clock, pending, await orgSlugOf(deps.store, target));
+}
+
+/** What an entry is built from, captured when the action happens (the entry itself may be built later). */
+interface PendingEntry {
+  action: AuditAction;
+  target: AuditTarget;
+  ctx: AuditContext;
+  actor: AuditActor | null;
+  at: string;
+}
+
+/** The target org's slug: as given, else looked up by id (null without an org, or when it is gone). */
+async function orgSlugOf(store: Store, target: AuditTarget): Promise<string | null> {
+  if (!target.org) return null;
+  return target.org.slug ?? (await store.getOrgById(target.org.id))?.slug ?? null;
+}
+
+/**
+ * A time-ordered id (UUID version 7 layout): the entry's millisecond time in the first 48 bits, the rest
+ * from the clock's random id. New entries land at the end of the primary-key index instead of at
+ * random places in it, which keeps inserts cheap as the table grows.
+ */
+function orderedId(at: string, random: string): string {
+  const ms = Date.parse(at);
+  if (!Number.isFinite(ms) || ms < 0 || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(random)) return random;
+  const hex = ms.toString(16).padStart(12, "0").slice(-12);
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-7${random.slice(15)}`;
+}
+
+function entryOf(clock: Clock, p: PendingEntry, orgSlug: string | null): StoredAuditEntry {
+  const { target, ctx } = p;
   return {
-    id: deps.clock.id(),
-    at: deps.clock.now(),
-    action,
-    actor: storedActor(opts.actor ?? ctx.actor),
+    id: orderedId(p.at, clock.id()),
+    at: p.at,
+    action: p.action,
+    actor: storedActor(p.actor ?? ctx.actor),
     orgId: target.org?.id ?? null,
     orgSlug,
     integrationId: target.integration?.id ?? null,
@@ -115,15 +145,17 @@ export async function recordAudit(deps: { store: Store; clock: Clock }, action: 
 /**
  * Entries recorded off the hot path (`secret.read` from `integrations.get()`): queued in memory and
  * written in one statement per batch, when `maxEntries` are queued or `maxDelayMs` after the first, and
- * on `flush()` (the resolver's owner flushes at close). A failed batch is put back and retried with the
- * next one (bounded: beyond 10,000 queued entries the oldest are dropped and reported).
+ * on `flush()` (the resolver's owner flushes at close). `record` only notes what happened (action,
+ * target, the acting context and the time); the entries (ids, actor columns, org slugs) are built when
+ * the batch is written. A failed batch is put back and retried with the next one (bounded: beyond
+ * 10,000 queued entries the oldest are dropped and reported).
  */
 export class AuditBuffer {
   readonly #deps: { store: Store; clock: Clock };
   readonly #maxEntries: number;
   readonly #maxDelayMs: number;
   readonly #onError: (message: string) => void;
-  #queue: StoredAuditEntry[] = [];
+  #queue: PendingEntry[] = [];
   #timer: NodeJS.Timeout | null = null;
   #writing: Promise<void> = Promise.resolve();
 
@@ -134,9 +166,12 @@ export class AuditBuffer {
     this.#onError = opts.onError ?? ((m) => process.emitWarning(m, { type: "BifrostAuditWarning" }));
   }
 
-  /** Queue one entry, named from the current context (synchronous apart from an org slug lookup when none is given). */
-  async record(action: AuditAction, target: AuditTarget): Promise<void> {
-    this.#queue.push(await makeEntry(this.#deps, action, target, {}));
+  /**
+   * Queue one entry acting as `ctx` (default: the current context). The target is kept as given: pass
+   * objects nobody changes afterwards.
+   */
+  record(action: AuditAction, target: AuditTarget, ctx: AuditContext = auditContext()): void {
+    this.#queue.push({ action, target, ctx, actor: null, at: this.#deps.clock.now() });
     if (this.#queue.length >= this.#maxEntries) void this.flush();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.#maxDelayMs);
@@ -153,8 +188,15 @@ export class AuditBuffer {
     if (batch.length > 0) {
       this.#writing = this.#writing.then(async () => {
         try {
-          await this.#deps.store.insertAuditEntries(batch);
+          const { store, clock } = this.#deps;
+          const entries: StoredAuditEntry[] = [];
+          for (const p of batch) {
+            const org = p.target.org;
+            entries.push(entryOf(clock, p, org ? (org.slug ?? (await orgSlugOf(store, p.target))) : null));
+          }
+          await store.insertAuditEntries(entries);
         } catch (err) {
+          // Nothing of a failed batch was written (one statement): it is built again on the next attempt.
           this.#queue.unshift(...batch);
           const over = this.#queue.length - 10_000;
           if (over > 0) this.#queue.splice(0, over);

@@ -5,7 +5,7 @@
  * folders compares dialect names.
  */
 import type { Kysely, RawBuilder, Transaction } from "kysely";
-import type { Database } from "./schema.js";
+import type { AuditLogTable, Database } from "./schema.js";
 import type { LockBody, LockOrAwait, ResolveRows, RowStamp, Store } from "./store.js";
 
 /** Where a store's queries run: the root database or one transaction. */
@@ -38,6 +38,13 @@ export interface Dialect {
 
   /** The hot path of `integrations.get()` (`Store.resolve`), on `store`'s executor. */
   resolve(store: ExecutorStore, integrationName: string, orgId: string | null): Promise<ResolveRows | null>;
+
+  /**
+   * `Store.insertAuditEntries` outside a transaction, where the database has a faster way than one
+   * multi-row INSERT (SQLite: one cached statement per row in one transaction). False = not taken here
+   * (the store is inside a transaction): the caller inserts on the store's executor.
+   */
+  insertAuditRows?(store: ExecutorStore, rows: readonly AuditLogTable[]): Promise<boolean>;
 
   /** `Store.withOAuthTokenLock`: run `fn` holding the cross-process refresh lock of one token row. */
   withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T>;

@@ -6,7 +6,7 @@ import type { Dialect, Executor, ExecutorStore } from "./dialect.js";
 import { InCodeMigrationProvider } from "./migrations.js";
 import { retryTransient } from "./retry.js";
 import { toApiKey, toAuditEntry, toConnectLink, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
-import type { Database } from "./schema.js";
+import type { AuditLogTable, Database } from "./schema.js";
 import { listConnectionRows, listIntegrationOrgRows } from "./connections.js";
 import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch, type Rewrapped } from "./ciphertexts.js";
 import type {
@@ -644,10 +644,8 @@ export class KyselyStore implements ExecutorStore {
 
   async insertAuditEntries(entries: readonly StoredAuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db
-      .insertInto("audit_log")
-      .values(
-        entries.map((e) => ({
+    const rows = entries.map(
+      (e): AuditLogTable => ({
           id: e.id,
           at: e.at,
           action: e.action,
@@ -664,9 +662,10 @@ export class KyselyStore implements ExecutorStore {
           detail: JSON.stringify(e.detail),
           request_id: e.requestId,
           execution_id: e.executionId,
-        })),
-      )
-      .execute();
+        }),
+    );
+    if (await this.#dialect.insertAuditRows?.(this, rows)) return;
+    await this.db.insertInto("audit_log").values(rows).execute();
   }
   async listAuditEntries(query: AuditQuery): Promise<StoredAuditEntry[]> {
     let q = this.db.selectFrom("audit_log").selectAll();

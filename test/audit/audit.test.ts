@@ -385,6 +385,31 @@ for (const backend of BACKENDS) {
       expect(await count()).toBe(before + 2);
     });
 
+    it("a batched entry names the actor, request, execution and time of the read, not of the write", async () => {
+      // Two minutes ago and five seconds later (recent: the retention test below keeps the last 30 days).
+      const t0 = new Date(Math.floor(Date.now() / 1000) * 1000 - 120_000).toISOString();
+      const t1 = new Date(Date.parse(t0) + 5_000).toISOString();
+      let now = t0;
+      const buffer = new AuditBuffer({ store: bf.store, clock: { now: () => now, id: () => bf.clock.id() } }, { maxEntries: 1000, maxDelayMs: 60_000 });
+      const plain = { id: (await bf.store.getIntegrationByName("Plain"))!.id, name: "Plain" };
+      const acme = (await bf.store.getOrgBySlug("acme"))!;
+      const actor = { kind: "api_key" as const, keyId: keyIds.acmeWorkflow as string, keyPrefix: keys.acmeWorkflow.slice(4, 16), keyName: "acmeWorkflow-key", via: "api" as const };
+      withAuditContext({ actor, requestId: "req-lazy-1", executionId: "exec-lazy-1" }, () => buffer.record("secret.read", { integration: plain, org: { id: acme.id }, keys: ["region"] }));
+      now = t1;
+      buffer.record("secret.read", { integration: plain, org: null, keys: ["region"] });
+      now = new Date().toISOString();
+      await withAuditContext(LOCAL_CLI_CONTEXT, () => buffer.flush());
+      const rows = (await listAudit(bf, { action: "secret.read", integration: "Plain", limit: 500 })).entries.filter((e) => e.at === t0 || e.at === t1);
+      expect(rows).toHaveLength(2);
+      const [late, early] = rows as [Entry, Entry];
+      expect(early).toMatchObject({ at: t0, actor: { kind: "api_key", key_id: keyIds.acmeWorkflow, via: "api" }, target: { org: "acme", keys: ["region"] }, request_id: "req-lazy-1", execution_id: "exec-lazy-1" });
+      // Recorded outside any context: the server itself, although the flush ran as the CLI.
+      expect(late).toMatchObject({ at: t1, actor: { kind: "system" }, target: { org: null }, request_id: null, execution_id: null });
+      // Ids are time-ordered (the entry's millisecond first), so they sort like the times.
+      expect([early.id, late.id].sort()).toEqual([early.id, late.id]);
+      expect(early.id.slice(0, 13).replace("-", "")).toBe(Date.parse(early.at).toString(16).padStart(12, "0"));
+    });
+
     it("retention (run by the background worker) deletes only entries older than the setting", async () => {
       const day = 86_400_000;
       const at = (daysAgo: number) => new Date(Date.now() - daysAgo * day).toISOString();

@@ -32,6 +32,13 @@ export default workflow("hog", async () => {
   const keep: number[][] = [];
   for (;;) keep.push(new Array(4_000_000).fill(keep.length));
 });`,
+  "fat.ts": `import { workflow } from ${SDK};
+let held: number[] | null = null;
+export default workflow("fat", async (input: { mb?: number }) => {
+  const before = held?.length ?? 0;
+  held = new Array(Math.round((input?.mb ?? 1) * 131_072)).fill(1.5);
+  return { before };
+});`,
   "exits.ts": `import { workflow } from ${SDK};
 export default workflow("exits", async () => { process.exit(3); });`,
   "throws_late.ts": `import { workflow, integrations } from ${SDK};
@@ -104,6 +111,21 @@ describe.each(BACKENDS)("workflow containment on $name", (backend) => {
     await stillServing(h);
     const e = envelope(await hog, 500, "BIFROST_WORKFLOW_CRASHED");
     expect(e.details).toMatchObject({ reason: "memory", execution_id: expect.any(String) });
+    await stillServing(h);
+  });
+
+  it("a worker whose heap holds more than half its limit after an execution is not used again", async () => {
+    const fat = async (mb: number) => {
+      const r = await run(h, "fat", h.keys.acmeWorkflow, { input: { mb } });
+      expect(r.statusCode, r.body).toBe(200);
+      return (r.json() as { result: { before: number } }).result.before;
+    };
+    // Positive control: a small heap keeps the worker warm for its principal (the module state is still there).
+    await fat(1);
+    expect(await fat(1)).toBe(131_072);
+    // 36 MB kept (limit 64 MB): that worker is retired; the next execution starts with fresh module state.
+    expect(await fat(36)).toBe(131_072);
+    expect(await fat(1)).toBe(0);
     await stillServing(h);
   });
 

@@ -133,7 +133,7 @@ export function mappingRoutes(api: Api): void {
       // A remote execution names itself: its secret.read entry carries the execution id (a malformed one is ignored).
       const execution = request.headers[EXECUTION_HEADER];
       const executionId = typeof execution === "string" && /^[A-Za-z0-9-]{1,64}$/.test(execution) ? execution : null;
-      return withAuditContext({ ...auditContext(), executionId }, async () => {
+      const answer = async () => {
         let org = null;
         if (slug !== null) {
           checkOrgAccess(caller, slug);
@@ -160,7 +160,8 @@ export function mappingRoutes(api: Api): void {
           config,
           oauth: resolvedOAuthOut(resolved.oauth),
         };
-      });
+      };
+      return executionId === null ? answer() : withAuditContext({ ...auditContext(), executionId }, answer);
     },
   });
 }

@@ -2,12 +2,32 @@ import { accessSync, constants, statSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
 import { CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from "kysely";
 import type { DeliveryClaim, Dialect, Executor, ExecutorStore } from "../dialect.js";
-import type { Database } from "../schema.js";
+import type { AuditLogTable, Database } from "../schema.js";
 import type { LockBody, LockOrAwait, ResolveRows, RowStamp, StoredOAuthToken } from "../store.js";
 import { DatabaseUnavailableError } from "../errors.js";
 import { type BusyPolicy, whenNotBusy } from "./busy.js";
 import { compileNamed } from "./named-sql.js";
 import { foldResolveRows, RESOLVE_SQL, type ResolveFlatRow } from "./sqlite-resolve.js";
+
+/** The columns of one audit entry, in the order of the cached insert. */
+const AUDIT_COLUMNS: ReadonlyArray<keyof AuditLogTable> = [
+  "id",
+  "at",
+  "action",
+  "actor_kind",
+  "actor_key_id",
+  "actor_key_prefix",
+  "actor_key_name",
+  "actor_via",
+  "org_id",
+  "org_slug",
+  "integration_id",
+  "integration_name",
+  "keys",
+  "detail",
+  "request_id",
+  "execution_id",
+];
 
 /** How long a refresh claim of another process counts as live at most (the refresh HTTP timeout is far below). */
 const CLAIM_LEASE_MS = 60_000;
@@ -115,6 +135,25 @@ export class SqliteDialect implements Dialect {
 
   migrated(): void {
     this.#resolveStmt = this.#raw.prepare<unknown[], ResolveFlatRow>(compileNamed(RESOLVE_SQL, { org: null, name: null }, "sqlite").sql);
+    const insert = this.#raw.prepare<AuditLogTable>(`INSERT INTO audit_log (${AUDIT_COLUMNS.join(", ")}) VALUES (${AUDIT_COLUMNS.map((c) => `@${c}`).join(", ")})`);
+    this.#insertAudit = this.#raw.transaction((rows: readonly AuditLogTable[]) => {
+      for (const r of rows) insert.run(r);
+    });
+  }
+
+  #insertAudit: BetterSqlite3.Transaction<(rows: readonly AuditLogTable[]) => void> | undefined;
+
+  /**
+   * The audit buffer's batches: one cached statement per row inside one `BEGIN IMMEDIATE` transaction
+   * (no SQL text to build and parse per batch). Only when no transaction is open on the connection:
+   * inside one, the rows would commit or roll back with it.
+   */
+  async insertAuditRows(store: ExecutorStore, rows: readonly AuditLogTable[]): Promise<boolean> {
+    const insert = this.#insertAudit;
+    if (!insert || store.db.isTransaction || this.#openTransactions > 0 || this.#raw.inTransaction) return false;
+    // A statement that found the file locked changed nothing (the transaction rolled back): retried.
+    await whenNotBusy(this.#policy, () => insert.immediate(rows));
+    return true;
   }
 
   async close(): Promise<void> {
