@@ -8,5 +8,7 @@ export default defineConfig({
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,
+    // PostgreSQL: one migrated template database per run, cloned per suite; the suites' databases dropped at the end.
+    globalSetup: ["test/helpers/pg-global-setup.ts"],
   },
 });

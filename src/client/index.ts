@@ -61,7 +61,42 @@ export function createClient(spec: ClientSpec, opts?: ClientOptions): Client {
 
 interface Info extends Target {
   auth: Map<unknown, Cred>;
+  /**
+   * The base URL's outbound decision, for URLs made of the base URL plus a path (same origin): the
+   * switch setting it was made under and the dispatcher that checks the addresses at connect time.
+   * Unset until a request passed the policy; a refusal is not kept.
+   */
+  accepted?: { allowHttpLoopback: boolean; dispatcher: unknown };
+  /** The base URL carries user info: every URL goes through the full outbound check. */
+  userInfo: boolean;
+  /** Per security requirement list: the trust rule passed for the base URL's origin with these credentials. */
+  trustedAuth: WeakSet<Cred>;
 }
+
+/** Per operation: what does not change between calls. */
+interface OpPlan {
+  /** Retries are allowed for the method (without an Idempotency-Key). */
+  idempotent: boolean;
+}
+
+const plans = new WeakMap<OperationSpec, OpPlan>();
+function planOf(op: OperationSpec): OpPlan {
+  let p = plans.get(op);
+  if (!p) plans.set(op, (p = { idempotent: /^(GET|HEAD|OPTIONS|PUT|DELETE|TRACE)$/.test(op.method) }));
+  return p;
+}
+
+/**
+ * The URL is the base URL followed by a path, a query or nothing, so its origin is the base URL's
+ * (a remainder such as "@host" or ":port" would change the authority and takes the full check).
+ */
+function underBase(url: string, base: string): boolean {
+  if (!base || !url.startsWith(base)) return false;
+  const next = url.charCodeAt(base.length);
+  return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
+}
+
+const ACCEPT_DEFAULT = "application/json, */*;q=0.8";
 
 /** Internal: how `integration.fetch()` drives one request through the runtime. */
 export interface RawCall {
@@ -116,7 +151,11 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
 
   function infoOf(integ: ResolvedIntegration): Info {
     let b = perInteg.get(integ);
-    if (!b) perInteg.set(integ, (b = { ...targetOf(integ, spec.servers, baseKey), auth: new Map() }));
+    if (!b) {
+      const t = targetOf(integ, spec.servers, baseKey);
+      const u = t.base ? new URL(t.base) : null;
+      perInteg.set(integ, (b = { ...t, auth: new Map(), userInfo: !!(u && (u.username || u.password)), trustedAuth: new WeakSet() }));
+    }
     return b;
   }
 
@@ -136,12 +175,32 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
   }
 
   async function integration(): Promise<ResolvedIntegration> {
+    return remember(await requireIntegration(spec.integration));
+  }
+
+  /** The integration cached for the current execution context (no await on the warm path). */
+  function cachedIntegration(): ResolvedIntegration | undefined {
     const ctx = currentContext();
-    return (ctx && perCtx.get(ctx)) || remember(await requireIntegration(spec.integration));
+    return ctx && perCtx.get(ctx);
+  }
+
+  /**
+   * The outbound policy for `url` (https; http only to loopback when allowed), before anything is
+   * sent. A URL under the base URL reuses the base URL's decision made under the same switch setting;
+   * anything else is checked by `outbound()` (which caches accepted origins itself).
+   */
+  function outboundOf(info: Info, url: string, allowLoopback: boolean | undefined): { origin: string; dispatcher: unknown } {
+    const allowHttpLoopback = allowLoopback ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
+    const a = info.accepted;
+    const same = !info.userInfo && underBase(url, info.base);
+    if (same && a && a.allowHttpLoopback === allowHttpLoopback) return { origin: info.origin, dispatcher: a.dispatcher };
+    const { url: u, dispatcher } = outbound(url, info.privateNetwork, allowHttpLoopback);
+    if (same && u.origin === info.origin) info.accepted = { allowHttpLoopback, dispatcher };
+    return { origin: u.origin, dispatcher };
   }
 
   async function send(op: OperationSpec, args: RequestArgs, ext: readonly Extension[] = [], absUrl?: string, call?: RawCall): Promise<Sent> {
-    let integ = call?.integ ?? (await integration());
+    let integ = call?.integ ?? cachedIntegration() ?? (await integration());
     let info = infoOf(integ);
     if (!info.base && !absUrl) {
       const [message, details] = noBaseUrl(integ, info.raw, baseKey);
@@ -158,10 +217,12 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     let method: string = op.method;
     const headers: Record<string, string> = {};
     for (const o of [opts.headers, args.headers] as Array<Record<string, unknown> | undefined>) for (const k in o) if (o[k] !== undefined) headers[k.toLowerCase()] = str(o[k]);
-    const ac = args.cookies ?? {};
-    const cookies: string[] = [];
-    for (const k in ac) if (ac[k] !== undefined) cookies.push(`${k}=${encodeURIComponent(str(ac[k]))}`);
-    if (cookies[0]) headers.cookie = cookies.join("; ");
+    const ac = args.cookies;
+    if (ac) {
+      const cookies: string[] = [];
+      for (const k in ac) if (ac[k] !== undefined) cookies.push(`${k}=${encodeURIComponent(str(ac[k]))}`);
+      if (cookies[0]) headers.cookie = cookies.join("; ");
+    }
     let body: EncodedBodyInit | undefined;
     let replayable = true;
     if (op.body && (args.body !== undefined || op.body.required)) {
@@ -171,9 +232,9 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       replayable = e.replayable;
       if (e.type) headers["content-type"] = e.type;
     }
-    headers.accept ??= "application/json, */*;q=0.8";
+    headers.accept ??= ACCEPT_DEFAULT;
     // Retries only for idempotent requests (or with an Idempotency-Key) whose body can be sent again.
-    const idempotent = /^(GET|HEAD|OPTIONS|PUT|DELETE|TRACE)$/.test(method) || headers["idempotency-key"] !== undefined;
+    const idempotent = planOf(op).idempotent || headers["idempotency-key"] !== undefined;
     const maxRetries = replayable && idempotent ? (args.maxRetries ?? maxRetriesDefault) : 0;
     const timeoutMs = args.timeoutMs ?? timeoutDefault;
     let attempt = 0;
@@ -197,10 +258,14 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       let target = url;
       let auth: Cred | null = null;
       // The outbound policy (https; http only to loopback when allowed), before anything is sent.
-      const { url: u, dispatcher } = outbound(url, info.privateNetwork, call?.allowHttpLoopback);
-      if (u.origin === credOrigin) {
+      const { origin, dispatcher } = outboundOf(info, url, call?.allowHttpLoopback);
+      if (origin === credOrigin) {
         auth = authFor(integ, info.auth, op, call?.noToken);
-        checkTrusted(integ, info, u.origin, auth.level, op.id);
+        // The trust rule for these credentials at the base URL's origin is decided once per resolved integration.
+        if (origin !== info.origin || !info.trustedAuth.has(auth)) {
+          checkTrusted(integ, info, origin, auth.level, op.id);
+          if (origin === info.origin) info.trustedAuth.add(auth);
+        }
         for (const [k, v] of auth.headers) h[k] = v;
         if (auth.query) target += (target.includes("?") ? "&" : "?") + auth.query;
         if (auth.cookie) h.cookie = h.cookie ? `${auth.cookie}; ${h.cookie}` : auth.cookie;

@@ -51,30 +51,66 @@ function expand(name: string, v: unknown, p: ParamSpec | undefined, e: (s: strin
   return style === "matrix" ? `;${name}=${e(str(v))}` : prefix + e(str(v));
 }
 
+/** A path template split once: `parts[0] {names[0]} parts[1] {names[1]} … parts[n]`. */
+interface PathTemplate {
+  parts: string[];
+  names: string[];
+}
+
+/** Path templates by template text, split on first use (a template is a spec constant). */
+const templates = new Map<string, PathTemplate>();
+
+function templateOf(path: string): PathTemplate {
+  let t = templates.get(path);
+  if (!t) {
+    const split = path.split(/\{([^}]+)\}/);
+    t = { parts: split.filter((_x, i) => i % 2 === 0), names: split.filter((_x, i) => i % 2 === 1) };
+    if (templates.size > 10_000) templates.clear();
+    templates.set(path, t);
+  }
+  return t;
+}
+
+/** "." / ".." (also as %2e): WHATWG URLs treat them as dot segments that would climb out of the base path. */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
 /** Fill `{name}` in the path template with `one(name, value)`; values may not be `.`/`..` segments. */
 function fillPath(op: OperationSpec, values: Record<string, unknown> | undefined, one: (name: string, v: unknown) => string): string {
-  return op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+  const { parts, names } = templateOf(op.path);
+  let out = parts[0] as string;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
     const v = values?.[name];
-    const out = v === undefined || v === null ? "." : one(name, v);
-    // WHATWG URLs treat "." / ".." (also as %2e) as dot segments and would climb out of the base path.
-    if (/^(?:\.|%2e){1,2}$/i.test(out)) {
-      throw clientError("INVALID_REQUEST", 422, `${op.id}: bad path param ${name}`, { operationId: op.id, param: name, value: out });
+    const seg = v === undefined || v === null ? "." : one(name, v);
+    if (seg.length <= 6 && DOT_SEGMENT.test(seg)) {
+      throw clientError("INVALID_REQUEST", 422, `${op.id}: bad path param ${name}`, { operationId: op.id, param: name, value: seg });
     }
-    return out;
-  });
+    out += seg + (parts[i + 1] as string);
+  }
+  return out;
 }
+
+/** A scalar's wire text, percent-encoded. */
+const encScalar = (v: unknown): string => enc(typeof v === "string" ? v : str(v));
 
 /** Path params, style simple without explode (the default). */
 export const buildPath = (op: OperationSpec, values: Record<string, unknown> | undefined): string =>
-  fillPath(op, values, (_n, v) => (Array.isArray(v) ? v : isPlain(v) ? entries(v).flat() : [v]).map((x) => enc(str(x))).join(","));
+  fillPath(op, values, (_n, v) => (typeof v !== "object" ? encScalar(v) : (Array.isArray(v) ? v : isPlain(v) ? entries(v).flat() : [v]).map(encScalar).join(",")));
 
 /** Query params, style form with explode (the default): arrays repeated, objects as their own keys. */
 export function simpleQuery(query: Record<string, unknown>): string {
-  const out: string[] = [];
-  for (const [k, v] of entries(query)) {
-    for (const [n, x] of isPlain(v) ? entries(v) : Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]) out.push(`${enc(n as string)}=${enc(str(x))}`);
+  let out = "";
+  const add = (n: string, x: unknown): void => void (out += `${out ? "&" : ""}${enc(n)}=${encScalar(x)}`);
+  for (const k in query) {
+    if (!Object.prototype.hasOwnProperty.call(query, k)) continue;
+    const v = query[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "object") add(k, v);
+    else if (isPlain(v)) for (const [n, x] of entries(v)) add(n, x);
+    else if (Array.isArray(v)) for (const x of v) add(k, x);
+    else add(k, v);
   }
-  return out.join("&");
+  return out;
 }
 
 /** Non-default parameter styles (label, matrix, spaceDelimited, pipeDelimited, deepObject, explode, allowReserved, content). */

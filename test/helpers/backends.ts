@@ -14,22 +14,41 @@ export const PG_URL = process.env.BIFROST_TEST_DATABASE_URL || process.env.DATAB
 
 export interface Backend {
   name: "sqlite" | "postgres";
-  /** A fresh, empty store (own file or own database), not yet migrated. */
+  /** A fresh store without data (own file or own database); SQLite: not yet migrated, PostgreSQL: already migrated (a clone of a migrated template). */
   open(): Promise<{ store: Store; url?: string; cleanup(): Promise<void> }>;
 }
 
-/** Create a uniquely named database on the test server and return its URL plus a drop function. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `bifrost_t_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
+/** Every test database's name starts with this (the vitest global setup sweeps leftovers by it). */
+export const TEST_DB_PREFIX = "bifrost_t_";
+
+/**
+ * Create a uniquely named database on the test server and return its URL plus a drop function.
+ * `migrated`: a clone of the run's migrated template database (made by test/helpers/pg-global-setup.ts
+ * under vitest; elsewhere an empty database migrated here). Without it the database is empty.
+ * Under vitest the drop is left to the end of the run (the global setup drops the run's databases in
+ * one batch); elsewhere `drop()` drops at once.
+ */
+export async function createTestDatabase(opts: { migrated?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
+  const run = process.env.BIFROST_TEST_PG_RUN;
+  const template = process.env.BIFROST_TEST_PG_TEMPLATE;
+  const name = `${TEST_DB_PREFIX}${run ?? Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    await admin.query(opts.migrated && template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
   const u = new URL(PG_URL);
   u.pathname = `/${name}`;
+  if (opts.migrated && !template) {
+    const store = PostgresStore.open(u.toString());
+    await store.migrate().finally(() => store.close());
+  }
   return {
     url: u.toString(),
     async drop() {
+      if (run) return; // dropped with the rest of the run's databases at the end
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -61,7 +80,7 @@ export const sqliteBackend: Backend = {
 export const postgresBackend: Backend = {
   name: "postgres",
   async open() {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ migrated: true });
     const store = PostgresStore.open(db.url);
     return {
       store,

@@ -304,6 +304,25 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it("attack: a client that already sent over plain http is refused once BIFROST_ALLOW_HTTP_LOOPBACK is unset (the accepted origin is not reused)", async () => {
+      const client = createClient(keySpec());
+      // One execution: the client's per-integration state (base URL, accepted origin) is warm for the second call.
+      await as("umbrella", async () => {
+        await client.request(op);
+        expect(home.seen).toHaveLength(1); // positive control: delivered with the switch on
+        delete process.env.BIFROST_ALLOW_HTTP_LOOPBACK;
+        try {
+          const e = await fails(client.request(op));
+          expect(e.code).toBe("BIFROST_OUTBOUND_REFUSED");
+          expect(home.seen).toHaveLength(1);
+        } finally {
+          process.env.BIFROST_ALLOW_HTTP_LOOPBACK = "1";
+        }
+        await client.request(op);
+        expect(home.seen).toHaveLength(2);
+      });
+    });
+
     it("attack: a redirect from the trusted base URL to another origin carries no credentials", async () => {
       const e = await as("umbrella", async () => {
         home.reply = (_h, res) => void res.writeHead(302, { location: `${evil.url}/stolen` }).end();

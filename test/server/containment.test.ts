@@ -30,7 +30,7 @@ export default workflow("hold", () => new Promise(() => undefined), { timeoutMs:
   "hog.ts": `import { workflow } from ${SDK};
 export default workflow("hog", async () => {
   const keep: number[][] = [];
-  for (;;) keep.push(new Array(4_000_000).fill(keep.length));
+  for (;;) keep.push(new Array(250_000).fill(keep.length));
 });`,
   "fat.ts": `import { workflow } from ${SDK};
 let held: number[] | null = null;
