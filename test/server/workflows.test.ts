@@ -39,7 +39,7 @@ describe.each(BACKENDS)("workflow routes on $name", (backend) => {
 
   it("lists the registered workflows for every role", async () => {
     for (const key of [h.keys.platform, h.keys.acmeAdmin, h.keys.acmeWorkflow]) {
-      expect((await h.call("GET", "/api/workflows", key)).json()).toEqual({ workflows: ["crash", "echo", "leaky", "peek"] });
+      expect((await h.call("GET", "/api/workflows", key)).json()).toEqual({ workflows: ["crash", "echo", "leaky", "peek"], next_cursor: null });
     }
   });
 
