@@ -218,7 +218,7 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
     const inBody = new Promise<void>((r) => (entered = r));
     let finish!: () => void;
     const gate = new Promise<void>((r) => (finish = r));
-    const holder = store.lockOrAwaitOAuthToken(id, async (tx, row) => {
+    const holder = store.lockOrAwaitOAuthToken(id, null, async (tx, row) => {
       expect(row?.id).toBe(id);
       expect(row?.version).toBe(0);
       entered();
@@ -227,7 +227,7 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
     });
     await inBody;
     let waiterRan = false;
-    const waiter = other.lockOrAwaitOAuthToken(id, async () => void (waiterRan = true));
+    const waiter = other.lockOrAwaitOAuthToken(id, null, async () => void (waiterRan = true));
     await untilBlocked(other);
     finish();
     expect(await holder).toMatchObject({ locked: true, value: { version: 1 } });
@@ -240,7 +240,7 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
 
   it("a body that throws rolls back and frees the lock; withOAuthTokenLock waits for a holder and sees its commit", async () => {
     const { bf, other, id } = await twoStores();
-    await expect(bf.store.lockOrAwaitOAuthToken(id, async (tx) => {
+    await expect(bf.store.lockOrAwaitOAuthToken(id, null, async (tx) => {
       await tx.updateOAuthTokenReturning(id, { lastError: "rolled back", updatedAt: new Date().toISOString() }, { bumpVersion: true });
       throw new Error("body failed");
     })).rejects.toThrow("body failed");
@@ -250,7 +250,7 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
     const inBody = new Promise<void>((r) => (entered = r));
     let finish!: () => void;
     const gate = new Promise<void>((r) => (finish = r));
-    const holder = bf.store.lockOrAwaitOAuthToken(id, async (tx) => {
+    const holder = bf.store.lockOrAwaitOAuthToken(id, null, async (tx) => {
       entered();
       await gate;
       return tx.updateOAuthTokenReturning(id, { lastError: "first holder", updatedAt: new Date().toISOString() }, { bumpVersion: true });
