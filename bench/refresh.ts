@@ -9,6 +9,11 @@
  * The baseline is fair: one bare `grant_type=refresh_token` POST (client_secret_basic, rotation on,
  * same client and endpoint) on a second, independent grant, with the rotated refresh token kept for
  * the next one, sent from this process while nothing else runs. Not a cheaper client_credentials call.
+ * Both sides are measured warm: before the storms of a P, every worker process refreshes the token
+ * once on its own (its refresh-lane connections, HTTP client, provider metadata and keep-alive
+ * connection to the AS are then in use, as in a server that has refreshed before), just as the
+ * baseline's connection is warmed before it is measured. Without that, the holder of most storms at
+ * P=8 would be a process making its first provider call ever, and the storm would measure start-up.
  */
 import { bootTest, PG_URL, postgresBackend } from "../test/helpers/backends.js";
 import { completeAuthorization, setOAuthProvider, startAuthorization } from "../src/oauth/service.js";
@@ -48,6 +53,9 @@ try {
   };
   for (let i = 0; i < 5; i++) await bareRefresh(); // warm up the AS and the keep-alive connection
   const haloId = (await t.bf.store.getIntegrationByName("Halo"))!.id;
+  const expireHalo = async (): Promise<void> => {
+    for (const tok of await t.bf.store.listOAuthTokens({ integrationId: haloId })) await t.bf.store.updateOAuthToken(tok.id, { expiresAt: new Date(Date.now() - 5000).toISOString(), updatedAt: new Date().toISOString() });
+  };
   const N = 50;
   const ROUNDS = 6;
   const LIMITS: Record<number, number> = { 1: 3, 8: 10 };
@@ -57,6 +65,13 @@ try {
     const fleet = await startFleet(P, { DATABASE_URL: t.url, BIFROST_KEYRING: t.keyringJson, BIFROST_ALLOW_HTTP_LOOPBACK: "1" }, ["Halo", "acme", String(N)]);
     try {
       await fleet.round(-1); // warm up connections and statement caches
+      // Every process refreshes once alone (see the header): the storms measure a running fleet.
+      for (let i = 0; i < P; i++) {
+        await expireHalo();
+        const warm = await fleet.roundOn(i, -2 - i);
+        const failedWarm = warm.filter((x) => x.error !== undefined || !x.token);
+        if (failedWarm.length > 0) throw new Error(`warm-up refresh in worker ${i} failed: ${failedWarm[0]?.error ?? "no token"}`);
+      }
       const lat: number[] = [];
       const perStorm: number[] = [];
       let failed = 0;
@@ -66,7 +81,7 @@ try {
       const results = await interleave(
         {
           storm: async () => {
-            for (const tok of await t.bf.store.listOAuthTokens({ integrationId: haloId })) await t.bf.store.updateOAuthToken(tok.id, { expiresAt: new Date(Date.now() - 5000).toISOString(), updatedAt: new Date().toISOString() });
+            await expireHalo();
             as.reset();
             const res = await fleet.round(storm++);
             const measured = storm > 1; // the first call is interleave's warm-up round
