@@ -114,7 +114,11 @@ async function refreshUnderLock(deps: RefreshDeps, target: RefreshTarget, seen: 
   const { store, clock } = deps;
   const id = seen.id;
   const seenVersion = seen.version;
-  const body = (tx: Store, row: StoredOAuthToken | null, claimed = false): Promise<LockOutcome> => lockedRefresh(deps, target, claimed ? seen : row, seenVersion, mode, ahead, tx, claimed);
+  // With a claim, the row read under the lock already carries this caller's marker: the body gets it as
+  // it was just before (the claim changed only these four columns; anything else, such as a rewrapped
+  // ciphertext, is taken as read under the lock).
+  const beforeMarker = (row: StoredOAuthToken): StoredOAuthToken => ({ ...row, state: seen.state, refreshStartedAt: seen.refreshStartedAt, refreshOwner: seen.refreshOwner, updatedAt: seen.updatedAt });
+  const body = (tx: Store, row: StoredOAuthToken | null, claimed = false): Promise<LockOutcome> => lockedRefresh(deps, target, claimed && row ? beforeMarker(row) : row, seenVersion, mode, ahead, tx, claimed);
   const due = refreshDue(seen, mode, ahead, target.provider.settings.flow, Date.now());
   let outcome: LockOutcome | null = null;
   for (let attempt = 0; attempt < 3 && outcome === null; attempt++) {
@@ -152,7 +156,7 @@ function mayHaveReachedProvider(f: OAuthFailure): boolean {
 /**
  * The decision and the refresh, holding the lock (`row` was read holding it): return early when someone
  * else refreshed, else refresh and write. `claimed`: the lock set this caller's in-flight marker on the
- * row it decided on (`row` is that row as it was before), so the refresh is sent at once.
+ * row it decided on (`row` is the row as it was just before), so the refresh is sent at once.
  */
 async function lockedRefresh(deps: RefreshDeps, target: RefreshTarget, row: StoredOAuthToken | null, seenVersion: number, mode: RefreshMode, ahead: number, tx: Store, claimed: boolean): Promise<LockOutcome> {
   const { store, box, clock } = deps;
