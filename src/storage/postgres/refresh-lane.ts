@@ -10,9 +10,9 @@ import { loadPg } from "./pg-driver.js";
 const LANE_SLOTS = 4;
 
 /**
- * A Kysely bound to one connection on which the lane already opened a transaction (BEGIN sent with
- * the lock statement). It reports itself as a transaction, so a store over it runs `transaction(fn)`
- * in place and never sends a second BEGIN or an early COMMIT.
+ * A Kysely bound to one connection on which the lane opened a transaction (BEGIN sent with the lock
+ * statement, or held to ride with the body's first statement). It reports itself as a transaction, so
+ * a store over it runs `transaction(fn)` in place and never sends a second BEGIN or an early COMMIT.
  */
 class OpenTransaction extends Kysely<Database> {
   override get isTransaction(): boolean {
