@@ -157,6 +157,7 @@ export class AuditBuffer {
   readonly #onError: (message: string) => void;
   #queue: PendingEntry[] = [];
   #timer: NodeJS.Timeout | null = null;
+  #full: NodeJS.Immediate | null = null;
   #writing: Promise<void> = Promise.resolve();
 
   constructor(deps: { store: Store; clock: Clock }, opts: { maxEntries?: number; maxDelayMs?: number; onError?: (message: string) => void } = {}) {
@@ -172,8 +173,11 @@ export class AuditBuffer {
    */
   record(action: AuditAction, target: AuditTarget, ctx: AuditContext = auditContext()): void {
     this.#queue.push({ action, target, ctx, actor: null, at: this.#deps.clock.now() });
-    if (this.#queue.length >= this.#maxEntries) void this.flush();
-    else if (!this.#timer) {
+    if (this.#queue.length >= this.#maxEntries) {
+      // A full batch is written right after the callers that filled it got their answer, not in
+      // between their continuations (compiling a few hundred rows is milliseconds of CPU).
+      this.#full ??= setImmediate(() => void this.flush());
+    } else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.#maxDelayMs);
       this.#timer.unref();
     }
@@ -183,6 +187,8 @@ export class AuditBuffer {
   flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#full) clearImmediate(this.#full);
+    this.#full = null;
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length > 0) {

@@ -95,7 +95,7 @@ async function resolveCredentials(deps: RefreshDeps, rows: ResolveRows, org: Exe
     entityId = token.mappingId && mapping && token.mappingId === mapping.id ? mapping.entityId : null;
   }
   chosen?.(token);
-  const fresh = await ensureFresh(withIntegrationPolicy(deps, rows.integration), { integration, provider, entityId }, token);
+  const fresh = await ensureFresh(withIntegrationPolicy(deps, rows.integration), { integration, provider, entityId, org }, token);
   chosen?.(fresh);
   return credentialsOf(deps.box, fresh, provider.settings.flow);
 }

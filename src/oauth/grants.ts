@@ -282,8 +282,9 @@ export async function exchangeCode(ctx: ProviderContext, opts: OAuthOptions, as:
   });
 }
 
-export async function refreshGrant(ctx: ProviderContext, opts: OAuthOptions, refreshToken: string): Promise<TokenSet> {
-  const as = await authorizationServer(ctx, opts);
+/** `server`: the provider's metadata when the caller already asked for it (see `lockedRefresh`). */
+export async function refreshGrant(ctx: ProviderContext, opts: OAuthOptions, refreshToken: string, server = authorizationServer(ctx, opts)): Promise<TokenSet> {
+  const as = await server;
   return withSent(new SentValues().add(ctx.clientSecret, refreshToken), async (sent) => {
     const captured = { idToken: null as Record<string, unknown> | null };
     const ro = { ...requestOptions(opts, tokenRewriter(ctx, captured), sent), additionalParameters: tokenParams(ctx) };
@@ -293,8 +294,8 @@ export async function refreshGrant(ctx: ProviderContext, opts: OAuthOptions, ref
   });
 }
 
-export async function clientCredentialsGrant(ctx: ProviderContext, opts: OAuthOptions): Promise<TokenSet> {
-  const as = await authorizationServer(ctx, opts);
+export async function clientCredentialsGrant(ctx: ProviderContext, opts: OAuthOptions, server = authorizationServer(ctx, opts)): Promise<TokenSet> {
+  const as = await server;
   return withSent(new SentValues().add(ctx.clientSecret), async (sent) => {
     const captured = { idToken: null as Record<string, unknown> | null };
     const extra: Record<string, string> = ctx.settings.scopes.length ? { scope: ctx.settings.scopes.join(" ") } : {};

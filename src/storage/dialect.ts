@@ -6,7 +6,7 @@
  */
 import type { Kysely, RawBuilder, Transaction } from "kysely";
 import type { AuditLogTable, Database } from "./schema.js";
-import type { LockBody, LockOrAwait, ResolveRows, RowStamp, Store } from "./store.js";
+import type { LockBody, LockOrAwait, RefreshClaim, ResolveRows, RowStamp, Store } from "./store.js";
 
 /** Where a store's queries run: the root database or one transaction. */
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -49,7 +49,7 @@ export interface Dialect {
   /** `Store.withOAuthTokenLock`: run `fn` holding the cross-process refresh lock of one token row. */
   withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T>;
   /** `Store.lockOrAwaitOAuthToken`: take the lock and run `fn`, or wait for its holder and re-read the row. */
-  lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>>;
+  lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, claim: RefreshClaim | null, fn: LockBody<T>): Promise<LockOrAwait<T>>;
   /**
    * `Store.markOAuthRefreshStarted` where the database commits it apart from the lock transaction
    * (PostgreSQL: on the refresh lane); absent = a plain update on `store`.

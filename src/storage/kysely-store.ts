@@ -20,6 +20,7 @@ import type {
   OAuthTokenPatch,
   ResolveRows,
   LockBody,
+  RefreshClaim,
   LockOrAwait,
   RowStamp,
   Store,
@@ -506,8 +507,8 @@ export class KyselyStore implements ExecutorStore {
     const keys = ["i", ...(orgId ? [`o:${orgId}`] : []), ...(rows.mapping ? [`m:${rows.mapping.id}`] : [])];
     return { ...rows, oauth: { provider, tokens: await this.findOAuthTokens(rows.integration.id, keys) } };
   }
-  lockOrAwaitOAuthToken<T>(tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>> {
-    return this.#dialect.lockOrAwaitOAuthToken(this, tokenId, fn);
+  lockOrAwaitOAuthToken<T>(tokenId: string, claim: RefreshClaim | null, fn: LockBody<T>): Promise<LockOrAwait<T>> {
+    return this.#dialect.lockOrAwaitOAuthToken(this, tokenId, claim, fn);
   }
   async deleteOAuthToken(id: string): Promise<void> {
     await this.db.deleteFrom("oauth_tokens").where("id", "=", id).execute();

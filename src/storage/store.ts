@@ -265,8 +265,22 @@ export interface RowStamp {
   updatedAt: string;
 }
 
-/** The body of a refresh-lock transaction: a store bound to it and the token row read holding the lock. */
-export type LockBody<T> = (tx: Store, row: StoredOAuthToken | null) => Promise<T>;
+/**
+ * The body of a refresh-lock transaction: a store bound to it and the token row read holding the lock;
+ * `claimed` says the lock's own round trip already set the caller's in-flight marker (see `RefreshClaim`).
+ */
+export type LockBody<T> = (tx: Store, row: StoredOAuthToken | null, claimed?: boolean) => Promise<T>;
+
+/**
+ * A caller of `lockOrAwaitOAuthToken` that decided on `seen` to refresh: when it gets the lock and the
+ * row is still that one, the store sets the in-flight marker (`owner`, `at`) in the same round trip and
+ * commits it before the body runs (PostgreSQL); the body then gets `claimed` and the row as marked.
+ */
+export interface RefreshClaim {
+  owner: string;
+  at: string;
+  seen: RowStamp;
+}
 
 /** `Store.lockOrAwaitOAuthToken`: ran holding the lock, or waited for the holder and re-read the row. */
 export type LockOrAwait<T> = { locked: true; value: T } | { locked: false; row: StoredOAuthToken | null };
@@ -402,9 +416,10 @@ export interface Store {
    * Take the refresh lock if no one holds it and run `fn` as withOAuthTokenLock does; otherwise never
    * take it, but wait until its holder commits or rolls back and return the row as it is then
    * (PostgreSQL: a shared advisory lock, so every waiter is released together at the holder's commit,
-   * without polling and without queueing one by one on the exclusive lock). SQLite: always locked.
+   * without polling and without queueing one by one on the exclusive lock). SQLite: always locked, and
+   * `claim` is ignored (the marker is the claim there).
    */
-  lockOrAwaitOAuthToken<T>(tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>>;
+  lockOrAwaitOAuthToken<T>(tokenId: string, claim: RefreshClaim | null, fn: LockBody<T>): Promise<LockOrAwait<T>>;
   /**
    * Claim up to `limit` refreshable tokens expiring before `horizon` and not claimed or backing off:
    * sets `claimed_until` so other refreshers skip them (PostgreSQL: FOR UPDATE SKIP LOCKED). Returns ids.

@@ -218,7 +218,7 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
     const inBody = new Promise<void>((r) => (entered = r));
     let finish!: () => void;
     const gate = new Promise<void>((r) => (finish = r));
-    const holder = store.lockOrAwaitOAuthToken(id, async (tx, row) => {
+    const holder = store.lockOrAwaitOAuthToken(id, null, async (tx, row) => {
       expect(row?.id).toBe(id);
       expect(row?.version).toBe(0);
       entered();
@@ -227,7 +227,7 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
     });
     await inBody;
     let waiterRan = false;
-    const waiter = other.lockOrAwaitOAuthToken(id, async () => void (waiterRan = true));
+    const waiter = other.lockOrAwaitOAuthToken(id, null, async () => void (waiterRan = true));
     await untilBlocked(other);
     finish();
     expect(await holder).toMatchObject({ locked: true, value: { version: 1 } });
@@ -240,7 +240,7 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
 
   it("a body that throws rolls back and frees the lock; withOAuthTokenLock waits for a holder and sees its commit", async () => {
     const { bf, other, id } = await twoStores();
-    await expect(bf.store.lockOrAwaitOAuthToken(id, async (tx) => {
+    await expect(bf.store.lockOrAwaitOAuthToken(id, null, async (tx) => {
       await tx.updateOAuthTokenReturning(id, { lastError: "rolled back", updatedAt: new Date().toISOString() }, { bumpVersion: true });
       throw new Error("body failed");
     })).rejects.toThrow("body failed");
@@ -250,7 +250,7 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
     const inBody = new Promise<void>((r) => (entered = r));
     let finish!: () => void;
     const gate = new Promise<void>((r) => (finish = r));
-    const holder = bf.store.lockOrAwaitOAuthToken(id, async (tx) => {
+    const holder = bf.store.lockOrAwaitOAuthToken(id, null, async (tx) => {
       entered();
       await gate;
       return tx.updateOAuthTokenReturning(id, { lastError: "first holder", updatedAt: new Date().toISOString() }, { bumpVersion: true });
@@ -261,6 +261,71 @@ describe.skipIf(!PG_URL)("refresh lock on the lane (postgres store)", () => {
     finish();
     expect(await holder).toMatchObject({ locked: true });
     expect(await second).toMatchObject({ version: 1, lastError: "first holder" });
+  });
+
+  it("a claim commits the in-flight marker with the lock, only on the row it was decided on; the holder's session lock ends with its COMMIT", async () => {
+    const { bf, other, id } = await twoStores();
+    const seen = (await bf.store.getOAuthToken(id))!;
+    const at = new Date().toISOString();
+    let entered!: () => void;
+    const inBody = new Promise<void>((r) => (entered = r));
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    let body: { claimed: boolean | undefined; state: string | undefined } | null = null;
+    const holder = bf.store.lockOrAwaitOAuthToken(id, { owner: "claim-test", at, seen: { version: seen.version, updatedAt: seen.updatedAt } }, async (tx, row, claimed) => {
+      body = { claimed, state: row?.state };
+      entered();
+      await gate;
+      return tx.updateOAuthTokenReturning(id, { state: "connected", refreshStartedAt: null, refreshOwner: null, updatedAt: new Date().toISOString() }, { bumpVersion: true });
+    });
+    await inBody;
+    expect(body).toEqual({ claimed: true, state: "refreshing" });
+    // Committed while the lock is still held: another process sees the marker (it outlives the holder).
+    expect(await other.getOAuthToken(id)).toMatchObject({ state: "refreshing", refreshOwner: "claim-test", refreshStartedAt: at, version: seen.version });
+    finish();
+    expect(await holder).toMatchObject({ locked: true, value: { version: seen.version + 1, state: "connected", refreshOwner: null } });
+    // The lock is free again: the next caller takes it without waiting.
+    expect(await other.lockOrAwaitOAuthToken(id, null, async () => "free")).toEqual({ locked: true, value: "free" });
+
+    // A claim made on a row that changed since: no marker, the body decides on the row as it is now.
+    const stale = (await bf.store.getOAuthToken(id))!;
+    await other.updateOAuthToken(id, { lastError: "written in between", updatedAt: new Date(Date.now() + 1000).toISOString() });
+    const r = await bf.store.lockOrAwaitOAuthToken(id, { owner: "claim-test", at: new Date().toISOString(), seen: { version: stale.version, updatedAt: stale.updatedAt } }, async (_tx, row, claimed) => ({ claimed, row }));
+    expect(r).toMatchObject({ locked: true, value: { claimed: false, row: { lastError: "written in between", refreshOwner: null, state: "connected" } } });
+  });
+
+  it("an audit append held for the COMMIT lands with it; one that fails rolls the whole lock transaction back and frees the lock", async () => {
+    const { bf, other, id } = await twoStores();
+    const entry = (n: string) => ({
+      id: n,
+      at: new Date().toISOString(),
+      action: "oauth.refresh" as const,
+      actor: { kind: "system" as const, keyId: null, keyPrefix: null, keyName: null, via: null },
+      orgId: null,
+      orgSlug: null,
+      integrationId: null,
+      integrationName: "Halo's \\ 'quoted' ; name",
+      keys: [],
+      detail: { note: "it's; $1 held" },
+      requestId: null,
+      executionId: null,
+    });
+    const write = (auditId: string) =>
+      bf.store.lockOrAwaitOAuthToken(id, null, async (tx) => {
+        const saved = await tx.updateOAuthTokenReturning(id, { lastError: `with ${auditId}`, updatedAt: new Date().toISOString() }, { bumpVersion: true });
+        await tx.insertAuditEntries([entry(auditId)]);
+        return saved;
+      });
+    // Positive control: the append arrives with the commit, values intact.
+    await write("11111111-1111-4111-8111-111111111111");
+    const trail = await other.listAuditEntries({ action: "oauth.refresh", limit: 10 });
+    expect(trail.map((e) => [e.id, e.integrationName, e.detail])).toEqual([["11111111-1111-4111-8111-111111111111", "Halo's \\ 'quoted' ; name", { note: "it's; $1 held" }]]);
+    expect(await other.getOAuthToken(id)).toMatchObject({ version: 1, lastError: "with 11111111-1111-4111-8111-111111111111" });
+    // The same id again: the held insert fails at COMMIT time, and the token write goes with it.
+    await expect(write("11111111-1111-4111-8111-111111111111")).rejects.toThrow();
+    expect(await other.getOAuthToken(id)).toMatchObject({ version: 1, lastError: "with 11111111-1111-4111-8111-111111111111" });
+    expect(await other.listAuditEntries({ action: "oauth.refresh", limit: 10 })).toHaveLength(1);
+    expect(await other.lockOrAwaitOAuthToken(id, null, async () => "free")).toEqual({ locked: true, value: "free" });
   });
 });
 

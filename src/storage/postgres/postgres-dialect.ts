@@ -6,10 +6,10 @@ import type { Database } from "../schema.js";
 import { toOAuthToken } from "../rows.js";
 import type { OAuthTokensTable } from "../schema.js";
 import type { Selectable } from "kysely";
-import type { LockBody, LockOrAwait, ResolveRows, StoredOAuthToken } from "../store.js";
+import type { LockBody, LockOrAwait, RefreshClaim, ResolveRows, StoredOAuthToken } from "../store.js";
 import { KyselyStore } from "../kysely-store.js";
 import { RESOLVE_PG, type ResolvePgRow, unpack } from "./postgres-resolve.js";
-import type { RefreshLane } from "./refresh-lane.js";
+import type { LaneConnection, RefreshLane } from "./refresh-lane.js";
 
 const lockKey = (tokenId: string): string => `bifrost-oauth-refresh:${tokenId}`;
 
@@ -69,7 +69,9 @@ export class PostgresDialect implements Dialect {
     if (!store.db.isTransaction) {
       // A named statement is parsed and planned once per connection.
       const res = await this.#pool.query<ResolvePgRow>({ name: "bifrost_resolve_v5", text: RESOLVE_PG, values: [orgId, integrationName] });
-      return unpack(res.rows[0], orgId);
+      const rows = unpack(res.rows[0], orgId);
+      if (rows?.hasOAuth) this.#lane?.warm();
+      return rows;
     }
     const res = await store.db.executeQuery<ResolvePgRow>(CompiledQuery.raw(RESOLVE_PG, [orgId, integrationName]));
     return unpack(res.rows[0], orgId);
@@ -101,59 +103,90 @@ export class PostgresDialect implements Dialect {
    * bounds the hold.
    */
   withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T> {
-    return this.#locked(store, tokenId, "wait", fn).then((r) => (r as { locked: true; value: T }).value);
+    const lane = this.#lane;
+    if (lane && !store.db.isTransaction) return lane.onConnection((c) => this.#waitOnLane(c, tokenId, fn));
+    return store.transaction(async (t) => {
+      await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(hashtextextended(${lockKey(tokenId)}, 0))`.execute((t as ExecutorStore).db);
+      return fn(t, await t.getOAuthToken(tokenId));
+    });
   }
 
   /**
-   * `pg_try_advisory_xact_lock`: the holder runs `fn`. Anyone else waits on the *shared* advisory lock
+   * `pg_try_advisory_lock`: the holder runs `fn`. Anyone else waits on the *shared* advisory lock
    * (compatible with other waiters, blocked by the exclusive holder), so every waiter is released
-   * together at the holder's commit, and reads the row in the next statement (READ COMMITTED: it sees
-   * that commit). No polling, and no queueing one by one on the exclusive lock.
+   * together when the holder lets go, after its commit, and reads the row in the next statement (READ
+   * COMMITTED: it sees that commit). No polling, and no queueing one by one on the exclusive lock.
    */
-  lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>> {
-    return this.#locked(store, tokenId, "try", fn);
-  }
-
-  #locked<T>(store: ExecutorStore, tokenId: string, mode: "try" | "wait", fn: LockBody<T>): Promise<LockOrAwait<T>> {
+  lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, claim: RefreshClaim | null, fn: LockBody<T>): Promise<LockOrAwait<T>> {
     const lane = this.#lane;
-    if (lane && !store.db.isTransaction) return lane.onConnection((client, tx) => this.#lockedOnLane(client, tx, tokenId, mode, fn));
+    if (lane && !store.db.isTransaction) return lane.onConnection((c) => this.#tryOnLane(c, tokenId, claim, fn));
     return store.transaction(async (t) => {
       const db = (t as ExecutorStore).db;
       const key = lockKey(tokenId);
-      if (mode === "wait") await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(db);
-      else {
-        const got = await sql<{ got: boolean }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${key}, 0)) AS got`.execute(db);
-        if (got.rows[0]?.got !== true) {
-          await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock_shared(hashtextextended(${key}, 0))`.execute(db);
-          return { locked: false as const, row: await t.getOAuthToken(tokenId) };
-        }
+      const got = await sql<{ got: boolean }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${key}, 0)) AS got`.execute(db);
+      if (got.rows[0]?.got !== true) {
+        await sql`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock_shared(hashtextextended(${key}, 0))`.execute(db);
+        return { locked: false as const, row: await t.getOAuthToken(tokenId) };
       }
       return { locked: true as const, value: await fn(t, await t.getOAuthToken(tokenId)) };
     });
   }
 
-  /**
-   * The lock transaction on a lane connection, in as few round trips as the protocol allows: BEGIN,
-   * the lock and the re-read go as one simple query (the read is its own statement, so its snapshot
-   * is taken after the lock is held); a waiter's shared-lock wait, re-read and COMMIT as a second;
-   * the holder's change notifications ride with its COMMIT. The token id is sent as an escaped literal
-   * (the simple protocol has no parameters).
-   */
-  async #lockedOnLane<T>(client: pg.PoolClient, txDb: Kysely<Database>, tokenId: string, mode: "try" | "wait", fn: LockBody<T>): Promise<LockOrAwait<T>> {
-    const key = `hashtextextended(${client.escapeLiteral(lockKey(tokenId))}, 0)`;
-    const read = `SELECT * FROM oauth_tokens WHERE id = ${client.escapeLiteral(tokenId)}`;
-    const lock = mode === "wait" ? `SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(${key}), true AS got` : `SELECT pg_try_advisory_xact_lock(${key}) AS got`;
-    const first = (await client.query(`BEGIN; ${lock}; ${read}`)) as unknown as pg.QueryResult[];
-    if (first[1]?.rows[0]?.got !== true) {
-      const waited = (await client.query(`SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock_shared(${key}); ${read}; COMMIT`)) as unknown as pg.QueryResult[];
-      return { locked: false, row: tokenOf(waited[1]) };
-    }
+  /** The body on the lane: its store, with change notifications collected for the COMMIT. */
+  #laneBody<T>(txDb: Kysely<Database>, fn: (tx: KyselyStore) => Promise<T>): Promise<{ value: T; notify: (client: pg.PoolClient) => string }> {
     const notified: string[] = [];
     const tx = new KyselyStore(txDb, new PostgresDialect(this.#pool, this.#root, null, notified));
-    const value = await fn(tx, tokenOf(first[2]));
-    const notify = notified.map((id) => `SELECT pg_notify(${client.escapeLiteral(CHANGES_CHANNEL)}, ${client.escapeLiteral(id)}); `).join("");
-    await client.query(`${notify}COMMIT`);
+    return fn(tx).then((value) => ({ value, notify: (client) => notified.map((id) => `SELECT pg_notify(${client.escapeLiteral(CHANGES_CHANNEL)}, ${client.escapeLiteral(id)}); `).join("") }));
+  }
+
+  /**
+   * The refresh lock in one round trip. One simple query (an implicit transaction, committed at its
+   * end) either takes the *session* lock or, when someone holds it, waits on the shared lock until the
+   * holder lets go (a CASE evaluates only the branch it needs); with a `claim`, the same statement sets
+   * the in-flight marker when the lock was taken and the row is still the one the caller decided on
+   * (an UPDATE re-checks its condition on the newest row version), committed with the query
+   * (`synchronous_commit` off: see `markOAuthRefreshStarted`); the row is read by the next statement,
+   * so its snapshot is taken after the lock (a waiter sees the holder's commit). The holder's body then
+   * runs in a transaction whose BEGIN rides with its first statement; its appends and change
+   * notifications ride with the COMMIT, and the lock is released in the same query, after the COMMIT.
+   * Session locks outlive a transaction but not the connection: a body that fails destroys it. Values
+   * are escaped literals (the simple protocol has no parameters).
+   */
+  async #tryOnLane<T>({ client, tx: txDb, held }: LaneConnection, tokenId: string, claim: RefreshClaim | null, fn: LockBody<T>): Promise<LockOrAwait<T>> {
+    const lit = (v: string | number): string => client.escapeLiteral(String(v));
+    const key = `hashtextextended(${lit(lockKey(tokenId))}, 0)`;
+    const take = `CASE WHEN pg_try_advisory_lock(${key}) THEN true ELSE pg_advisory_xact_lock_shared(${key})::text IS NULL END`;
+    const gate = claim
+      ? `WITH l AS MATERIALIZED (SELECT ${take} AS got),
+           m AS (UPDATE oauth_tokens SET state = 'refreshing', refresh_started_at = ${lit(claim.at)}, refresh_owner = ${lit(claim.owner)}, updated_at = ${lit(claim.at)}
+                 FROM l WHERE l.got AND id = ${lit(tokenId)} AND version = ${lit(claim.seen.version)} AND updated_at = ${lit(claim.seen.updatedAt)} RETURNING oauth_tokens.id)
+         SELECT l.got, EXISTS (SELECT 1 FROM m) AS claimed FROM l`
+      : `SELECT ${take} AS got, false AS claimed`;
+    const first = (await client.query(
+      `SELECT set_config('lock_timeout', '60s', true), set_config('synchronous_commit', 'off', true); ${gate}; SELECT * FROM oauth_tokens WHERE id = ${lit(tokenId)}`,
+    )) as unknown as pg.QueryResult[];
+    const gateRow = first[1]?.rows[0] as { got?: boolean; claimed?: boolean } | undefined;
+    const row = tokenOf(first[2]);
+    if (gateRow?.got !== true) return { locked: false, row };
+    held.hold("BEGIN; SET LOCAL lock_timeout = '60s'");
+    const { value, notify } = await this.#laneBody(txDb, (tx) => fn(tx, row, gateRow.claimed === true));
+    await client.query(`${held.take()}${notify(client)}COMMIT; SELECT pg_advisory_unlock(${key})`);
     return { locked: true, value };
+  }
+
+  /**
+   * `withOAuthTokenLock` on the lane: BEGIN, the blocking lock and the re-read as one simple query (the
+   * read is its own statement, so its snapshot is taken after the lock is held); appends and change
+   * notifications ride with the COMMIT.
+   */
+  async #waitOnLane<T>({ client, tx: txDb, held }: LaneConnection, tokenId: string, fn: LockBody<T>): Promise<T> {
+    const key = `hashtextextended(${client.escapeLiteral(lockKey(tokenId))}, 0)`;
+    const first = (await client.query(
+      `BEGIN; SELECT set_config('lock_timeout', '60s', true), pg_advisory_xact_lock(${key}); SELECT * FROM oauth_tokens WHERE id = ${client.escapeLiteral(tokenId)}`,
+    )) as unknown as pg.QueryResult[];
+    const { value, notify } = await this.#laneBody(txDb, (tx) => fn(tx, tokenOf(first[2])));
+    await client.query(`${held.take()}${notify(client)}COMMIT`);
+    return value;
   }
 
   async claimWebhookDeliveries(store: ExecutorStore, opts: { now: string; leaseUntil: string; owner: string; limit: number }): Promise<DeliveryClaim[]> {

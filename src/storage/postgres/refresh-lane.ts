@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect as KyselyPostgresDialect } from "kysely";
 import type pg from "pg";
 import type { Dialect } from "../dialect.js";
 import { KyselyStore } from "../kysely-store.js";
+import { HeldStatements } from "./held-statements.js";
 import type { Database } from "../schema.js";
 import { loadPg } from "./pg-driver.js";
 
@@ -9,14 +10,23 @@ import { loadPg } from "./pg-driver.js";
 const LANE_SLOTS = 4;
 
 /**
- * A Kysely bound to one connection on which the lane already opened a transaction (BEGIN sent with
- * the lock statement). It reports itself as a transaction, so a store over it runs `transaction(fn)`
- * in place and never sends a second BEGIN or an early COMMIT.
+ * A Kysely bound to one connection on which the lane opened a transaction (BEGIN sent with the lock
+ * statement, or held to ride with the body's first statement). It reports itself as a transaction, so
+ * a store over it runs `transaction(fn)` in place and never sends a second BEGIN or an early COMMIT.
  */
 class OpenTransaction extends Kysely<Database> {
   override get isTransaction(): boolean {
     return true;
   }
+}
+
+/** What `RefreshLane.onConnection` hands its callback. */
+export interface LaneConnection {
+  client: pg.PoolClient;
+  /** A Kysely on `client` that counts as an open transaction; its statements go through `held`. */
+  tx: Kysely<Database>;
+  /** Statements held for the next round trip (appends, an opening BEGIN). */
+  held: HeldStatements;
 }
 
 /**
@@ -44,6 +54,25 @@ export class RefreshLane {
     this.store = new KyselyStore(this.db, dialect(pool, this.db));
   }
 
+  #warmed = false;
+
+  /**
+   * Open the lane's two standing connections now, off any request's path (the dialect calls it when a
+   * resolve first meets an OAuth provider): the first refresh of a process then spends its time on the
+   * lock and the provider, not on TCP, startup and authentication twice in a row. Failures are left to
+   * the refresh that follows (it reports them).
+   */
+  warm(): void {
+    if (this.#warmed) return;
+    this.#warmed = true;
+    for (let i = 0; i < 2; i++) {
+      this.#pool.connect().then(
+        (c) => c.release(),
+        () => void (this.#warmed = false),
+      );
+    }
+  }
+
   async slot<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#free > 0) this.#free--;
     else await new Promise<void>((r) => this.#queue.push(r));
@@ -59,16 +88,18 @@ export class RefreshLane {
   /**
    * Run `fn` on one lane connection (inside a slot) with the raw client, for statements sent as one
    * simple-protocol query (several statements, one round trip), and a Kysely bound to that connection
-   * that counts as an open transaction. A connection that failed mid-way is destroyed, not reused.
+   * that counts as an open transaction (its statements go through `held`). A connection that failed
+   * mid-way is destroyed, not reused (which also ends any lock its session held).
    */
-  async onConnection<T>(fn: (client: pg.PoolClient, tx: Kysely<Database>) => Promise<T>): Promise<T> {
+  async onConnection<T>(fn: (c: LaneConnection) => Promise<T>): Promise<T> {
     return this.slot(async () => {
       const client = await this.#pool.connect();
       let broken = false;
-      const shared = { query: client.query.bind(client), release: () => undefined };
+      const held = new HeldStatements(client);
+      const shared = { query: held.query, release: () => undefined };
       const tx = new OpenTransaction({ dialect: new KyselyPostgresDialect({ pool: { connect: async () => shared, end: async () => undefined } as never }) });
       try {
-        return await fn(client, tx);
+        return await fn({ client, tx, held });
       } catch (err) {
         broken = true;
         throw err;

@@ -3,7 +3,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from "kysely";
 import type { DeliveryClaim, Dialect, Executor, ExecutorStore } from "../dialect.js";
 import type { AuditLogTable, Database } from "../schema.js";
-import type { LockBody, LockOrAwait, ResolveRows, RowStamp, StoredOAuthToken } from "../store.js";
+import type { LockBody, LockOrAwait, RefreshClaim, ResolveRows, RowStamp, StoredOAuthToken } from "../store.js";
 import { DatabaseUnavailableError } from "../errors.js";
 import { type BusyPolicy, whenNotBusy } from "./busy.js";
 import { compileNamed } from "./named-sql.js";
@@ -185,12 +185,12 @@ export class SqliteDialect implements Dialect {
    */
   async withOAuthTokenLock<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<T> {
     for (;;) {
-      const r = await this.lockOrAwaitOAuthToken(store, tokenId, fn);
+      const r = await this.lockOrAwaitOAuthToken(store, tokenId, null, fn);
       if (r.locked) return r.value;
     }
   }
 
-  async lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, fn: LockBody<T>): Promise<LockOrAwait<T>> {
+  async lockOrAwaitOAuthToken<T>(store: ExecutorStore, tokenId: string, _claim: RefreshClaim | null, fn: LockBody<T>): Promise<LockOrAwait<T>> {
     try {
       return { locked: true, value: await fn(store, await store.getOAuthToken(tokenId)) };
     } catch (err) {
