@@ -10,7 +10,7 @@ import { AUDIT_ACTIONS } from "../../src/kernel/audit.js";
 import { connectionBadge, relTime } from "../../console/src/lib/format.js";
 import { connectionHref, integrationHref, parseRoute } from "../../console/src/lib/routes.js";
 import { ariaSort, bulkSummary, bulkTargets, type ConnLike, connectionsHref, connectionsQuery, EMPTY_FILTER, filterFromQuery, filterParams, linkBlock, mapLimited, rowActions, rowKey, toggleSort } from "../../console/src/lib/connections.js";
-import { currentCursor, FIRST_PAGE, nextPage, previousPage, rangeLabel } from "../../console/src/lib/paging.js";
+import { currentCursor, FIRST_PAGE, localPage, nextPage, previousPage, rangeLabel } from "../../console/src/lib/paging.js";
 import { callbackUrl, providerBody, providerDraft } from "../../console/src/lib/provider.js";
 import { EMPTY_ROW, hasErrors, rowErrors, toRows, toSchema } from "../../console/src/lib/schema-rows.js";
 
@@ -336,5 +336,18 @@ describe("cursor paging", () => {
     expect(rangeLabel(p3, 37, 237)).toBe("201–237 of 237");
     expect(rangeLabel(FIRST_PAGE, 0, 0)).toBe("0–0 of 0");
     expect(rangeLabel(p2, 100, null)).toBe("101–200");
+  });
+
+  it("pages rows held in memory 100 at a time, clamping the index to the pages there are", () => {
+    const rows = Array.from({ length: 250 }, (_, i) => i);
+    const first = localPage(rows, 0);
+    expect([first.rows.length, first.rows[0], first.offset, first.more]).toEqual([100, 0, 0, true]);
+    const third = localPage(rows, 2);
+    expect([third.rows.length, third.rows[0], third.rows.at(-1), third.offset, third.more]).toEqual([50, 200, 249, 200, false]);
+    expect(rangeLabel(third, third.rows.length, rows.length)).toBe("201–250 of 250");
+    expect(localPage(rows, 9).index).toBe(2);
+    expect(localPage(rows, -1).index).toBe(0);
+    expect(localPage([], 3)).toEqual({ rows: [], index: 0, offset: 0, more: false });
+    expect(localPage(rows, 1, 120).rows).toEqual(rows.slice(120, 240));
   });
 });

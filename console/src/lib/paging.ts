@@ -29,9 +29,17 @@ export function previousPage(p: Paging): Paging {
 }
 
 /** "101–200 of 1,000" (the rows shown on this page, of the total the server counted). */
-export function rangeLabel(p: Paging, shown: number, total: number | null, pageSize = PAGE_SIZE): string {
+export function rangeLabel(p: Pick<Paging, "index">, shown: number, total: number | null, pageSize = PAGE_SIZE): string {
   const from = p.index * pageSize + (shown ? 1 : 0);
   const to = p.index * pageSize + shown;
   const of = total === null ? "" : ` of ${total.toLocaleString("en-US")}`;
   return `${from.toLocaleString("en-US")}–${to.toLocaleString("en-US")}${of}`;
+}
+
+/** Page `index` of rows the console already holds (clamped to the last page), ≤ `size` rows, and whether more follow. */
+export function localPage<T>(rows: readonly T[], index: number, size = PAGE_SIZE): { rows: T[]; index: number; offset: number; more: boolean } {
+  const last = Math.max(0, Math.ceil(rows.length / size) - 1);
+  const at = Math.min(Math.max(0, index), last);
+  const offset = at * size;
+  return { rows: rows.slice(offset, offset + size), index: at, offset, more: offset + size < rows.length };
 }

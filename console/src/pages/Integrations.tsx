@@ -1,19 +1,25 @@
-/** Integrations: search, overview per integration (keys, OAuth flow, mapped / connected / re-auth orgs), create, delete. */
+/** Integrations: server-side search, one page of ≤ 100 at a time, overview per integration (keys, OAuth flow, mapped / connected / re-auth orgs), create, delete. */
 import { useState } from "react";
-import { allPages, client, type IntegrationOverview as Overview, ok, type SessionInfo } from "../api";
+import { client, type IntegrationOverview as Overview, ok, okAs, type SessionInfo } from "../api";
 import { enc } from "../lib/format";
+import { PAGE_SIZE } from "../lib/paging";
 import { integrationHref } from "../lib/routes";
+import { Pager, useDebounced, usePaged } from "../paged";
 import { CreateIntegration } from "../panels/CreateIntegration";
-import { ConfirmDialog, FormError, TableHead, useLoad } from "../ui";
+import { ConfirmDialog, FormError, TableHead } from "../ui";
 
 export function IntegrationsPage(props: { session: SessionInfo }) {
   const platform = props.session.role === "platform_admin";
-  const { data, error, reload } = useLoad(async () => ({ integrations: await allPages<Overview>("integrations", (query) => client.GET("/api/console/integrations", { params: { query } })) }), []);
   const [q, setQ] = useState("");
+  const search = useDebounced(q);
+  const paged = usePaged(search, async (cursor) => {
+    const query = { limit: String(PAGE_SIZE), ...(search.trim() ? { q: search.trim() } : {}), ...(cursor ? { cursor } : {}) };
+    const res = await okAs<{ integrations: Overview[]; next_cursor: string | null }>(client.GET("/api/console/integrations", { params: { query } }));
+    return { rows: res.integrations, next_cursor: res.next_cursor, total: null };
+  });
+  const list = paged.page?.rows ?? [];
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Overview | null>(null);
-  const list = (data?.integrations ?? []).filter((i) => (i.name + " " + (i.description ?? "")).toLowerCase().includes(q.toLowerCase()));
-  const needs = (data?.integrations ?? []).reduce((n, i) => n + i.needs_reauth_orgs, 0);
   return (
     <section>
       <div className="page-head">
@@ -24,22 +30,17 @@ export function IntegrationsPage(props: { session: SessionInfo }) {
           </button>
         )}
       </div>
-      {needs > 0 && (
-        <p className="banner inline" role="status">
-          {needs} organization connection{needs === 1 ? "" : "s"} need{needs === 1 ? "s" : ""} re-authorization.
-        </p>
-      )}
       <label htmlFor="int-search" className="visually-hidden">
         Search integrations
       </label>
-      <input id="int-search" type="search" placeholder="Search integrations" value={q} onChange={(e) => setQ(e.target.value)} />
-      <FormError error={error} />
+      <input id="int-search" type="search" data-testid="integrations-search" placeholder="Search integrations (name or description)" value={q} onChange={(e) => setQ(e.target.value)} />
+      <FormError error={paged.error} />
       <div className="table-wrap">
-        <table>
+        <table data-testid="integrations-table" data-ready={paged.page !== null && !paged.loading && search === q ? "true" : "false"}>
           <TableHead columns={["Name", "Config keys", "OAuth flow", "Connected orgs", "Need re-auth"]} actions={platform} />
           <tbody>
             {list.map((i) => (
-              <tr key={i.name}>
+              <tr key={i.name} data-integration={i.name}>
                 <td data-label="Name">
                   <a href={`#/integrations/${enc(i.name)}`}>{i.name}</a>
                   {i.description && <div className="muted small">{i.description}</div>}
@@ -59,16 +60,11 @@ export function IntegrationsPage(props: { session: SessionInfo }) {
                 )}
               </tr>
             ))}
-            {data && list.length === 0 && (
-              <tr>
-                <td colSpan={6} className="muted">
-                  {q ? "No integration matches." : "No integrations yet."}
-                </td>
-              </tr>
-            )}
           </tbody>
         </table>
       </div>
+      {paged.page && list.length === 0 && <p className="muted empty">{search ? "No integration matches." : "No integrations yet."}</p>}
+      <Pager paged={paged} label="Integrations" />
       {creating && (
         <CreateIntegration
           onClose={() => setCreating(false)}
@@ -86,7 +82,7 @@ export function IntegrationsPage(props: { session: SessionInfo }) {
           onClose={() => setDeleting(null)}
           onConfirm={async () => {
             await ok(client.DELETE("/api/integrations/{name}", { params: { path: { name: deleting.name }, query: { force: "true" } } }));
-            await reload();
+            await paged.reload();
           }}
         >
           <p>

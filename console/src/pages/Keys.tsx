@@ -1,13 +1,23 @@
-/** API keys (platform admins): create (shown once), list with last use, revoke. */
+/** API keys (platform admins): create (shown once), server-side search, one page of ≤ 100 at a time with last use, revoke. */
 import { useState } from "react";
-import { allPages, type ApiError, client, type KeyRow, ok, okAs, toApiError } from "../api";
+import { type ApiError, client, type KeyRow, ok, okAs, toApiError } from "../api";
 import { when } from "../lib/format";
-import { ConfirmDialog, CopyButton, FieldError, FormError, TableHead, TextField, useLoad } from "../ui";
+import { PAGE_SIZE } from "../lib/paging";
+import { Pager, useDebounced, usePaged } from "../paged";
+import { ConfirmDialog, CopyButton, FieldError, FormError, TableHead, TextField } from "../ui";
 
 type KeyRole = "platform_admin" | "org_admin" | "workflow";
 
 export function KeysPage() {
-  const { data, error, reload } = useLoad(async () => ({ api_keys: await allPages<KeyRow>("api_keys", (query) => client.GET("/api/keys", { params: { query } })) }), []);
+  const [q, setQ] = useState("");
+  const search = useDebounced(q);
+  const paged = usePaged(search, async (cursor) => {
+    const query = { limit: String(PAGE_SIZE), ...(search.trim() ? { q: search.trim() } : {}), ...(cursor ? { cursor } : {}) };
+    const res = await ok(client.GET("/api/keys", { params: { query } }));
+    return { rows: res.api_keys, next_cursor: res.next_cursor, total: null };
+  });
+  const reload = paged.reload;
+  const keys = paged.page?.rows ?? [];
   const [role, setRole] = useState("org_admin");
   const [org, setOrg] = useState("");
   const [name, setName] = useState("");
@@ -17,7 +27,7 @@ export function KeysPage() {
   return (
     <section>
       <h1>API keys</h1>
-      <FormError error={error} />
+      <FormError error={paged.error} />
       <form
         className="inline-form"
         onSubmit={async (e) => {
@@ -65,12 +75,16 @@ export function KeysPage() {
           </div>
         </div>
       )}
+      <label htmlFor="key-search" className="visually-hidden">
+        Search API keys
+      </label>
+      <input id="key-search" type="search" data-testid="keys-search" placeholder="Search API keys (name or prefix)" value={q} onChange={(e) => setQ(e.target.value)} />
       <div className="table-wrap">
-        <table>
+        <table data-testid="keys-table" data-ready={paged.page !== null && !paged.loading && search === q ? "true" : "false"}>
           <TableHead columns={["Name", "Prefix", "Role", "Organization", "Last used", "Status"]} actions />
           <tbody>
-            {(data?.api_keys ?? []).map((k) => (
-              <tr key={k.id}>
+            {keys.map((k) => (
+              <tr key={k.id} data-prefix={k.prefix}>
                 <td data-label="Name">{k.name ?? <span className="muted">—</span>}</td>
                 <td data-label="Prefix">
                   <code>{k.prefix}</code>
@@ -91,6 +105,8 @@ export function KeysPage() {
           </tbody>
         </table>
       </div>
+      {paged.page && keys.length === 0 && <p className="muted empty">{search ? "No API key matches." : "No API keys yet."}</p>}
+      <Pager paged={paged} label="API keys" />
       {revoking && (
         <ConfirmDialog
           title={`Revoke key ${revoking.prefix}?`}

@@ -5,7 +5,11 @@ import { appendLines, parseBulk } from "../lib/bulk";
 import { Dialog, FormError, useLoad } from "../ui";
 import { EntitySuggestions } from "./EntitySuggestions";
 
-/** Every organization (the suggestions match against all of them), 500 per request. */
+/**
+ * Every organization, 500 per request: the suggestions match pasted names against all of them by
+ * similarity (a substring `q` on the server would miss "Globex Intl" → Globex). Only the rendering is
+ * capped: at most 20 "not listed yet" buttons and 100 suggestion rows per page.
+ */
 const loadAllOrgs = () => allPages<Org>("organizations", (query) => client.GET("/api/organizations", { params: { query } }));
 
 export function BulkDialog(props: { integration: Integration; onClose: () => void; onDone: () => Promise<void> }) {

@@ -1,7 +1,8 @@
-/** Bulk mapping helper: paste `entity_id,entity_name` rows, get a suggested organization for each, accept or change, add them as bulk lines. */
+/** Bulk mapping helper: paste `entity_id,entity_name` rows, get a suggested organization for each, accept or change (100 rows per page), add them as bulk lines. */
 import { useState } from "react";
 import type { Org } from "../api";
 import { acceptedLines, AUTO_ACCEPT, type Proposal, propose } from "../lib/bulk";
+import { localPage, rangeLabel } from "../lib/paging";
 import { confidenceLabel } from "../match";
 import { TableHead } from "../ui";
 
@@ -9,7 +10,9 @@ import { TableHead } from "../ui";
 export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[]) => void }) {
   const [text, setText] = useState("");
   const [proposals, setProposals] = useState<Proposal[] | null>(null);
+  const [pageIndex, setPageIndex] = useState(0);
   const accepted = acceptedLines(proposals ?? []);
+  const shown = localPage(proposals ?? [], pageIndex);
   return (
     <details className="suggest">
       <summary>Suggest organizations for entities…</summary>
@@ -23,6 +26,7 @@ export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[])
           disabled={text.trim() === ""}
           onClick={() => {
             setProposals(propose(text, props.orgs));
+            setPageIndex(0);
           }}
         >
           Suggest
@@ -33,7 +37,7 @@ export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[])
           <table className="suggestions">
             <TableHead columns={["Accept", "Entity", "Organization", "Confidence"]} />
             <tbody>
-              {proposals.map((p, i) => (
+              {shown.rows.map((p, j) => ({ p, i: shown.offset + j })).map(({ p, i }) => (
                 <tr key={`${p.line}-${i}`} data-entity={p.entity_id ?? ""}>
                   <td data-label="Accept">
                     <input
@@ -81,6 +85,19 @@ export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[])
               ))}
             </tbody>
           </table>
+          {proposals.length > shown.rows.length && (
+            <nav className="pager" aria-label="Suggestion pages">
+              <button type="button" onClick={() => setPageIndex(shown.index - 1)} disabled={shown.index === 0}>
+                Previous
+              </button>
+              <span className="muted small" data-testid="suggestions-range">
+                {rangeLabel(shown, shown.rows.length, proposals.length)}
+              </span>
+              <button type="button" onClick={() => setPageIndex(shown.index + 1)} disabled={!shown.more}>
+                Next
+              </button>
+            </nav>
+          )}
         </div>
       )}
       {proposals && (
