@@ -375,4 +375,95 @@ describe.skipIf(!haveChromium || !haveConsole)("console Connections at 1,000 org
     await expect.poll(() => page.getByTestId("pager-range").textContent()).toMatch(/^101–200/);
     await assertAtMost100();
   });
+
+  it("the Integrations and API keys pages show 100 rows per page, page to the rest and search on the server", async () => {
+    // 120 more integrations and 120 more API keys, through the store in one transaction.
+    const at = Date.parse("2026-01-01T00:00:00Z");
+    await bf.store.transaction(async (tx) => {
+      for (let i = 0; i < 120; i++) {
+        const when = new Date(at + i * 1000).toISOString();
+        const name = i === 60 ? "Zephyr-Billing" : `int-${String(i).padStart(3, "0")}`;
+        await tx.insertIntegration({ id: bf.clock.id(), name, description: i === 60 ? "Invoices and payments" : `Seeded integration ${i}`, configSchema: [], trustedOrigins: [], privateNetwork: false, createdAt: when, updatedAt: when });
+        const keyName = i === 70 ? "deploy-robot" : `seed-key-${String(i).padStart(3, "0")}`;
+        await tx.insertApiKey({ id: bf.clock.id(), name: keyName, prefix: `seed${String(i).padStart(8, "0")}`, secretHash: `unused-${i}`, role: "platform_admin", orgId: null, createdAt: when, lastUsedAt: null, revokedAt: null });
+      }
+    });
+    const intRows = () => page.locator('[data-testid="integrations-table"] tbody tr');
+    await page.goto(`${server.url}/#/integrations`);
+    await ready("integrations-table");
+    expect(await intRows().count()).toBe(100);
+    expect(await page.getByTestId("pager-range").textContent()).toBe("1–100");
+    await assertAtMost100();
+    // Names sort by bytes: "Halo", "Zephyr-Billing", then the lowercase int-NNN.
+    expect(await intRows().first().getAttribute("data-integration")).toBe("Halo");
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect.poll(() => page.getByTestId("pager-range").textContent()).toBe("101–121");
+    await ready("integrations-table");
+    expect(await intRows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-integration")))).toEqual(Array.from({ length: 21 }, (_, k) => `int-${String(k + 98 + (k + 98 >= 60 ? 1 : 0)).padStart(3, "0")}`));
+    await page.getByRole("button", { name: "Previous" }).click();
+    await expect.poll(() => page.getByTestId("pager-range").textContent()).toBe("1–100");
+    // The counts per row still come from the server: Halo has 800 mappings.
+    expect(await page.locator('tr[data-integration="Halo"] td[data-label="Connected orgs"]').textContent()).toMatch(/ \/ 800$/);
+    // Search matches the description on the server; delete from the searched list.
+    await page.getByTestId("integrations-search").fill("invoices and");
+    await expect.poll(() => intRows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-integration")))).toEqual(["Zephyr-Billing"]);
+    expect(await page.getByTestId("pager-range").textContent()).toBe("1–1");
+    await page.getByRole("button", { name: "Delete Zephyr-Billing" }).click();
+    await page.getByRole("button", { name: "Delete integration" }).click();
+    await page.getByText("No integration matches.").waitFor();
+    expect(await bf.store.getIntegrationByName("Zephyr-Billing")).toBeNull();
+    await page.screenshot({ path: join(OUT, "integrations-paged-1280.png"), fullPage: true });
+
+    const keyRows = () => page.locator('[data-testid="keys-table"] tbody tr');
+    await page.goto(`${server.url}/#/keys`);
+    await ready("keys-table");
+    expect(await keyRows().count()).toBe(100);
+    await assertAtMost100();
+    const total = (await bf.store.listApiKeys()).length;
+    expect(total).toBeGreaterThan(120);
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect.poll(() => page.getByTestId("pager-range").textContent()).toBe(`101–${total}`);
+    await ready("keys-table");
+    expect(await keyRows().count()).toBe(total - 100);
+    // Search by name finds the one key; revoke it from the searched list.
+    await page.getByTestId("keys-search").fill("deploy-rob");
+    await expect.poll(() => keyRows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-prefix")))).toEqual(["seed00000070"]);
+    await keyRows().first().getByRole("button", { name: "Revoke seed00000070" }).click();
+    await page.getByRole("button", { name: "Revoke key" }).click();
+    await expect.poll(() => keyRows().first().locator('td[data-label="Status"]').textContent()).toBe("revoked");
+    expect((await bf.store.listApiKeys()).find((k) => k.prefix === "seed00000070")!.revokedAt).not.toBeNull();
+    // Creating a key still shows it once and lists it (search for its name).
+    await page.getByLabel("Role").selectOption("platform_admin");
+    await page.getByLabel("Name", { exact: true }).fill("paged-new-key");
+    await page.getByRole("button", { name: "Create key" }).click();
+    expect(await page.getByRole("textbox", { name: "New API key" }).inputValue()).toMatch(/^bfk_/);
+    await page.getByTestId("keys-search").fill("paged-new");
+    await expect.poll(() => keyRows().allTextContents()).toEqual([expect.stringContaining("paged-new-key")]);
+  });
+
+  it("the bulk dialog's entity suggestions show 100 rows per page and add every accepted row", async () => {
+    await page.goto(`${server.url}/#/integrations/Halo/mappings`);
+    await ready("mappings-table");
+    await page.getByRole("button", { name: "Bulk map…" }).click();
+    await page.getByText("Suggest organizations for entities…").click();
+    const entities = Array.from({ length: 150 }, (_, i) => `E-${i},Org ${i}`);
+    await page.getByLabel(/Entities, one per line/).fill(entities.join("\n"));
+    await page.getByRole("button", { name: "Suggest", exact: true }).click();
+    const rows = page.locator("table.suggestions tbody tr");
+    await expect.poll(() => rows.count()).toBe(100);
+    expect(await page.getByTestId("suggestions-range").textContent()).toBe("1–100 of 150");
+    await assertAtMost100();
+    await page.getByRole("dialog").getByRole("button", { name: "Next" }).click();
+    await expect.poll(() => page.getByTestId("suggestions-range").textContent()).toBe("101–150 of 150");
+    expect(await rows.count()).toBe(50);
+    expect(await page.getByLabel("Organization for Org 149").inputValue()).toBe("org-0149");
+    // A choice on the second page counts: drop one suggestion there.
+    await page.getByLabel("Accept suggestion for Org 120").uncheck();
+    await page.getByRole("button", { name: "Add 149 accepted rows" }).click();
+    const lines = (await page.getByLabel(/One row per line/).inputValue()).trim().split("\n");
+    expect(lines).toHaveLength(149);
+    expect(lines[0]).toBe("org-0000,E-0,Org 0");
+    expect(lines).not.toContain("org-0120,E-120,Org 120");
+    await page.getByRole("button", { name: "Cancel" }).click();
+  });
 });

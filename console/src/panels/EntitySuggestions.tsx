@@ -6,13 +6,14 @@ import { localPage, rangeLabel } from "../lib/paging";
 import { confidenceLabel } from "../match";
 import { TableHead } from "../ui";
 
-/** Paste `entity_id,entity_name` rows; each gets a suggested org (exact name/slug first, then similarity) to accept or change. */
+/** Paste `entity_id,entity_name` rows; each gets a suggested org (exact name/slug first, then similarity) to accept or change (any organization's slug, offered as you type). */
 export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[]) => void }) {
   const [text, setText] = useState("");
   const [proposals, setProposals] = useState<Proposal[] | null>(null);
   const [pageIndex, setPageIndex] = useState(0);
   const accepted = acceptedLines(proposals ?? []);
   const shown = localPage(proposals ?? [], pageIndex);
+  const known = new Set(props.orgs.map((o) => o.slug));
   return (
     <details className="suggest">
       <summary>Suggest organizations for entities…</summary>
@@ -34,6 +35,14 @@ export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[])
       </div>
       {proposals && proposals.length > 0 && (
         <div className="table-wrap">
+          {/* One list of every organization for all rows' fields (the browser shows the ones matching what is typed). */}
+          <datalist id="sg-orgs">
+            {props.orgs.map((o) => (
+              <option key={o.slug} value={o.slug}>
+                {o.name}
+              </option>
+            ))}
+          </datalist>
           <table className="suggestions">
             <TableHead columns={["Accept", "Entity", "Organization", "Confidence"]} />
             <tbody>
@@ -45,7 +54,7 @@ export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[])
                       id={`sg-acc-${i}`}
                       aria-label={`Accept suggestion for ${p.entity_name ?? p.entity_id ?? `line ${p.line}`}`}
                       checked={p.accepted}
-                      disabled={p.org === ""}
+                      disabled={!known.has(p.org)}
                       onChange={(e) => setProposals((ps) => (ps ?? []).map((x, j) => (j === i ? { ...x, accepted: e.target.checked } : x)))}
                     />
                   </td>
@@ -56,27 +65,25 @@ export function EntitySuggestions(props: { orgs: Org[]; onAdd: (lines: string[])
                     <label className="visually-hidden" htmlFor={`sg-org-${i}`}>
                       Organization for {p.entity_name ?? p.entity_id ?? `line ${p.line}`}
                     </label>
-                    <select
+                    <input
                       id={`sg-org-${i}`}
+                      list="sg-orgs"
                       value={p.org}
+                      placeholder="— none —"
+                      spellCheck={false}
                       onChange={(e) => {
-                        const org = e.target.value;
-                        setProposals((ps) => (ps ?? []).map((x, j) => (j === i ? { ...x, org, accepted: org !== "" } : x)));
+                        const org = e.target.value.trim();
+                        setProposals((ps) => (ps ?? []).map((x, j) => (j === i ? { ...x, org, accepted: known.has(org) } : x)));
                       }}
-                    >
-                      <option value="">— none —</option>
-                      {props.orgs.map((o) => (
-                        <option key={o.slug} value={o.slug}>
-                          {o.name} ({o.slug})
-                        </option>
-                      ))}
-                    </select>
+                    />
                   </td>
                   <td data-label="Confidence">
                     {p.org !== "" && p.org === p.suggestion.org ? (
                       <span className={`badge ${p.suggestion.kind === "exact" ? "ok" : p.suggestion.confidence >= AUTO_ACCEPT ? "info" : "warn"}`}>{confidenceLabel(p.suggestion)}</span>
-                    ) : p.org !== "" ? (
+                    ) : known.has(p.org) ? (
                       <span className="badge muted">chosen</span>
+                    ) : p.org !== "" ? (
+                      <span className="badge warn">unknown organization</span>
                     ) : (
                       <span className="muted small">no match</span>
                     )}
