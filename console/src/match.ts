@@ -7,7 +7,8 @@
  *    - character-bigram Dice over the letters and digits only (catches "GlobexCorp" vs "Globex Corp"),
  *    compared with both the org name and its slug (dashes/underscores read as spaces).
  *    Scores under MIN_CONFIDENCE give no suggestion.
- * 3. `suggestAll` assigns each org at most once (best scores first), so two entities never get the same org.
+ * 3. `suggestAll` assigns each org at most once (best scores first), so two entities never get the same org;
+ *    it scores each entity against each org once, so 1,000 pasted names against 1,000 orgs stay interactive.
  */
 
 export interface OrgLike {
@@ -83,34 +84,82 @@ export function similarity(a: string, b: string): number {
   return Math.max(dice(ta, tb), dice(bigrams(a), bigrams(b)) * 0.9);
 }
 
+/** How close an entity name is to an org: its name or its slug (dashes/underscores read as spaces). */
+function score(name: string, o: OrgLike): number {
+  return Math.max(similarity(name, o.name), similarity(name, o.slug.replace(/[-_]+/g, " ")));
+}
+
+function isExact(lowerName: string, o: OrgLike): boolean {
+  return o.name.trim().toLowerCase() === lowerName || o.slug.toLowerCase() === lowerName;
+}
+
 /** Best org for one entity name, ignoring orgs in `exclude`. */
 export function suggestOrg(entityName: string | null, orgs: readonly OrgLike[], exclude: ReadonlySet<string> = new Set()): Suggestion {
   const name = (entityName ?? "").trim();
   if (name === "") return { org: null, confidence: 0, kind: "none" };
   const candidates = orgs.filter((o) => !exclude.has(o.slug));
   const lower = name.toLowerCase();
-  const exact = candidates.find((o) => o.name.trim().toLowerCase() === lower || o.slug.toLowerCase() === lower);
+  const exact = candidates.find((o) => isExact(lower, o));
   if (exact) return { org: exact.slug, confidence: 1, kind: "exact" };
   let best: Suggestion = { org: null, confidence: 0, kind: "none" };
   for (const o of candidates) {
-    const score = Math.max(similarity(name, o.name), similarity(name, o.slug.replace(/[-_]+/g, " ")));
-    if (score > best.confidence) best = { org: o.slug, confidence: score, kind: "similar" };
+    const s = score(name, o);
+    if (s > best.confidence) best = { org: o.slug, confidence: s, kind: "similar" };
   }
   if (best.confidence < MIN_CONFIDENCE) return { org: null, confidence: best.confidence, kind: "none" };
   return { ...best, confidence: Math.round(best.confidence * 100) / 100 };
 }
 
-/** Suggestions for many entities; each org is suggested at most once (highest confidence wins). */
+/** The orgs whose name or slug equals the entity name (case-insensitively), in org order. */
+function exactMatches(name: string, orgs: readonly OrgLike[]): Suggestion[] {
+  const lower = name.toLowerCase();
+  return orgs.filter((o) => isExact(lower, o)).map((o): Suggestion => ({ org: o.slug, confidence: 1, kind: "exact" }));
+}
+
+/** The other orgs scoring ≥ MIN_CONFIDENCE, best first (ties in org order). */
+function similarMatches(name: string, orgs: readonly OrgLike[]): Suggestion[] {
+  const lower = name.toLowerCase();
+  const found: Array<{ org: string; score: number; at: number }> = [];
+  orgs.forEach((o, at) => {
+    if (isExact(lower, o)) return;
+    const s = score(name, o);
+    if (s >= MIN_CONFIDENCE) found.push({ org: o.slug, score: s, at });
+  });
+  found.sort((a, b) => b.score - a.score || a.at - b.at);
+  return found.map((c): Suggestion => ({ org: c.org, confidence: Math.round(c.score * 100) / 100, kind: "similar" }));
+}
+
+/**
+ * Suggestions for many entities; each org is suggested at most once (highest confidence wins, ties to
+ * the earlier entity). Each entity is scored against each org once (entities × orgs), then the orgs are
+ * handed out greedily from those ranked lists.
+ */
 export function suggestAll(entities: readonly EntityRow[], orgs: readonly OrgLike[]): Suggestion[] {
   const out: Suggestion[] = entities.map(() => ({ org: null, confidence: 0, kind: "none" }));
+  const names = entities.map((e) => (e.entity_name ?? "").trim());
+  // Each entity's candidates, best first: what suggestOrg answers once the ones before are taken. The
+  // similar ones are scored only when the exact ones are all taken (or there are none).
+  const lists: Suggestion[][] = names.map((n) => (n === "" ? [] : exactMatches(n, orgs)));
+  const scored = names.map((n, i) => n === "" || (lists[i] ?? []).length === 0);
+  for (const [i, n] of names.entries()) if (n !== "" && scored[i]) lists[i] = similarMatches(n, orgs);
+  const next = entities.map(() => 0);
   const pending = new Set(entities.map((_, i) => i));
   const taken = new Set<string>();
   while (pending.size > 0) {
     let bestIdx = -1;
     let best: Suggestion | null = null;
     for (const i of pending) {
-      const s = suggestOrg(entities[i]?.entity_name ?? null, orgs, taken);
-      if (s.org !== null && (best === null || s.confidence > best.confidence)) {
+      const list = lists[i] ?? [];
+      let at = next[i] ?? 0;
+      while (at < list.length && taken.has(list[at]?.org ?? "")) at++;
+      if (at === list.length && !scored[i]) {
+        scored[i] = true;
+        list.push(...similarMatches(names[i] ?? "", orgs));
+        while (at < list.length && taken.has(list[at]?.org ?? "")) at++;
+      }
+      next[i] = at;
+      const s = list[at];
+      if (s !== undefined && (best === null || s.confidence > best.confidence)) {
         best = s;
         bestIdx = i;
       }

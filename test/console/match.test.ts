@@ -50,4 +50,34 @@ describe("console entity → org matcher", () => {
     expect(s[2]?.org).toBe("initech");
     expect(s[3]?.org).toBeNull();
   });
+
+  it("suggestAll hands out the same orgs as suggestOrg applied greedily (best first, each org once), for names that collide", () => {
+    const words = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Tyrell", "Cyberdyne", "Hooli", "Vandelay"];
+    const kinds = ["Health", "Labs", "Systems", "Foods", "Partners", "Logistics"];
+    const many = words.flatMap((w, i) => kinds.map((k, j) => ({ slug: `${w.toLowerCase()}-${k.toLowerCase()}`, name: `${w} ${k}${(i + j) % 3 === 0 ? " Inc" : ""}` })));
+    // Exact names (twice: the second must fall back to a similar org), suffixed, glued, misspelt, unknown, empty.
+    const names = [...many.slice(0, 12).map((o) => o.name), many[0]!.name, "Acme Healthcare", "GlobexLabs", "Initek Systems", "Stark Food Co", "Nobody At All", "", "wayne-partners", "Wayne Partners LLC", "Tyrell"];
+    const entities = names.map((n, i) => ({ entity_id: `E-${i}`, entity_name: n || null, line: i + 1 }));
+    // The reference: each round, every pending entity's best untaken org; the highest confidence wins (first on ties).
+    const reference = entities.map((): { org: string | null; confidence: number; kind: string } => ({ org: null, confidence: 0, kind: "none" }));
+    const pending = new Set(entities.map((_, i) => i));
+    const taken = new Set<string>();
+    for (;;) {
+      let pick = -1;
+      let best: ReturnType<typeof suggestOrg> | null = null;
+      for (const i of pending) {
+        const s = suggestOrg(entities[i]!.entity_name, many, taken);
+        if (s.org !== null && (best === null || s.confidence > best.confidence)) [best, pick] = [s, i];
+      }
+      if (best === null || best.org === null) break;
+      reference[pick] = best;
+      taken.add(best.org);
+      pending.delete(pick);
+    }
+    const got = suggestAll(entities, many);
+    expect(got).toEqual(reference);
+    expect(got[12]).toMatchObject({ kind: "similar" }); // the repeated exact name got another org
+    expect(got.filter((s) => s.kind === "exact").length).toBeGreaterThanOrEqual(12);
+    expect(new Set(got.filter((s) => s.org).map((s) => s.org)).size).toBe(got.filter((s) => s.org).length);
+  });
 });
