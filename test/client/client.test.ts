@@ -318,7 +318,10 @@ describe("bifrost/client runtime (sqlite)", () => {
     api.handler = (_r, res) => json(res, 200, { fine: true });
     expect(await as(acme, () => client.request(op, { timeoutMs: 2_000 }))).toEqual({ fine: true });
     // A caller-supplied fetch may ignore the dispatcher: the timeout reaches it as an AbortSignal.
-    const own = createClient(spec, { ...fast, fetch: (u, init) => fetch(u, { ...init, dispatcher: undefined } as RequestInit) });
+    const own = createClient(spec, { ...fast, fetch: (u, init) => {
+      const { dispatcher: _ignored, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      return fetch(u, rest);
+    } });
     api.handler = () => undefined;
     await expect(as(acme, () => own.request(op, { timeoutMs: 150, maxRetries: 0 }))).rejects.toMatchObject({ code: "BIFROST_CLIENT_TIMEOUT" });
   });
