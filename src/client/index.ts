@@ -11,7 +11,7 @@ import { setTimeout as wait } from "node:timers/promises";
 import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { refreshIntegrationOAuth, requireIntegration } from "../runtime/integrations.js";
-import { connectRefused, outbound } from "../runtime/outbound.js";
+import { connectRefused, Deadline, outbound } from "../runtime/outbound.js";
 import { errorReport, noBaseUrl, readAnswer, retryAfterMs } from "../runtime/request-policy.js";
 import { checkTrusted, type Cred, credentialsFor, type Target, targetOf } from "./trust.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
@@ -32,8 +32,8 @@ interface Sent {
   /** The URL requested last (after redirects), without credential query parameters. */
   url: string;
   method: string;
-  /** The attempt's timeout timer, cleared once the body is read. */
-  timer: ReturnType<typeof setTimeout>;
+  /** The attempt's timeout, cleared once the body is read. */
+  deadline: Deadline;
 }
 
 const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
@@ -250,7 +250,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     };
 
     let res: Response;
-    let timer: ReturnType<typeof setTimeout>;
+    let deadline: Deadline;
     // Credentials go only to this origin (a generated call: the base URL's; integration.fetch(): the URL's), if trusted for them.
     const credOrigin = call ? new URL(url).origin : info.origin;
     for (;;) {
@@ -273,16 +273,17 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
         // Another origin (an absolute `next` link, a redirect): no credentials at all.
         for (const k of credentialHeaders) delete h[k];
       }
-      // A plain timer (cheaper than AbortSignal.timeout), cleared when the body has been read.
-      const timeout = new AbortController();
-      timer = setTimeout(() => timeout.abort(new DOMException("timeout", "TimeoutError")), timeoutMs);
-      const signal = args.signal ? AbortSignal.any([args.signal, timeout.signal]) : timeout.signal;
+      // The timeout: a timer and a dispatcher that aborts the request (no AbortSignal: fetch following
+      // one costs more than the rest of the call); a signal only for a caller-supplied fetch. Cleared when the body has been read.
+      deadline = new Deadline(dispatcher, timeoutMs, !!doFetch);
+      const ds = deadline.signal;
+      const signal = ds && args.signal ? AbortSignal.any([args.signal, ds]) : (ds ?? args.signal);
       try {
         // duplex "half" is needed for a stream body and harmless for others.
         // The dispatcher checks the addresses connected to (private ranges only with private_network).
-        res = await (doFetch ?? fetch)(target, { method, headers: h, signal, redirect: "manual", body, duplex: "half", dispatcher } as RequestInit);
+        res = await (doFetch ?? fetch)(target, { method, headers: h, signal, redirect: "manual", body, duplex: "half", dispatcher: deadline.dispatcher } as RequestInit);
       } catch (x) {
-        clearTimeout(timer);
+        deadline.clear();
         if (args.signal?.aborted) throw args.signal.reason;
         // An address the outbound policy refused when connecting: nothing was sent, and retrying cannot help.
         const refused = connectRefused(x, url, info.privateNetwork, call?.allowHttpLoopback);
@@ -292,7 +293,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
           continue;
         }
         const what = `${op.id}: ${method} ${redact(url)}`;
-        throw timeout.signal.aborted
+        throw deadline.expired
           ? err("TIMEOUT", 504, `${what} timeout ${timeoutMs} ms`, { operationId: op.id, timeoutMs })
           : err("NETWORK", 502, `${what}: ${redact(((x as Error)?.cause as Error | undefined)?.message ?? (x as Error)?.message ?? String(x))}`, { operationId: op.id });
       }
@@ -307,7 +308,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
           body = undefined;
           delete headers["content-type"];
         } else if (!replayable) break;
-        clearTimeout(timer);
+        deadline.clear();
         continue;
       }
       if (status === 401 && auth?.token && !refreshed && replayable) {
@@ -315,21 +316,21 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
         const fresh = await refreshIntegrationOAuth(spec.integration, auth.token, call ? info.org : undefined);
         if (fresh?.oauth && fresh.oauth.accessToken !== auth.token) {
           info = infoOf((integ = remember(fresh)));
-          clearTimeout(timer);
+          deadline.clear();
           await drain(res);
           continue;
         }
       }
       if ([408, 429, 500, 502, 503, 504].includes(status) && attempt < maxRetries) {
         const delay = Math.min(capMs, retryAfterMs(res.headers.get("retry-after")) ?? backoff());
-        clearTimeout(timer);
+        deadline.clear();
         await drain(res);
         await retry(delay);
         continue;
       }
       break;
     }
-    return { res, url, method, timer };
+    return { res, url, method, deadline };
   }
 
   /** `text`: the body, when already read. */
@@ -354,11 +355,11 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       return out.value;
     } catch (e) {
       // (A ClientError is named ClientError / ApiError: passed through.)
-      throw e instanceof Error && /^(Timeout|Abort)Error$/.test(e.name)
+      throw e instanceof Error && (sent.deadline.expired || /^(Timeout|Abort)Error$/.test(e.name))
         ? err("TIMEOUT", 504, `${op.id}: ${sent.method} ${redact(sent.url)} ${e.name} reading body`, { operationId: op.id })
         : e;
     } finally {
-      clearTimeout(sent.timer);
+      sent.deadline.clear();
     }
   }
 
@@ -366,7 +367,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     async raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response> {
       const sent = await send(op, args, ext, call.url, call);
       if (!call.anyStatus) return (await read(op, sent, "response")) as Response;
-      clearTimeout(sent.timer);
+      sent.deadline.clear();
       return sent.res;
     },
     async request<T = unknown>(op: OperationSpec, args: RequestArgs = {}, ext?: readonly Extension[]): Promise<T> {

@@ -4,6 +4,7 @@
  * SDK rather than bundled into each generated module.
  */
 import { guardedAgent, refusedCause } from "../net/guarded-agent.js";
+export { Deadline } from "../net/deadline.js";
 import { checkOutboundUrl, connectRefusal, type OutboundRefusedError } from "../net/outbound-policy.js";
 
 /**

@@ -300,6 +300,32 @@ describe("bifrost/client runtime (sqlite)", () => {
     await expect(as(acme, () => client.request({ id: "slow", method: "GET", path: "/slow" }, { signal: ac.signal }))).rejects.toThrow("caller gave up");
   });
 
+  it("the timeout applies while the body is read, before the request is written, and to a caller-supplied fetch; the pool still works after", async () => {
+    const client = createClient(spec, fast);
+    const op: OperationSpec = { id: "stall", method: "GET", path: "/stall" };
+    // Headers and half the body, then nothing.
+    api.handler = (_r, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+      res.write('{"partial":');
+    };
+    await expect(as(acme, () => client.request(op, { timeoutMs: 200, maxRetries: 0 }))).rejects.toMatchObject({ code: "BIFROST_CLIENT_TIMEOUT" });
+    // Timeouts so short they expire while the request is still being dispatched / connected / queued.
+    api.handler = () => undefined;
+    const outcomes = await Promise.all(
+      [0, 1, 1, 2, 5, 20].map((ms) => as(acme, () => client.request(op, { timeoutMs: ms, maxRetries: 0 })).then(() => "answered", (e: unknown) => (e as ClientError).code)),
+    );
+    expect(outcomes).toEqual(Array(6).fill("BIFROST_CLIENT_TIMEOUT"));
+    api.handler = (_r, res) => json(res, 200, { fine: true });
+    expect(await as(acme, () => client.request(op, { timeoutMs: 2_000 }))).toEqual({ fine: true });
+    // A caller-supplied fetch may ignore the dispatcher: the timeout reaches it as an AbortSignal.
+    const own = createClient(spec, { ...fast, fetch: (u, init) => {
+      const { dispatcher: _ignored, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      return fetch(u, rest);
+    } });
+    api.handler = () => undefined;
+    await expect(as(acme, () => own.request(op, { timeoutMs: 150, maxRetries: 0 }))).rejects.toMatchObject({ code: "BIFROST_CLIENT_TIMEOUT" });
+  });
+
   it("ApiError: status, parsed body, request id, operation, method; no secret in message, url or body", async () => {
     const client = createClient({ ...spec, security: [{ qkey: [] }] });
     api.handler = (r, res) => json(res, 404, { message: `no ticket for key ${KEY}`, echo: r.url }, { "x-amzn-requestid": "req-42" });
