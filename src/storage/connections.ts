@@ -88,16 +88,19 @@ const orgJoins = (integrationId: RawBuilder<unknown>) => sql`
 /**
  * When the filters can only keep org rows that have a token in a given state (a state list without
  * `not_connected`, or `expiring_within_days`), the (integration, org) pairs holding such a token, as a
- * derived table `cand` (read through the token table's (state, expires_at) index, so a filter on a
- * rare state reads those tokens, not every organization). It only narrows the walk: the row's own
- * state (mapping token first) is still computed and filtered as without it, so the rows are the same.
- * Null when every organization must be walked.
+ * derived table `cand` (read through the token table's (state, integration_id, owner_key) index, so a
+ * filter on a rare state reads those tokens, not every organization). It only narrows the walk: the
+ * row's own state (mapping token first) is still computed and filtered as without it, so the rows
+ * are the same. Null when every organization must be walked, or only one is.
  */
 function candidates(q: ConnectionQuery | IntegrationOrgQuery, expiringBefore: string | undefined): RawBuilder<unknown> | null {
+  // One organization (a filter or an org admin's scope): walking it is cheaper than any token scan.
+  if (q.scopeOrgId !== undefined || ("orgId" in q && q.orgId !== undefined)) return null;
   const conditions: RawBuilder<unknown>[] = [];
   if (q.states !== undefined && q.states.length > 0 && !q.states.includes("not_connected")) conditions.push(sql`t.state IN (${sql.join([...q.states])})`);
   if (expiringBefore !== undefined) conditions.push(sql`t.state = 'connected' AND t.expires_at IS NOT NULL AND t.expires_at <= ${expiringBefore}`);
   if (conditions.length === 0) return null;
+  if (q.integrationId !== undefined) conditions.push(sql`t.integration_id = ${q.integrationId}`);
   // A mapping token ("m:<mapping id>") belongs to its mapping's org, an org token ("o:<org id>") to that org.
   return sql`(SELECT DISTINCT t.integration_id AS integration_id,
       CASE WHEN SUBSTR(t.owner_key, 1, 2) = 'm:' THEN tmap.org_id ELSE SUBSTR(t.owner_key, 3) END AS org_id
