@@ -263,7 +263,9 @@ export async function listIntegrationOrgRows(db: Executor, byteOrder: RawBuilder
   const keys: SortKey[] = [{ column: "k_org", kind: "s", dir: "asc" }];
   const paged = q.after === undefined ? where : [...where, keysetAfter(keys, q.after)];
   const page = await sql<IntegrationOrgSqlRow>`SELECT * FROM (${all}) c ${whereOf(paged)} ORDER BY ${orderBy(keys)} LIMIT ${q.limit}`.execute(db);
-  const count = await sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM (${all}) c ${whereOf(where)}`.execute(db);
+  // Unfiltered, the set has one row per organization (its joins are on unique keys): count those alone.
+  const counted = where.length === 0 ? sql`SELECT COUNT(*) AS n FROM organizations` : sql`SELECT COUNT(*) AS n FROM (${all}) c ${whereOf(where)}`;
+  const count = await sql<{ n: number | string }>`${counted}`.execute(db);
   return {
     total: Number(count.rows[0]?.n ?? 0),
     rows: page.rows.map((r) => ({
