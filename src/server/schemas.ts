@@ -331,6 +331,25 @@ export const IntegrationOrgsPageOut = z.object({
   total: z.number().int().describe("Organizations matching the filters (all pages)."),
 });
 
+const stateCount = (state: string) => z.number().int().describe(`Organizations whose connection is ${state}.`);
+
+export const IntegrationSummaryOut = z.object({
+  integration: z.string(),
+  organizations: z.number().int().describe("Every organization (an org admin: its own, so 0 or 1)."),
+  mapped: z.number().int().describe("Organizations with a mapping for the integration."),
+  unmapped: z.number().int().describe("Organizations without a mapping or with a mapping without entity id (the organizations list's unmapped=true)."),
+  states: z
+    .object({
+      not_connected: stateCount("not connected"),
+      connected: stateCount("connected"),
+      refreshing: stateCount("being refreshed"),
+      needs_reauth: stateCount("waiting for re-authorization"),
+      error: stateCount("failing to refresh"),
+    })
+    .nullable()
+    .describe("Per connection state (the organizations list's state filter); null when the integration has no OAuth provider."),
+});
+
 /** `GET /api/integrations/:name/oauth/status` and `…/oauth/links`: the org filter plus pagination. */
 export const OAuthOrgPageQuery = z.strictObject({ ...OAuthOrgQuery.shape, ...PAGE_PARAMS });
 export const OAuthLinksQuery = z.strictObject({ ...OAuthOrgQuery.shape, limit: PAGE_PARAMS.limit, cursor: PAGE_PARAMS.cursor });

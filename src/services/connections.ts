@@ -1,7 +1,8 @@
 /**
  * The connections lists at scale: every (integration with an OAuth provider) × organization with its
  * mapping and connection state (`GET /api/connections`), and one integration's organizations
- * (`GET /api/console/integrations/:name/organizations`). Filtering, sorting and paging run in the
+ * (`GET /api/console/integrations/:name/organizations`) with its counts in one grouped query
+ * (`GET /api/console/integrations/:name/summary`). Filtering, sorting, paging and counting run in the
  * database (src/storage/connections.ts); this module checks the input and shapes the answer.
  */
 import { ValidationError } from "../core/errors.js";
@@ -10,7 +11,7 @@ import { cutPage, decodeCursor, likePattern, pageLimit } from "../core/page.js";
 import { requireIntegration, requireOrg } from "../kernel/lookup.js";
 import type { Deps } from "../kernel/deps.js";
 import { connectionSortShape } from "../storage/connections.js";
-import type { ConnectionQuery, ConnectionSort, IntegrationOrgQuery, OAuthTokenState } from "../storage/store.js";
+import type { ConnectionQuery, ConnectionSort, IntegrationOrgCount, IntegrationOrgQuery, OAuthTokenState } from "../storage/store.js";
 
 const CONNECTION_STATES: readonly OAuthTokenState[] = ["not_connected", "connected", "refreshing", "needs_reauth", "error"];
 const CONNECTION_SORTS: readonly ConnectionSort[] = ["integration", "org", "state", "expires_at", "last_refresh_at"];
@@ -150,4 +151,33 @@ export async function listIntegrationOrganizations(deps: Deps, integrationName: 
     last_error: r.lastError,
   }));
   return { organizations, next_cursor: page.nextCursor, total };
+}
+
+/** Organizations per connection state; null when the integration has no OAuth provider. */
+type StateCounts = Record<OAuthTokenState, number>;
+
+/**
+ * An integration's organizations counted in one grouped query (`scopeOrgId` as in listConnections):
+ * all, with a mapping, without a mapping or entity id (the `unmapped=true` filter), and per
+ * connection state (the `state` filter's counts; null without an OAuth provider).
+ */
+export async function integrationSummary(deps: Deps, integrationName: string, scopeOrgId: string | null = null) {
+  const integration = await requireIntegration(deps.store, integrationName);
+  const [counts, provider] = await Promise.all([
+    deps.store.countIntegrationOrgs({ integrationId: integration.id, ...(scopeOrgId === null ? {} : { scopeOrgId }) }),
+    deps.store.getOAuthProvider(integration.id),
+  ]);
+  const sum = (keep: (c: IntegrationOrgCount) => boolean) => counts.filter(keep).reduce((n, c) => n + c.count, 0);
+  let states: StateCounts | null = null;
+  if (provider !== null) {
+    states = { not_connected: 0, connected: 0, refreshing: 0, needs_reauth: 0, error: 0 };
+    for (const c of counts) if (c.state !== null) states[c.state] += c.count;
+  }
+  return {
+    integration: integration.name,
+    organizations: sum(() => true),
+    mapped: sum((c) => c.mapped),
+    unmapped: sum((c) => !c.mapped || !c.hasEntityId),
+    states,
+  };
 }

@@ -33,13 +33,13 @@ function checkDescription(d: unknown): string | null {
 }
 
 export async function viewIntegration(store: Store, integration: Integration): Promise<IntegrationView> {
-  const [defaults, mappings] = await Promise.all([store.listConfigValues(integration.id, null), store.listMappings({ integrationId: integration.id })]);
+  const [defaults, mappingCount] = await Promise.all([store.listConfigValues(integration.id, null), store.countMappings(integration.id)]);
   return {
     name: integration.name,
     description: integration.description,
     configSchema: integration.configSchema,
     defaults: displayValues(defaults),
-    mappingCount: mappings.length,
+    mappingCount,
     trustedOrigins: integration.trustedOrigins,
     privateNetwork: integration.privateNetwork,
     createdAt: integration.createdAt,

@@ -1,12 +1,21 @@
 /**
  * The connections lists (`Store.listConnections`, `Store.listIntegrationOrgs`): filtering, sorting and
- * keyset pagination in one SQL statement per page (plus one COUNT), the same on SQLite and PostgreSQL.
- * An org row's connection is its mapping's token, else its org-level token (as `getOAuthStatus`);
- * token columns are never selected, only whether a refresh token exists.
+ * keyset pagination in one SQL statement per page (plus one COUNT), the same on SQLite and PostgreSQL;
+ * and one integration's organizations counted by mapping and state in one grouped query
+ * (`Store.countIntegrationOrgs`). An org row's connection is its mapping's token, else its org-level
+ * token (as `getOAuthStatus`); token columns are never selected, only whether a refresh token exists.
  */
 import { type RawBuilder, sql } from "kysely";
 import type { Executor } from "./dialect.js";
-import type { ConnectionQuery, ConnectionSort, IntegrationOrgQuery, OAuthTokenState, StoredConnectionRow, StoredIntegrationOrgRow } from "./store.js";
+import type {
+  ConnectionQuery,
+  ConnectionSort,
+  IntegrationOrgCount,
+  IntegrationOrgQuery,
+  OAuthTokenState,
+  StoredConnectionRow,
+  StoredIntegrationOrgRow,
+} from "./store.js";
 
 type Dir = "asc" | "desc";
 interface SortKey {
@@ -76,6 +85,30 @@ const orgJoins = (integrationId: RawBuilder<unknown>) => sql`
   LEFT JOIN oauth_tokens tm ON tm.integration_id = ${integrationId} AND tm.owner_key = ${sql.lit("m:")} || m.id
   LEFT JOIN oauth_tokens tor ON tor.integration_id = ${integrationId} AND tor.owner_key = ${sql.lit("o:")} || o.id`;
 
+/**
+ * When the filters can only keep org rows that have a token in a given state (a state list without
+ * `not_connected`, or `expiring_within_days`), the (integration, org) pairs holding such a token, as a
+ * derived table `cand` (read through the token table's (state, integration_id, owner_key) index, so a
+ * filter on a rare state reads those tokens, not every organization). It only narrows the walk: the
+ * row's own state (mapping token first) is still computed and filtered as without it, so the rows
+ * are the same. Null when every organization must be walked, or only one is.
+ */
+function candidates(q: ConnectionQuery | IntegrationOrgQuery, expiringBefore: string | undefined): RawBuilder<unknown> | null {
+  // One organization (a filter or an org admin's scope): walking it is cheaper than any token scan.
+  if (q.scopeOrgId !== undefined || ("orgId" in q && q.orgId !== undefined)) return null;
+  const conditions: RawBuilder<unknown>[] = [];
+  if (q.states !== undefined && q.states.length > 0 && !q.states.includes("not_connected")) conditions.push(sql`t.state IN (${sql.join([...q.states])})`);
+  if (expiringBefore !== undefined) conditions.push(sql`t.state = 'connected' AND t.expires_at IS NOT NULL AND t.expires_at <= ${expiringBefore}`);
+  if (conditions.length === 0) return null;
+  if (q.integrationId !== undefined) conditions.push(sql`t.integration_id = ${q.integrationId}`);
+  // A mapping token ("m:<mapping id>") belongs to its mapping's org, an org token ("o:<org id>") to that org.
+  return sql`(SELECT DISTINCT t.integration_id AS integration_id,
+      CASE WHEN SUBSTR(t.owner_key, 1, 2) = 'm:' THEN tmap.org_id ELSE SUBSTR(t.owner_key, 3) END AS org_id
+    FROM oauth_tokens t
+    LEFT JOIN mappings tmap ON SUBSTR(t.owner_key, 1, 2) = 'm:' AND tmap.id = SUBSTR(t.owner_key, 3) AND tmap.integration_id = t.integration_id
+    WHERE ${sql.join(conditions, sql` AND `)} AND (SUBSTR(t.owner_key, 1, 2) = 'o:' OR tmap.id IS NOT NULL)) cand`;
+}
+
 function filters(q: ConnectionQuery | IntegrationOrgQuery, searched: readonly string[]): RawBuilder<unknown>[] {
   const where: RawBuilder<unknown>[] = [];
   if (q.scopeOrgId !== undefined) where.push(sql`c.org_id = ${q.scopeOrgId}`);
@@ -134,11 +167,16 @@ function connectionSet(byteOrder: RawBuilder<unknown>, q: ConnectionQuery, light
   const stamps = (t: (c: string) => RawBuilder<unknown>) => sql`
     CASE WHEN ${t("expires_at")} IS NULL THEN 1 ELSE 0 END AS k_exp_null, COALESCE(${t("expires_at")}, '') AS k_exp,
     CASE WHEN ${t("last_refresh_at")} IS NULL THEN 1 ELSE 0 END AS k_ref_null, COALESCE(${t("last_refresh_at")}, '') AS k_ref`;
+  const cand = candidates(q, q.expiringBefore);
+  const pairs =
+    cand === null
+      ? sql`${providers} CROSS JOIN organizations o`
+      : sql`FROM ${cand} JOIN integrations i ON i.id = cand.integration_id JOIN oauth_providers p ON p.integration_id = i.id JOIN organizations o ON o.id = cand.org_id`;
   const orgRows = sql`
     SELECT i.id AS integration_id, o.id AS org_id, i.name AS integration, o.slug AS org, o.name AS org_name, m.id AS mapping_id,
       m.entity_id AS entity_id, m.entity_name AS entity_name, COALESCE(${tok("state")}, 'not_connected') AS state,
       ${tok("expires_at")} AS expires_at, ${keys}, ${stamps(tok)}
-    ${providers} CROSS JOIN organizations o ${orgJoins(sql`i.id`)}
+    ${pairs} ${orgJoins(sql`i.id`)}
     WHERE 1 = 1 ${onlyIntegration} ${onlyOrg} ${scope}`;
   const t = (column: string) => sql.ref(`t.${column}`);
   const levelRows = sql`
@@ -211,19 +249,23 @@ interface IntegrationOrgSqlRow {
 
 export async function listIntegrationOrgRows(db: Executor, byteOrder: RawBuilder<unknown>, q: IntegrationOrgQuery): Promise<{ rows: StoredIntegrationOrgRow[]; total: number }> {
   const id = q.integrationId;
+  const cand = candidates(q, undefined);
+  const orgs = cand === null ? sql`organizations o` : sql`${cand} JOIN organizations o ON o.id = cand.org_id AND cand.integration_id = ${id}`;
   const all = sql`
     SELECT o.id AS org_id, o.slug AS org, o.name AS org_name, m.id AS mapping_id, m.entity_id AS entity_id, m.entity_name AS entity_name,
       (SELECT COUNT(*) FROM config_values v WHERE v.integration_id = ${id} AND v.org_id = o.id) AS override_count,
       CASE WHEN p.id IS NULL THEN NULL ELSE COALESCE(${tok("state")}, 'not_connected') END AS state,
       ${tok("expires_at")} AS expires_at, ${tok("last_refresh_at")} AS last_refresh_at, ${tok("last_error")} AS last_error,
       o.slug ${byteOrder} AS k_org
-    FROM organizations o ${orgJoins(sql`${id}`)}
+    FROM ${orgs} ${orgJoins(sql`${id}`)}
     LEFT JOIN oauth_providers p ON p.integration_id = ${id}`;
   const where = filters(q, ["org", "org_name", "entity_id", "entity_name"]);
   const keys: SortKey[] = [{ column: "k_org", kind: "s", dir: "asc" }];
   const paged = q.after === undefined ? where : [...where, keysetAfter(keys, q.after)];
   const page = await sql<IntegrationOrgSqlRow>`SELECT * FROM (${all}) c ${whereOf(paged)} ORDER BY ${orderBy(keys)} LIMIT ${q.limit}`.execute(db);
-  const count = await sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM (${all}) c ${whereOf(where)}`.execute(db);
+  // Unfiltered, the set has one row per organization (its joins are on unique keys): count those alone.
+  const counted = where.length === 0 ? sql`SELECT COUNT(*) AS n FROM organizations` : sql`SELECT COUNT(*) AS n FROM (${all}) c ${whereOf(where)}`;
+  const count = await sql<{ n: number | string }>`${counted}`.execute(db);
   return {
     total: Number(count.rows[0]?.n ?? 0),
     rows: page.rows.map((r) => ({
@@ -240,4 +282,22 @@ export async function listIntegrationOrgRows(db: Executor, byteOrder: RawBuilder
       keys: [r.k_org],
     })),
   };
+}
+
+/**
+ * One integration's organizations counted by (mapped, has an entity id, connection state) in one
+ * grouped query: each organization once, its state as in the lists (null without an OAuth provider).
+ */
+export async function countIntegrationOrgRows(db: Executor, q: { integrationId: string; scopeOrgId?: string }): Promise<IntegrationOrgCount[]> {
+  const id = q.integrationId;
+  const scope = q.scopeOrgId === undefined ? sql`` : sql`WHERE o.id = ${q.scopeOrgId}`;
+  const res = await sql<{ mapped: number | string; has_entity: number | string; state: string | null; n: number | string }>`
+    SELECT g.mapped, g.has_entity, g.state, COUNT(*) AS n FROM (
+      SELECT CASE WHEN m.id IS NULL THEN 0 ELSE 1 END AS mapped, CASE WHEN m.entity_id IS NULL THEN 0 ELSE 1 END AS has_entity,
+        CASE WHEN p.id IS NULL THEN NULL ELSE COALESCE(${tok("state")}, 'not_connected') END AS state
+      FROM organizations o ${orgJoins(sql`${id}`)}
+      LEFT JOIN oauth_providers p ON p.integration_id = ${id}
+      ${scope}) g
+    GROUP BY g.mapped, g.has_entity, g.state`.execute(db);
+  return res.rows.map((r) => ({ mapped: Number(r.mapped) === 1, hasEntityId: Number(r.has_entity) === 1, state: r.state as OAuthTokenState | null, count: Number(r.n) }));
 }

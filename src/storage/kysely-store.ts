@@ -7,12 +7,13 @@ import { InCodeMigrationProvider } from "./migrations.js";
 import { retryTransient } from "./retry.js";
 import { toApiKey, toAuditEntry, toConnectLink, toEvent, toIntegration, toMapping, toOAuthToken, toOrg, toProvider, toState, toValue, tokenColumns } from "./rows.js";
 import type { AuditLogTable, Database } from "./schema.js";
-import { listConnectionRows, listIntegrationOrgRows } from "./connections.js";
+import { countIntegrationOrgRows, listConnectionRows, listIntegrationOrgRows } from "./connections.js";
 import { CIPHERTEXT_COLUMNS, type CiphertextColumn, type CiphertextCount, type CiphertextRow, type RewrapBatch, type Rewrapped } from "./ciphertexts.js";
 import type {
   AuditQuery,
   ListPage,
   ConnectionQuery,
+  IntegrationOrgCount,
   IntegrationOrgQuery,
   StoredConnectionRow,
   StoredIntegrationOrgRow,
@@ -148,6 +149,9 @@ export class KyselyStore implements ExecutorStore {
   listIntegrationOrgs(query: IntegrationOrgQuery): Promise<{ rows: StoredIntegrationOrgRow[]; total: number }> {
     return listIntegrationOrgRows(this.db, this.#dialect.byteOrder, query);
   }
+  countIntegrationOrgs(query: { integrationId: string; scopeOrgId?: string }): Promise<IntegrationOrgCount[]> {
+    return countIntegrationOrgRows(this.db, query);
+  }
 
   /** A text column in byte order (the sort and cursor comparisons of every page). */
   #bytes(column: string) {
@@ -279,6 +283,11 @@ export class KyselyStore implements ExecutorStore {
     await this.db.deleteFrom("config_values").where("integration_id", "=", id).execute();
     await this.db.deleteFrom("mappings").where("integration_id", "=", id).execute();
     await this.db.deleteFrom("integrations").where("id", "=", id).execute();
+  }
+
+  async countMappings(integrationId: string): Promise<number> {
+    const row = await this.db.selectFrom("mappings").select((eb) => eb.fn.countAll().as("n")).where("integration_id", "=", integrationId).executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   async listMappings(filter: { integrationId?: string; orgId?: string }): Promise<Mapping[]> {

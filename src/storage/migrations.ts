@@ -286,6 +286,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("connect_links_integration_idx").on("connect_links").columns(["integration_id", "org_id", "created_at"]).execute();
     },
   },
+  "0011_scale_indexes": {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The connections lists' state filters start from the tokens in those states (src/storage/connections.ts):
+      // this index finds them per state (and integration) and holds the owner key and expiry, so the
+      // token rows themselves are not read.
+      await db.schema.createIndex("oauth_tokens_state_owner_idx").on("oauth_tokens").columns(["state", "integration_id", "owner_key", "expires_at"]).execute();
+    },
+  },
 };
 
 export class InCodeMigrationProvider implements MigrationProvider {

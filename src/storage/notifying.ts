@@ -62,6 +62,7 @@ export const STORE_METHODS = {
   deleteIntegration: { kind: "write", id: (id) => id },
 
   listMappings: read,
+  countMappings: read,
   pageMappings: read,
   getMapping: read,
   insertMapping: { kind: "write", id: (mapping) => mapping.integrationId },
@@ -122,6 +123,7 @@ export const STORE_METHODS = {
   listAuditEntries: read,
   listConnections: read,
   listIntegrationOrgs: read,
+  countIntegrationOrgs: read,
   deleteAuditEntriesBefore: bookkeeping,
 
   getCanaries: read,

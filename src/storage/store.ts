@@ -252,6 +252,16 @@ export interface StoredIntegrationOrgRow {
   keys: Array<string | number>;
 }
 
+/** How many of an integration's organizations have this mapping status and connection state (`Store.countIntegrationOrgs`). */
+export interface IntegrationOrgCount {
+  mapped: boolean;
+  /** Mapped with an entity id (false when not mapped). */
+  hasEntityId: boolean;
+  /** null when the integration has no OAuth provider. */
+  state: OAuthTokenState | null;
+  count: number;
+}
+
 export interface IntegrationSummaryRow {
   name: string;
   mapped: boolean;
@@ -337,6 +347,8 @@ export interface Store {
   deleteIntegration(id: string): Promise<void>;
 
   listMappings(filter: { integrationId?: string; orgId?: string }): Promise<Mapping[]>;
+  /** How many mappings the integration has (COUNT in the database). */
+  countMappings(integrationId: string): Promise<number>;
   /** One integration's mappings with their organizations, by org slug; `like` matches org slug/name, entity id/name. */
   pageMappings(page: ListPage & { integrationId: string; orgId?: string }): Promise<Array<{ mapping: Mapping; org: Organization }>>;
   getMapping(integrationId: string, orgId: string): Promise<Mapping | null>;
@@ -369,6 +381,8 @@ export interface Store {
   listConnections(query: ConnectionQuery): Promise<{ rows: StoredConnectionRow[]; total: number }>;
   /** One page of an integration's organizations (mapping, override count, connection) and the matching total. */
   listIntegrationOrgs(query: IntegrationOrgQuery): Promise<{ rows: StoredIntegrationOrgRow[]; total: number }>;
+  /** An integration's organizations (only `scopeOrgId` when given) counted by mapping status and connection state, one grouped query. */
+  countIntegrationOrgs(query: { integrationId: string; scopeOrgId?: string }): Promise<IntegrationOrgCount[]>;
 
   insertApiKey(key: StoredApiKey): Promise<void>;
   getApiKeyByPrefix(prefix: string): Promise<StoredApiKey | null>;

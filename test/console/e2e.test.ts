@@ -232,7 +232,8 @@ describe.skipIf(!haveChromium || !haveConsole)("console e2e (Chromium, SQLite, o
     expect(await page.content()).not.toContain("sk-globex-override-PLAIN");
     // Reset to default in the dialog removes the override.
     await row("acme").getByRole("button", { name: "Edit overrides for acme" }).click();
-    expect(await page.locator("dialog").textContent()).toMatch(/Default: 30/);
+    // The dialog reads the mapping's config after it opens: wait for it.
+    await expect.poll(() => page.locator("dialog").textContent()).toMatch(/Default: 30/);
     await page.getByRole("button", { name: "Reset timeout to default" }).click();
     await page.getByRole("button", { name: "Save overrides" }).click();
     await expect.poll(() => row("acme").locator('td[data-label="Overrides"]').textContent()).toBe("0");

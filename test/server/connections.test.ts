@@ -98,6 +98,10 @@ for (const backend of BACKENDS) {
       const horizon = (days: number) => new Date(Date.now() + days * DAY).toISOString();
       const cases: Array<{ params: Record<string, string>; keep: (r: SeedConnection) => boolean }> = [
         { params: { state: "needs_reauth,error" }, keep: (r) => r.state === "needs_reauth" || r.state === "error" },
+        // Mapped connected orgs also hold an org-level token in state error that their mapping's token outranks.
+        { params: { state: "error" }, keep: (r) => r.state === "error" },
+        { params: { state: "not_connected,connected", expiring_within_days: "7" }, keep: (r) => r.state === "connected" && r.expires_at !== null && r.expires_at <= horizon(7) },
+        { params: { state: "refreshing,connected", expiring_within_days: "30", sort: "expires_at", order: "desc" }, keep: (r) => r.state === "connected" && r.expires_at !== null && r.expires_at <= horizon(30) },
         { params: { unmapped: "true" }, keep: (r) => r.org !== null && (!r.mapped || r.entity_id === null) },
         { params: { expiring_within_days: "7" }, keep: (r) => r.state === "connected" && r.expires_at !== null && r.expires_at <= horizon(7) },
         { params: { q: "CONTOSO" }, keep: (r) => (r.org_name ?? "").toLowerCase().includes("contoso") },
@@ -108,7 +112,7 @@ for (const backend of BACKENDS) {
         { params: { org: seed.orgs[12]!.slug }, keep: (r) => r.org === seed.orgs[12]!.slug },
       ];
       for (const c of cases) {
-        const expected = sortConnections(seed.connections.filter(c.keep), (c.params.sort ?? "integration") as "integration");
+        const expected = sortConnections(seed.connections.filter(c.keep), (c.params.sort ?? "integration") as "integration", (c.params.order ?? "asc") as "asc");
         expect(expected.length, JSON.stringify(c.params)).toBeGreaterThan(0);
         const { rows, totals } = await walk("/api/connections", "connections", { limit: "37", ...c.params });
         expect(rows, JSON.stringify(c.params)).toEqual(expected);
@@ -169,6 +173,59 @@ for (const backend of BACKENDS) {
       expect(plain.rows.length).toBe(seed.orgs.filter((o) => o.name.includes("Contoso")).length);
       expect(plain.rows.every((r) => r.state === null)).toBe(true);
       expect(plain.rows.filter((r) => r.mapped).length).toBe(seed.orgs.filter((o, i) => o.name.includes("Contoso") && i % 5 === 0).length);
+    });
+
+    it("an integration's summary and its state-filtered organizations lists count exactly the seeded organizations", async () => {
+      const halo = seed.connections.filter((r) => r.integration === "Halo" && r.org !== null);
+      const byState = (rows: readonly SeedConnection[]) => {
+        const out = { not_connected: 0, connected: 0, refreshing: 0, needs_reauth: 0, error: 0 };
+        for (const r of rows) out[r.state]++;
+        return out;
+      };
+      const summary = await get("/api/console/integrations/Halo/summary", keys.platform);
+      expect(summary.statusCode, summary.body).toBe(200);
+      expect(summary.json()).toEqual({
+        integration: "Halo",
+        organizations: ORGS,
+        mapped: halo.filter((r) => r.mapped).length,
+        unmapped: halo.filter((r) => !r.mapped || r.entity_id === null).length,
+        states: byState(halo),
+      });
+      // Each state filter of the organizations list walks to exactly the seeded rows (mapping token first).
+      for (const state of ["connected", "refreshing", "needs_reauth", "error", "needs_reauth,error"]) {
+        const keep = state.split(",");
+        const expected = halo.filter((r) => keep.includes(r.state)).map((r) => r.org).sort((a, b) => (a! < b! ? -1 : 1));
+        expect(expected.length, state).toBeGreaterThan(0);
+        const { rows, totals } = await walk("/api/console/integrations/Halo/organizations", "organizations", { limit: "97", state });
+        expect(rows.map((r) => r.org), state).toEqual(expected);
+        expect(totals).toEqual([expected.length]);
+      }
+      const ninja = seed.connections.filter((r) => r.integration === "Ninja" && r.org !== null);
+      expect((await get("/api/console/integrations/Ninja/summary", keys.platform)).json()).toEqual({ integration: "Ninja", organizations: ORGS, mapped: 0, unmapped: ORGS, states: byState(ninja) });
+      // Without an OAuth provider: no state counts; its mappings (every fifth org, all with entity ids) still count.
+      const plainMapped = seed.orgs.filter((_, i) => i % 5 === 0).length;
+      expect((await get("/api/console/integrations/Plain/summary", keys.platform)).json()).toEqual({ integration: "Plain", organizations: ORGS, mapped: plainMapped, unmapped: ORGS - plainMapped, states: null });
+
+      // The integrations overview counts mapped organizations by state.
+      const overview = await walk("/api/console/integrations", "integrations", { limit: "500" });
+      const haloOverview = overview.rows.find((r) => r.name === "Halo");
+      const mapped = halo.filter((r) => r.mapped);
+      expect(haloOverview).toMatchObject({
+        mapped_orgs: mapped.length,
+        connected_orgs: mapped.filter((r) => r.state === "connected" || r.state === "refreshing").length,
+        needs_reauth_orgs: mapped.filter((r) => r.state === "needs_reauth").length,
+        error_orgs: mapped.filter((r) => r.state === "error").length,
+      });
+
+      // An org admin counts its own organization only (connected through its mapping; the shadowed org-level error does not count).
+      const mine = halo.find((r) => r.org === own.slug)!;
+      expect(mine.state).toBe("connected");
+      const scoped = await get("/api/console/integrations/Halo/summary", keys.ownAdmin);
+      expect(scoped.json()).toEqual({ integration: "Halo", organizations: 1, mapped: 1, unmapped: mine.entity_id === null ? 1 : 0, states: byState([mine]) });
+      const scopedOverview = await walk("/api/console/integrations", "integrations", { limit: "500" }, keys.ownAdmin);
+      expect(scopedOverview.rows.find((r) => r.name === "Halo")).toMatchObject({ mapped_orgs: 1, connected_orgs: 1, needs_reauth_orgs: 0, error_orgs: 0 });
+      expect((await get("/api/console/integrations/Nope/summary", keys.platform)).statusCode).toBe(404);
+      expect((await get("/api/console/integrations/Halo/summary", keys.workflow)).statusCode).toBe(403);
     });
 
     it("bad limit, cursor, state, sort or days answer 422 naming the parameter", async () => {

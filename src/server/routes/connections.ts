@@ -1,13 +1,14 @@
 /**
  * `GET /api/connections` (every OAuth connection, mapped or not, filtered, sorted and paged in the
- * database) and `GET /api/console/integrations/:name/organizations` (one integration's organizations
- * for the console's Mappings tab). Org admins see their own organization's rows only.
+ * database), `GET /api/console/integrations/:name/organizations` (one integration's organizations
+ * for the console's Mappings tab) and `…/summary` (their counts for the Overview tab, one grouped
+ * query). Org admins see their own organization's rows only.
  */
 import { ForbiddenError } from "../../core/errors.js";
-import { listConnections, listIntegrationOrganizations } from "../../services/connections.js";
+import { integrationSummary, listConnections, listIntegrationOrganizations } from "../../services/connections.js";
 import { ADMIN_ROLES, type Caller, checkOrgAccess, isPlatform } from "../auth.js";
 import type { Api } from "../route.js";
-import { ConnectionsPageOut, ConnectionsQuery, IntegrationOrgsPageOut, IntegrationOrgsQuery } from "../schemas.js";
+import { ConnectionsPageOut, ConnectionsQuery, IntegrationOrgsPageOut, IntegrationOrgsQuery, IntegrationSummaryOut } from "../schemas.js";
 
 /** The organization an org-scoped caller is confined to; null for platform admins. Fails closed. */
 function scopeOf(caller: Caller, what: string): string | null {
@@ -68,5 +69,17 @@ export function connectionRoutes(api: Api): void {
         { limit: query.limit, cursor: query.cursor, q: query.q, state: query.state, unmapped: query.unmapped === "true" },
         scopeOf(caller, "organizations"),
       ),
+  });
+
+  api.route({
+    method: "GET",
+    url: "/api/console/integrations/:name/summary",
+    summary:
+      "One integration's organizations counted in one query: all, mapped, unmapped (no mapping or no entity id) and per connection state (null without an OAuth provider); the same numbers as the organizations list's totals with those filters. Org admins count their own organization only.",
+    tag: "console",
+    roles: ADMIN_ROLES,
+    action: "read an integration's organizations",
+    response: IntegrationSummaryOut,
+    handler: async ({ caller, params }) => integrationSummary(bf, params.name as string, scopeOf(caller, "organizations")),
   });
 }

@@ -12,7 +12,7 @@ import { requireOrg } from "../../kernel/lookup.js";
 import { setMapping } from "../../services/mappings.js";
 import { StoreResolver } from "../../host/store-resolver.js";
 import { TestConnectionBody, TestConnectionOptions, TestConnectionResult, testConnection, testConnectionOptions } from "../test-connection.js";
-import { ADMIN_ROLES, actorOf, type Caller, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
+import { ADMIN_ROLES, actorOf, checkOrgAccess, isPlatform, PLATFORM_ONLY } from "../auth.js";
 import type { Api } from "../route.js";
 import { mappingOut } from "../views.js";
 import { PageQuery } from "../schemas.js";
@@ -42,15 +42,6 @@ export function consoleSupportRoutes(api: Api): void {
   // Its queued secret.read audit entries (test connection) are written before the server stops.
   api.app.addHook("onClose", () => resolver.flushAudit());
 
-  /** One integration's org connections the caller may see (none without a provider). */
-  const visibleStatus = async (caller: Caller, integration: string, hasProvider: boolean): Promise<OAuthConnectionView[]> => {
-    if (!hasProvider) return [];
-    const slug = isPlatform(caller) ? undefined : (caller.orgSlug ?? undefined);
-    if (!isPlatform(caller) && slug === undefined) return [];
-    const all = await getOAuthStatus(deps, { integration, ...(slug ? { org: slug } : {}) });
-    return all.filter((c) => c.org !== null);
-  };
-
   api.route({
     method: "GET",
     url: "/api/console/integrations",
@@ -64,19 +55,22 @@ export function consoleSupportRoutes(api: Api): void {
       const { limit, read } = pageRequest(query, "integrations", ["s"]);
       const page = cutPage(await bf.store.pageIntegrations(read), limit, "integrations", (i) => [i.name]);
       const out = [];
+      // An org-scoped key without an organization sees no organization's counts.
+      const scope = isPlatform(caller) ? {} : caller.orgId === null ? null : { scopeOrgId: caller.orgId };
       for (const i of page.rows) {
         const provider = await bf.store.getOAuthProvider(i.id);
-        const mappings = await bf.store.listMappings({ integrationId: i.id, ...(isPlatform(caller) ? {} : { orgId: caller.orgId ?? "-" }) });
-        const conns = await visibleStatus(caller, i.name, provider !== null);
+        // Mapped organizations by connection state (one grouped query); the state is null without a provider.
+        const mapped = scope === null ? [] : (await bf.store.countIntegrationOrgs({ integrationId: i.id, ...scope })).filter((c) => c.mapped);
+        const count = (states: readonly string[]) => mapped.filter((c) => c.state !== null && states.includes(c.state)).reduce((n, c) => n + c.count, 0);
         out.push({
           name: i.name,
           description: i.description,
           config_keys: i.configSchema.map((k) => k.key),
           oauth_flow: provider?.flow ?? null,
-          mapped_orgs: mappings.length,
-          connected_orgs: conns.filter((c) => c.state === "connected" || c.state === "refreshing").length,
-          needs_reauth_orgs: conns.filter((c) => c.state === "needs_reauth").length,
-          error_orgs: conns.filter((c) => c.state === "error").length,
+          mapped_orgs: mapped.reduce((n, c) => n + c.count, 0),
+          connected_orgs: count(["connected", "refreshing"]),
+          needs_reauth_orgs: count(["needs_reauth"]),
+          error_orgs: count(["error"]),
         });
       }
       return { integrations: out, next_cursor: page.nextCursor };
