@@ -33,10 +33,12 @@ export default workflow("hog", async () => {
   for (;;) keep.push(new Array(250_000).fill(keep.length));
 });`,
   "fat.ts": `import { workflow } from ${SDK};
-let held: number[] | null = null;
+let held: number[][] | null = null;
 export default workflow("fat", async (input: { mb?: number }) => {
-  const before = held?.length ?? 0;
-  held = new Array(Math.round((input?.mb ?? 1) * 131_072)).fill(1.5);
+  const before = (held?.length ?? 0) * 65_536;
+  // Kept in 512 KB arrays: one multi-megabyte array is a single allocation the heap limit cannot interrupt.
+  held = [];
+  for (let i = 0; i < Math.round((input?.mb ?? 1) * 2); i++) held.push(new Array(65_536).fill(1.5));
   return { before };
 });`,
   "exits.ts": `import { workflow } from ${SDK};
