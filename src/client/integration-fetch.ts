@@ -4,7 +4,7 @@
  * or endpoints no generated module covers. Loaded on first use by src/runtime/resolved.ts.
  * @module
  */
-import { targetOf } from "./trust.js";
+import { targetOf } from "../runtime/request-policy.js";
 import type { FetchAuth, IntegrationFetchInit, ResolvedIntegration } from "../runtime/types.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 import { clientError } from "./errors.js";
