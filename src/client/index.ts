@@ -68,8 +68,6 @@ export interface RawCall {
   noToken: boolean;
   /** Answer a redirect as it is instead of following it (test connection). */
   noRedirects?: boolean;
-  /** Resolve with the Response whatever its status, instead of throwing ApiError for a non-2xx one (test connection). */
-  anyStatus?: boolean;
   /** The loopback switch of the caller (the server's setting); default BIFROST_ALLOW_HTTP_LOOPBACK. */
   allowHttpLoopback?: boolean;
 }
@@ -79,7 +77,8 @@ export const generatedSpecs = new Map<string, ClientSpec>();
 
 /** The runtime of one client plus the entry point `integration.fetch()` uses. */
 export interface ClientRuntime extends Client {
-  raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response>;
+  /** The request sent (the answer unread: integration-fetch.ts reads it, or hands a probe the Response whatever its status). */
+  raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Sent>;
 }
 
 /**
@@ -261,12 +260,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
   }
 
   return {
-    async raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response> {
-      const sent = await send(op, args, ext, call.url, call);
-      if (!call.anyStatus) return (await readSent(op.id, sent, "response")) as Response;
-      sent.deadline.clear();
-      return sent.res;
-    },
+    raw: (op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Sent> => send(op, args, ext, call.url, call),
     async request<T = unknown>(op: OperationSpec, args: RequestArgs = {}, ext?: readonly Extension[]): Promise<T> {
       return (await readSent(op.id, await send(op, args, ext), args.parseAs ?? "auto")) as T;
     },
