@@ -82,7 +82,7 @@ export function targetOf(integ: ResolvedIntegration, servers: readonly Server[],
 }
 
 /** Why `level` credentials may not go to `origin`, and how a platform admin or the organization fixes it. */
-export function untrustedOriginMessage(integ: ResolvedIntegration, origin: string, level: CredentialLevel): string {
+function untrustedOriginMessage(integ: ResolvedIntegration, origin: string, level: CredentialLevel): string {
   const org = trustOf(integ).org?.slug ?? null;
   const what = level === "integration" ? "integration-level credentials (defaults or the integration's OAuth connection)" : "this organization's credentials";
   const where =
@@ -104,7 +104,7 @@ export function noBaseUrl(integ: ResolvedIntegration, raw: string | null, key: s
  * What a non-2xx answer reports: its body (JSON with every string value redacted, else the redacted text
  * truncated to 4 KiB), the API's request id, and a short summary of its message for the error text.
  */
-export function errorReport(res: Response, text: string, secrets: readonly string[]): { body: unknown; requestId: string | null; summary: string } {
+function errorReport(res: Response, text: string, secrets: readonly string[]): { body: unknown; requestId: string | null; summary: string } {
   let body: unknown;
   if (text && text.length <= 1 << 20 && /[+/]json\b/i.test(res.headers.get("content-type") ?? "")) {
     try {
@@ -126,14 +126,14 @@ export function errorReport(res: Response, text: string, secrets: readonly strin
 }
 
 /** The level of credentials built from config keys `keys` (and the OAuth token when `token`): null when none. */
-export function credentialLevel(integ: ResolvedIntegration, keys: readonly string[], token: boolean): CredentialLevel | null {
+function credentialLevel(integ: ResolvedIntegration, keys: readonly string[], token: boolean): CredentialLevel | null {
   const levels = keys.map((k) => integ.config.levelOf(k));
   if (token) levels.push(trustOf(integ).oauthLevel ?? "integration");
   return levels.includes("integration") ? "integration" : levels[0] ? "org" : null;
 }
 
 /** `integration: no credentials for organization "org"; set "key" or OAuth`. */
-export function credentialsMissingMessage(integ: ResolvedIntegration, org: string | null, wanted: readonly string[]): string {
+function credentialsMissingMessage(integ: ResolvedIntegration, org: string | null, wanted: readonly string[]): string {
   return `${integ.name}: no credentials${org ? ` for organization "${org}"` : ""}; set ${wanted.join(" or ")}`;
 }
 
@@ -148,7 +148,7 @@ export function retryAfterMs(h: string | null, nowMs = Date.now()): number | und
  * XML, urlencoded or none, else a Blob; 204 / 205 / HEAD are undefined. `{ value }`, or the text when
  * JSON was expected and it does not parse.
  */
-export async function readAnswer(res: Response, how: string, method: string): Promise<{ value: unknown } | string> {
+async function readAnswer(res: Response, how: string, method: string): Promise<{ value: unknown } | string> {
   if (how === "stream") return { value: res.body };
   if (how === "response") return { value: res };
   if (how === "blob" || how === "arrayBuffer") return { value: await res[how]() };
