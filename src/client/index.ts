@@ -8,36 +8,21 @@
  * @module
  */
 import { setTimeout as wait } from "node:timers/promises";
-import { redactText } from "../crypto/redact.js";
 import { currentContext } from "../runtime/context.js";
 import { refreshIntegrationOAuth, requireIntegration } from "../runtime/integrations.js";
-import { connectRefused, Deadline, outbound } from "../runtime/outbound.js";
-import { errorReport, noBaseUrl, readAnswer, retryAfterMs } from "../runtime/request-policy.js";
-import { checkTrusted, type Cred, credentialsFor, type Target, targetOf } from "./trust.js";
+import { Deadline, outboundOf } from "../runtime/outbound.js";
+import { attemptFailure, checkTrusted, type Cred, credentialsOf, noBaseUrl, readSent, retryAfterMs, type Route, routeOf, type Sent } from "../runtime/request-policy.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
-import { ApiError, clientError as err } from "./errors.js";
+import { clientError as err } from "./errors.js";
 import { buildPath, jsonBody, simpleQuery, str } from "./serialize.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
-import type { AuthApplier, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs, SecurityRequirement } from "./types.js";
+import type { AuthApplier, Client, Extension, ClientOptions, ClientSpec, EncodedBodyInit, OperationSpec, Page, RequestArgs } from "./types.js";
 
 export type * from "./types.js";
 export { ApiError, ClientError, isApiError, type ClientErrorCode, type ErrorsOf } from "./errors.js";
 export { binaryBody, formBody, jsonBody, multipartBody, styledParams } from "./serialize.js";
 export { paginate } from "./paginate.js";
 export { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
-
-
-interface Sent {
-  res: Response;
-  /** The URL requested last (after redirects), without credential query parameters. */
-  url: string;
-  method: string;
-  /** The attempt's timeout, cleared once the body is read. */
-  deadline: Deadline;
-}
-
-const secrets = (): string[] => [...(currentContext()?.secrets ?? [])];
-const redact = (text: string): string => redactText(text, secrets());
 
 export { retryAfterMs } from "../runtime/request-policy.js";
 
@@ -59,20 +44,6 @@ export function createClient(spec: ClientSpec, opts?: ClientOptions): Client {
   };
 }
 
-interface Info extends Target {
-  auth: Map<unknown, Cred>;
-  /**
-   * The base URL's outbound decision, for URLs made of the base URL plus a path (same origin): the
-   * switch setting it was made under and the dispatcher that checks the addresses at connect time.
-   * Unset until a request passed the policy; a refusal is not kept.
-   */
-  accepted?: { allowHttpLoopback: boolean; dispatcher: unknown };
-  /** The base URL carries user info: every URL goes through the full outbound check. */
-  userInfo: boolean;
-  /** Per security requirement list: the trust rule passed for the base URL's origin with these credentials. */
-  trustedAuth: WeakSet<Cred>;
-}
-
 /** Per operation: what does not change between calls. */
 interface OpPlan {
   /** Retries are allowed for the method (without an Idempotency-Key). */
@@ -86,16 +57,6 @@ function planOf(op: OperationSpec): OpPlan {
   return p;
 }
 
-/**
- * The URL is the base URL followed by a path, a query or nothing, so its origin is the base URL's
- * (a remainder such as "@host" or ":port" would change the authority and takes the full check).
- */
-function underBase(url: string, base: string): boolean {
-  if (!base || !url.startsWith(base)) return false;
-  const next = url.charCodeAt(base.length);
-  return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
-}
-
 const ACCEPT_DEFAULT = "application/json, */*;q=0.8";
 
 /** Internal: how `integration.fetch()` drives one request through the runtime. */
@@ -107,8 +68,6 @@ export interface RawCall {
   noToken: boolean;
   /** Answer a redirect as it is instead of following it (test connection). */
   noRedirects?: boolean;
-  /** Resolve with the Response whatever its status, instead of throwing ApiError for a non-2xx one (test connection). */
-  anyStatus?: boolean;
   /** The loopback switch of the caller (the server's setting); default BIFROST_ALLOW_HTTP_LOOPBACK. */
   allowHttpLoopback?: boolean;
 }
@@ -118,7 +77,8 @@ export const generatedSpecs = new Map<string, ClientSpec>();
 
 /** The runtime of one client plus the entry point `integration.fetch()` uses. */
 export interface ClientRuntime extends Client {
-  raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response>;
+  /** The request sent (the answer unread: integration-fetch.ts reads it, or hands a probe the Response whatever its status). */
+  raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Sent>;
 }
 
 /**
@@ -145,26 +105,14 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
   const credentialHeaders = "authorization proxy-authorization cookie".split(" ");
   for (const s of Object.values(spec.securitySchemes)) if (s.type === "apiKey" && s.in === "header") credentialHeaders.push(s.name.toLowerCase());
   /** Per resolved integration (a new object after a refresh or config change): base URL and auth per requirement list. */
-  const perInteg = new WeakMap<ResolvedIntegration, Info>();
+  const perInteg = new WeakMap<ResolvedIntegration, Route>();
   /** Per execution context: the integration (saves the async `integrations.require` chain on every call). */
   const perCtx = new WeakMap<object, ResolvedIntegration>();
 
-  function infoOf(integ: ResolvedIntegration): Info {
+  function infoOf(integ: ResolvedIntegration): Route {
     let b = perInteg.get(integ);
-    if (!b) {
-      const t = targetOf(integ, spec.servers, baseKey);
-      const u = t.base ? new URL(t.base) : null;
-      perInteg.set(integ, (b = { ...t, auth: new Map(), userInfo: !!(u && (u.username || u.password)), trustedAuth: new WeakSet() }));
-    }
+    if (!b) perInteg.set(integ, (b = routeOf(integ, spec.servers, baseKey)));
     return b;
-  }
-
-  /** The first satisfiable security requirement, as headers / query / cookies to add (cached per integration). */
-  function authFor(integ: ResolvedIntegration, cache: Map<unknown, Cred>, op: OperationSpec, noToken = false): Cred {
-    const reqs: SecurityRequirement[] = op.security ?? spec.security ?? [];
-    let hit = cache.get(reqs);
-    if (!hit) cache.set(reqs, (hit = credentialsFor(integ, spec.securitySchemes, appliers, reqs, op.id, noToken)));
-    return hit;
   }
 
   /** Cache `integ` for the current execution context. */
@@ -182,21 +130,6 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
   function cachedIntegration(): ResolvedIntegration | undefined {
     const ctx = currentContext();
     return ctx && perCtx.get(ctx);
-  }
-
-  /**
-   * The outbound policy for `url` (https; http only to loopback when allowed), before anything is
-   * sent. A URL under the base URL reuses the base URL's decision made under the same switch setting;
-   * anything else is checked by `outbound()` (which caches accepted origins itself).
-   */
-  function outboundOf(info: Info, url: string, allowLoopback: boolean | undefined): { origin: string; dispatcher: unknown } {
-    const allowHttpLoopback = allowLoopback ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
-    const a = info.accepted;
-    const same = !info.userInfo && underBase(url, info.base);
-    if (same && a && a.allowHttpLoopback === allowHttpLoopback) return { origin: info.origin, dispatcher: a.dispatcher };
-    const { url: u, dispatcher } = outbound(url, info.privateNetwork, allowHttpLoopback);
-    if (same && u.origin === info.origin) info.accepted = { allowHttpLoopback, dispatcher };
-    return { origin: u.origin, dispatcher };
   }
 
   async function send(op: OperationSpec, args: RequestArgs, ext: readonly Extension[] = [], absUrl?: string, call?: RawCall): Promise<Sent> {
@@ -260,12 +193,9 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       // The outbound policy (https; http only to loopback when allowed), before anything is sent.
       const { origin, dispatcher } = outboundOf(info, url, call?.allowHttpLoopback);
       if (origin === credOrigin) {
-        auth = authFor(integ, info.auth, op, call?.noToken);
-        // The trust rule for these credentials at the base URL's origin is decided once per resolved integration.
-        if (origin !== info.origin || !info.trustedAuth.has(auth)) {
-          checkTrusted(integ, info, origin, auth.level, op.id);
-          if (origin === info.origin) info.trustedAuth.add(auth);
-        }
+        auth = credentialsOf(integ, info, spec.securitySchemes, appliers, op.security ?? spec.security ?? [], op.id, call?.noToken);
+        // The trust rule for these credentials (decided once per resolved integration for the base URL's origin).
+        checkTrusted(integ, info, origin, auth, op.id);
         for (const [k, v] of auth.headers) h[k] = v;
         if (auth.query) target += (target.includes("?") ? "&" : "?") + auth.query;
         if (auth.cookie) h.cookie = h.cookie ? `${auth.cookie}; ${h.cookie}` : auth.cookie;
@@ -285,17 +215,13 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       } catch (x) {
         deadline.clear();
         if (args.signal?.aborted) throw args.signal.reason;
-        // An address the outbound policy refused when connecting: nothing was sent, and retrying cannot help.
-        const refused = connectRefused(x, url, info.privateNetwork, call?.allowHttpLoopback);
-        if (refused) throw refused;
-        if (attempt < maxRetries) {
+        // An address the outbound policy refused when connecting (final): nothing was sent, and retrying cannot help.
+        const f = attemptFailure(x, info, url, call?.allowHttpLoopback, deadline.expired, op.id, method, timeoutMs);
+        if (!f.final && attempt < maxRetries) {
           await retry(backoff());
           continue;
         }
-        const what = `${op.id}: ${method} ${redact(url)}`;
-        throw deadline.expired
-          ? err("TIMEOUT", 504, `${what} timeout ${timeoutMs} ms`, { operationId: op.id, timeoutMs })
-          : err("NETWORK", 502, `${what}: ${redact(((x as Error)?.cause as Error | undefined)?.message ?? (x as Error)?.message ?? String(x))}`, { operationId: op.id });
+        throw f.error;
       }
       const status = res.status;
       if (status < 300) break;
@@ -333,49 +259,14 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
     return { res, url, method, deadline };
   }
 
-  /** `text`: the body, when already read. */
-  async function fail(op: OperationSpec, sent: Sent, why?: string, text?: string): Promise<ApiError> {
-    const { res } = sent;
-    const s = secrets();
-    // An unreadable body (aborted): the status alone.
-    const { body, requestId, summary } = errorReport(res, text ?? (await res.text().catch(() => "")), s);
-    const url = redactText(sent.url, s);
-    return new ApiError(
-      `${op.id}: ${sent.method} ${url} ${why ?? `failed with HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`}${requestId ? ` (request id ${requestId})` : ""}${why ? "" : summary}`,
-      { status: res.status, body, requestId, operationId: op.id, method: sent.method, url },
-    );
-  }
-
-  async function read(op: OperationSpec, sent: Sent, how: NonNullable<RequestArgs["parseAs"]>): Promise<unknown> {
-    const { res } = sent;
-    try {
-      if (res.status > 299) throw await fail(op, sent);
-      const out = await readAnswer(res, how, sent.method);
-      if (typeof out === "string") throw await fail(op, sent, "returned invalid JSON", out);
-      return out.value;
-    } catch (e) {
-      // (A ClientError is named ClientError / ApiError: passed through.)
-      throw e instanceof Error && (sent.deadline.expired || /^(Timeout|Abort)Error$/.test(e.name))
-        ? err("TIMEOUT", 504, `${op.id}: ${sent.method} ${redact(sent.url)} ${e.name} reading body`, { operationId: op.id })
-        : e;
-    } finally {
-      sent.deadline.clear();
-    }
-  }
-
   return {
-    async raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Response> {
-      const sent = await send(op, args, ext, call.url, call);
-      if (!call.anyStatus) return (await read(op, sent, "response")) as Response;
-      sent.deadline.clear();
-      return sent.res;
-    },
+    raw: (op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Sent> => send(op, args, ext, call.url, call),
     async request<T = unknown>(op: OperationSpec, args: RequestArgs = {}, ext?: readonly Extension[]): Promise<T> {
-      return (await read(op, await send(op, args, ext), args.parseAs ?? "auto")) as T;
+      return (await readSent(op.id, await send(op, args, ext), args.parseAs ?? "auto")) as T;
     },
     async page(op: OperationSpec, args: RequestArgs, ext?: readonly Extension[], url?: string): Promise<Page> {
       const sent = await send(op, args, ext, url);
-      return { body: await read(op, sent, "json"), headers: sent.res.headers, url: sent.url };
+      return { body: await readSent(op.id, sent, "json"), headers: sent.res.headers, url: sent.url };
     },
   };
 }

@@ -4,7 +4,7 @@
  * or endpoints no generated module covers. Loaded on first use by src/runtime/resolved.ts.
  * @module
  */
-import { targetOf } from "./trust.js";
+import { readSent, type Sent, targetOf } from "../runtime/request-policy.js";
 import type { FetchAuth, IntegrationFetchInit, ResolvedIntegration } from "../runtime/types.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 import { clientError } from "./errors.js";
@@ -58,7 +58,8 @@ const REPLAYABLE = (b: unknown): boolean => typeof b === "string" || b instanceo
 export async function integrationFetch(integ: ResolvedIntegration, pathOrUrl: string | URL, init: IntegrationFetchInit = {}): Promise<Response> {
   // Other RequestInit fields (redirect, credentials, mode, …) are the runtime's: redirects are followed by it, credentials stripped across origins.
   const scheme = schemeOf(init.auth);
-  return send(integ, runtimeFor(integ, scheme), pathOrUrl, init, { noToken: scheme !== undefined });
+  const sent = await send(integ, runtimeFor(integ, scheme), pathOrUrl, init, { noToken: scheme !== undefined });
+  return (await readSent(sent.op, sent, "response")) as Response;
 }
 
 /** How a probe authenticates: one security scheme (its credentials from config keys, or the OAuth token for `oauth2`), or none. */
@@ -75,10 +76,14 @@ export type ProbeInit = Omit<IntegrationFetchInit, "auth">;
  */
 export function probeFetch(integ: ResolvedIntegration, pathOrUrl: string, init: ProbeInit, scheme: ProbeScheme, allowHttpLoopback: boolean): Promise<Response> {
   const rt = { rt: runtimeOf(integ, scheme), spec: null };
-  return send(integ, rt, pathOrUrl, init, { noToken: scheme?.type !== "oauth2", noRedirects: true, anyStatus: true, allowHttpLoopback });
+  // The Response whatever its status (no ApiError for a non-2xx one); the body is the caller's to read.
+  return send(integ, rt, pathOrUrl, init, { noToken: scheme?.type !== "oauth2", noRedirects: true, allowHttpLoopback }).then((sent) => {
+    sent.deadline.clear();
+    return sent.res;
+  });
 }
 
-async function send(integ: ResolvedIntegration, { rt, spec }: { rt: ClientRuntime; spec: ClientSpec | null }, pathOrUrl: string | URL, init: ProbeInit, call: Omit<RawCall, "integ" | "url">): Promise<Response> {
+async function send(integ: ResolvedIntegration, { rt, spec }: { rt: ClientRuntime; spec: ClientSpec | null }, pathOrUrl: string | URL, init: ProbeInit, call: Omit<RawCall, "integ" | "url">): Promise<Sent & { op: string }> {
   const { timeoutMs, maxRetries, method: m, headers: h, body, signal } = init;
   const method = (m ?? "GET").toUpperCase() as HttpMethod;
   const headers: Record<string, string> = {};
@@ -95,5 +100,5 @@ async function send(integ: ResolvedIntegration, { rt, spec }: { rt: ClientRuntim
   const op: OperationSpec = { id: `${integ.name}.fetch`, method, path: "", ...(body != null ? { body: { mediaTypes: [] } } : {}) };
   const ext: Extension[] = body != null ? [{ encode: () => ({ body: body as EncodedBodyInit, type: undefined, replayable: REPLAYABLE(body) }) }] : [];
   const args = { headers, ...(body != null ? { body } : {}), ...(signal ? { signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(maxRetries !== undefined ? { maxRetries } : {}) };
-  return rt.raw(op, args, ext, { integ, url, ...call });
+  return { ...(await rt.raw(op, args, ext, { integ, url, ...call })), op: op.id };
 }

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { AuthParts } from "../runtime/request-policy.js";
+
 export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "TRACE";
 
 export type ParamStyle = "form" | "simple" | "label" | "matrix" | "spaceDelimited" | "pipeDelimited" | "deepObject";
@@ -180,18 +182,7 @@ export interface Extension {
   params?: (op: OperationSpec, where: "path" | "query", values: Record<string, unknown> | undefined) => string;
 }
 
-/** Credentials of one satisfied security requirement, as an `AuthApplier` fills them in. */
-export interface AuthParts {
-  /** Lower-case header name → value. */
-  headers: Array<[string, string]>;
-  /** Encoded `name=value` pairs joined with `&`. */
-  query: string;
-  /** Encoded `name=value` pairs joined with `; `. */
-  cookie: string;
-  /** The OAuth access token sent, for the one refresh on 401. */
-  token: string | null;
-}
-
+export type { AuthParts } from "../runtime/request-policy.js";
 /**
  * Applies one kind of security scheme: returns false when `scheme` is not its kind, true once it has added
  * the credentials to `out`, or a description of the missing config key(s) (for

@@ -15,12 +15,11 @@ import { checkOutboundUrl, connectRefusal, type OutboundRefusedError } from "../
 const accepted = new Map<string, unknown>();
 
 /**
- * The outbound policy for one request URL: https only, plain http only to loopback with
+ * The outbound policy for one request URL (`allowHttpLoopback`: the switch in effect): https only, plain http only to loopback with
  * BIFROST_ALLOW_HTTP_LOOPBACK=1 (throws before sending), and the dispatcher that checks the addresses
  * connected to (private ranges only with the integration's `private_network`).
  */
-export function outbound(url: string, privateNetwork: boolean, allowLoopback?: boolean): { url: URL; dispatcher: unknown } {
-  const allowHttpLoopback = allowLoopback ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
+function outbound(url: string, privateNetwork: boolean, allowHttpLoopback: boolean): { url: URL; dispatcher: unknown } {
   let parsed: URL | null = null;
   try {
     parsed = new URL(url);
@@ -46,5 +45,43 @@ export function outbound(url: string, privateNetwork: boolean, allowLoopback?: b
 export function connectRefused(err: unknown, url: string, privateNetwork: boolean, allowLoopback?: boolean): OutboundRefusedError | null {
   const refused = refusedCause(err);
   if (!refused) return null;
-  return connectRefusal(new URL(url), refused.reason, { allowHttpLoopback: allowLoopback ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1", privateNetwork });
+  return connectRefusal(new URL(url), refused.reason, { allowHttpLoopback: loopback(allowLoopback), privateNetwork });
+}
+
+/** The loopback switch in effect: the caller's (the server's setting), else BIFROST_ALLOW_HTTP_LOOPBACK. */
+const loopback = (allow: boolean | undefined): boolean => allow ?? process.env.BIFROST_ALLOW_HTTP_LOOPBACK === "1";
+
+/** A base URL and its cached outbound decision (see request-policy.ts `Route`). */
+interface Base {
+  base: string;
+  origin: string;
+  userInfo: boolean;
+  privateNetwork: boolean;
+  accepted?: { allowHttpLoopback: boolean; dispatcher: unknown };
+}
+
+/**
+ * The URL is the base URL followed by a path, a query or nothing, so its origin is the base URL's
+ * (a remainder such as "@host" or ":port" would change the authority and takes the full check).
+ */
+function underBase(url: string, base: string): boolean {
+  if (!base || !url.startsWith(base)) return false;
+  const next = url.charCodeAt(base.length);
+  return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
+}
+
+/**
+ * The outbound policy for `url` of a client's request (https; http only to loopback when allowed),
+ * before anything is sent: its origin and the dispatcher that checks the addresses connected to. A URL
+ * under the base URL reuses the base URL's decision made under the same switch setting (kept in `b`);
+ * anything else is checked by `outbound()` (which caches accepted origins itself).
+ */
+export function outboundOf(b: Base, url: string, allowLoopback: boolean | undefined): { origin: string; dispatcher: unknown } {
+  const allowHttpLoopback = loopback(allowLoopback);
+  const a = b.accepted;
+  const same = !b.userInfo && underBase(url, b.base);
+  if (same && a && a.allowHttpLoopback === allowHttpLoopback) return { origin: b.origin, dispatcher: a.dispatcher };
+  const { url: u, dispatcher } = outbound(url, b.privateNetwork, allowHttpLoopback);
+  if (same && u.origin === b.origin) b.accepted = { allowHttpLoopback, dispatcher };
+  return { origin: u.origin, dispatcher };
 }
