@@ -31,18 +31,45 @@ export function disconnectConnection(integration: string, org: string | null) {
   return ok(client.DELETE("/api/integrations/{name}/oauth/connection", { params: { path: { name: integration }, query: org === null ? {} : { org } } }));
 }
 
-export function ConnectionActions(props: { target: ConnectionTarget; onChanged: () => Promise<void> }) {
+/** Polls the connection every 2 s while the connect popup is open (the callback page runs no script); mounted only while a connect is pending, so idle rows run no timer or effect. */
+function ConnectPoll(props: { popup: Window; target: ConnectionTarget; onDone: () => void }) {
+  const onDone = useRef(props.onDone);
+  onDone.current = props.onDone;
+  const { popup, target } = props;
+  useEffect(() => {
+    const started = Date.now();
+    const before = { last_refresh_at: target.last_refresh_at };
+    let finished = false;
+    const timer = window.setInterval(async () => {
+      let closed = true;
+      try {
+        closed = popup.closed;
+      } catch {
+        closed = false;
+      }
+      try {
+        const now = await fetchConnection(target.integration, target.org);
+        if (!finished && (connectFinished(now ?? undefined, before) || closed || Date.now() - started > 10 * 60_000)) {
+          finished = true;
+          window.clearInterval(timer);
+          onDone.current();
+        }
+      } catch {
+        /* keep polling */
+      }
+    }, 2000);
+    return () => window.clearInterval(timer);
+  }, [popup, target.integration, target.org, target.last_refresh_at]);
+  return null;
+}
+
+/** `inline`: the buttons without their own `.row-actions` wrapper (inside a row's action cell, which is one). */
+export function ConnectionActions(props: { target: ConnectionTarget; onChanged: () => Promise<void>; inline?: boolean }) {
   const t = props.target;
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [link, setLink] = useState<{ url: string; expires_at: string; copied: boolean } | null>(null);
-  const popupTimer = useRef<number | null>(null);
-  useEffect(
-    () => () => {
-      if (popupTimer.current !== null) window.clearInterval(popupTimer.current);
-    },
-    [],
-  );
+  const [polling, setPolling] = useState<{ popup: Window; target: ConnectionTarget } | null>(null);
   const who = t.org ?? "";
   const label = (verb: string, sep = " ") => (t.org ? `${verb}${sep}${who}` : verb);
   const run = async (name: string, fn: () => Promise<unknown>) => {
@@ -76,28 +103,12 @@ export function ConnectionActions(props: { target: ConnectionTarget; onChanged: 
       setBusy(null);
       return;
     }
-    // Poll the connection state every 2 s while the popup is open (the callback page runs no script).
-    const started = Date.now();
-    const before = { last_refresh_at: t.last_refresh_at };
-    popupTimer.current = window.setInterval(async () => {
-      let closed = true;
-      try {
-        closed = popup.closed;
-      } catch {
-        closed = false;
-      }
-      try {
-        const now = await fetchConnection(t.integration, t.org);
-        if (connectFinished(now ?? undefined, before) || closed || Date.now() - started > 10 * 60_000) {
-          if (popupTimer.current !== null) window.clearInterval(popupTimer.current);
-          popupTimer.current = null;
-          setBusy(null);
-          await props.onChanged();
-        }
-      } catch {
-        /* keep polling */
-      }
-    }, 2000);
+    setPolling({ popup, target: t });
+  };
+  const pollDone = () => {
+    setPolling(null);
+    setBusy(null);
+    void props.onChanged();
   };
   const copyLink = async () => {
     if (t.org === null) return;
@@ -120,8 +131,8 @@ export function ConnectionActions(props: { target: ConnectionTarget; onChanged: 
     }
   };
   const a = rowActions(t);
-  return (
-    <div className="row-actions">
+  const content = (
+    <>
       {a.connect && (
         <button type="button" onClick={() => void connect()} disabled={busy !== null} aria-label={label(a.connect)}>
           {busy === "Connect" ? "Waiting…" : a.connect}
@@ -154,6 +165,8 @@ export function ConnectionActions(props: { target: ConnectionTarget; onChanged: 
           {error.message}
         </p>
       )}
-    </div>
+      {polling && <ConnectPoll popup={polling.popup} target={polling.target} onDone={pollDone} />}
+    </>
   );
+  return props.inline ? content : <div className="row-actions">{content}</div>;
 }

@@ -1,24 +1,43 @@
-/** One organization's row in the Mappings tab: entity id/name inline edit, override count, connection badge (→ the connection's page) and the actions that fit its state, Overrides / Remove. */
-import { useEffect, useState } from "react";
+/**
+ * One organization's row in the Mappings tab: entity id/name inline edit, override count, connection badge (→ the connection's page) and the actions that fit its state, Overrides / Remove.
+ * A page renders 100 of these: the row is memoized (the tab passes stable callbacks), runs no effect, and keeps its DOM small (labels as `aria-label`).
+ */
+import { memo, useState } from "react";
 import { type ApiError, client, type IntegrationOrgRow, ok, toApiError } from "../api";
 import { enc } from "../lib/format";
 import { connectionHref } from "../lib/routes";
 import { StateBadge } from "../ui";
 import { ConnectionActions } from "./ConnectionActions";
 
-export function MappingRow(props: { integration: string; row: IntegrationOrgRow; flow: string | null; onChanged: () => Promise<void>; onOverrides: () => void; onRemove: () => void }) {
+/** Unsaved entity fields, with the saved values they were typed over (a draft over values that changed since, e.g. by bulk mapping, is dropped). */
+interface Draft {
+  base: string;
+  id: string;
+  name: string;
+}
+
+export const MappingRow = memo(function MappingRow(props: {
+  integration: string;
+  row: IntegrationOrgRow;
+  flow: string | null;
+  onChanged: () => Promise<void>;
+  onOverrides: (org: string) => void;
+  onRemove: (row: IntegrationOrgRow) => void;
+}) {
   const r = props.row;
-  const [entityId, setEntityId] = useState(r.entity_id ?? "");
-  const [entityName, setEntityName] = useState(r.entity_name ?? "");
+  const savedId = r.entity_id ?? "";
+  const savedName = r.entity_name ?? "";
+  const base = `${savedId}\n${savedName}`;
+  const [draft, setDraft] = useState<Draft | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    setEntityId(r.entity_id ?? "");
-    setEntityName(r.entity_name ?? "");
-  }, [r.entity_id, r.entity_name]);
-  const dirty = entityId !== (r.entity_id ?? "") || entityName !== (r.entity_name ?? "");
+  const current = draft !== null && draft.base === base ? draft : null;
+  const entityId = current ? current.id : savedId;
+  const entityName = current ? current.name : savedName;
+  const dirty = entityId !== savedId || entityName !== savedName;
   const name = props.integration;
   const slug = r.org;
+  const edit = (id: string, nm: string) => setDraft({ base, id, name: nm });
   const save = async () => {
     setBusy(true);
     try {
@@ -45,14 +64,20 @@ export function MappingRow(props: { integration: string; row: IntegrationOrgRow;
             void save();
           }}
         >
-          <label className="visually-hidden" htmlFor={`eid-${slug}`}>
-            Entity id for {slug}
-          </label>
-          <input id={`eid-${slug}`} placeholder="entity id" value={entityId} onChange={(e) => setEntityId(e.target.value)} aria-invalid={error?.field === "entity_id" ? true : undefined} />
-          <label className="visually-hidden" htmlFor={`ename-${slug}`}>
-            Entity name for {slug}
-          </label>
-          <input id={`ename-${slug}`} placeholder="entity name" value={entityName} onChange={(e) => setEntityName(e.target.value)} aria-invalid={error?.field === "entity_name" ? true : undefined} />
+          <input
+            aria-label={`Entity id for ${slug}`}
+            placeholder="entity id"
+            value={entityId}
+            onChange={(e) => edit(e.target.value, entityName)}
+            aria-invalid={error?.field === "entity_id" ? true : undefined}
+          />
+          <input
+            aria-label={`Entity name for ${slug}`}
+            placeholder="entity name"
+            value={entityName}
+            onChange={(e) => edit(entityId, e.target.value)}
+            aria-invalid={error?.field === "entity_name" ? true : undefined}
+          />
           {(dirty || !r.mapped) && (
             <button type="submit" disabled={busy || (!r.mapped && entityId === "" && entityName === "")}>
               {r.mapped ? "Save" : "Map"}
@@ -77,12 +102,12 @@ export function MappingRow(props: { integration: string; row: IntegrationOrgRow;
       </td>
       <td data-label="Actions">
         <div className="row-actions">
-          {r.state !== null && <ConnectionActions target={{ integration: name, org: slug, flow: props.flow, state: r.state, last_refresh_at: r.last_refresh_at }} onChanged={props.onChanged} />}
-          <button type="button" onClick={props.onOverrides} aria-label={`Edit overrides for ${slug}`}>
+          {r.state !== null && <ConnectionActions target={{ integration: name, org: slug, flow: props.flow, state: r.state, last_refresh_at: r.last_refresh_at }} onChanged={props.onChanged} inline />}
+          <button type="button" onClick={() => props.onOverrides(slug)} aria-label={`Edit overrides for ${slug}`}>
             Overrides
           </button>
           {r.mapped && (
-            <button type="button" className="danger" onClick={props.onRemove} aria-label={`Remove mapping for ${slug}`}>
+            <button type="button" className="danger" onClick={() => props.onRemove(r)} aria-label={`Remove mapping for ${slug}`}>
               Remove
             </button>
           )}
@@ -90,4 +115,4 @@ export function MappingRow(props: { integration: string; row: IntegrationOrgRow;
       </td>
     </tr>
   );
-}
+});

@@ -2,6 +2,8 @@
  * The Mappings tab: one row per organization (mapped or not) from
  * `GET /api/console/integrations/:name/organizations`, searched, filtered and paged on the server
  * (≤ 100 rows on the page); inline entity edit, connection actions, overrides, remove, bulk mapping.
+ * The rows are memoized and get only stable props (`paged.reload` changes with the query, the state
+ * setters never), so a re-render of the tab (loading flag, filters, dialogs) re-renders no row.
  */
 import { useState } from "react";
 import { ApiError, client, type IntegrationOrgRow, type Mapping, ok, okAs } from "../../api";
@@ -76,6 +78,7 @@ export function MappingsTab(props: { data: IntegrationData; platform: boolean; r
   const [removing, setRemoving] = useState<IntegrationOrgRow | null>(null);
   const [bulk, setBulk] = useState(false);
   const rows = paged.page?.rows ?? [];
+  const flow = provider?.flow ?? null;
   const ready = paged.page !== null && !paged.loading && search === q;
   return (
     <section aria-labelledby="mappings-h">
@@ -113,7 +116,7 @@ export function MappingsTab(props: { data: IntegrationData; platform: boolean; r
           <TableHead columns={["Organization", "Entity id / name", "Overrides", "Connection", "Actions"]} />
           <tbody>
             {rows.map((r) => (
-              <MappingRow key={r.org} integration={name} row={r} flow={provider?.flow ?? null} onChanged={paged.reload} onOverrides={() => setOverridesFor(r.org)} onRemove={() => setRemoving(r)} />
+              <MappingRow key={r.org} integration={name} row={r} flow={flow} onChanged={paged.reload} onOverrides={setOverridesFor} onRemove={setRemoving} />
             ))}
           </tbody>
         </table>
