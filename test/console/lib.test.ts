@@ -7,7 +7,7 @@ import { configPatch, display, jsonError, jsonErrors, jsonText } from "../../con
 import { connectFinished } from "../../console/src/lib/connect.js";
 import { actionTone, actorLabel, AUDIT_ACTIONS as CONSOLE_AUDIT_ACTIONS, auditQuery } from "../../console/src/lib/audit.js";
 import { AUDIT_ACTIONS } from "../../src/kernel/audit.js";
-import { connectionBadge, relTime } from "../../console/src/lib/format.js";
+import { connectionBadge, relTime, when } from "../../console/src/lib/format.js";
 import { connectionHref, integrationHref, parseRoute } from "../../console/src/lib/routes.js";
 import { ariaSort, bulkSummary, bulkTargets, type ConnLike, connectionsHref, connectionsQuery, EMPTY_FILTER, filterFromQuery, filterParams, linkBlock, mapLimited, rowActions, rowKey, toggleSort } from "../../console/src/lib/connections.js";
 import { currentCursor, FIRST_PAGE, localPage, nextPage, previousPage, rangeLabel } from "../../console/src/lib/paging.js";
@@ -349,5 +349,12 @@ describe("cursor paging", () => {
     expect(localPage(rows, -1).index).toBe(0);
     expect(localPage([], 3)).toEqual({ rows: [], index: 0, offset: 0, more: false });
     expect(localPage(rows, 1, 120).rows).toEqual(rows.slice(120, 240));
+  });
+});
+
+describe("when", () => {
+  it("shows a timestamp exactly as Date#toLocaleString does, and a dash for null", () => {
+    for (const iso of ["2026-12-01T08:41:14.086Z", "1999-01-31T23:59:59Z", "2030-06-15T00:00:00.000Z"]) expect(when(iso)).toBe(new Date(iso).toLocaleString());
+    expect(when(null)).toBe("—");
   });
 });

@@ -28,12 +28,14 @@ export function previousPage(p: Paging): Paging {
   return { cursors: p.cursors, index: Math.max(0, p.index - 1) };
 }
 
+const COUNT = new Intl.NumberFormat("en-US");
+
 /** "101–200 of 1,000" (the rows shown on this page, of the total the server counted). */
 export function rangeLabel(p: Pick<Paging, "index">, shown: number, total: number | null, pageSize = PAGE_SIZE): string {
   const from = p.index * pageSize + (shown ? 1 : 0);
   const to = p.index * pageSize + shown;
-  const of = total === null ? "" : ` of ${total.toLocaleString("en-US")}`;
-  return `${from.toLocaleString("en-US")}–${to.toLocaleString("en-US")}${of}`;
+  const of = total === null ? "" : ` of ${COUNT.format(total)}`;
+  return `${COUNT.format(from)}–${COUNT.format(to)}${of}`;
 }
 
 /** Page `index` of rows the console already holds (clamped to the last page), ≤ `size` rows, and whether more follow. */
