@@ -5,6 +5,8 @@
  * arrayBuffer(), like a fetch Response's. Used by the client runtime for buffered reads only (a stream
  * or a Response for the caller still goes through fetch).
  */
+import { promisify } from "node:util";
+import { brotliDecompress, gunzip, inflate, inflateRaw } from "node:zlib";
 
 interface Dispatcher {
   dispatch(opts: unknown, handler: unknown): boolean;
@@ -20,6 +22,22 @@ export interface BufferedAnswer {
   text(): Promise<string>;
   arrayBuffer(): Promise<ArrayBuffer>;
   blob(): Promise<Blob>;
+}
+
+const unzip = { gzip: promisify(gunzip), deflate: promisify(inflate), raw: promisify(inflateRaw), br: promisify(brotliDecompress) };
+
+/**
+ * The body decoded as fetch decodes it: no Accept-Encoding is sent, but a server may compress anyway
+ * (gzip, deflate with or without its zlib wrapper, br; other codings are left as they are).
+ */
+async function decode(b: Buffer, coding: string | null): Promise<Buffer> {
+  const c = coding?.trim().toLowerCase();
+  if (!c || b.length === 0) return b;
+  if (c === "gzip" || c === "x-gzip") return unzip.gzip(b);
+  // deflate: zlib-wrapped (first byte 0x?8) or, as some servers send it, raw.
+  if (c === "deflate") return ((b[0] as number) & 0x0f) === 8 ? unzip.deflate(b) : unzip.raw(b);
+  if (c === "br") return unzip.br(b);
+  return b;
 }
 
 class Answer implements BufferedAnswer {
@@ -44,7 +62,7 @@ class Answer implements BufferedAnswer {
   private read(): Promise<Buffer> {
     if (this.used) return Promise.reject(new TypeError("Body is unusable: Body has already been read"));
     this.used = true;
-    return this.data;
+    return this.data.then((b) => decode(b, this.headers.get("content-encoding")));
   }
   async text(): Promise<string> {
     return (await this.read()).toString("utf8");
