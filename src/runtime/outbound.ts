@@ -5,7 +5,7 @@
  */
 import { guardedAgent, refusedCause } from "../net/guarded-agent.js";
 export { Deadline } from "../net/deadline.js";
-export { dispatchRequest, type BufferedAnswer } from "../net/dispatch-request.js";
+export { dispatchRequest } from "../net/dispatch-request.js";
 import { checkOutboundUrl, connectRefusal, type OutboundRefusedError } from "../net/outbound-policy.js";
 
 /**
