@@ -5,7 +5,8 @@
  * redirect mode), against a local HTTP server in a child process (so the server does not share our
  * event loop). Both run inside the same execution context, warmed up one round each; rounds alternate
  * (ABBA order); medians of per-call wall time and of the paired ratios, plus this process's CPU time
- * per call (robust on a loaded machine). Target: wall ratio ≤ 1.1.
+ * per call (robust on a loaded machine). Target: wall ratio ≤ 1.1. (The client sends such a call
+ * through undici's dispatcher, not fetch: see docs/decisions.md, so the ratio can be below 1.)
  *
  *   npm run bench:client            (BENCH_CALLS per round, default 500; BENCH_ROUNDS, default 21)
  */

@@ -10,7 +10,7 @@
 import { setTimeout as wait } from "node:timers/promises";
 import { currentContext } from "../runtime/context.js";
 import { refreshIntegrationOAuth, requireIntegration } from "../runtime/integrations.js";
-import { Deadline, outboundOf } from "../runtime/outbound.js";
+import { Deadline, dispatchRequest, outboundOf } from "../runtime/outbound.js";
 import { attemptFailure, checkTrusted, type Cred, credentialsOf, noBaseUrl, readSent, retryAfterMs, type Route, routeOf, type Sent } from "../runtime/request-policy.js";
 import type { ResolvedIntegration } from "../runtime/types.js";
 import { clientError as err } from "./errors.js";
@@ -184,6 +184,9 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
 
     let res: Response;
     let deadline: Deadline;
+    // Sent straight through the dispatcher (no WHATWG fetch objects or streams) when the runtime owns the
+    // transport, the answer is read whole, and the body is text or bytes; fetch otherwise.
+    const direct = !doFetch && !call && !args.signal && args.parseAs !== "stream" && args.parseAs !== "response" && headers["accept-encoding"] === undefined;
     // Credentials go only to this origin (a generated call: the base URL's; integration.fetch(): the URL's), if trusted for them.
     const credOrigin = call ? new URL(url).origin : info.origin;
     for (;;) {
@@ -211,7 +214,12 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
       try {
         // duplex "half" is needed for a stream body and harmless for others.
         // The dispatcher checks the addresses connected to (private ranges only with private_network).
-        res = await (doFetch ?? fetch)(target, { method, headers: h, signal, redirect: "manual", body, duplex: "half", dispatcher: deadline.dispatcher } as RequestInit);
+        if (direct && (body === undefined || (typeof body === "string" && h["content-type"] !== undefined) || body instanceof Uint8Array)) {
+          // As fetch would: a User-Agent unless one was given (some APIs refuse requests without).
+          h["user-agent"] ??= "node";
+          // (The buffered answer has what the runtime reads of a Response: status, headers, text / blob / arrayBuffer, body.cancel.)
+          res = (await dispatchRequest(deadline.dispatcher, target, method, h, body)) as unknown as Response;
+        } else res = await (doFetch ?? fetch)(target, { method, headers: h, signal, redirect: "manual", body, duplex: "half", dispatcher: deadline.dispatcher } as RequestInit);
       } catch (x) {
         deadline.clear();
         if (args.signal?.aborted) throw args.signal.reason;

@@ -5,6 +5,7 @@
  */
 import { guardedAgent, refusedCause } from "../net/guarded-agent.js";
 export { Deadline } from "../net/deadline.js";
+export { dispatchRequest } from "../net/dispatch-request.js";
 import { checkOutboundUrl, connectRefusal, type OutboundRefusedError } from "../net/outbound-policy.js";
 
 /**

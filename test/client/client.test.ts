@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ApiError, binaryBody, styledParams, ClientError, createClient, formBody, multipartBody, paginate, type ClientSpec, type OperationSpec } from "../../src/client/index.js";
 import { buildQuery } from "../../src/client/serialize.js";
@@ -461,6 +462,58 @@ describe("bifrost/client runtime (sqlite)", () => {
       expect(page).toEqual(items);
       expect(offset).toEqual(items);
       expect(api.seen.map((s) => s.url)).toEqual(["/v1/p", "/v1/p?page=2", "/v1/p?page=3", "/v1/p?page=4", "/v1/o?limit=2", "/v1/o?limit=2&offset=2", "/v1/o?limit=2&offset=4"]);
+    });
+  });
+
+  it("the runtime's own transport (straight through the dispatcher) answers exactly as fetch does: values, bodies sent, redirects, compression, errors", async () => {
+    const zip = gzipSync(JSON.stringify({ zipped: true }));
+    api.handler = (r, res) => {
+      const path = r.url.split("?")[0];
+      if (path === "/v1/json") return json(res, 200, { id: 1, name: "Zoë" }, { "set-cookie": "a=1", "x-multi": "one" });
+      if (path === "/v1/text") return void res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("héllo");
+      if (path === "/v1/gzip") return void res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(zip);
+      if (path === "/v1/empty") return void res.writeHead(204).end();
+      if (path === "/v1/bytes") return void res.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.from([0, 1, 254, 255]));
+      if (path === "/v1/moved") return void res.writeHead(302, { location: "/v1/json" }).end();
+      if (path === "/v1/missing") return json(res, 404, { message: "no such ticket" }, { "x-request-id": "req-9" });
+      if (path === "/v1/echo") return json(res, 200, { method: r.method, type: r.headers["content-type"], body: r.body.toString("base64") });
+      return json(res, 500, {});
+    };
+    const get = (path: string): OperationSpec => ({ id: "get", method: "GET", path });
+    const post = (mediaTypes: string[]): OperationSpec => ({ id: "post", method: "POST", path: "/echo", body: { mediaTypes, required: true } });
+    const run = async (client: ReturnType<typeof createClient>): Promise<unknown[]> => {
+      const out: unknown[] = [];
+      out.push(await client.request(get("/json")));
+      out.push(await client.request(get("/text")));
+      out.push(await client.request(get("/gzip")));
+      out.push(await client.request(get("/empty")));
+      out.push(Buffer.from(await client.request<ArrayBuffer>(get("/bytes"), { parseAs: "arrayBuffer" })).toString("hex"));
+      const blob = await client.request<Blob>(get("/bytes"), { parseAs: "blob" });
+      out.push([blob.type, Buffer.from(await blob.arrayBuffer()).toString("hex")]);
+      out.push(await client.request(get("/moved")));
+      const e = await client.request(get("/missing")).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ApiError);
+      const { status, body, requestId, message } = e as ApiError;
+      out.push({ status, body, requestId, message });
+      out.push(await client.request(post(["application/json"]), { body: { a: [1, "b"] } }));
+      out.push(await client.request(post(["application/x-www-form-urlencoded"]), { body: { name: "n m" } }, [formBody]));
+      out.push(await client.request(post(["application/octet-stream"]), { body: new Uint8Array([9, 8, 7]) }, [binaryBody]));
+      const page = await client.page(get("/json"), {});
+      out.push([page.body, page.headers.get("set-cookie"), page.headers.get("x-multi"), page.url]);
+      return out;
+    };
+    await as(acme, async () => {
+      const direct = await run(createClient(spec));
+      const directSeen = api.seen.splice(0);
+      const viaFetch = await run(createClient(spec, { fetch }));
+      expect(direct).toEqual(viaFetch);
+      expect(direct[0]).toEqual({ id: 1, name: "Zoë" });
+      expect(direct[2]).toEqual({ zipped: true });
+      expect(direct[7]).toMatchObject({ status: 404, body: { message: "no such ticket" }, requestId: "req-9" });
+      // Positive control that the two runs took different transports: only fetch adds its Fetch-metadata header.
+      expect(directSeen.every((s) => s.headers["sec-fetch-mode"] === undefined && s.headers["user-agent"] === "node" && s.headers["x-api-key"] === KEY)).toBe(true);
+      expect(api.seen.every((s) => s.headers["sec-fetch-mode"] === "cors")).toBe(true);
+      expect(directSeen.map((s) => [s.method, s.url, s.body.toString("hex")])).toEqual(api.seen.map((s) => [s.method, s.url, s.body.toString("hex")]));
     });
   });
 });
