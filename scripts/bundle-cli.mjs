@@ -15,7 +15,7 @@
  * and the generator load (Fastify and its plugins, pino, the MCP SDK with the zod it shares with our
  * schemas, the spec parsers).
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { build } from "esbuild";
@@ -37,6 +37,25 @@ const EXTERNAL = [
   "swagger2openapi",
 ];
 
+const VERSION = JSON.parse(readFileSync("package.json", "utf8")).version;
+
+/**
+ * commander requires node:child_process at load, for executable subcommands the CLI does not have; loading
+ * it (with net, streams…) was ~2 ms of every command. Here commander gets it on first use instead.
+ */
+const lazyChildProcessForCommander = {
+  name: "lazy-child-process-for-commander",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: "child_process", namespace: "lazy-builtin" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, () => ({
+      contents: 'module.exports = new Proxy({}, { get: (_, key) => require("node:child_process")[key] });',
+      loader: "js",
+    }));
+  },
+};
+
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
   stdin: {
@@ -55,7 +74,8 @@ const result = await build({
   target: "node20",
   packages: "bundle",
   external: EXTERNAL,
-  define: { BIFROST_BUNDLE_DIR: JSON.stringify(OUT), "import.meta.url": "__bifrostModuleUrl" },
+  define: { BIFROST_BUNDLE_DIR: JSON.stringify(OUT), BIFROST_PACKAGE_VERSION: JSON.stringify(VERSION), "import.meta.url": "__bifrostModuleUrl" },
+  plugins: [lazyChildProcessForCommander],
   banner: { js: 'var __bifrostModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   legalComments: "none",
   minify: true,

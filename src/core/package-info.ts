@@ -22,7 +22,12 @@ export function packageRoot(): string {
   return dirname(createRequire(import.meta.url).resolve("bifrost/package.json"));
 }
 
+/** Set by the CLI bundle's build to the package's version (read from package.json at build time). */
+declare const BIFROST_PACKAGE_VERSION: string | undefined;
+
 export function packageVersion(): string {
+  // In the bundle, no package.json lookup on every command (the program declares `--version`).
+  if (typeof BIFROST_PACKAGE_VERSION === "string") return BIFROST_PACKAGE_VERSION;
   try {
     const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("bifrost/package.json"), "utf8")) as { version?: string };
     return pkg.version ?? "0.0.0";
