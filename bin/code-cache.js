@@ -14,11 +14,14 @@
  * `import()` of its own: it asks for modules outside it through the importer installed here
  * (src/core/esm-import.ts; scripts/bundle-cli.mjs refuses a bundle that would not).
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import Module, { createRequire } from "node:module";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
-import vm from "node:vm";
+"use strict";
+const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require("node:fs");
+const Module = require("node:module");
+const { homedir } = require("node:os");
+const { dirname, join } = require("node:path");
+const vm = require("node:vm");
+
+const { createRequire } = Module;
 
 /** The cache folder and its parents from the cache base down (each created alone: see save). */
 function cacheDirs() {
@@ -61,7 +64,7 @@ function save(cacheFile, data) {
  * `require(file)` (an absolute path to a CommonJS file), compiled with the cached code when there is one.
  * `variant` (letters only): a separate cache for a run that uses other parts of the file.
  */
-export function requireWithCodeCache(file, variant = "") {
+function requireWithCodeCache(file, variant = "") {
   globalThis[Symbol.for("bifrost.hostImport")] = (specifier) => import(specifier);
   const cacheFile = cacheFileFor(file, /^[a-z]+$/.test(variant) ? variant : "");
   let cached;
@@ -97,8 +100,10 @@ export function requireWithCodeCache(file, variant = "") {
     return wrapper.call(this.exports, this.exports, createRequire(filename), this, filename, dirname(filename));
   };
   try {
-    return createRequire(import.meta.url)(file);
+    return require(file);
   } finally {
     proto._compile = compile;
   }
 }
+
+module.exports = { requireWithCodeCache };

@@ -9,28 +9,43 @@
  */
 import { Command, CommanderError } from "commander";
 import { packageVersion } from "../core/package-info.js";
-import { registerApply } from "./commands/apply.js";
-import { registerAudit } from "./commands/audit.js";
-import { registerCatalog } from "./commands/catalog.js";
-import { registerConfig } from "./commands/config.js";
-import { registerDev } from "./commands/dev.js";
-import { registerIntegrations } from "./commands/integrations.js";
-import { registerKeyring } from "./commands/keyring.js";
-import { registerKeys } from "./commands/keys.js";
-import { registerMappings } from "./commands/mappings.js";
-import { registerMcp } from "./commands/mcp.js";
-import { registerMigrate } from "./commands/migrate.js";
-import { registerImport } from "./commands/move.js";
-import { registerEvents, registerOAuth } from "./commands/oauth.js";
-import { registerOrgs } from "./commands/orgs.js";
-import { registerRun } from "./commands/run.js";
-import { registerSdk } from "./commands/sdk.js";
-import { registerServe } from "./commands/serve.js";
-import { registerTypes } from "./commands/types.js";
 import { reportError } from "./output.js";
 import { LOCAL_CLI_CONTEXT, withAuditContext } from "../kernel/audit.js";
 
-function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each top-level command and the function defining it, in help order. A command line whose first
+ * argument names one of them defines only that command (its module alone is evaluated: part of every
+ * command's start-up); anything else (`--help`, `help`, `-V`, an unknown or misspelt command, a leading
+ * option) defines them all, so help, suggestions and errors are those of the full program.
+ */
+const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
+  ["serve", async () => (await import("./commands/serve.js")).registerServe],
+  ["dev", async () => (await import("./commands/dev.js")).registerDev],
+  ["migrate", async () => (await import("./commands/migrate.js")).registerMigrate],
+  // `apply` and `export`: one module, one function defining both.
+  ["apply", async () => (await import("./commands/apply.js")).registerApply],
+  ["export", async () => (await import("./commands/apply.js")).registerApply],
+  ["import", async () => (await import("./commands/move.js")).registerImport],
+  ["catalog", async () => (await import("./commands/catalog.js")).registerCatalog],
+  ["orgs", async () => (await import("./commands/orgs.js")).registerOrgs],
+  ["integrations", async () => (await import("./commands/integrations.js")).registerIntegrations],
+  ["config", async () => (await import("./commands/config.js")).registerConfig],
+  ["mappings", async () => (await import("./commands/mappings.js")).registerMappings],
+  ["keys", async () => (await import("./commands/keys.js")).registerKeys],
+  ["keyring", async () => (await import("./commands/keyring.js")).registerKeyring],
+  ["audit", async () => (await import("./commands/audit.js")).registerAudit],
+  ["oauth", async () => (await import("./commands/oauth.js")).registerOAuth],
+  ["events", async () => (await import("./commands/oauth.js")).registerEvents],
+  ["run", async () => (await import("./commands/run.js")).registerRun],
+  ["sdk", async () => (await import("./commands/sdk.js")).registerSdk],
+  ["types", async () => (await import("./commands/types.js")).registerTypes],
+  ["mcp", async () => (await import("./commands/mcp.js")).registerMcp],
+];
+
+/** The program; `only` (a top-level command's name) defines just that command. Exported for the test that checks COMMANDS. */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command("bifrost");
   program
     .description("Bifrost Integrations: typed per-organization integration config, secrets and entity mappings for workflow code.")
@@ -38,25 +53,9 @@ function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .showSuggestionAfterError(true);
-  registerServe(program);
-  registerDev(program);
-  registerMigrate(program);
-  registerApply(program);
-  registerImport(program);
-  registerCatalog(program);
-  registerOrgs(program);
-  registerIntegrations(program);
-  registerConfig(program);
-  registerMappings(program);
-  registerKeys(program);
-  registerKeyring(program);
-  registerAudit(program);
-  registerOAuth(program);
-  registerEvents(program);
-  registerRun(program);
-  registerSdk(program);
-  registerTypes(program);
-  registerMcp(program);
+  const one = COMMANDS.find(([name]) => name === only);
+  const registers = await Promise.all((one ? [one] : COMMANDS).map(([, load]) => load()));
+  for (const register of new Set(registers)) register(program);
   return program;
 }
 
@@ -64,7 +63,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   const json = argv.slice(2).includes("--json");
   try {
     // Every command acts as the local CLI in the audit trail (a server started here attributes its own requests).
-    await withAuditContext(LOCAL_CLI_CONTEXT, () => buildProgram().parseAsync([...argv]));
+    await withAuditContext(LOCAL_CLI_CONTEXT, async () => (await buildProgram(argv[2])).parseAsync([...argv]));
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

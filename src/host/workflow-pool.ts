@@ -95,13 +95,13 @@ interface Slot {
 }
 
 /**
- * Where the worker entry is: the CLI bundle's own (dist/bundle/workflow-worker.mjs, which runs the same
+ * Where the worker entry is: the CLI bundle's own (dist/bundle/workflow-worker.cjs, which runs the same
  * bundle with its code cache, so a workflow and the worker share the bundle's SDK), the compiled .js
  * next to this module, or (tests, tsx) the .ts started through tsx.
  */
 function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
   const bundleDir = cliBundleDir();
-  if (bundleDir !== null) return new Worker(join(bundleDir, "workflow-worker.mjs"), options);
+  if (bundleDir !== null) return new Worker(join(bundleDir, "workflow-worker.cjs"), options);
   const self = import.meta.url;
   if (!self.endsWith(".ts")) return new Worker(new URL("./workflow-worker.js", self), options);
   // tsx's ES module entry ("import" condition); createRequire resolves the CommonJS twin next to it.

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { importEsm } from "../core/esm-import.js";
-import { cliBundleDir } from "../core/package-info.js";
+import { cliBundleDir, packageRoot } from "../core/package-info.js";
 import { WorkflowError } from "../core/errors.js";
 import { redactText } from "../crypto/redact.js";
 import { buildWorkflow, type SdkEntries, WorkflowBuildError } from "./workflow-build.js";
@@ -19,11 +19,10 @@ const BUNDLE_ENTRIES: Readonly<Record<string, string>> = { ".": "index.js", "./c
 /** Every subpath of package.json "exports" ("." , "./server", "./client", …) → file URL of this installation. */
 function sdkEntries(): SdkEntries {
   const require = createRequire(import.meta.url);
-  const pkgFile = require.resolve("bifrost/package.json");
+  const root = packageRoot();
   const bundleDir = cliBundleDir();
-  const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: Record<string, unknown> };
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports?: Record<string, unknown> };
   const out: Record<string, string> = {};
-  const root = dirname(pkgFile);
   for (const sub of Object.keys(pkg.exports ?? {})) {
     if (sub.includes("*")) continue;
     const bundled = bundleDir === null ? undefined : BUNDLE_ENTRIES[sub];

@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { writeFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { ValidationError } from "../../core/errors.js";
 import type { ApplyChange, ApplyReport } from "../../services/apply.js";
@@ -71,7 +71,7 @@ export function registerApply(program: Command): void {
         write(process.stdout, text);
         return;
       }
-      await writeFile(opts.out, text, "utf8");
+      writeFileSync(opts.out, text, "utf8");
       const summary = { file: opts.out, format, organizations: doc.organizations.length, integrations: doc.integrations.length };
       emit(opts, summary, () => say(`Exported ${summary.organizations} organization(s) and ${summary.integrations} integration(s) to ${opts.out} (${format}).`));
     });

@@ -1,4 +1,6 @@
-import { dirname } from "node:path";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely } from "kysely";
 import { type BusyPolicy, ImmediateSqliteDialect } from "./busy.js";
@@ -9,6 +11,25 @@ import { SqliteDialect } from "./sqlite-dialect.js";
 
 /** How long a write waits for another connection's lock on the file before BIFROST_DATABASE_BUSY. */
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+let addon: string | null | undefined;
+
+/**
+ * better-sqlite3's compiled addon, looked up where its `bindings` helper looks first (build/, build/Debug,
+ * build/Release of the installed package): passing it as `nativeBinding` skips loading that helper and its
+ * search, part of every command's start-up. Null (the driver's own search) when none of them exists.
+ */
+function addonFile(): string | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  try {
+    const build = join(dirname(createRequire(import.meta.url).resolve("better-sqlite3")), "..", "build");
+    addon = [build, join(build, "Debug"), join(build, "Release")].map((d) => join(d, "better_sqlite3.node")).find((f) => existsSync(f)) ?? null;
+  } catch {
+    // the driver finds its addon itself
+  }
+  return addon;
+}
 
 /** The embedded default: one SQLite file in WAL mode (better-sqlite3 12). */
 export class SqliteStore extends KyselyStore {
@@ -22,17 +43,16 @@ export class SqliteStore extends KyselyStore {
       looseDirectory = ensureDataDirectory(dirname(file));
       precreatePrivate(file);
     }
-    const raw = new BetterSqlite3(file);
-    raw.pragma("journal_mode = WAL");
+    const nativeBinding = addonFile();
+    const raw = new BetterSqlite3(file, nativeBinding ? { nativeBinding } : {});
+    raw.exec("PRAGMA journal_mode = WAL");
     if (file !== ":memory:") {
       const modes = { ...tightenFiles([file, `${file}-wal`, `${file}-shm`]), looseDirectory };
       const line = describeFileModes(dirname(file), modes);
       if (line) opts.notice?.(line);
     }
-    raw.pragma("synchronous = NORMAL");
-    raw.pragma("foreign_keys = ON");
-    // Lock waits are asynchronous (busy.ts): SQLite's own busy handler would block the event loop.
-    raw.pragma("busy_timeout = 0");
+    // Lock waits are asynchronous (busy.ts): SQLite's own busy handler would block the event loop (busy_timeout 0).
+    raw.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0");
     const policy: BusyPolicy = { timeoutMs: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, file };
     const root = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: raw }, policy) });
     return new SqliteStore(root, new SqliteDialect(raw, root, policy));
