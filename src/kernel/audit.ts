@@ -11,28 +11,9 @@ import { ValidationError } from "../core/errors.js";
 import type { Store, StoredAuditActor, StoredAuditEntry } from "../storage/store.js";
 import type { Clock } from "./clock.js";
 
-/** The closed list of actions. A new action is added here (and in docs/operations.md). */
-export const AUDIT_ACTIONS = [
-  "config.write",
-  "secret.write",
-  "secret.read",
-  "mapping.write",
-  "schema.write",
-  "provider.write",
-  "oauth.connect",
-  "oauth.refresh",
-  "oauth.disconnect",
-  "key.create",
-  "key.revoke",
-  "link.create",
-  "link.revoke",
-  "import",
-  "export.with_secrets",
-  "keyring.rotate",
-  "keyring.rewrap",
-] as const;
+import { AUDIT_ACTIONS, type AuditAction } from "../core/audit-actions.js";
 
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export { AUDIT_ACTIONS, type AuditAction };
 
 export type AuditActor =
   | { kind: "api_key"; keyId: string; keyPrefix: string; keyName: string; via: "api" | "console" | "mcp" }

@@ -1,25 +1,7 @@
 /** Pure helpers of the Audit page (no DOM: unit-tested by vitest). */
 
-/** The actions the server records (the filter's choices; the server refuses any other). */
-export const AUDIT_ACTIONS = [
-  "config.write",
-  "secret.write",
-  "secret.read",
-  "mapping.write",
-  "schema.write",
-  "provider.write",
-  "oauth.connect",
-  "oauth.refresh",
-  "oauth.disconnect",
-  "key.create",
-  "key.revoke",
-  "link.create",
-  "link.revoke",
-  "import",
-  "export.with_secrets",
-  "keyring.rotate",
-  "keyring.rewrap",
-] as const;
+/** The actions the server records (the filter's choices; the server refuses any other): the server's own list. */
+export { AUDIT_ACTIONS } from "../../../src/core/audit-actions.js";
 
 interface ActorLike {
   kind: string;
