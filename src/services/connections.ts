@@ -17,7 +17,7 @@ const CONNECTION_STATES: readonly OAuthTokenState[] = ["not_connected", "connect
 const CONNECTION_SORTS: readonly ConnectionSort[] = ["integration", "org", "state", "expires_at", "last_refresh_at"];
 
 /** One row of `GET /api/connections`: names and state, never a token or secret. */
-interface ConnectionRowView {
+export interface ConnectionRowView {
   integration: string;
   org: string | null;
   org_name: string | null;

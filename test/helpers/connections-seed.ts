@@ -7,23 +7,12 @@
 import type { Bifrost } from "../../src/host/bootstrap.js";
 import { setOAuthProvider } from "../../src/oauth/service.js";
 import { emptyToken, tokenSecretContext } from "../../src/oauth/tokens.js";
+import type { ConnectionRowView } from "../../src/services/connections.js";
 import { createIntegration } from "../../src/services/integrations.js";
 import type { OAuthTokenState, StoredOAuthToken } from "../../src/storage/store.js";
 
-export interface SeedConnection {
-  integration: string;
-  org: string | null;
-  org_name: string | null;
-  mapped: boolean;
-  entity_id: string | null;
-  entity_name: string | null;
-  flow: string;
-  state: OAuthTokenState;
-  expires_at: string | null;
-  last_refresh_at: string | null;
-  last_error: string | null;
-  has_refresh_token: boolean;
-}
+/** A row `GET /api/connections` should list (the service's row shape). */
+export type SeedConnection = ConnectionRowView;
 
 interface SeedOrg {
   id: string;
