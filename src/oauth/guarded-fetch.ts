@@ -2,6 +2,7 @@ import { fetch as undiciFetch } from "undici";
 import type { ErrorDetails } from "../core/errors.js";
 import { guardedAgent, refusedCause } from "../net/guarded-agent.js";
 import { checkOutboundUrl, connectRefusal, OutboundRefusedError } from "../net/outbound-policy.js";
+import { readAtMost } from "../net/read-body.js";
 import { OAuthProtocolError, OAuthTransientError, OAuthUrlRefusedError } from "./errors.js";
 import { failedBeforeSending } from "./unsent.js";
 
@@ -44,27 +45,9 @@ export function checkUrlAllowed(
 async function readCapped(res: Response, max: number, origin: string): Promise<Uint8Array> {
   const declared = Number(res.headers.get("content-length") ?? "0");
   if (declared > max) throw new OAuthProtocolError(`The response from ${origin} is larger than ${max} bytes; refused.`, { origin });
-  if (!res.body) return new Uint8Array();
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new OAuthProtocolError(`The response from ${origin} is larger than ${max} bytes; refused.`, { origin });
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+  const { bytes, capped } = await readAtMost(res, max);
+  if (capped) throw new OAuthProtocolError(`The response from ${origin} is larger than ${max} bytes; refused.`, { origin });
+  return bytes;
 }
 
 /** A buffered response: body already read (size-capped), so later steps can inspect and rewrite it. */

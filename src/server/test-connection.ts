@@ -22,6 +22,7 @@ import type { ResolvedIntegration } from "../runtime/types.js";
 import { probeFetch, type ProbeScheme } from "../client/integration-fetch.js";
 import type { StoreResolver } from "../host/store-resolver.js";
 import { AUTH_FORMS, parseAuthChoice } from "../generator/index.js";
+import { readAtMost } from "../net/read-body.js";
 
 const TEST_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
 type TestMethod = (typeof TEST_METHODS)[number];
@@ -195,25 +196,6 @@ function secretsOf(integ: ResolvedIntegration, plan: AuthPlan): string[] {
   return out.filter((s) => typeof s === "string" && s !== "");
 }
 
-/** Read at most `max` bytes of the body; the rest is not downloaded. */
-async function readSome(res: Response, max: number): Promise<{ bytes: Uint8Array; capped: boolean }> {
-  if (!res.body) return { bytes: new Uint8Array(), capped: false };
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      return { bytes: Buffer.concat(chunks).subarray(0, max), capped: true };
-    }
-  }
-  return { bytes: Buffer.concat(chunks), capped: false };
-}
-
 /** An error of the request path, redacted and saying it is the test that failed. */
 function testError(err: BifrostError, secrets: readonly string[]): BifrostError {
   return new BifrostError(err.code, err.statusCode, `Test connection failed: ${redactText(err.message, secrets)}`, err.details);
@@ -271,7 +253,7 @@ export async function testConnection(deps: OAuthDeps, resolver: StoreResolver, i
     ({ res, read } = await runInContext(ctx, async () => {
       const r = await probeFetch(resolved, url.toString(), { method, headers, ...(sent ? { body: sent.body } : {}), signal: timeout, maxRetries: 0, timeoutMs: TEST_TIMEOUT_MS }, plan.scheme, allowHttpLoopback);
       try {
-        return { res: r, read: await readSome(r, TEST_MAX_BYTES) };
+        return { res: r, read: await readAtMost(r, TEST_MAX_BYTES) };
       } catch (x) {
         if (timeout.aborted) throw x;
         // The connection failed after the answer started (reset while reading the body).
