@@ -79,6 +79,8 @@ export const generatedSpecs = new Map<string, ClientSpec>();
 export interface ClientRuntime extends Client {
   /** The request sent (the answer unread: integration-fetch.ts reads it, or hands a probe the Response whatever its status). */
   raw(op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Sent>;
+  /** The base URL in effect for `integ` ("" when none), from the same per-integration cache as the calls. */
+  base(integ: ResolvedIntegration): string;
 }
 
 /**
@@ -269,6 +271,7 @@ export function createClientRuntime(spec: ClientSpec, appliers: readonly AuthApp
 
   return {
     raw: (op: OperationSpec, args: RequestArgs, ext: readonly Extension[], call: RawCall): Promise<Sent> => send(op, args, ext, call.url, call),
+    base: (integ: ResolvedIntegration): string => infoOf(integ).base,
     async request<T = unknown>(op: OperationSpec, args: RequestArgs = {}, ext?: readonly Extension[]): Promise<T> {
       return (await readSent(op.id, await send(op, args, ext), args.parseAs ?? "auto")) as T;
     },

@@ -4,7 +4,7 @@
  * or endpoints no generated module covers. Loaded on first use by src/runtime/resolved.ts.
  * @module
  */
-import { readSent, type Sent, targetOf } from "../runtime/request-policy.js";
+import { readSent, type Sent } from "../runtime/request-policy.js";
 import type { FetchAuth, IntegrationFetchInit, ResolvedIntegration } from "../runtime/types.js";
 import { apiKeyCookie, apiKeyHeader, apiKeyQuery, basicAuth, bearerAuth } from "./auth.js";
 import { clientError } from "./errors.js";
@@ -93,7 +93,7 @@ async function send(integ: ResolvedIntegration, { rt, spec }: { rt: ClientRuntim
   if (!/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
     // A relative path is joined to the base URL in effect (config base_url), as for generated calls.
     const key = spec?.baseUrlKey ?? "base_url";
-    const base = targetOf(integ, spec?.servers ?? [], key).base;
+    const base = rt.base(integ);
     if (!base) throw clientError("NO_BASE_URL", 409, `${integ.name}: no base URL for integration.fetch("${raw}"); set config key "${key}" or pass an absolute URL`, { integration: integ.name, key });
     url = base + (raw === "" || raw.startsWith("/") ? "" : "/") + raw;
   }
