@@ -54,25 +54,30 @@ export function consoleSupportRoutes(api: Api): void {
     handler: async ({ caller, query }) => {
       const { limit, read } = pageRequest(query, "integrations", ["s"]);
       const page = cutPage(await bf.store.pageIntegrations(read), limit, "integrations", (i) => [i.name]);
-      const out = [];
       // An org-scoped key without an organization sees no organization's counts.
       const scope = isPlatform(caller) ? {} : caller.orgId === null ? null : { scopeOrgId: caller.orgId };
-      for (const i of page.rows) {
-        const provider = await bf.store.getOAuthProvider(i.id);
-        // Mapped organizations by connection state (one grouped query); the state is null without a provider.
-        const mapped = scope === null ? [] : (await bf.store.countIntegrationOrgs({ integrationId: i.id, ...scope })).filter((c) => c.mapped);
-        const count = (states: readonly string[]) => mapped.filter((c) => c.state !== null && states.includes(c.state)).reduce((n, c) => n + c.count, 0);
-        out.push({
-          name: i.name,
-          description: i.description,
-          config_keys: i.configSchema.map((k) => k.key),
-          oauth_flow: provider?.flow ?? null,
-          mapped_orgs: mapped.reduce((n, c) => n + c.count, 0),
-          connected_orgs: count(["connected", "refreshing"]),
-          needs_reauth_orgs: count(["needs_reauth"]),
-          error_orgs: count(["error"]),
-        });
-      }
+      // The page's rows are independent: their two reads each go out together, not one row after another.
+      const out = await Promise.all(
+        page.rows.map(async (i) => {
+          const [provider, counts] = await Promise.all([
+            bf.store.getOAuthProvider(i.id),
+            // Mapped organizations by connection state (one grouped query); the state is null without a provider.
+            scope === null ? [] : bf.store.countIntegrationOrgs({ integrationId: i.id, ...scope }),
+          ]);
+          const mapped = counts.filter((c) => c.mapped);
+          const count = (states: readonly string[]) => mapped.filter((c) => c.state !== null && states.includes(c.state)).reduce((n, c) => n + c.count, 0);
+          return {
+            name: i.name,
+            description: i.description,
+            config_keys: i.configSchema.map((k) => k.key),
+            oauth_flow: provider?.flow ?? null,
+            mapped_orgs: mapped.reduce((n, c) => n + c.count, 0),
+            connected_orgs: count(["connected", "refreshing"]),
+            needs_reauth_orgs: count(["needs_reauth"]),
+            error_orgs: count(["error"]),
+          };
+        }),
+      );
       return { integrations: out, next_cursor: page.nextCursor };
     },
   });
