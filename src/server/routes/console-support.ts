@@ -93,22 +93,23 @@ export function consoleSupportRoutes(api: Api): void {
       const slug = params.slug as string;
       checkOrgAccess(caller, slug);
       const org = await requireOrg(bf.store, slug);
-      const status = await getOAuthStatus(deps, { org: org.slug });
-      const out = [];
-      for (const i of await bf.store.listIntegrations()) {
-        const m = await bf.store.getMapping(i.id, org.id);
-        const overrides = m ? (await bf.store.listConfigValues(i.id, org.id)).length : 0;
-        const provider = await bf.store.getOAuthProvider(i.id);
-        out.push({
-          integration: i.name,
-          mapped: m !== null,
-          entity_id: m?.entityId ?? null,
-          entity_name: m?.entityName ?? null,
-          override_count: overrides,
-          oauth_flow: provider?.flow ?? null,
-          connection: connectionOut(status.find((c) => c.integration === i.name)),
-        });
-      }
+      const [status, integrations] = await Promise.all([getOAuthStatus(deps, { org: org.slug }), bf.store.listIntegrations()]);
+      // Each integration's reads are independent: they go out together, not one integration after another.
+      const out = await Promise.all(
+        integrations.map(async (i) => {
+          const [m, provider] = await Promise.all([bf.store.getMapping(i.id, org.id), bf.store.getOAuthProvider(i.id)]);
+          const overrides = m ? (await bf.store.listConfigValues(i.id, org.id)).length : 0;
+          return {
+            integration: i.name,
+            mapped: m !== null,
+            entity_id: m?.entityId ?? null,
+            entity_name: m?.entityName ?? null,
+            override_count: overrides,
+            oauth_flow: provider?.flow ?? null,
+            connection: connectionOut(status.find((c) => c.integration === i.name)),
+          };
+        }),
+      );
       return { org: { slug: org.slug, name: org.name }, integrations: out };
     },
   });
