@@ -50,6 +50,16 @@ export class CacheTable<V> {
     this.#map.set(key, { value, expires: Date.now() + Math.min(ttlMs, this.#feed.ttlMs) });
   }
 
+  /**
+   * Until when (Date.now() ms) `value` stays valid as the entry for `key`, provided the feed's
+   * `epoch` does not change meanwhile; null when it is not the current, unexpired entry.
+   */
+  lease(key: string, value: V): number | null {
+    if (!this.#feed.enabled) return null;
+    const e = this.#map.get(key);
+    return e !== undefined && e.value === value && e.expires > Date.now() ? e.expires : null;
+  }
+
   get size(): number {
     return this.#map.size;
   }
@@ -68,6 +78,8 @@ export interface ChangeFeedOptions {
 export class ChangeFeed {
   /** Bumped by every invalidation. */
   epoch = 0;
+  /** `epoch` (as an int32) in shared memory, once sharedEpoch() was asked for: worker threads read it without a message. */
+  #shared: Int32Array | null = null;
   readonly ttlMs: number;
   #enabled: boolean;
   #closed = false;
@@ -133,6 +145,19 @@ export class ChangeFeed {
   invalidate(_id?: string): void {
     this.epoch++;
     for (const t of this.#tables.values()) t.clear();
+    if (this.#shared) Atomics.store(this.#shared, 0, this.epoch | 0);
+  }
+
+  /**
+   * `epoch | 0` in a SharedArrayBuffer, updated by every invalidation: a workflow worker thread that
+   * keeps a copy of an entry checks it with `Atomics.load` (see host/workflow-pool.ts).
+   */
+  sharedEpoch(): Int32Array {
+    if (!this.#shared) {
+      this.#shared = new Int32Array(new SharedArrayBuffer(4));
+      Atomics.store(this.#shared, 0, this.epoch | 0);
+    }
+    return this.#shared;
   }
 
   async close(): Promise<void> {

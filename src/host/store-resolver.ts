@@ -4,7 +4,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import type { ResolveRows, Store, StoredConfigValue } from "../storage/store.js";
 import { IntegrationConfig } from "../runtime/config-map.js";
 import type { CredentialLevel, ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
-import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
+import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration, ResolverShare } from "../runtime/types.js";
 import type { ResolvedCredentials } from "../oauth/credentials.js";
 import { makeResolved } from "../runtime/resolved.js";
 import { clientFetch } from "./client-fetch.js";
@@ -117,6 +117,8 @@ function buildResolved(box: SecretBox, rows: ResolveRows, org: ExecutionOrg | nu
   return { resolved, secretKeys: [...secrets.keys()] };
 }
 
+const resolvedKey = (name: string, org: ExecutionOrg | null): string => `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
+
 /** Resolver that reads the store directly (in-process workflows and the server). */
 export class StoreResolver implements IntegrationResolver {
   readonly #store: Store;
@@ -158,7 +160,7 @@ export class StoreResolver implements IntegrationResolver {
     const execution = currentContext();
     const outer = auditContext();
     const audit = execution ? { ...outer, executionId: execution.executionId } : outer;
-    const key = `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
+    const key = resolvedKey(name, org);
     // A cached answer touches nothing that records; only a store read (and a refresh) runs in the context.
     const built = this.#resolved?.get(key) ?? (await withAuditContext(audit, () => this.#resolve(name, org, key)));
     if (built) this.#recordRead(built, org, execution, audit);
@@ -192,6 +194,30 @@ export class StoreResolver implements IntegrationResolver {
     // Integrations with OAuth are never cached: their token rows go through the refresh logic on every get().
     if (cache && !rows.hasOAuth) cache.set(key, built, epoch);
     return built;
+  }
+
+  #share: ResolverShare | null | undefined;
+
+  /**
+   * Workflow workers reuse a resolved integration while it is this resolver's cached entry: the same
+   * expiry, and void as soon as the change feed is invalidated (its epoch is in shared memory).
+   * Integrations with OAuth are never cached, so never reused (their tokens go through the refresh logic).
+   */
+  share(): ResolverShare | null {
+    if (this.#share !== undefined) return this.#share;
+    const feed = this.#store.changes;
+    const table = this.#resolved;
+    if (!feed || !table) return (this.#share = null);
+    const epochs = feed.sharedEpoch();
+    this.#share = {
+      epochs,
+      lease: (name, org, resolved) => {
+        const until = table.lease(resolvedKey(name, org), resolved);
+        return until === null ? null : { epoch: feed.epoch | 0, until, secret: Boolean(this.#reads.get(resolved)) };
+      },
+      recordRead: (resolved, org) => this.#recordRead(resolved, org, currentContext(), auditContext()),
+    };
+    return this.#share;
   }
 
   /** Write the queued `secret.read` entries now (called at close; tests call it before reading the trail). */

@@ -9,7 +9,7 @@ export interface WorkflowLimits {
   memoryMb: number;
   /** Executions running at once (BIFROST_WORKFLOW_CONCURRENCY, default 2 × cores, at least 4). */
   concurrency: number;
-  /** Executions waiting for a slot before new ones get BIFROST_BUSY (4 × concurrency). */
+  /** Executions waiting for a slot before new ones get BIFROST_BUSY (BIFROST_WORKFLOW_QUEUE, default 4 × concurrency). */
   queue: number;
 }
 
@@ -30,6 +30,6 @@ export function workflowLimits(env: NodeJS.ProcessEnv = process.env, overrides: 
     timeoutMs: overrides.timeoutMs ?? positive(env, "BIFROST_WORKFLOW_TIMEOUT_MS", 300_000, 24 * 3600 * 1000),
     memoryMb: overrides.memoryMb ?? positive(env, "BIFROST_WORKFLOW_MEMORY_MB", 512, 64 * 1024),
     concurrency,
-    queue: overrides.queue ?? 4 * concurrency,
+    queue: overrides.queue ?? positive(env, "BIFROST_WORKFLOW_QUEUE", 4 * concurrency, 1_000_000),
   };
 }

@@ -28,10 +28,11 @@ import { loadWorkflowFile, pickWorkflow, workflowModule, workflowSource } from "
 import { printOutput, writeRaw } from "../runtime/output.js";
 import type { ProcessFault } from "../runtime/process-guards.js";
 import type { Caller, IntegrationResolver, OutputSink, ResolvedIntegration } from "../runtime/types.js";
+import { type AuditContext, auditContext, withAuditContext } from "../kernel/audit.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { ExecutionOrg } from "../kernel/types.js";
 import { type WorkflowLimits, workflowLimits } from "./workflow-limits.js";
-import { errorFromWire, errorToWire, type FromWorker, resolvedToWire, type ToWorker, type WireResolved } from "./workflow-wire.js";
+import { errorFromWire, errorToWire, type FromWorker, resolvedToWire, type ToWorker, type WireLease, type WireResolved } from "./workflow-wire.js";
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
@@ -83,7 +84,21 @@ interface Inflight {
   timer: NodeJS.Timeout | undefined;
   crash: ProcessFault | null;
   error: Error | null;
+  /** Who asked for the execution (the request's actor and id): what the execution reads is recorded under it. */
+  audit: AuditContext;
+  /** Leases whose secret read this execution already recorded. */
+  reads: Set<string>;
 }
+
+/** A resolved integration leased to a worker (see #lease), by lease id. */
+interface Lease {
+  resolved: ResolvedIntegration;
+  org: ExecutionOrg | null;
+  until: number;
+}
+
+/** Leases a worker may hold at once (expired ones are dropped first when it is full). */
+const MAX_LEASES = 1_000;
 
 interface Slot {
   worker: Worker;
@@ -92,6 +107,9 @@ interface Slot {
   runs: number;
   current: Inflight | null;
   gone: boolean;
+  /** The shared cache epoch this worker was given (a run message brings it when it changes). */
+  epochs: Int32Array | null;
+  leases: Map<string, Lease>;
 }
 
 /**
@@ -242,7 +260,7 @@ export class WorkflowRunner {
       onFail = fail;
     });
     ready.catch(() => undefined);
-    const slot: Slot = { worker, principal, ready, runs: 0, current: null, gone: false };
+    const slot: Slot = { worker, principal, ready, runs: 0, current: null, gone: false, epochs: null, leases: new Map() };
     this.#slots.add(slot);
     worker.on("message", (m: FromWorker) => this.#onMessage(slot, m, onReady));
     worker.on("error", (err) => {
@@ -310,6 +328,7 @@ export class WorkflowRunner {
    */
   async #inWorker(file: string, workflow: string | undefined, input: unknown, opts: RunOptions & { executionId: string }, timeoutMs: number, known: boolean): Promise<ExecutionResult> {
     const label = workflow ?? file;
+    const audit = auditContext();
     // Built (or found in the cache) here, before a worker is taken: the worker imports one plain ES module.
     const module = await workflowModule(file);
     const slot = this.#take(principalOf(opts.org, opts.caller));
@@ -328,6 +347,8 @@ export class WorkflowRunner {
         timer: undefined,
         crash: null,
         error: null,
+        audit,
+        reads: new Set(),
         settle: (err, res) => {
           clearTimeout(inflight.timer);
           if (err) fail(err);
@@ -338,6 +359,13 @@ export class WorkflowRunner {
       slot.runs++;
       this.#arm(slot, inflight);
       const msg: ToWorker = { type: "run", executionId: opts.executionId, file, module, workflow, input, org: opts.org, caller: opts.caller, announce: !known };
+      const epochs = opts.resolver.share?.()?.epochs ?? null;
+      if (epochs !== slot.epochs) {
+        // Another resolver (or the first run): the worker drops the leases it holds.
+        slot.epochs = epochs;
+        slot.leases.clear();
+        if (epochs) msg.epochs = epochs;
+      }
       try {
         slot.worker.postMessage(msg);
       } catch (err) {
@@ -383,8 +411,17 @@ export class WorkflowRunner {
         return;
       case "call":
         if (!cur || cur.executionId !== m.executionId) return;
-        void this.#answer(slot, m.rid, cur.opts.resolver, m);
+        void this.#answer(slot, cur, m);
         return;
+      case "read": {
+        // Recorded once per execution and lease, under the execution's own audit context.
+        const lease = slot.leases.get(m.id);
+        const share = cur?.opts.resolver.share?.();
+        if (!cur || cur.executionId !== m.executionId || !lease || !share || cur.reads.has(m.id)) return;
+        cur.reads.add(m.id);
+        withAuditContext({ ...cur.audit, executionId: cur.executionId }, () => share.recordRead(lease.resolved, lease.org));
+        return;
+      }
       case "done": {
         if (!cur || cur.executionId !== m.executionId) return;
         slot.current = null;
@@ -399,21 +436,50 @@ export class WorkflowRunner {
     }
   }
 
-  async #answer(slot: Slot, rid: number, resolver: IntegrationResolver, m: Extract<FromWorker, { type: "call" }>): Promise<void> {
+  async #answer(slot: Slot, cur: Inflight, m: Extract<FromWorker, { type: "call" }>): Promise<void> {
+    const resolver = cur.opts.resolver;
     let reply: ToWorker;
     try {
-      let value: unknown;
-      if (m.method === "resolve") {
-        const r = await resolver.resolve(...m.args);
-        value = r && wireOf(r);
-      } else if (m.method === "list") value = await resolver.list(...m.args);
-      else if (m.method === "findOrg") value = await resolver.findOrg(...m.args);
-      else value = resolver.refreshOAuth ? await resolver.refreshOAuth(...m.args) : null;
-      reply = { type: "answer", rid, ok: true, value };
+      // What the call records (secret reads, refreshes) names the execution and the request that started it.
+      reply = await withAuditContext({ ...cur.audit, executionId: cur.executionId }, async (): Promise<ToWorker> => {
+        if (m.method === "resolve") {
+          const r = await resolver.resolve(...m.args);
+          if (!r) return { type: "answer", rid: m.rid, ok: true, value: null };
+          const lease = this.#lease(slot, cur, resolver, m.args[0], m.args[1], r);
+          return { type: "answer", rid: m.rid, ok: true, value: wireOf(r), ...(lease ? { lease } : {}) };
+        }
+        let value: unknown;
+        if (m.method === "list") value = await resolver.list(...m.args);
+        else if (m.method === "findOrg") value = await resolver.findOrg(...m.args);
+        else value = resolver.refreshOAuth ? await resolver.refreshOAuth(...m.args) : null;
+        return { type: "answer", rid: m.rid, ok: true, value };
+      });
     } catch (err) {
-      reply = { type: "answer", rid, ok: false, error: errorToWire(err, `integrations.${m.method}() failed inside Bifrost; the server log has the details.`) };
+      reply = { type: "answer", rid: m.rid, ok: false, error: errorToWire(err, `integrations.${m.method}() failed inside Bifrost; the server log has the details.`) };
     }
     if (!slot.gone) slot.worker.postMessage(reply);
+  }
+
+  /**
+   * Lease `r` to the worker when the resolver's cache holds it: the worker then reuses it without a
+   * round trip for as long as this thread's cache would serve it (same expiry; void once the shared
+   * epoch moves). The resolver already recorded this execution's read of it.
+   */
+  #lease(slot: Slot, cur: Inflight, resolver: IntegrationResolver, name: string, org: ExecutionOrg | null, r: ResolvedIntegration): WireLease | null {
+    const share = resolver.share?.();
+    if (!share || share.epochs !== slot.epochs) return null;
+    const granted = share.lease(name, org, r);
+    if (!granted) return null;
+    if (slot.leases.size >= MAX_LEASES) {
+      const now = Date.now();
+      // Kept a minute past expiry: a read the worker reported just before it expired is still recorded.
+      for (const [id, l] of slot.leases) if (l.until + 60_000 <= now) slot.leases.delete(id);
+      if (slot.leases.size >= MAX_LEASES) return null;
+    }
+    const id = `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
+    slot.leases.set(id, { resolved: r, org, until: granted.until });
+    cur.reads.add(id);
+    return { id, ...granted };
   }
 }
 

@@ -16,7 +16,7 @@ import { importWorkflowModule, pickWorkflow } from "../runtime/loader.js";
 import { installProcessGuards } from "../runtime/process-guards.js";
 import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
-import { errorFromWire, errorToWire, type FromWorker, type ResolverCall, resolvedFromWire, type ToWorker, type WireResolved } from "./workflow-wire.js";
+import { errorFromWire, errorToWire, type FromWorker, type ResolverCall, resolvedFromWire, type ToWorker, type WireLease, type WireResolved } from "./workflow-wire.js";
 
 /** bin/code-cache.js: set while this thread's code cache is waiting to be written. */
 const CODE_CACHE_SAVE_NOW = Symbol.for("bifrost.codeCacheSaveNow");
@@ -40,10 +40,11 @@ function yieldToHost(): void {
 
 const post = (m: FromWorker): void => port.postMessage(m);
 
-const pending = new Map<number, { ok: (v: unknown) => void; fail: (e: Error) => void }>();
+type Answer = Extract<ToWorker, { type: "answer"; ok: true }>;
+const pending = new Map<number, { ok: (a: Answer) => void; fail: (e: Error) => void }>();
 let nextRid = 1;
 
-function call(executionId: string, c: ResolverCall): Promise<unknown> {
+function call(executionId: string, c: ResolverCall): Promise<Answer> {
   const rid = nextRid++;
   return new Promise((ok, fail) => {
     pending.set(rid, { ok, fail });
@@ -51,24 +52,44 @@ function call(executionId: string, c: ResolverCall): Promise<unknown> {
   });
 }
 
-/** The resolver of one execution: every call is answered by the host's resolver. */
+/**
+ * Resolved integrations the host leased to this worker (see workflow-pool.ts): reused without asking
+ * while the host's cache would still serve them (same shared epoch, not expired). Only integrations
+ * without OAuth are leased; a lease that hands out secrets is reported on each reuse ("read").
+ */
+const leases = new Map<string, { resolved: ResolvedIntegration; lease: WireLease }>();
+/** The host resolver's shared cache epoch (ChangeFeed.sharedEpoch), once a run message brought it. */
+let epochs: Int32Array | null = null;
+
+const leaseKey = (name: string, org: ExecutionOrg | null): string => `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
+
+/** The resolver of one execution: every call is answered by the host's resolver (or a lease it gave). */
 class HostResolver implements IntegrationResolver {
   readonly #executionId: string;
   constructor(executionId: string) {
     this.#executionId = executionId;
   }
   async resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
-    const w = (await call(this.#executionId, { method: "resolve", args: [name, org] })) as WireResolved | null;
-    return w && resolvedFromWire(w);
+    const key = leaseKey(name, org);
+    const held = leases.get(key);
+    if (held && epochs !== null && Atomics.load(epochs, 0) === held.lease.epoch && Date.now() < held.lease.until) {
+      if (held.lease.secret) post({ type: "read", executionId: this.#executionId, id: held.lease.id });
+      return held.resolved;
+    }
+    const a = await call(this.#executionId, { method: "resolve", args: [name, org] });
+    const resolved = a.value === null ? null : resolvedFromWire(a.value as WireResolved);
+    if (resolved && a.lease) leases.set(key, { resolved, lease: a.lease });
+    else leases.delete(key);
+    return resolved;
   }
   async list(org: ExecutionOrg | null): Promise<IntegrationSummary[]> {
-    return (await call(this.#executionId, { method: "list", args: [org] })) as IntegrationSummary[];
+    return (await call(this.#executionId, { method: "list", args: [org] })).value as IntegrationSummary[];
   }
   async findOrg(slug: string): Promise<ExecutionOrg | null> {
-    return (await call(this.#executionId, { method: "findOrg", args: [slug] })) as ExecutionOrg | null;
+    return (await call(this.#executionId, { method: "findOrg", args: [slug] })).value as ExecutionOrg | null;
   }
   async refreshOAuth(name: string, org: ExecutionOrg | null, seenAccessToken: string): Promise<OAuthCredentials | null> {
-    return (await call(this.#executionId, { method: "refreshOAuth", args: [name, org, seenAccessToken] })) as OAuthCredentials | null;
+    return (await call(this.#executionId, { method: "refreshOAuth", args: [name, org, seenAccessToken] })).value as OAuthCredentials | null;
   }
 }
 
@@ -139,13 +160,17 @@ export function serveWorkflowThread(): void {
   });
   port.on("message", (m: ToWorker) => {
     if (m.type === "run") {
+      if (m.epochs !== undefined) {
+        epochs = m.epochs;
+        leases.clear();
+      }
       void run(m);
       return;
     }
     const p = pending.get(m.rid);
     if (!p) return;
     pending.delete(m.rid);
-    if (m.ok) p.ok(m.value);
+    if (m.ok) p.ok(m);
     else p.fail(errorFromWire(m.error));
   });
   void Promise.allSettled((data?.preload ?? []).map((p) => load(p.file, p.module))).then(() => post({ type: "ready" }));

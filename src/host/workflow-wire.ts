@@ -67,12 +67,25 @@ export function errorFromWire(w: WireError): BifrostError {
   return errorFromEnvelope(w.status, w);
 }
 
+/**
+ * A resolved integration the worker may reuse (host/workflow-pool.ts): while the shared epoch still
+ * equals `epoch` and Date.now() < `until`. `id` names it in a "read" message; `secret`: each reuse
+ * must be reported so the host records the secret read.
+ */
+export interface WireLease {
+  id: string;
+  epoch: number;
+  until: number;
+  secret: boolean;
+}
+
 /** Host → worker. */
 export type ToWorker =
   /** `workflow`: its name; undefined = the file's only workflow. `module`: what the worker imports for `file` (loader.ts workflowModule). */
   /** `announce`: reply "started" with the workflow's name and limit (the host did not load the file itself). */
-  | { type: "run"; executionId: string; file: string; module: string; workflow: string | undefined; input: unknown; org: ExecutionOrg | null; caller: Caller; announce: boolean }
-  | { type: "answer"; rid: number; ok: true; value: unknown }
+  /** `epochs`: the resolver's shared cache epoch, when the worker does not have it yet (it then drops every lease it holds). */
+  | { type: "run"; executionId: string; file: string; module: string; workflow: string | undefined; input: unknown; org: ExecutionOrg | null; caller: Caller; announce: boolean; epochs?: Int32Array }
+  | { type: "answer"; rid: number; ok: true; value: unknown; lease?: WireLease }
   | { type: "answer"; rid: number; ok: false; error: WireError };
 
 /** The resolver calls a worker makes; answered by the host's resolver. */
@@ -89,6 +102,8 @@ export type FromWorker =
   /** The workflow was loaded and starts now; its own time limit, when it declares one. */
   | { type: "started"; executionId: string; workflow: string; timeoutMs: number | null }
   | { type: "output"; output: WorkflowOutput }
+  /** The execution reused a leased integration that hands out secrets (the host records the read). */
+  | { type: "read"; executionId: string; id: string }
   | { type: "fault"; fault: ProcessFault }
   | { type: "crash"; fault: ProcessFault }
   /**

@@ -100,6 +100,25 @@ export interface IntegrationResolver {
    * Null when the integration has no OAuth connection for the org.
    */
   refreshOAuth?(name: string, org: ExecutionOrg | null, seenAccessToken: string): Promise<OAuthCredentials | null>;
+  /**
+   * Optional: lets a workflow worker thread reuse what resolve() answered for as long as this resolver's
+   * own cache would (host/workflow-pool.ts); null while nothing is cached.
+   */
+  share?(): ResolverShare | null;
+}
+
+/** See IntegrationResolver.share(). */
+export interface ResolverShare {
+  /** Changes (written with Atomics) whenever the resolver's cache is invalidated: shared with worker threads. */
+  readonly epochs: Int32Array;
+  /**
+   * Until when (Date.now() ms) `resolved`, an answer of resolve(name, org), may be reused while
+   * `epochs[0]` still equals `epoch`; null when it may not (not cached: OAuth, caching off). `secret`:
+   * it hands out secrets, so each reuse must be recorded (recordRead).
+   */
+  lease(name: string, org: ExecutionOrg | null, resolved: ResolvedIntegration): { epoch: number; until: number; secret: boolean } | null;
+  /** Record what reusing `resolved` for `org` hands out, as resolve() records it (a `secret.read` entry in the current audit context). */
+  recordRead(resolved: ResolvedIntegration, org: ExecutionOrg | null): void;
 }
 
 export interface Caller {

@@ -8,6 +8,8 @@ import { type Bifrost, openBifrost } from "../../src/host/bootstrap.js";
 import { PostgresStore } from "../../src/storage/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import type { Store } from "../../src/storage/store.js";
+import { ChangeFeed } from "../../src/cache/change-feed.js";
+import { withChangeNotifications } from "../../src/storage/notifying.js";
 
 /** PostgreSQL URL for tests: BIFROST_TEST_DATABASE_URL, else DATABASE_URL. Unset = PostgreSQL suites are skipped. */
 export const PG_URL = process.env.BIFROST_TEST_DATABASE_URL || process.env.DATABASE_URL || "";
@@ -133,4 +135,19 @@ export async function bootTest(backend: Backend = sqliteBackend): Promise<{ bf: 
   const keyringJson = generateKeyringJson();
   const bf = await openBifrost({ store: opened.store, env: { BIFROST_KEYRING: keyringJson, BIFROST_HOME: "/nonexistent-bifrost-home" }, allowCreateDevKeyring: false, warn: () => undefined });
   return { bf, keyringJson, ...(opened.url ? { url: opened.url } : {}), cleanup: opened.cleanup };
+}
+
+/**
+ * `backend` with the change feed a server has (src/storage/open.ts): in-process caches on, invalidated
+ * by every write (and, on PostgreSQL, by other processes' notifications once `store.changes.ready()` ran).
+ */
+export function withFeed(backend: Backend): Backend {
+  return {
+    name: backend.name,
+    async open() {
+      const opened = await backend.open();
+      const feed = opened.url ? ChangeFeed.listen(opened.url) : ChangeFeed.local();
+      return { ...opened, store: withChangeNotifications(opened.store, feed) };
+    },
+  };
 }

@@ -9,12 +9,13 @@ describe("workflow limits", () => {
     expect(workflowLimits({})).toEqual({ timeoutMs: 300_000, memoryMb: 512, concurrency: c, queue: 4 * c });
   });
 
-  it("reads BIFROST_WORKFLOW_TIMEOUT_MS, BIFROST_WORKFLOW_MEMORY_MB and BIFROST_WORKFLOW_CONCURRENCY", () => {
+  it("reads BIFROST_WORKFLOW_TIMEOUT_MS, BIFROST_WORKFLOW_MEMORY_MB, BIFROST_WORKFLOW_CONCURRENCY and BIFROST_WORKFLOW_QUEUE", () => {
     expect(workflowLimits({ BIFROST_WORKFLOW_TIMEOUT_MS: "1500", BIFROST_WORKFLOW_MEMORY_MB: "128", BIFROST_WORKFLOW_CONCURRENCY: "3" })).toEqual({ timeoutMs: 1500, memoryMb: 128, concurrency: 3, queue: 12 });
+    expect(workflowLimits({ BIFROST_WORKFLOW_CONCURRENCY: "3", BIFROST_WORKFLOW_QUEUE: "64" })).toMatchObject({ concurrency: 3, queue: 64 });
   });
 
   it("a malformed variable is refused naming it and the default", () => {
-    for (const [name, value] of [["BIFROST_WORKFLOW_TIMEOUT_MS", "5s"], ["BIFROST_WORKFLOW_MEMORY_MB", "0"], ["BIFROST_WORKFLOW_CONCURRENCY", "-2"]] as const) {
+    for (const [name, value] of [["BIFROST_WORKFLOW_TIMEOUT_MS", "5s"], ["BIFROST_WORKFLOW_MEMORY_MB", "0"], ["BIFROST_WORKFLOW_CONCURRENCY", "-2"], ["BIFROST_WORKFLOW_QUEUE", "lots"]] as const) {
       expect(() => workflowLimits({ [name]: value })).toThrow(expect.objectContaining({ code: "BIFROST_VALIDATION", message: expect.stringContaining(`${name}="${value}"`) }));
     }
   });

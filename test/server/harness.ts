@@ -16,6 +16,9 @@ export interface Harness {
   keys: { platform: string; acmeAdmin: string; acmeWorkflow: string; globexAdmin: string; globexWorkflow: string };
   call(method: string, url: string, key: string | null, body?: unknown): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
+  /** What another process needs to open the same store: the PostgreSQL URL (absent on SQLite) and the keyring. */
+  url?: string;
+  keyringJson: string;
 }
 
 /**
@@ -67,6 +70,8 @@ export async function setup(backend: Backend, opts: Partial<ServerOptions> = {})
       await app.close();
       await t.cleanup();
     },
+    ...(t.url ? { url: t.url } : {}),
+    keyringJson: t.keyringJson,
   };
 }
 
