@@ -32,7 +32,7 @@ import { type AuditContext, auditContext, withAuditContext } from "../kernel/aud
 import type { WorkflowDefinition } from "../runtime/workflow.js";
 import type { ExecutionOrg } from "../kernel/types.js";
 import { type WorkflowLimits, workflowLimits } from "./workflow-limits.js";
-import { errorFromWire, errorToWire, type FromWorker, resolvedToWire, type ToWorker, type WireLease, type WireResolved } from "./workflow-wire.js";
+import { errorFromWire, errorToWire, type FromWorker, ReadLog, resolvedToWire, type ToWorker, type WireLease, type WireResolved } from "./workflow-wire.js";
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
@@ -86,18 +86,19 @@ interface Inflight {
   error: Error | null;
   /** Who asked for the execution (the request's actor and id): what the execution reads is recorded under it. */
   audit: AuditContext;
-  /** Leases whose secret read this execution already recorded. */
+  /** The integrations (org + name) whose secret read this execution already recorded. */
   reads: Set<string>;
 }
 
-/** A resolved integration leased to a worker (see #lease), by lease id. */
+/** A resolved integration leased to a worker (see #lease). */
 interface Lease {
   resolved: ResolvedIntegration;
   org: ExecutionOrg | null;
-  until: number;
+  /** Org + name: a read is recorded once per execution per key. */
+  key: string;
 }
 
-/** Leases a worker may hold at once (expired ones are dropped first when it is full). */
+/** Leases granted to one worker before both sides start over (at the next execution's start). */
 const MAX_LEASES = 1_000;
 
 interface Slot {
@@ -109,7 +110,10 @@ interface Slot {
   gone: boolean;
   /** The shared cache epoch this worker was given (a run message brings it when it changes). */
   epochs: Int32Array | null;
-  leases: Map<string, Lease>;
+  /** Leases granted to this worker, by index (what the read log names). */
+  leases: Lease[];
+  /** Shared with the worker: the leases that hand out secrets its current execution reused (ReadLog in workflow-wire.ts). */
+  readLog: ReadLog;
 }
 
 /**
@@ -252,7 +256,8 @@ export class WorkflowRunner {
   #spawn(principal: string | null): Slot {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!HOST_ONLY_ENV.test(k)) env[k] = v;
-    const worker = startWorker({ workerData: { preload: this.#preload, lowerPriority: this.#lowerPriority }, env, resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb } });
+    const readLog = new ReadLog();
+    const worker = startWorker({ workerData: { preload: this.#preload, lowerPriority: this.#lowerPriority, readLog: readLog.cells }, env, resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb } });
     let onReady!: () => void;
     let onFail!: (e: Error) => void;
     const ready = new Promise<void>((ok, fail) => {
@@ -260,7 +265,7 @@ export class WorkflowRunner {
       onFail = fail;
     });
     ready.catch(() => undefined);
-    const slot: Slot = { worker, principal, ready, runs: 0, current: null, gone: false, epochs: null, leases: new Map() };
+    const slot: Slot = { worker, principal, ready, runs: 0, current: null, gone: false, epochs: null, leases: [], readLog };
     this.#slots.add(slot);
     worker.on("message", (m: FromWorker) => this.#onMessage(slot, m, onReady));
     worker.on("error", (err) => {
@@ -274,6 +279,7 @@ export class WorkflowRunner {
       const cur = slot.current;
       if (cur) {
         slot.current = null;
+        this.#recordReads(slot, cur);
         cur.settle(crashError(cur, code, this.limits.memoryMb));
       }
     });
@@ -360,12 +366,13 @@ export class WorkflowRunner {
       this.#arm(slot, inflight);
       const msg: ToWorker = { type: "run", executionId: opts.executionId, file, module, workflow, input, org: opts.org, caller: opts.caller, announce: !known };
       const epochs = opts.resolver.share?.()?.epochs ?? null;
-      if (epochs !== slot.epochs) {
-        // Another resolver (or the first run): the worker drops the leases it holds.
+      if (epochs !== slot.epochs || slot.leases.length >= MAX_LEASES) {
+        // Another resolver, the first run, or every lease index used: the worker drops the leases it holds.
         slot.epochs = epochs;
-        slot.leases.clear();
+        slot.leases = [];
         if (epochs) msg.epochs = epochs;
       }
+      slot.readLog.clear();
       try {
         slot.worker.postMessage(msg);
       } catch (err) {
@@ -384,6 +391,7 @@ export class WorkflowRunner {
       if (slot.current !== inflight) return;
       slot.current = null;
       void this.#retire(slot);
+      this.#recordReads(slot, inflight);
       inflight.settle(timeoutError(inflight.workflow, inflight.executionId, inflight.timeoutMs));
     }, inflight.timeoutMs);
   }
@@ -413,18 +421,14 @@ export class WorkflowRunner {
         if (!cur || cur.executionId !== m.executionId) return;
         void this.#answer(slot, cur, m);
         return;
-      case "read": {
-        // Recorded once per execution and lease, under the execution's own audit context.
-        const lease = slot.leases.get(m.id);
-        const share = cur?.opts.resolver.share?.();
-        if (!cur || cur.executionId !== m.executionId || !lease || !share || cur.reads.has(m.id)) return;
-        cur.reads.add(m.id);
-        withAuditContext({ ...cur.audit, executionId: cur.executionId }, () => share.recordRead(lease.resolved, lease.org));
+      case "read":
+        // A reuse the read log had no room for.
+        if (cur?.executionId === m.executionId) this.#recordRead(slot, cur, m.index);
         return;
-      }
       case "done": {
         if (!cur || cur.executionId !== m.executionId) return;
         slot.current = null;
+        this.#recordReads(slot, cur);
         if (m.ok) cur.settle(null, m.result);
         else cur.settle(errorFromWire(m.error));
         if (m.clean && slot.runs < MAX_RUNS_PER_WORKER && m.heapBytes <= this.limits.memoryMb * 524_288 && !this.#closed) {
@@ -470,16 +474,29 @@ export class WorkflowRunner {
     if (!share || share.epochs !== slot.epochs) return null;
     const granted = share.lease(name, org, r);
     if (!granted) return null;
-    if (slot.leases.size >= MAX_LEASES) {
-      const now = Date.now();
-      // Kept a minute past expiry: a read the worker reported just before it expired is still recorded.
-      for (const [id, l] of slot.leases) if (l.until + 60_000 <= now) slot.leases.delete(id);
-      if (slot.leases.size >= MAX_LEASES) return null;
-    }
-    const id = `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
-    slot.leases.set(id, { resolved: r, org, until: granted.until });
-    cur.reads.add(id);
-    return { id, ...granted };
+    // Indexes are never reused while the worker may hold them (they start over at an execution's start).
+    if (slot.leases.length >= MAX_LEASES) return null;
+    const key = `${org?.id ?? ""}\u0000${name}`;
+    const index = slot.leases.push({ resolved: r, org, key }) - 1;
+    cur.reads.add(key);
+    return { index, ...granted };
+  }
+
+  /**
+   * Record the secret reads of leases the execution reused (from the read log, which the worker cannot
+   * take back: also after a time-out or a crash), once per execution and lease, under the execution's
+   * own audit context. Indexes of leases this worker was not granted are ignored.
+   */
+  #recordReads(slot: Slot, cur: Inflight): void {
+    for (const index of slot.readLog.entries()) this.#recordRead(slot, cur, index);
+  }
+
+  #recordRead(slot: Slot, cur: Inflight, index: number): void {
+    const lease = slot.leases[index];
+    const share = cur.opts.resolver.share?.();
+    if (!lease || !share || cur.reads.has(lease.key)) return;
+    cur.reads.add(lease.key);
+    withAuditContext({ ...cur.audit, executionId: cur.executionId }, () => share.recordRead(lease.resolved, lease.org));
   }
 }
 

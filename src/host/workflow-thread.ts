@@ -16,7 +16,7 @@ import { importWorkflowModule, pickWorkflow } from "../runtime/loader.js";
 import { installProcessGuards } from "../runtime/process-guards.js";
 import type { IntegrationResolver, IntegrationSummary, ResolvedIntegration } from "../runtime/types.js";
 import type { WorkflowDefinition } from "../runtime/workflow.js";
-import { errorFromWire, errorToWire, type FromWorker, type ResolverCall, resolvedFromWire, type ToWorker, type WireLease, type WireResolved } from "./workflow-wire.js";
+import { errorFromWire, errorToWire, type FromWorker, ReadLog, type ResolverCall, resolvedFromWire, type ToWorker, type WireLease, type WireResolved } from "./workflow-wire.js";
 
 /** bin/code-cache.js: set while this thread's code cache is waiting to be written. */
 const CODE_CACHE_SAVE_NOW = Symbol.for("bifrost.codeCacheSaveNow");
@@ -60,6 +60,8 @@ function call(executionId: string, c: ResolverCall): Promise<Answer> {
 const leases = new Map<string, { resolved: ResolvedIntegration; lease: WireLease }>();
 /** The host resolver's shared cache epoch (ChangeFeed.sharedEpoch), once a run message brought it. */
 let epochs: Int32Array | null = null;
+/** Where reuses of leases that hand out secrets are logged for the host (set from workerData). */
+let readLog: ReadLog | null = null;
 
 const leaseKey = (name: string, org: ExecutionOrg | null): string => `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
 
@@ -73,7 +75,7 @@ class HostResolver implements IntegrationResolver {
     const key = leaseKey(name, org);
     const held = leases.get(key);
     if (held && epochs !== null && Atomics.load(epochs, 0) === held.lease.epoch && Date.now() < held.lease.until) {
-      if (held.lease.secret) post({ type: "read", executionId: this.#executionId, id: held.lease.id });
+      if (held.lease.secret && !readLog?.log(held.lease.index)) post({ type: "read", executionId: this.#executionId, index: held.lease.index });
       return held.resolved;
     }
     const a = await call(this.#executionId, { method: "resolve", args: [name, org] });
@@ -148,7 +150,8 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
 export function serveWorkflowThread(): void {
   if (!parentPort) throw new Error("serveWorkflowThread() runs only in a worker thread (see workflow-pool.ts).");
   port = parentPort;
-  const data = workerData as { lowerPriority?: boolean; preload?: Array<{ file: string; module: string }> } | undefined;
+  const data = workerData as { lowerPriority?: boolean; preload?: Array<{ file: string; module: string }>; readLog?: Int32Array } | undefined;
+  if (data?.readLog) readLog = new ReadLog(data.readLog);
   if (data?.lowerPriority === true) yieldToHost();
   installProcessGuards((fault) => {
     faulted = true;

@@ -69,14 +69,50 @@ export function errorFromWire(w: WireError): BifrostError {
 
 /**
  * A resolved integration the worker may reuse (host/workflow-pool.ts): while the shared epoch still
- * equals `epoch` and Date.now() < `until`. `id` names it in a "read" message; `secret`: each reuse
- * must be reported so the host records the secret read.
+ * equals `epoch` and Date.now() < `until`. `index` names it in the read log; `secret`: each reuse
+ * hands out secrets, so it is logged (the host records the read).
  */
 export interface WireLease {
-  id: string;
+  index: number;
   epoch: number;
   until: number;
   secret: boolean;
+}
+
+/** Reuses one execution may log before the rest go as "read" messages. */
+const READ_LOG_SIZE = 64;
+
+/**
+ * The leases that hand out secrets a worker's current execution reused, in shared memory: the worker
+ * appends (`log`), the host reads them when the execution ends, however it ends (a terminated
+ * worker's memory stays readable), and clears the log before the next one. Cell 0 counts; cells
+ * 1…READ_LOG_SIZE hold lease indexes.
+ */
+export class ReadLog {
+  readonly cells: Int32Array;
+  constructor(cells: Int32Array = new Int32Array(new SharedArrayBuffer(4 * (READ_LOG_SIZE + 1)))) {
+    this.cells = cells;
+  }
+
+  /** Worker side: false when the log is full (send a "read" message instead). */
+  log(index: number): boolean {
+    const n = Atomics.add(this.cells, 0, 1);
+    if (n >= READ_LOG_SIZE) return false;
+    Atomics.store(this.cells, n + 1, index);
+    return true;
+  }
+
+  /** Host side: the logged indexes. */
+  entries(): number[] {
+    const n = Math.min(Atomics.load(this.cells, 0), READ_LOG_SIZE);
+    const out: number[] = [];
+    for (let i = 1; i <= n; i++) out.push(Atomics.load(this.cells, i));
+    return out;
+  }
+
+  clear(): void {
+    Atomics.store(this.cells, 0, 0);
+  }
 }
 
 /** Host → worker. */
@@ -102,8 +138,8 @@ export type FromWorker =
   /** The workflow was loaded and starts now; its own time limit, when it declares one. */
   | { type: "started"; executionId: string; workflow: string; timeoutMs: number | null }
   | { type: "output"; output: WorkflowOutput }
-  /** The execution reused a leased integration that hands out secrets (the host records the read). */
-  | { type: "read"; executionId: string; id: string }
+  /** The execution reused a leased integration that hands out secrets, and its read log was full. */
+  | { type: "read"; executionId: string; index: number }
   | { type: "fault"; fault: ProcessFault }
   | { type: "crash"; fault: ProcessFault }
   /**

@@ -4,7 +4,7 @@
  * happens (the host resolver is asked once for many executions); every execution's secret read is still
  * recorded once, with its own execution id, API key and request id; a write in this process, a write
  * by another process (PostgreSQL) and the cache expiry each void the lease before the next execution; a
- * workflow that forges "read" messages records nothing it was not leased.
+ * workflow that forges reads (in the shared read log or as messages) records nothing it was not leased.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -27,13 +27,24 @@ export default workflow("timeout", async () => {
   const halo = await integrations.require("HaloPSA");
   return { timeout: halo.config.get("timeout"), secret_length: String(halo.config.get("api_secret")).length };
 });`,
-  // Sends the host the messages a lease's reuse sends, for leases it holds and for ones it does not.
+  "read_then_spin.ts": `import { workflow, integrations } from ${SDK};
+export default workflow("read_then_spin", async () => {
+  await integrations.require("HaloPSA");
+  for (;;) {}
+}, { timeoutMs: 300 });`,
+  // Claims reads the way a reuse is logged, for lease indexes it holds and for ones it does not: in the
+  // shared read log (workerData) and as "read" messages.
   "forge.ts": `import { workflow, integrations, execution } from ${SDK};
-import { parentPort } from "node:worker_threads";
-export default workflow("forge", async (input: { ids: string[] }) => {
+import { parentPort, workerData } from "node:worker_threads";
+export default workflow("forge", async () => {
   await integrations.require("HaloPSA");
   const executionId = execution()!.executionId;
-  for (const id of input.ids) for (let i = 0; i < 5; i++) parentPort!.postMessage({ type: "read", executionId, id });
+  const log = (workerData as { readLog: Int32Array }).readLog;
+  for (let index = 0; index < 40; index++) {
+    const n = Atomics.add(log, 0, 1);
+    if (n < log.length - 1) Atomics.store(log, n + 1, index);
+    parentPort!.postMessage({ type: "read", executionId, index });
+  }
   await new Promise((r) => setTimeout(r, 20));
   return "sent";
 });`,
@@ -148,18 +159,25 @@ describe.each(BACKENDS)("workflow worker leases on $name", (backend) => {
     expect(resolves).toBe(2);
   });
 
-  it("a workflow that forges read messages records only the one read it made", async () => {
+  it("the read of a leased integration is recorded also when its execution times out (the read log outlives the worker)", async () => {
+    await timeout(); // acme's worker holds the lease
+    const res = await run("read_then_spin");
+    expect(res.statusCode, res.body).toBe(504);
+    const id = (res.json() as { details: { execution_id: string } }).details.execution_id;
+    expect(resolves).toBe(1); // the spinning execution reused the lease: no host resolve
+    const entries = await reads(id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]?.request_id).toEqual(expect.any(String));
+  });
+
+  it("a workflow that forges reads (read log and messages) records only the one read it made", async () => {
     const other = await h.call("POST", "/api/workflows/timeout/run", h.keys.globexWorkflow, {});
     expect(other.statusCode, other.body).toBe(200); // globex's worker holds a HaloPSA lease of its own
-    const acme = (await h.bf.resolver.findOrg("acme"))!;
-    const globex = (await h.bf.resolver.findOrg("globex"))!;
-    const own = `${acme.id}\u0000acme\u0000HaloPSA`;
-    const foreign = `${globex.id}\u0000globex\u0000HaloPSA`;
     await h.bf.resolver.flushAudit();
     const globexBefore = (await listAudit(h.bf, { action: "secret.read", org: "globex", limit: 500 })).entries.length;
     // First with a lease in hand (its earlier read was leased), then once more reusing it.
     for (let i = 0; i < 2; i++) {
-      const res = await run("forge", { input: { ids: [own, foreign, "not-a-lease"] } });
+      const res = await run("forge");
       expect(res.statusCode, res.body).toBe(200);
       const id = (res.json() as { execution_id: string }).execution_id;
       // Positive control and attack at once: its own read is there, once, however often it claims it.
