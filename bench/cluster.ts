@@ -85,8 +85,10 @@ export interface Child {
   stop(): Promise<number | null>;
 }
 
+/** `bifrost serve` on a free port; BENCH_SERVE_NODE_ARGS adds node flags (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it). */
 export async function spawnServe(env: NodeJS.ProcessEnv): Promise<Child> {
-  const proc = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json"], {
+  const nodeArgs = process.env.BENCH_SERVE_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const proc = spawn(process.execPath, [...nodeArgs, BIN, "serve", "--port", "0", "--json"], {
     env: { ...process.env, ...env, NODE_ENV: "production", BIFROST_LOG_LEVEL: process.env.BIFROST_LOG_LEVEL ?? "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });

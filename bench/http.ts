@@ -10,8 +10,8 @@
  *
  * Workflow containment: the server also loads one workflow file (`integrations.get("Crm")`, returns
  * two fields) and the workflow-run route (`POST /api/workflows/bench_wf/run`, each execution in a
- * worker thread; BIFROST_WORKFLOW_CONCURRENCY=16 so the queue holds every connection) is loaded beside
- * `/healthz`: target ≥ 0.5× its req/s. Then, in this process, the
+ * worker thread, at the default BIFROST_WORKFLOW_CONCURRENCY unless `--concurrency N`; a
+ * BIFROST_WORKFLOW_QUEUE of 256 holds every connection) is loaded beside `/healthz`: target ≥ 0.5× its req/s. Then, in this process, the
  * per-execution cost of isolation: the same workflow run one at a time through a WorkflowRunner with
  * workers and one in-process (same resolver), interleaved rounds; target p50 overhead ≤ 1 ms.
  */
@@ -27,7 +27,7 @@ import { workflowLimits } from "../src/host/workflow-limits.js";
 import { loadWorkflowFile } from "../src/runtime/loader.js";
 import type { Bifrost } from "../src/host/bootstrap.js";
 
-const { values } = parseArgs({ options: { duration: { type: "string", default: "6" }, rounds: { type: "string", default: "3" }, connections: { type: "string", default: "64" }, only: { type: "string" } } });
+const { values } = parseArgs({ options: { duration: { type: "string", default: "6" }, rounds: { type: "string", default: "3" }, connections: { type: "string", default: "64" }, only: { type: "string" }, concurrency: { type: "string" } } });
 const duration = Number(values.duration);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
@@ -155,8 +155,10 @@ for (const kind of ["sqlite", "postgres"] as const) {
   const site = await openSite(kind);
   const { key, path } = await seedResolved(site.bf);
   const auth = { authorization: `Bearer ${key}` };
-  // Room for every connection (16 running + 64 queued): a 429 would be a failure here, not a fast answer.
-  const servers: Child[] = [await spawnServe({ ...site.env, BIFROST_WORKFLOWS_DIR: WF_DIR, BIFROST_WORKFLOW_CONCURRENCY: "16" })];
+  // Room for every connection (and for executions of connections a finished round left queued): a 429
+  // would be a failure here, not a fast answer.
+  const limits = { BIFROST_WORKFLOW_QUEUE: "256", ...(values.concurrency ? { BIFROST_WORKFLOW_CONCURRENCY: values.concurrency } : {}) };
+  const servers: Child[] = [await spawnServe({ ...site.env, BIFROST_WORKFLOWS_DIR: WF_DIR, ...limits })];
   try {
     const one = servers[0]!;
     const json = { ...auth, "content-type": "application/json" };
@@ -174,7 +176,8 @@ for (const kind of ["sqlite", "postgres"] as const) {
     targets.check(`${kind}: resolved req/s`, resolve.rps, kind === "sqlite" ? 10_000 : 5_000, { atLeast: true, digits: 0 });
     targets.check(`${kind}: resolved ÷ /healthz req/s`, resolve.rps / health.rps, 0.5, { atLeast: true, unit: "×" });
     targets.noFailures(`${kind}: non-2xx answers and errors`, health.non2xx + health.errors + resolve.non2xx + resolve.errors);
-    console.log(`${kind}: workflow run ${fmt(run)}   ratio run/health ${(run.rps / health.rps).toFixed(2)}   (isolation on: worker threads)`);
+    const concurrency = values.concurrency ?? `${workflowLimits({}).concurrency} (default)`;
+    console.log(`${kind}: workflow run ${fmt(run)}   ratio run/health ${(run.rps / health.rps).toFixed(2)}   (isolation on: worker threads, concurrency ${concurrency})`);
     targets.check(`${kind}: workflow run (isolated) ÷ /healthz req/s`, run.rps / health.rps, 0.5, { atLeast: true, unit: "×" });
     targets.noFailures(`${kind}: workflow run non-2xx answers and errors`, run.non2xx + run.errors);
     const iso = await isolationOverhead(site.bf);
