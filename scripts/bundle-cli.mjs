@@ -1,19 +1,24 @@
 /**
- * `npm run build:cli`: the `bifrost` command as one CommonJS file, dist/bundle/bifrost.cjs, which
- * bin/bifrost.js loads with V8's code cache (bin/code-cache.js; Node ≥ 22.1 has its own). Loading ~80
+ * `npm run build:cli`: the `bifrost` command as CommonJS files in dist/bundle, which bin/bifrost.js loads
+ * with V8's code cache (bin/code-cache.js, a cache per file; Node ≥ 22.1 has its own). Loading ~80
  * compiled modules plus Kysely's ~260 files was most of each command's CPU time; one file whose
  * compiled code is cached between runs starts in a fraction of it. Each command's action still imports
  * what it uses: esbuild keeps every module's top level in its own init function, run on first import,
  * so `config get` never evaluates the server.
  *
+ * dist/bundle/bifrost.cjs is the CLI. The large dependencies that few commands load (SEPARATE: undici for
+ * outbound HTTP, yaml for files applied and exported) are files of their own next to it, required on first
+ * use: every command reads, and has V8 restore, only the code it may run. They share no modules with the
+ * CLI file (neither has dependencies), so there is still one instance of each module.
+ *
  * The SDK entries are in the bundle too, and dist/bundle/index.js and dist/bundle/client/index.js are
  * ES module views of them: a workflow run by the bundled CLI imports those (src/runtime/loader.ts,
  * BIFROST_BUNDLE_DIR) and so shares the CLI's execution context and error classes.
  *
- * Left outside the bundle: native and lazily required drivers (better-sqlite3, pg), esbuild (it runs its
- * own binary; it builds workflow files, src/runtime/workflow-build.ts), and what only the server, MCP
- * and the generator load (Fastify and its plugins, pino, the MCP SDK with the zod it shares with our
- * schemas, the spec parsers).
+ * Left outside the bundle: better-sqlite3's compiled addon (its JavaScript is bundled; the store passes
+ * the addon as `nativeBinding`), pg (lazily required), esbuild (it runs its own binary; it builds
+ * workflow files, src/runtime/workflow-build.ts), and what only the server, MCP and the generator load
+ * (Fastify and its plugins, pino, the MCP SDK with the zod it shares with our schemas, the spec parsers).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -23,7 +28,8 @@ import { build } from "esbuild";
 const OUT = "dist/bundle";
 const FILE = `${OUT}/bifrost.cjs`;
 const EXTERNAL = [
-  "better-sqlite3",
+  // better-sqlite3 requires it only to find its addon when given no `nativeBinding` (src/storage/sqlite/sqlite-store.ts).
+  "bindings",
   "pg",
   "esbuild",
   "pino",
@@ -36,6 +42,9 @@ const EXTERNAL = [
   "@readme/openapi-parser",
   "swagger2openapi",
 ];
+
+/** Dependencies bundled into files of their own (dist/bundle/NAME.cjs), required by the CLI file on first use. */
+const SEPARATE = ["undici", "yaml"];
 
 const VERSION = JSON.parse(readFileSync("package.json", "utf8")).version;
 
@@ -56,8 +65,37 @@ const lazyChildProcessForCommander = {
   },
 };
 
+/** The CLI file requires each SEPARATE dependency from its own file next to it. */
+const separateFiles = {
+  name: "separate-files",
+  setup(b) {
+    const filter = new RegExp(`^(${SEPARATE.join("|")})$`);
+    b.onResolve({ filter }, (args) => ({ path: `./${args.path}.cjs`, external: true }));
+  },
+};
+
+/** Options shared by every file of the bundle. */
+const common = {
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  legalComments: "none",
+  minify: true,
+  keepNames: true,
+  logLevel: "warning",
+};
+
 rmSync(OUT, { recursive: true, force: true });
+for (const name of SEPARATE) {
+  await build({
+    ...common,
+    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: ".", sourcefile: `${name}-entry.cjs`, loader: "js" },
+    outfile: `${OUT}/${name}.cjs`,
+  });
+}
 const result = await build({
+  ...common,
   stdin: {
     // Every entry is evaluated on first use only: a workflow worker running this bundle never evaluates the
     // command-line program, a command never evaluates the SDK entries or the worker. Synchronously, because
@@ -68,19 +106,11 @@ const result = await build({
     loader: "ts",
   },
   outfile: FILE,
-  bundle: true,
-  format: "cjs",
-  platform: "node",
-  target: "node20",
   packages: "bundle",
   external: EXTERNAL,
   define: { BIFROST_BUNDLE_DIR: JSON.stringify(OUT), BIFROST_PACKAGE_VERSION: JSON.stringify(VERSION), "import.meta.url": "__bifrostModuleUrl" },
-  plugins: [lazyChildProcessForCommander],
+  plugins: [lazyChildProcessForCommander, separateFiles],
   banner: { js: 'var __bifrostModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
-  legalComments: "none",
-  minify: true,
-  keepNames: true,
-  logLevel: "warning",
   metafile: true,
 });
 

@@ -4,7 +4,7 @@
  * bin/bifrost.js: the launcher and the cache files between runs are the point (needs `npm run build`).
  */
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import module from "node:module";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -47,10 +47,12 @@ describe.skipIf(!launcherCaches)("CLI code cache (Node without module.enableComp
 
   it("a corrupt cache is rejected by V8 and replaced; the command still works", async () => {
     const [file] = readdirSync(cacheDir).filter((f) => f.endsWith(".bin"));
-    writeFileSync(join(cacheDir, file!), Buffer.alloc(4096, 7));
+    // The bundle's own identity line, then garbage: V8 itself must refuse it.
+    const identity = readFileSync(join(cacheDir, file!), "latin1").split("\n")[0]!;
+    writeFileSync(join(cacheDir, file!), Buffer.concat([Buffer.from(`${identity}\n`), Buffer.alloc(4096, 7)]));
     const res = await bifrost("orgs", "list", "--json");
     expect(JSON.parse(res.stdout)).toEqual({ organizations: [expect.objectContaining({ slug: "acme" })] });
-    expect(statSync(join(cacheDir, file!)).size).not.toBe(4096);
+    expect(statSync(join(cacheDir, file!)).size).toBeGreaterThan(identity.length + 1 + 4096);
   });
 
   it("workflows it runs import the bundle's SDK (one execution context), built from TypeScript without tsx", async () => {
@@ -63,6 +65,38 @@ describe.skipIf(!launcherCaches)("CLI code cache (Node without module.enableComp
     expect(variants.map((f) => f.replace(/^.*-/, "")).sort()).toEqual(["run.bin", "worker.bin"]);
     for (const f of variants) expect(statSync(join(cacheDir, f)).mode & 0o777).toBe(0o600);
     expect(JSON.parse((await bifrost("run", wf, "--org", "acme")).stdout)).toEqual({ org: "acme" });
+  });
+
+  it("a dependency bundled in a file of its own is cached apart, when a command loads it", async () => {
+    const before = readdirSync(cacheDir);
+    expect(before.some((f) => f.includes("-yaml-"))).toBe(false);
+    const res = await bifrost("export");
+    expect(res.stdout).toContain("organizations:");
+    expect(readdirSync(cacheDir).filter((f) => !before.includes(f)).some((f) => f.includes("-yaml-"))).toBe(true);
+  });
+
+  it("a changed bundle overwrites its cache; caches named by an old launcher are removed", async () => {
+    // A copy of the installed package, so its bundle can change.
+    const pkg = join(t.dir, "pkg");
+    cpSync(join(ROOT, "bin"), join(pkg, "bin"), { recursive: true });
+    cpSync(join(ROOT, "dist/bundle"), join(pkg, "dist/bundle"), { recursive: true });
+    cpSync(join(ROOT, "package.json"), join(pkg, "package.json"));
+    symlinkSync(join(ROOT, "node_modules"), join(pkg, "node_modules"));
+    const cacheHome2 = join(t.dir, "cache2");
+    const dir = join(cacheHome2, "bifrost", "code-cache");
+    const list = () => run(process.execPath, [join(pkg, "bin/bifrost.js"), "orgs", "list", "--json"], { env: { ...env, XDG_CACHE_HOME: cacheHome2 }, cwd: t.dir });
+    await list();
+    const [file] = readdirSync(dir);
+    const oldLauncher = `${process.version}-${process.arch}-1234-5678-1700000000000-run.bin`;
+    writeFileSync(join(dir, oldLauncher), "stale");
+
+    appendFileSync(join(pkg, "dist/bundle/bifrost.cjs"), "\n// rebuilt\n");
+    const res = await list();
+    expect(JSON.parse(res.stdout)).toEqual({ organizations: [expect.objectContaining({ slug: "acme" })] });
+    // The same one file, now the changed bundle's (its identity line: inode, size, modification time).
+    expect(readdirSync(dir)).toEqual([file]);
+    const bundle = statSync(join(pkg, "dist/bundle/bifrost.cjs"));
+    expect(readFileSync(join(dir, file!), "latin1").split("\n")[0]).toBe(`${bundle.ino}-${bundle.size}-${Math.trunc(bundle.mtimeMs)}`);
   });
 
   it("an unusable cache folder only costs speed", async () => {
