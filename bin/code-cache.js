@@ -2,8 +2,9 @@
  * Load the CLI bundle with V8's code cache on Node versions without `module.enableCompileCache()`
  * (before 22.1): the bundle's compiled code is kept between runs, so a command does not parse and
  * compile the same JavaScript each time. The bundle is a few CommonJS files (scripts/bundle-cli.mjs: the
- * CLI and, apart, the large dependencies few commands load); each `.cjs` file of its folder is compiled
- * through here when it is first required, with a cache of its own.
+ * CLI, the runtime it shares with workflows and their worker threads, the large dependencies few commands
+ * load); each `.cjs` file of its folder is compiled through here when it is first required, with a cache
+ * of its own.
  *
  * The cache lives in the user's own cache folder (`$XDG_CACHE_HOME` or `~/.cache`, `bifrost/code-cache`,
  * mode 0700; never a shared temp folder: a planted cache would be code run as this user). A cache file is

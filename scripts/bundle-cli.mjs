@@ -1,19 +1,21 @@
 /**
  * `npm run build:cli`: the `bifrost` command as CommonJS files in dist/bundle, which bin/bifrost.js loads
  * with V8's code cache (bin/code-cache.js, a cache per file; Node ≥ 22.1 has its own). Loading ~80
- * compiled modules plus Kysely's ~260 files was most of each command's CPU time; one file whose
- * compiled code is cached between runs starts in a fraction of it. Each command's action still imports
+ * compiled modules plus Kysely's ~260 files was most of each command's CPU time; a few files whose
+ * compiled code is cached between runs start in a fraction of it. Each command's action still imports
  * what it uses: esbuild keeps every module's top level in its own init function, run on first import,
  * so `config get` never evaluates the server.
  *
- * dist/bundle/bifrost.cjs is the CLI. The large dependencies that few commands load (SEPARATE: undici for
- * outbound HTTP, yaml for files applied and exported) are files of their own next to it, required on first
- * use: every command reads, and has V8 restore, only the code it may run. They share no modules with the
- * CLI file (neither has dependencies), so there is still one instance of each module.
- *
- * The SDK entries are in the bundle too, and dist/bundle/index.js and dist/bundle/client/index.js are
- * ES module views of them: a workflow run by the bundled CLI imports those (src/runtime/loader.ts,
- * BIFROST_BUNDLE_DIR) and so shares the CLI's execution context and error classes.
+ * The files, so that each thread reads, and has V8 restore, only the code it may run:
+ * - runtime.cjs: what a workflow runs with, the SDK entries and the workflow worker thread (src/index.ts,
+ *   src/client/index.ts, src/host/workflow-thread.ts and every module they import). A workflow worker
+ *   loads this file only (workflow-worker.cjs). dist/bundle/index.js and dist/bundle/client/index.js are
+ *   ES module views of its SDK entries: a workflow run by the bundled CLI imports those
+ *   (src/runtime/loader.ts, BIFROST_BUNDLE_DIR) and so shares its thread's execution context and error classes.
+ * - bifrost.cjs: the CLI. It imports the modules that are in runtime.cjs from there (RUNTIME_MODULES),
+ *   never a copy of its own: one instance of each module in a thread, as in src/.
+ * - SEPARATE: large dependencies few commands load (undici for outbound HTTP, yaml for files applied
+ *   and exported), a file each, required on first use. Neither has dependencies, so they share no modules.
  *
  * Left outside the bundle: better-sqlite3's compiled addon (its JavaScript is bundled; the store passes
  * the addon as `nativeBinding`), pg (lazily required), esbuild (it runs its own binary; it builds
@@ -22,11 +24,12 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { resolve } from "node:path";
+import { relative, resolve, sep } from "node:path";
 import { build } from "esbuild";
 
 const OUT = "dist/bundle";
 const FILE = `${OUT}/bifrost.cjs`;
+const RUNTIME = `${OUT}/runtime.cjs`;
 const EXTERNAL = [
   // better-sqlite3 requires it only to find its addon when given no `nativeBinding` (src/storage/sqlite/sqlite-store.ts).
   "bindings",
@@ -94,50 +97,82 @@ for (const name of SEPARATE) {
     outfile: `${OUT}/${name}.cjs`,
   });
 }
-const result = await build({
+
+/** Options of the files built from our sources. */
+const ours = {
   ...common,
-  stdin: {
-    // Every entry is evaluated on first use only: a workflow worker running this bundle never evaluates the
-    // command-line program, a command never evaluates the SDK entries or the worker. Synchronously, because
-    // CommonJS code in a workflow require()s the SDK entries and require() refuses top-level await.
-    contents: 'export const main = () => require("./src/cli/program.ts").main();\nexport const workflowWorker = () => require("./src/host/workflow-thread.ts").serveWorkflowThread();\nexport const sdk = () => require("./src/index.ts");\nexport const client = () => require("./src/client/index.ts");\n',
-    resolveDir: ".",
-    sourcefile: "bundle-entry.ts",
-    loader: "ts",
-  },
-  outfile: FILE,
   packages: "bundle",
   external: EXTERNAL,
   define: { BIFROST_BUNDLE_DIR: JSON.stringify(OUT), BIFROST_PACKAGE_VERSION: JSON.stringify(VERSION), "import.meta.url": "__bifrostModuleUrl" },
-  plugins: [lazyChildProcessForCommander, separateFiles],
   banner: { js: 'var __bifrostModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   metafile: true,
+};
+
+// Every entry is evaluated on first use only: a workflow worker never evaluates the SDK's client half unless
+// asked, a command never evaluates the SDK entries or the worker. Synchronously, because CommonJS code in a
+// workflow require()s the SDK entries and require() refuses top-level await.
+const RUNTIME_ENTRIES =
+  'export const workflowWorker = () => require("./src/host/workflow-thread.ts").serveWorkflowThread();\nexport const sdk = () => require("./src/index.ts");\nexport const client = () => require("./src/client/index.ts");\n';
+const entry = (contents) => ({ contents, resolveDir: ".", sourcefile: "bundle-entry.ts", loader: "ts" });
+
+/** The modules of the runtime file (paths relative to the package root, as in esbuild's metafile). */
+const modules = await build({ ...ours, stdin: entry(RUNTIME_ENTRIES), outfile: RUNTIME, write: false, plugins: [separateFiles] });
+const RUNTIME_MODULES = Object.keys(modules.metafile.inputs).filter((f) => f !== "bundle-entry.ts");
+// ...built with each of them reachable by path, for the CLI file.
+const runtimeModules = `export const modules = {\n${RUNTIME_MODULES.map((f) => `  ${JSON.stringify(f)}: () => require(${JSON.stringify(`./${f}`)}),`).join("\n")}\n};\n`;
+const runtime = await build({ ...ours, stdin: entry(RUNTIME_ENTRIES + runtimeModules), outfile: RUNTIME, plugins: [separateFiles] });
+
+/** The CLI file takes every module of the runtime file from there. */
+const fromRuntime = {
+  name: "from-runtime",
+  setup(b) {
+    const inRuntime = new Set(RUNTIME_MODULES);
+    b.onResolve({ filter: /^\.\/runtime\.cjs$/, namespace: "runtime" }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === "from-runtime" || args.kind === "entry-point") return undefined;
+      const found = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: "from-runtime" });
+      const key = found.external || found.errors.length > 0 ? null : relative(process.cwd(), found.path).split(sep).join("/");
+      return key !== null && inRuntime.has(key) ? { path: key, namespace: "runtime" } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: "runtime" }, (args) => ({
+      contents: `module.exports = require("./runtime.cjs").modules[${JSON.stringify(args.path)}]();`,
+      loader: "js",
+    }));
+  },
+};
+const cli = await build({
+  ...ours,
+  stdin: entry('export const main = () => require("./src/cli/program.ts").main();\n'),
+  outfile: FILE,
+  plugins: [lazyChildProcessForCommander, separateFiles, fromRuntime],
 });
 
 // bin/code-cache.js runs the bundle from V8's code cache, where `import()` has no callback: modules
 // outside the bundle must be imported through importEsm (src/core/esm-import.ts), never directly.
-const direct = Object.entries(result.metafile.inputs).flatMap(([from, input]) =>
-  input.imports.filter((i) => i.kind === "dynamic-import" && i.external).map((i) => `${from} → ${i.path}`),
+const direct = [runtime, cli].flatMap((result) =>
+  Object.entries(result.metafile.inputs).flatMap(([from, input]) =>
+    input.imports.filter((i) => i.kind === "dynamic-import" && i.external).map((i) => `${from} → ${i.path}`),
+  ),
 );
 if (direct.length > 0) {
   throw new Error(`The CLI bundle would import these modules with import(), which fails under the code cache; use importEsm():\n  ${direct.join("\n  ")}`);
 }
 
-/** An ES module exporting, by name, one namespace of the bundle (read from the built file itself). */
+/** An ES module exporting, by name, one namespace of the runtime file (read from the built file itself). */
 function esmView(file, member, fromDir) {
-  const ns = createRequire(import.meta.url)(resolve(FILE))[member]();
+  const ns = createRequire(import.meta.url)(resolve(RUNTIME))[member]();
   const names = Object.keys(ns).filter((n) => n !== "default");
   const lines = [
     "// Generated by scripts/bundle-cli.mjs: the bundled CLI's own instance of this entry, for the workflows it runs.",
     'import { createRequire } from "node:module";',
-    `const ns = createRequire(import.meta.url)("${fromDir}bifrost.cjs").${member}();`,
+    `const ns = createRequire(import.meta.url)("${fromDir}runtime.cjs").${member}();`,
     `export const { ${names.join(", ")} } = ns;`,
   ];
   if ("default" in ns) lines.push("export default ns.default;");
   mkdirSync(resolve(file, ".."), { recursive: true });
   writeFileSync(file, `${lines.join("\n")}\n`);
 }
-// The entry of the bundled CLI's workflow workers: the same bundle, with the same code cache as the launcher.
+// The entry of the bundled CLI's workflow workers: the runtime file, with the same code cache as the launcher.
 // CommonJS, like the launcher: an ES module entry would start the ES module loader before the bundle loads.
 writeFileSync(
   `${OUT}/workflow-worker.cjs`,
@@ -145,15 +180,15 @@ writeFileSync(
     "// Generated by scripts/bundle-cli.mjs: a workflow worker thread of the bundled CLI (src/host/workflow-pool.ts).",
     '"use strict";',
     'const module_ = require("node:module");',
-    'const bundle = require("node:path").join(__dirname, "bifrost.cjs");',
-    "let cli;",
+    'const runtime = require("node:path").join(__dirname, "runtime.cjs");',
+    "let bundle;",
     "if (module_.enableCompileCache) {",
     "  module_.enableCompileCache();",
-    "  cli = require(bundle);",
+    "  bundle = require(runtime);",
     "} else {",
-    '  cli = require("../../bin/code-cache.js").requireWithCodeCache(bundle, "worker");',
+    '  bundle = require("../../bin/code-cache.js").requireWithCodeCache(runtime, "worker");',
     "}",
-    "cli.workflowWorker();",
+    "bundle.workflowWorker();",
     "",
   ].join("\n"),
 );

@@ -10,9 +10,9 @@ import { buildWorkflow, type SdkEntries, WorkflowBuildError } from "./workflow-b
 import { isWorkflow, type WorkflowDefinition } from "./workflow.js";
 
 /**
- * The bundled CLI holds its own instance of the SDK, and its workflow workers run the same bundle
- * (src/host/workflow-pool.ts); workflows must import that instance (one execution context, one set of
- * error classes), so "bifrost" and "bifrost/client" map to the bundle's entries (`cliBundleDir()`).
+ * The bundled CLI holds its own instance of the SDK (the bundle's runtime file, which its workflow workers
+ * run too: src/host/workflow-pool.ts); workflows must import that instance (one execution context, one set
+ * of error classes), so "bifrost" and "bifrost/client" map to the bundle's entries (`cliBundleDir()`).
  */
 const BUNDLE_ENTRIES: Readonly<Record<string, string>> = { ".": "index.js", "./client": "client/index.js" };
 
