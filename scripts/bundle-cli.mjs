@@ -158,6 +158,17 @@ if (direct.length > 0) {
   throw new Error(`The CLI bundle would import these modules with import(), which fails under the code cache; use importEsm():\n  ${direct.join("\n  ")}`);
 }
 
+// V8 holds a file's source as a string of one byte per character only when all of it is ASCII: one other
+// character (esbuild escapes them in strings, not in regular expressions) doubled the memory, the reading
+// and the hashing of the whole file on every command.
+for (const file of [RUNTIME, FILE, ...SEPARATE.map((name) => `${OUT}/${name}.cjs`)]) {
+  const text = readFileSync(file, "utf8");
+  const at = text.search(/[^\x00-\x7f]/);
+  if (at >= 0) {
+    throw new Error(`${file} is not ASCII at ${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}: write the character as an escape (\\u…) in the source.`);
+  }
+}
+
 /** An ES module exporting, by name, one namespace of the runtime file (read from the built file itself). */
 function esmView(file, member, fromDir) {
   const ns = createRequire(import.meta.url)(resolve(RUNTIME))[member]();
