@@ -8,7 +8,6 @@
  */
 import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
-import { getHeapStatistics } from "node:v8";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import type { ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
 import { executeWorkflow } from "../runtime/execute.js";
@@ -115,7 +114,8 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
   // Let rejections left unhandled surface (reported before the result), then judge what is left.
   await new Promise((r) => setImmediate(r));
   done.clean = !faulted && pendingTimers() <= before;
-  done.heapBytes = getHeapStatistics().used_heap_size;
+  // V8's used_heap_size, as node:v8 getHeapStatistics() has it (without loading node:v8 into every worker).
+  done.heapBytes = process.memoryUsage().heapUsed;
   // The CLI bundle's launcher (bin/code-cache.js) waits for this thread's exit to write its code caches,
   // but a worker is terminated, never exits: write them now (only those missing), with the functions
   // one execution compiled, before the host may terminate this thread on the answer.
