@@ -122,7 +122,24 @@ const RUNTIME_MODULES = Object.keys(modules.metafile.inputs).filter((f) => f !==
 const runtimeModules = `export const modules = {\n${RUNTIME_MODULES.map((f) => `  ${JSON.stringify(f)}: () => require(${JSON.stringify(`./${f}`)}),`).join("\n")}\n};\n`;
 const runtime = await build({ ...ours, stdin: entry(RUNTIME_ENTRIES + runtimeModules), outfile: RUNTIME, plugins: [separateFiles] });
 
-/** The CLI file takes every module of the runtime file from there. */
+/**
+ * The CLI file takes every module of the runtime file from there. An ES module stays one, exporting its
+ * names as constants (so none may be reassigned: checked below): importers then read them directly, not
+ * through a copy of the whole namespace made for each importer, as a CommonJS stand-in gets.
+ */
+const mutable = RUNTIME_MODULES.filter((f) => f.startsWith("src/") && /^export (let|var)\b/m.test(readFileSync(f, "utf8")));
+if (mutable.length > 0) throw new Error(`The CLI file would hold copies of these modules' \`export let\`: ${mutable.join(", ")}`);
+const runtimeExports = createRequire(import.meta.url)(resolve(RUNTIME)).modules;
+function fromRuntimeModule(key) {
+  const ns = runtimeExports[key]();
+  const load = `require("./runtime.cjs").modules[${JSON.stringify(key)}]()`;
+  if (!ns.__esModule) return `module.exports = ${load};`;
+  const names = Object.keys(ns).filter((n) => n !== "default");
+  const lines = [`const ns = ${load};`];
+  if (names.length > 0) lines.push(`export const { ${names.join(", ")} } = ns;`);
+  if ("default" in ns) lines.push("export default ns.default;");
+  return lines.join("\n");
+}
 const fromRuntime = {
   name: "from-runtime",
   setup(b) {
@@ -134,10 +151,7 @@ const fromRuntime = {
       const key = found.external || found.errors.length > 0 ? null : relative(process.cwd(), found.path).split(sep).join("/");
       return key !== null && inRuntime.has(key) ? { path: key, namespace: "runtime" } : undefined;
     });
-    b.onLoad({ filter: /.*/, namespace: "runtime" }, (args) => ({
-      contents: `module.exports = require("./runtime.cjs").modules[${JSON.stringify(args.path)}]();`,
-      loader: "js",
-    }));
+    b.onLoad({ filter: /.*/, namespace: "runtime" }, (args) => ({ contents: fromRuntimeModule(args.path), loader: "js" }));
   },
 };
 const cli = await build({
