@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The CLI bundle (dist/bundle/bifrost.cjs, built by `npm run build`), with its compiled code cached
+// The CLI bundle (dist/bundle/bifrost.cjs and the files it requires, built by `npm run build`), with its compiled code cached
 // between runs: Node ≥ 22.1 does that itself; before, ./code-cache.js does. This launcher is CommonJS
 // (bin/package.json): an ES module entry would start Node's ES module loader, a few ms of CPU on every command.
 "use strict";

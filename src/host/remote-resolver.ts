@@ -6,7 +6,6 @@
  *
  * The API key is sent only in the Authorization header and never appears in an error message.
  */
-import { createHash } from "node:crypto";
 import {
   ApplyFileError,
   BifrostError,
@@ -23,6 +22,7 @@ import {
   ValidationError,
   ValueTooLargeError,
 } from "../core/errors.js";
+import { nodeCrypto } from "../core/node-crypto.js";
 import type { ConfigValue } from "../core/types.js";
 import { redactText } from "../crypto/redact.js";
 import {
@@ -66,7 +66,7 @@ export class RemoteUnavailableError extends BifrostError {
  * hex. Tokens never travel back to the server, and never in a URL.
  */
 export function tokenFingerprint(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
+  return nodeCrypto().createHash("sha256").update(token, "utf8").digest("hex");
 }
 
 type AnyErrorClass = abstract new (...args: never[]) => BifrostError;

@@ -117,8 +117,8 @@ interface Slot {
 }
 
 /**
- * Where the worker entry is: the CLI bundle's own (dist/bundle/workflow-worker.cjs, which runs the same
- * bundle with its code cache, so a workflow and the worker share the bundle's SDK), the compiled .js
+ * Where the worker entry is: the CLI bundle's own (dist/bundle/workflow-worker.cjs, which runs the bundle's
+ * runtime file with its code cache, so a workflow and the worker share the bundle's SDK), the compiled .js
  * next to this module, or (tests, tsx) the .ts started through tsx.
  */
 function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {

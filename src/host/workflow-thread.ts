@@ -1,6 +1,6 @@
 /**
  * What a workflow worker thread (started by workflow-pool.ts) runs: `serveWorkflowThread()`, called by
- * the worker entry (workflow-worker.ts, or the CLI bundle's `workflowWorker`). It imports the plain ES module
+ * the worker entry (workflow-worker.ts, or the CLI bundle runtime file's `workflowWorker`). It imports the plain ES module
  * the host thread built for each workflow file (src/runtime/workflow-build.ts: no loader hooks here), runs one execution at a time with
  * `executeWorkflow` (execution context, output capture and redaction, result checks as in-process),
  * and asks the host thread for everything the resolver does: the host's own resolver answers, so
@@ -8,7 +8,6 @@
  */
 import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
-import { getHeapStatistics } from "node:v8";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import type { ExecutionOrg, OAuthCredentials } from "../kernel/types.js";
 import { executeWorkflow } from "../runtime/execute.js";
@@ -138,9 +137,10 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
   // Let rejections left unhandled surface (reported before the result), then judge what is left.
   await new Promise((r) => setImmediate(r));
   done.clean = !faulted && pendingTimers() <= before;
-  done.heapBytes = getHeapStatistics().used_heap_size;
-  // The CLI bundle's launcher (bin/code-cache.js) waits for this thread's exit to write its code cache,
-  // but a worker is terminated, never exits: write it now (only while there is none), with the functions
+  // V8's used_heap_size, as node:v8 getHeapStatistics() has it (without loading node:v8 into every worker).
+  done.heapBytes = process.memoryUsage().heapUsed;
+  // The CLI bundle's launcher (bin/code-cache.js) waits for this thread's exit to write its code caches,
+  // but a worker is terminated, never exits: write them now (only those missing), with the functions
   // one execution compiled, before the host may terminate this thread on the answer.
   (globalThis as { [CODE_CACHE_SAVE_NOW]?: () => void })[CODE_CACHE_SAVE_NOW]?.();
   post(done);

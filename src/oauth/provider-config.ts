@@ -125,7 +125,7 @@ export function parseProviderConfig(input: unknown, existingFingerprint: string 
 
   let clientSecret: string | null;
   const raw = c.client_secret;
-  const masked = raw === undefined || typeof raw === "object" || /^[•*]+$/.test(raw) || (existingFingerprint !== null && raw === existingFingerprint);
+  const masked = raw === undefined || typeof raw === "object" || /^[\u2022*]+$/.test(raw) || (existingFingerprint !== null && raw === existingFingerprint);
   if (masked) {
     if (existingFingerprint === null) {
       throw new OAuthConfigError(`oauth.client_secret is required${raw === undefined ? "" : " (a masked value was given but no secret is stored)"}; provide the real value, for example from an environment variable.`);

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomUUID } from "node:crypto";
 import { NoExecutionContextError } from "../core/errors.js";
+import { nodeCrypto } from "../core/node-crypto.js";
 import type { ExecutionOrg } from "../kernel/types.js";
 import type { Caller, IntegrationResolver, OutputSink, ResolvedIntegration } from "./types.js";
 
@@ -47,7 +47,7 @@ export interface RunAsOptions {
 
 export function createContext(opts: RunAsOptions): ExecutionContext {
   return {
-    executionId: opts.executionId ?? randomUUID(),
+    executionId: opts.executionId ?? nodeCrypto().randomUUID(),
     org: opts.org,
     caller: opts.caller,
     resolver: opts.resolver,

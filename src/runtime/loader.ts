@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { importEsm } from "../core/esm-import.js";
@@ -10,15 +9,29 @@ import { buildWorkflow, type SdkEntries, WorkflowBuildError } from "./workflow-b
 import { isWorkflow, type WorkflowDefinition } from "./workflow.js";
 
 /**
- * The bundled CLI holds its own instance of the SDK, and its workflow workers run the same bundle
- * (src/host/workflow-pool.ts); workflows must import that instance (one execution context, one set of
- * error classes), so "bifrost" and "bifrost/client" map to the bundle's entries (`cliBundleDir()`).
+ * The bundled CLI holds its own instance of the SDK (the bundle's runtime file, which its workflow workers
+ * run too: src/host/workflow-pool.ts); workflows must import that instance (one execution context, one set
+ * of error classes), so "bifrost" and "bifrost/client" map to the bundle's entries (`cliBundleDir()`).
  */
 const BUNDLE_ENTRIES: Readonly<Record<string, string>> = { ".": "index.js", "./client": "client/index.js" };
 
+/**
+ * The file a package.json "exports" value names for require() (conditions "require", "node", "default",
+ * in the order written), as Node's resolver picks it: read here rather than by resolving "bifrost/…",
+ * which loads Node's ES module resolver, a few ms of every `bifrost run`.
+ */
+function exportTarget(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  for (const [condition, target] of Object.entries(value)) {
+    const found = ["require", "node", "default"].includes(condition) ? exportTarget(target) : undefined;
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Every subpath of package.json "exports" ("." , "./server", "./client", …) → file URL of this installation. */
 function sdkEntries(): SdkEntries {
-  const require = createRequire(import.meta.url);
   const root = packageRoot();
   const bundleDir = cliBundleDir();
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports?: Record<string, unknown> };
@@ -30,11 +43,9 @@ function sdkEntries(): SdkEntries {
       out[sub] = pathToFileURL(resolvePath(bundleDir, bundled)).href;
       continue;
     }
-    try {
-      out[sub] = pathToFileURL(require.resolve(sub === "." ? "bifrost" : `bifrost${sub.slice(1)}`)).href;
-    } catch {
-      // not built (dist missing): the build reports an import of it as not an entry
-    }
+    const target = exportTarget(pkg.exports?.[sub]);
+    // Not built (dist missing): the build reports an import of it as not an entry.
+    if (target !== undefined && existsSync(join(root, target))) out[sub] = pathToFileURL(join(root, target)).href;
   }
   return { entries: out, dirs: [join(root, "src"), join(root, "dist")] };
 }

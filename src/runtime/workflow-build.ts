@@ -15,7 +15,6 @@
  * again and replaces the entry. Checking an entry reads and hashes those files: no esbuild, no hooks.
  * When the cache folder cannot be used, the output goes to a private temporary folder removed at exit.
  */
-import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { homedir, tmpdir } from "node:os";
@@ -23,6 +22,7 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Plugin, PluginBuild } from "esbuild";
 import { importEsm } from "../core/esm-import.js";
+import { nodeCrypto } from "../core/node-crypto.js";
 
 /** Bumped when the output's form changes: entries written before are then rebuilt. */
 const FORMAT = 1;
@@ -49,7 +49,7 @@ interface Manifest {
   externals: string[];
 }
 
-const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
+const sha256 = (data: string | Buffer): string => nodeCrypto().createHash("sha256").update(data).digest("hex");
 
 /** The cache folder and its parents from the cache base down (each created alone: a recursive mkdir never returns for some paths). */
 function cacheDirs(env: NodeJS.ProcessEnv): string[] {

@@ -25,7 +25,7 @@ export function secretContext(value: Pick<StoredConfigValue, "orgId" | "id" | "k
 function isMaskedEcho(raw: unknown, existing: StoredConfigValue | undefined): boolean {
   if (isSecretView(raw)) return true;
   if (typeof raw !== "string") return false;
-  if (/^[•*]+$/.test(raw)) return true;
+  if (/^[\u2022*]+$/.test(raw)) return true;
   return existing?.fingerprint != null && raw === existing.fingerprint;
 }
 

@@ -4,7 +4,7 @@
  * bin/bifrost.js: the launcher and the cache files between runs are the point (needs `npm run build`).
  */
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import module from "node:module";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -32,11 +32,14 @@ describe.skipIf(!launcherCaches)("CLI code cache (Node without module.enableComp
 
   it("the first run writes the cache privately; later runs use it and answer the same", async () => {
     const first = await bifrost("orgs", "list", "--json");
+    // One cache per file of the bundle the command loaded: the CLI and the runtime it shares with workflows.
     const files = readdirSync(cacheDir).filter((f) => f.endsWith(".bin"));
-    expect(files).toHaveLength(1);
+    expect(files.map((f) => f.split("-")[2]).sort()).toEqual(["bifrost", "runtime"]);
     expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
-    expect(statSync(join(cacheDir, files[0]!)).mode & 0o777).toBe(0o600);
-    expect(files[0]).toContain(process.version);
+    for (const f of files) {
+      expect(statSync(join(cacheDir, f)).mode & 0o777).toBe(0o600);
+      expect(f).toContain(process.version);
+    }
 
     const second = await bifrost("orgs", "list", "--json");
     expect(second.stdout).toBe(first.stdout);
@@ -46,11 +49,13 @@ describe.skipIf(!launcherCaches)("CLI code cache (Node without module.enableComp
   });
 
   it("a corrupt cache is rejected by V8 and replaced; the command still works", async () => {
-    const [file] = readdirSync(cacheDir).filter((f) => f.endsWith(".bin"));
-    writeFileSync(join(cacheDir, file!), Buffer.alloc(4096, 7));
+    const [file] = readdirSync(cacheDir).filter((f) => f.includes("-bifrost-"));
+    // The bundle's own identity line, then garbage: V8 itself must refuse it.
+    const identity = readFileSync(join(cacheDir, file!), "latin1").split("\n")[0]!;
+    writeFileSync(join(cacheDir, file!), Buffer.concat([Buffer.from(`${identity}\n`), Buffer.alloc(4096, 7)]));
     const res = await bifrost("orgs", "list", "--json");
     expect(JSON.parse(res.stdout)).toEqual({ organizations: [expect.objectContaining({ slug: "acme" })] });
-    expect(statSync(join(cacheDir, file!)).size).not.toBe(4096);
+    expect(statSync(join(cacheDir, file!)).size).toBeGreaterThan(identity.length + 1 + 4096);
   });
 
   it("workflows it runs import the bundle's SDK (one execution context), built from TypeScript without tsx", async () => {
@@ -58,11 +63,45 @@ describe.skipIf(!launcherCaches)("CLI code cache (Node without module.enableComp
     writeFileSync(wf, 'import { workflow, execution } from "bifrost";\nexport default workflow("hello", async () => ({ org: execution()?.org ?? null }));\n');
     const res = await bifrost("run", wf, "--org", "acme");
     expect(JSON.parse(res.stdout)).toEqual({ org: "acme" });
-    // `bifrost run` and its worker thread (which is terminated, never exits) each wrote a cache of their own.
+    // `bifrost run` and its worker thread (which is terminated, never exits) each wrote caches of their own;
+    // the worker loads the runtime file only.
     const variants = readdirSync(cacheDir).filter((f) => f.endsWith("-run.bin") || f.endsWith("-worker.bin"));
-    expect(variants.map((f) => f.replace(/^.*-/, "")).sort()).toEqual(["run.bin", "worker.bin"]);
+    expect(variants.map((f) => `${f.split("-")[2]}-${f.replace(/^.*-/, "")}`).sort()).toEqual(["bifrost-run.bin", "runtime-run.bin", "runtime-worker.bin"]);
     for (const f of variants) expect(statSync(join(cacheDir, f)).mode & 0o777).toBe(0o600);
     expect(JSON.parse((await bifrost("run", wf, "--org", "acme")).stdout)).toEqual({ org: "acme" });
+  });
+
+  it("a dependency bundled in a file of its own is cached apart, when a command loads it", async () => {
+    const before = readdirSync(cacheDir);
+    expect(before.some((f) => f.includes("-yaml-"))).toBe(false);
+    const res = await bifrost("export");
+    expect(res.stdout).toContain("organizations:");
+    expect(readdirSync(cacheDir).filter((f) => !before.includes(f)).some((f) => f.includes("-yaml-"))).toBe(true);
+  });
+
+  it("a changed bundle overwrites its cache; caches named by an old launcher are removed", async () => {
+    // A copy of the installed package, so its bundle can change.
+    const pkg = join(t.dir, "pkg");
+    cpSync(join(ROOT, "bin"), join(pkg, "bin"), { recursive: true });
+    cpSync(join(ROOT, "dist/bundle"), join(pkg, "dist/bundle"), { recursive: true });
+    cpSync(join(ROOT, "package.json"), join(pkg, "package.json"));
+    symlinkSync(join(ROOT, "node_modules"), join(pkg, "node_modules"));
+    const cacheHome2 = join(t.dir, "cache2");
+    const dir = join(cacheHome2, "bifrost", "code-cache");
+    const list = () => run(process.execPath, [join(pkg, "bin/bifrost.js"), "orgs", "list", "--json"], { env: { ...env, XDG_CACHE_HOME: cacheHome2 }, cwd: t.dir });
+    await list();
+    const files = readdirSync(dir);
+    const file = files.find((f) => f.includes("-bifrost-"));
+    const oldLauncher = `${process.version}-${process.arch}-1234-5678-1700000000000-run.bin`;
+    writeFileSync(join(dir, oldLauncher), "stale");
+
+    appendFileSync(join(pkg, "dist/bundle/bifrost.cjs"), "\n// rebuilt\n");
+    const res = await list();
+    expect(JSON.parse(res.stdout)).toEqual({ organizations: [expect.objectContaining({ slug: "acme" })] });
+    // The same files, the CLI file's now the changed bundle's (its identity line: inode, size, modification time).
+    expect(readdirSync(dir)).toEqual(files);
+    const bundle = statSync(join(pkg, "dist/bundle/bifrost.cjs"));
+    expect(readFileSync(join(dir, file!), "latin1").split("\n")[0]).toBe(`${bundle.ino}-${bundle.size}-${Math.trunc(bundle.mtimeMs)}`);
   });
 
   it("an unusable cache folder only costs speed", async () => {

@@ -15,16 +15,21 @@ const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 let addon: string | null | undefined;
 
 /**
- * better-sqlite3's compiled addon, looked up where its `bindings` helper looks first (build/, build/Debug,
- * build/Release of the installed package): passing it as `nativeBinding` skips loading that helper and its
- * search, part of every command's start-up. Null (the driver's own search) when none of them exists.
+ * better-sqlite3's compiled addon file, passed as `nativeBinding`: where its `bindings` helper looks first
+ * (build/, build/Debug, build/Release of the installed package), which skips loading that helper and its
+ * search, part of every command's start-up; when none of them exists, where that helper's full search
+ * finds it from the driver's package folder (the CLI bundle carries the driver's code, so the driver's own
+ * call would search from the bundle's folder). Null (the driver's own search) when that fails too.
  */
-function addonFile(): string | null {
+function sqliteAddon(): string | null {
   if (addon !== undefined) return addon;
   addon = null;
   try {
-    const build = join(dirname(createRequire(import.meta.url).resolve("better-sqlite3")), "..", "build");
-    addon = [build, join(build, "Debug"), join(build, "Release")].map((d) => join(d, "better_sqlite3.node")).find((f) => existsSync(f)) ?? null;
+    const main = createRequire(import.meta.url).resolve("better-sqlite3");
+    const build = join(dirname(main), "..", "build");
+    addon =
+      [build, join(build, "Debug"), join(build, "Release")].map((d) => join(d, "better_sqlite3.node")).find((f) => existsSync(f)) ??
+      (createRequire(main)("bindings") as (opts: object) => string)({ bindings: "better_sqlite3.node", module_root: join(dirname(main), ".."), path: true });
   } catch {
     // the driver finds its addon itself
   }
@@ -43,7 +48,7 @@ export class SqliteStore extends KyselyStore {
       looseDirectory = ensureDataDirectory(dirname(file));
       precreatePrivate(file);
     }
-    const nativeBinding = addonFile();
+    const nativeBinding = sqliteAddon();
     const raw = new BetterSqlite3(file, nativeBinding ? { nativeBinding } : {});
     raw.exec("PRAGMA journal_mode = WAL");
     if (file !== ":memory:") {
