@@ -483,9 +483,9 @@ export class WorkflowRunner {
   }
 
   /**
-   * Record the secret reads of leases the execution reused (from the read log, which the worker cannot
-   * take back: also after a time-out or a crash), once per execution and lease, under the execution's
-   * own audit context. Indexes of leases this worker was not granted are ignored.
+   * Record the secret reads of leases the execution reused (from the read log, which stays readable
+   * after a time-out or a crash), once per execution and integration, under the execution's own audit
+   * context. Indexes of leases this worker was not granted are ignored.
    */
   #recordReads(slot: Slot, cur: Inflight): void {
     for (const index of slot.readLog.entries()) this.#recordRead(slot, cur, index);
