@@ -5,7 +5,8 @@
  * auth + org + resolve, secrets decrypted) and the `/healthz` baseline, interleaved (the order
  * alternates every round; bench/lib.ts). SQLite and PostgreSQL; on PostgreSQL also two server
  * processes (load split across both ports) vs one. Medians of req/s, p50/p99; non-2xx answers and
- * errors are counted as failures. Targets (each printed MET/MISSED): ≥ 10 000 req/s SQLite,
+ * errors are counted as failures; on Linux also the server's CPU time per request, its main thread
+ * (HTTP, auth, the resolver) apart from its other threads (workflow workers, V8's helpers). Targets (each printed MET/MISSED): ≥ 10 000 req/s SQLite,
  * ≥ 5 000 PostgreSQL, resolve ≥ 0.5× health, no failures.
  *
  * Workflow containment: the server also loads one workflow file (`integrations.get("Crm")`, returns
@@ -18,7 +19,7 @@
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { type Child, openSite, seedResolved, spawnServe } from "./cluster.js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { interleave, median, percentile, Targets } from "./lib.js";
@@ -40,6 +41,23 @@ interface Run {
   errors: number;
   /** Answers by HTTP status (to tell shed load, time-outs and failures apart). */
   statuses: Record<string, number>;
+  /** CPU time per answered request of the server's main thread and of its other threads (µs; Linux only). */
+  cpu?: { mainUs: number; otherUs: number };
+}
+
+/** CPU time (ms, user + system) of each thread of process `pid`, by thread id; null off Linux. */
+function threadCpuMs(pid: number): Map<string, number> | null {
+  try {
+    const out = new Map<string, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+    }
+    return out;
+  } catch {
+    return null;
+  }
 }
 
 function addStatuses(into: Record<string, number>, from: Record<string, { count: number }> | undefined): Record<string, number> {
@@ -47,13 +65,29 @@ function addStatuses(into: Record<string, number>, from: Record<string, { count:
   return into;
 }
 
-async function load(urls: string[], headers: Record<string, string>, post?: string): Promise<Run> {
+/** Load `urls` for `duration` s; with `pid` (one server), also the server's CPU per request by thread. */
+async function load(urls: string[], headers: Record<string, string>, post?: string, pid?: number): Promise<Run> {
   const per = Math.max(1, Math.floor(connections / urls.length));
   const req = post === undefined ? {} : { method: "POST" as const, body: post };
+  const before = pid === undefined ? null : threadCpuMs(pid);
   const results = await Promise.all(urls.map((url) => autocannon({ url, connections: per, duration, headers, pipelining: 1, ...req })));
+  const after = pid === undefined ? null : threadCpuMs(pid);
   const rps = results.reduce((a, r) => a + r.requests.average, 0);
+  const answered = results.reduce((a, r) => a + r.requests.total, 0);
+  let cpu: Run["cpu"];
+  if (pid !== undefined && before && after && answered > 0) {
+    let main = 0;
+    let other = 0;
+    for (const [tid, ms] of after) {
+      const used = ms - (before.get(tid) ?? 0);
+      if (tid === String(pid)) main += used;
+      else other += used;
+    }
+    cpu = { mainUs: Math.round((main * 1000) / answered), otherUs: Math.round((other * 1000) / answered) };
+  }
   // Percentiles of the combined run: the worst of the parts (conservative).
   return {
+    ...(cpu ? { cpu } : {}),
     rps: Math.round(rps),
     p50: Math.max(...results.map((r) => r.latency.p50)),
     p99: Math.max(...results.map((r) => r.latency.p99)),
@@ -64,7 +98,8 @@ async function load(urls: string[], headers: Record<string, string>, post?: stri
 }
 
 const byStatus = (r: Run) => Object.entries(r.statuses).map(([code, n]) => `${code}×${n}`).join(" ");
-const fmt = (r: Run) => `${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.non2xx || r.errors ? `  non-2xx ${r.non2xx} errors ${r.errors} (${byStatus(r)})` : ""}`;
+const cpuText = (r: Run) => (r.cpu ? `  server CPU/request: main thread ${r.cpu.mainUs} µs, other threads ${r.cpu.otherUs} µs` : "");
+const fmt = (r: Run) => `${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.non2xx || r.errors ? `  non-2xx ${r.non2xx} errors ${r.errors} (${byStatus(r)})` : ""}${cpuText(r)}`;
 
 async function warm(urls: string[], headers: Record<string, string>, post?: string): Promise<void> {
   const req = post === undefined ? {} : { method: "POST" as const, body: post };
@@ -140,6 +175,7 @@ async function measureRounds<K extends string>(loads: Record<K, () => Promise<Ru
       rps: median(rs.map((r) => r.rps)),
       p50: median(rs.map((r) => r.p50)),
       p99: median(rs.map((r) => r.p99)),
+      ...(rs.every((r) => r.cpu) ? { cpu: { mainUs: median(rs.map((r) => r.cpu!.mainUs)), otherUs: median(rs.map((r) => r.cpu!.otherUs)) } } : {}),
       non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
       errors: rs.reduce((a, r) => a + r.errors, 0),
       statuses: rs.reduce((a, r) => addStatuses(a, Object.fromEntries(Object.entries(r.statuses).map(([c, n]) => [c, { count: n }]))), {} as Record<string, number>),
@@ -167,9 +203,9 @@ for (const kind of ["sqlite", "postgres"] as const) {
     // measured rounds see the steady state (warm workers), not 16 worker start-ups.
     await load([`${one.url}${RUN_PATH}`], json, RUN_BODY);
     const { health, resolve, run } = await measureRounds({
-      health: () => load([`${one.url}/healthz`], {}),
-      resolve: () => load([`${one.url}${path}`], auth),
-      run: () => load([`${one.url}${RUN_PATH}`], json, RUN_BODY),
+      health: () => load([`${one.url}/healthz`], {}, undefined, one.pid),
+      resolve: () => load([`${one.url}${path}`], auth, undefined, one.pid),
+      run: () => load([`${one.url}${RUN_PATH}`], json, RUN_BODY, one.pid),
     });
     console.log(`${kind}: /healthz  ${fmt(health)}   (median of ${rounds} rounds)`);
     console.log(`${kind}: resolved ${fmt(resolve)}   ratio resolve/health ${(resolve.rps / health.rps).toFixed(2)}`);
