@@ -62,6 +62,8 @@ const leases = new Map<string, { resolved: ResolvedIntegration; lease: WireLease
 let epochs: Int32Array | null = null;
 /** Where reuses of leases that hand out secrets are logged for the host (set from workerData). */
 let readLog: ReadLog | null = null;
+/** The execution this worker runs now (the host sends the next one only after this one's "done"). */
+let running: string | null = null;
 
 const leaseKey = (name: string, org: ExecutionOrg | null): string => `${org?.id ?? ""}\u0000${org?.slug ?? ""}\u0000${name}`;
 
@@ -74,7 +76,9 @@ class HostResolver implements IntegrationResolver {
   async resolve(name: string, org: ExecutionOrg | null): Promise<ResolvedIntegration | null> {
     const key = leaseKey(name, org);
     const held = leases.get(key);
-    if (held && epochs !== null && Atomics.load(epochs, 0) === held.lease.epoch && Date.now() < held.lease.until) {
+    // Only the running execution reuses leases: work a finished one left pending asks the host, which
+    // answers only the execution it is running (the read log does not say whose read it is).
+    if (held && this.#executionId === running && epochs !== null && Atomics.load(epochs, 0) === held.lease.epoch && Date.now() < held.lease.until) {
       if (held.lease.secret && !readLog?.log(held.lease.index)) post({ type: "read", executionId: this.#executionId, index: held.lease.index });
       return held.resolved;
     }
@@ -132,6 +136,7 @@ function load(file: string, module: string): Promise<WorkflowDefinition[]> {
 }
 
 async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
+  running = m.executionId;
   const before = pendingTimers();
   let done: FromWorker;
   try {
@@ -157,6 +162,7 @@ async function run(m: Extract<ToWorker, { type: "run" }>): Promise<void> {
   // but a worker is terminated, never exits: write them now (only those missing), with the functions
   // one execution compiled, before the host may terminate this thread on the answer.
   (globalThis as { [CODE_CACHE_SAVE_NOW]?: () => void })[CODE_CACHE_SAVE_NOW]?.();
+  running = null;
   post(done);
 }
 
