@@ -8,6 +8,7 @@ import { DatabaseUnavailableError } from "../errors.js";
 import { type BusyPolicy, whenNotBusy } from "./busy.js";
 import { compileNamed } from "./named-sql.js";
 import { foldResolveRows, RESOLVE_SQL, type ResolveFlatRow } from "./sqlite-resolve.js";
+import { AuditWriter } from "./audit-writer.js";
 
 /** The columns of one audit entry, in the order of the cached insert. */
 const AUDIT_COLUMNS: ReadonlyArray<keyof AuditLogTable> = [
@@ -28,6 +29,12 @@ const AUDIT_COLUMNS: ReadonlyArray<keyof AuditLogTable> = [
   "request_id",
   "execution_id",
 ];
+
+/** The insert of one audit row (named parameters), cached on the connection that writes the batches. */
+const AUDIT_INSERT_SQL = `INSERT INTO audit_log (${AUDIT_COLUMNS.join(", ")}) VALUES (${AUDIT_COLUMNS.map((c) => `@${c}`).join(", ")})`;
+
+/** Batches at least this large go to the audit writer thread (a server under load); smaller ones are written inline. */
+const THREAD_BATCH = 32;
 
 /** How long a refresh claim of another process counts as live at most (the refresh HTTP timeout is far below). */
 const CLAIM_LEASE_MS = 60_000;
@@ -79,11 +86,19 @@ export class SqliteDialect implements Dialect {
   /** The file's identity when it was opened (null for :memory:), so a removed or replaced file is noticed. */
   readonly #identity: { dev: number; ino: number } | null;
 
-  constructor(raw: BetterSqlite3.Database, root: Kysely<Database>, policy: BusyPolicy) {
+  /** Writes large audit batches on its own thread and connection (file databases only; see audit-writer.ts). */
+  readonly #writer: AuditWriter | null;
+
+  /** `driver`: better-sqlite3's entry module and addon, for the audit writer thread's own connection. */
+  constructor(raw: BetterSqlite3.Database, root: Kysely<Database>, policy: BusyPolicy, driver?: { module: string; nativeBinding: string | null }) {
     this.#raw = raw;
     this.#root = root;
     this.#policy = policy;
     this.#identity = policy.file === ":memory:" ? null : fileIdentity(policy.file);
+    this.#writer =
+      driver && policy.file !== ":memory:"
+        ? new AuditWriter({ file: policy.file, driver: driver.module, nativeBinding: driver.nativeBinding, sql: AUDIT_INSERT_SQL, busyTimeoutMs: policy.timeoutMs })
+        : null;
   }
 
   /**
@@ -135,7 +150,7 @@ export class SqliteDialect implements Dialect {
 
   migrated(): void {
     this.#resolveStmt = this.#raw.prepare<unknown[], ResolveFlatRow>(compileNamed(RESOLVE_SQL, { org: null, name: null }, "sqlite").sql);
-    const insert = this.#raw.prepare<AuditLogTable>(`INSERT INTO audit_log (${AUDIT_COLUMNS.join(", ")}) VALUES (${AUDIT_COLUMNS.map((c) => `@${c}`).join(", ")})`);
+    const insert = this.#raw.prepare<AuditLogTable>(AUDIT_INSERT_SQL);
     this.#insertAudit = this.#raw.transaction((rows: readonly AuditLogTable[]) => {
       for (const r of rows) insert.run(r);
     });
@@ -145,18 +160,21 @@ export class SqliteDialect implements Dialect {
 
   /**
    * The audit buffer's batches: one cached statement per row inside one `BEGIN IMMEDIATE` transaction
-   * (no SQL text to build and parse per batch). Only when no transaction is open on the connection:
-   * inside one, the rows would commit or roll back with it.
+   * (no SQL text to build and parse per batch); large batches on the audit writer thread, the others on
+   * this connection. Only when no transaction is open on this connection: inside one, the rows would
+   * commit or roll back with it.
    */
   async insertAuditRows(store: ExecutorStore, rows: readonly AuditLogTable[]): Promise<boolean> {
     const insert = this.#insertAudit;
     if (!insert || store.db.isTransaction || this.#openTransactions > 0 || this.#raw.inTransaction) return false;
+    if (rows.length >= THREAD_BATCH && this.#writer && (await this.#writer.write(rows))) return true;
     // A statement that found the file locked changed nothing (the transaction rolled back): retried.
     await whenNotBusy(this.#policy, () => insert.immediate(rows));
     return true;
   }
 
   async close(): Promise<void> {
+    await this.#writer?.close();
     await this.#root.destroy();
   }
 

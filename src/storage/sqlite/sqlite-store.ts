@@ -13,6 +13,8 @@ import { SqliteDialect } from "./sqlite-dialect.js";
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 let addon: string | null | undefined;
+/** better-sqlite3's entry module (resolved with the addon). */
+let driverModule: string | null = null;
 
 /**
  * better-sqlite3's compiled addon file, passed as `nativeBinding`: where its `bindings` helper looks first
@@ -26,6 +28,7 @@ function sqliteAddon(): string | null {
   addon = null;
   try {
     const main = createRequire(import.meta.url).resolve("better-sqlite3");
+    driverModule = main;
     const build = join(dirname(main), "..", "build");
     addon =
       [build, join(build, "Debug"), join(build, "Release")].map((d) => join(d, "better_sqlite3.node")).find((f) => existsSync(f)) ??
@@ -60,6 +63,7 @@ export class SqliteStore extends KyselyStore {
     raw.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0");
     const policy: BusyPolicy = { timeoutMs: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, file };
     const root = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: raw }, policy) });
-    return new SqliteStore(root, new SqliteDialect(raw, root, policy));
+    const driver = driverModule === null ? undefined : { module: driverModule, nativeBinding };
+    return new SqliteStore(root, new SqliteDialect(raw, root, policy, driver));
   }
 }
