@@ -220,20 +220,33 @@ export async function startDemoAuthServer(opts: { clients: DemoClient[]; scopes:
   };
 }
 
+/**
+ * Consent to everything the prompt says is missing (OIDC scopes and claims, resource scopes) on the
+ * interaction's grant (a new one when it has none), and finish the interaction with it.
+ */
+export async function finishConsent(
+  provider: Pick<OidcProvider, "Grant" | "interactionFinished">,
+  req: IncomingMessage,
+  res: ServerResponse,
+  { prompt, params, session, grantId }: Awaited<ReturnType<OidcProvider["interactionDetails"]>>,
+): Promise<void> {
+  const grant = (grantId ? await provider.Grant.find(grantId) : undefined) ?? new provider.Grant({ accountId: session?.accountId, clientId: params.client_id });
+  const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(" "));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(" "));
+  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+}
+
 /** Headless login and consent: every authorization request is approved for a fresh demo account. */
 async function approve(provider: OidcProvider, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const { prompt, params, session, grantId } = await provider.interactionDetails(req, res);
-    if (prompt.name === "login") {
+    const interaction = await provider.interactionDetails(req, res);
+    if (interaction.prompt.name === "login") {
       await provider.interactionFinished(req, res, { login: { accountId: `demo-user-${randomBytes(4).toString("hex")}` } }, { mergeWithLastSubmission: false });
       return;
     }
-    const grant = (grantId ? await provider.Grant.find(grantId) : undefined) ?? new provider.Grant({ accountId: session?.accountId, clientId: params.client_id });
-    const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(" "));
-    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(" "));
-    await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+    await finishConsent(provider, req, res, interaction);
   } catch (err) {
     res.statusCode = 500;
     res.end(`demo authorization server: ${(err as Error).message}`);

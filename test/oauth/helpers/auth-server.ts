@@ -7,6 +7,7 @@ import { once } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Provider from "oidc-provider";
+import { finishConsent } from "../../../src/host/demo/auth-server.js";
 
 export const CLIENT_ID = "bifrost-test-client";
 export const CLIENT_SECRET = "test-secret-+/:%-0123456789abcdef";
@@ -135,7 +136,8 @@ export async function startAuthServer(opts: { integrations: string[]; accessTtl?
 async function interact(as: AuthServer, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const provider = as.provider;
   try {
-    const { prompt, params, session, grantId } = await provider.interactionDetails(req, res);
+    const interaction = await provider.interactionDetails(req, res);
+    const { prompt } = interaction;
     if (as.deny !== null) {
       await provider.interactionFinished(req, res, { error: "access_denied", error_description: as.deny }, { mergeWithLastSubmission: false });
       return;
@@ -144,13 +146,8 @@ async function interact(as: AuthServer, req: IncomingMessage, res: ServerRespons
       await provider.interactionFinished(req, res, { login: { accountId: "user-1" } }, { mergeWithLastSubmission: false });
       return;
     }
-    const grant = grantId ? await provider.Grant.find(grantId) : new provider.Grant({ accountId: session?.accountId as string, clientId: params.client_id as string });
-    if (!grant) throw new Error("no grant");
-    const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(" "));
-    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(" "));
-    await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+    // oidc-provider's own types and the narrow interface the demo declares differ only in detail.
+    await finishConsent(provider as unknown as Parameters<typeof finishConsent>[0], req, res, interaction as unknown as Parameters<typeof finishConsent>[3]);
   } catch (err) {
     res.statusCode = 500;
     res.end(String(err));
