@@ -10,7 +10,7 @@ import { AUDIT_ACTIONS } from "../../src/kernel/audit.js";
 import { connectionBadge, relTime, when } from "../../console/src/lib/format.js";
 import { connectionHref, integrationHref, parseRoute } from "../../console/src/lib/routes.js";
 import { ariaSort, bulkSummary, bulkTargets, type ConnLike, connectionsHref, connectionsQuery, EMPTY_FILTER, filterFromQuery, filterParams, linkBlock, mapLimited, rowActions, rowKey, toggleSort } from "../../console/src/lib/connections.js";
-import { currentCursor, FIRST_PAGE, localPage, nextPage, previousPage, rangeLabel } from "../../console/src/lib/paging.js";
+import { currentCursor, FIRST_PAGE, localPage, nextPage, pageQuery, previousPage, rangeLabel } from "../../console/src/lib/paging.js";
 import { callbackUrl, providerBody, providerDraft } from "../../console/src/lib/provider.js";
 import { EMPTY_ROW, hasErrors, rowErrors, toRows, toSchema } from "../../console/src/lib/schema-rows.js";
 
@@ -323,6 +323,12 @@ describe("connections page helpers", () => {
 });
 
 describe("cursor paging", () => {
+  it("pageQuery: limit 100, the filters that are set, the cursor of a later page", () => {
+    expect(pageQuery(null)).toEqual({ limit: "100" });
+    expect(pageQuery(null, { q: "", state: "error", unmapped: "" })).toEqual({ limit: "100", state: "error" });
+    expect(pageQuery("c2", { q: "acme", org: "" })).toEqual({ limit: "100", q: "acme", cursor: "c2" });
+  });
+
   it("remembers the cursors it visited so Previous goes back; labels the rows shown of the total", () => {
     const p2 = nextPage(FIRST_PAGE, "c1");
     const p3 = nextPage(p2, "c2");

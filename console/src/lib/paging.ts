@@ -13,6 +13,14 @@ export interface Paging {
   index: number;
 }
 
+/** The query of one page: `limit` (PAGE_SIZE), the filters that are set (empty ones left out) and the page's cursor. */
+export function pageQuery(cursor: string | null, filters: Record<string, string> = {}): Record<string, string> {
+  const query: Record<string, string> = { limit: String(PAGE_SIZE) };
+  for (const [name, value] of Object.entries(filters)) if (value !== "") query[name] = value;
+  if (cursor) query.cursor = cursor;
+  return query;
+}
+
 export const FIRST_PAGE: Paging = { cursors: [null], index: 0 };
 
 export function currentCursor(p: Paging): string | null {

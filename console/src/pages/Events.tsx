@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { client, type EventRow, okAs } from "../api";
 import { when } from "../lib/format";
-import { PAGE_SIZE } from "../lib/paging";
+import { pageQuery } from "../lib/paging";
 import { Pager, usePaged } from "../paged";
 import { FormError, TableHead, TextField } from "../ui";
 
@@ -14,7 +14,7 @@ export function EventsPage(props: { query: URLSearchParams }) {
   const [type, setType] = useState(props.query.get("type") ?? "");
   const [applied, setApplied] = useState({ integration, org, type });
   const paged = usePaged<EventRow>(JSON.stringify(applied), async (cursor) => {
-    const query = { limit: String(PAGE_SIZE), ...(applied.integration ? { integration: applied.integration } : {}), ...(applied.org ? { org: applied.org } : {}), ...(applied.type ? { type: applied.type } : {}), ...(cursor ? { cursor } : {}) };
+    const query = pageQuery(cursor, applied);
     const res = await okAs<{ events: EventRow[]; next_cursor?: string | null }>(client.GET("/api/events", { params: { query } }));
     return { rows: res.events, next_cursor: res.next_cursor ?? null, total: null };
   });

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { client, type IntegrationOverview as Overview, ok, okAs, type SessionInfo } from "../api";
 import { enc } from "../lib/format";
-import { PAGE_SIZE } from "../lib/paging";
+import { pageQuery } from "../lib/paging";
 import { integrationHref } from "../lib/routes";
 import { Pager, useDebounced, usePaged } from "../paged";
 import { CreateIntegration } from "../panels/CreateIntegration";
@@ -13,7 +13,7 @@ export function IntegrationsPage(props: { session: SessionInfo }) {
   const [q, setQ] = useState("");
   const search = useDebounced(q);
   const paged = usePaged(search, async (cursor) => {
-    const query = { limit: String(PAGE_SIZE), ...(search.trim() ? { q: search.trim() } : {}), ...(cursor ? { cursor } : {}) };
+    const query = pageQuery(cursor, { q: search.trim() });
     const res = await okAs<{ integrations: Overview[]; next_cursor: string | null }>(client.GET("/api/console/integrations", { params: { query } }));
     return { rows: res.integrations, next_cursor: res.next_cursor, total: null };
   });

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { type ApiError, client, type KeyRow, ok, okAs, toApiError } from "../api";
 import { when } from "../lib/format";
-import { PAGE_SIZE } from "../lib/paging";
+import { pageQuery } from "../lib/paging";
 import { Pager, useDebounced, usePaged } from "../paged";
 import { ConfirmDialog, CopyButton, FieldError, FormError, TableHead, TextField } from "../ui";
 
@@ -12,7 +12,7 @@ export function KeysPage() {
   const [q, setQ] = useState("");
   const search = useDebounced(q);
   const paged = usePaged(search, async (cursor) => {
-    const query = { limit: String(PAGE_SIZE), ...(search.trim() ? { q: search.trim() } : {}), ...(cursor ? { cursor } : {}) };
+    const query = pageQuery(cursor, { q: search.trim() });
     const res = await ok(client.GET("/api/keys", { params: { query } }));
     return { rows: res.api_keys, next_cursor: res.next_cursor, total: null };
   });

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { type ApiError, client, ok, type SessionInfo, toApiError } from "../api";
 import { enc, when } from "../lib/format";
-import { PAGE_SIZE } from "../lib/paging";
+import { pageQuery } from "../lib/paging";
 import { Pager, useDebounced, usePaged } from "../paged";
 import { FieldError, FormError, TableHead, TextField } from "../ui";
 
@@ -11,7 +11,7 @@ export function OrgsPage(props: { session: SessionInfo }) {
   const [q, setQ] = useState("");
   const search = useDebounced(q);
   const paged = usePaged(search, async (cursor) => {
-    const query = { limit: String(PAGE_SIZE), ...(search.trim() ? { q: search.trim() } : {}), ...(cursor ? { cursor } : {}) };
+    const query = pageQuery(cursor, { q: search.trim() });
     const res = await ok(client.GET("/api/organizations", { params: { query } }));
     return { rows: res.organizations, next_cursor: res.next_cursor, total: null };
   });

@@ -8,7 +8,7 @@
 import { useState } from "react";
 import { ApiError, client, type IntegrationOrgRow, type Mapping, ok, okAs } from "../../api";
 import { type ConnState } from "../../lib/connections";
-import { PAGE_SIZE } from "../../lib/paging";
+import { pageQuery } from "../../lib/paging";
 import { BulkDialog } from "../../panels/BulkDialog";
 import { ConfigForm } from "../../panels/ConfigForm";
 import { MappingRow } from "../../panels/MappingRow";
@@ -25,7 +25,7 @@ const STATE_CHOICES: Array<[ConnState | "", string]> = [
 ];
 
 function mappingsQuery(q: string, state: string, unmapped: boolean, cursor: string | null): Record<string, string> {
-  return { limit: String(PAGE_SIZE), ...(q.trim() ? { q: q.trim() } : {}), ...(state ? { state } : {}), ...(unmapped ? { unmapped: "true" } : {}), ...(cursor ? { cursor } : {}) };
+  return pageQuery(cursor, { q: q.trim(), state, unmapped: unmapped ? "true" : "" });
 }
 
 function Overrides(props: { data: IntegrationData; org: string; onClose: () => void; onSaved: () => Promise<void> }) {
