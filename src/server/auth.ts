@@ -122,6 +122,16 @@ export function isPlatform(caller: Caller): boolean {
   return caller.role === "platform_admin";
 }
 
+/**
+ * The organization (id) an org-scoped caller's reads are confined to; null for platform admins. Fails
+ * closed: a non-platform key bound to no organization may read no `what`.
+ */
+export function readScopeOf(caller: Caller, what: string): string | null {
+  if (isPlatform(caller)) return null;
+  if (caller.orgId === null) throw new ForbiddenError(`This key is bound to no organization, so it may read no ${what}.`);
+  return caller.orgId;
+}
+
 /** The caller as the services see it (tenant rules of DESIGN.md §9.3). */
 export function actorOf(caller: Caller): Actor {
   return { platform: isPlatform(caller) };

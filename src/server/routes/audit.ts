@@ -1,7 +1,6 @@
 /** `GET /api/audit`: the audit trail (platform admins: every entry; org admins: their organization's only). */
-import { ForbiddenError } from "../../core/errors.js";
 import { listAudit } from "../../services/audit.js";
-import { ADMIN_ROLES, checkOrgAccess, isPlatform } from "../auth.js";
+import { ADMIN_ROLES, checkOrgAccess, readScopeOf } from "../auth.js";
 import type { Api } from "../route.js";
 import { AuditListQuery, AuditPageOut } from "../schemas.js";
 
@@ -21,8 +20,7 @@ export function auditRoutes(api: Api): void {
       void reply.header("cache-control", "no-store");
       // Another organization's slug answers 404, exactly like one that does not exist.
       if (query.org !== undefined) checkOrgAccess(caller, query.org);
-      // Fail closed: a non-platform key without an organization reads nothing.
-      if (!isPlatform(caller) && caller.orgId === null) throw new ForbiddenError("This key is bound to no organization, so it may read no audit entries.");
+      const scope = readScopeOf(caller, "audit entries");
       return listAudit(
         bf,
         {
@@ -33,7 +31,7 @@ export function auditRoutes(api: Api): void {
           cursor: query.cursor,
           limit: query.limit === undefined ? undefined : Number(query.limit),
         },
-        isPlatform(caller) ? null : caller.orgId,
+        scope,
       );
     },
   });

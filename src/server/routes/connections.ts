@@ -4,18 +4,10 @@
  * for the console's Mappings tab) and `…/summary` (their counts for the Overview tab, one grouped
  * query). Org admins see their own organization's rows only.
  */
-import { ForbiddenError } from "../../core/errors.js";
 import { integrationSummary, listConnections, listIntegrationOrganizations } from "../../services/connections.js";
-import { ADMIN_ROLES, type Caller, checkOrgAccess, isPlatform } from "../auth.js";
+import { ADMIN_ROLES, checkOrgAccess, readScopeOf } from "../auth.js";
 import type { Api } from "../route.js";
 import { ConnectionsPageOut, ConnectionsQuery, IntegrationOrgsPageOut, IntegrationOrgsQuery, IntegrationSummaryOut } from "../schemas.js";
-
-/** The organization an org-scoped caller is confined to; null for platform admins. Fails closed. */
-function scopeOf(caller: Caller, what: string): string | null {
-  if (isPlatform(caller)) return null;
-  if (caller.orgId === null) throw new ForbiddenError(`This key is bound to no organization, so it may read no ${what}.`);
-  return caller.orgId;
-}
 
 export function connectionRoutes(api: Api): void {
   const bf = api.bifrost;
@@ -32,7 +24,7 @@ export function connectionRoutes(api: Api): void {
     response: ConnectionsPageOut,
     handler: async ({ caller, query }) => {
       if (query.org !== undefined) checkOrgAccess(caller, query.org);
-      const scope = scopeOf(caller, "connections");
+      const scope = readScopeOf(caller, "connections");
       return listConnections(
         bf,
         {
@@ -67,7 +59,7 @@ export function connectionRoutes(api: Api): void {
         bf,
         params.name as string,
         { limit: query.limit, cursor: query.cursor, q: query.q, state: query.state, unmapped: query.unmapped === "true" },
-        scopeOf(caller, "organizations"),
+        readScopeOf(caller, "organizations"),
       ),
   });
 
@@ -80,6 +72,6 @@ export function connectionRoutes(api: Api): void {
     roles: ADMIN_ROLES,
     action: "read an integration's organizations",
     response: IntegrationSummaryOut,
-    handler: async ({ caller, params }) => integrationSummary(bf, params.name as string, scopeOf(caller, "organizations")),
+    handler: async ({ caller, params }) => integrationSummary(bf, params.name as string, readScopeOf(caller, "organizations")),
   });
 }
