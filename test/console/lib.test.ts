@@ -7,7 +7,7 @@ import { configPatch, display, jsonError, jsonErrors, jsonText } from "../../con
 import { connectFinished } from "../../console/src/lib/connect.js";
 import { actionTone, actorLabel, AUDIT_ACTIONS as CONSOLE_AUDIT_ACTIONS, auditQuery } from "../../console/src/lib/audit.js";
 import { AUDIT_ACTIONS } from "../../src/kernel/audit.js";
-import { connectionBadge, relTime, when } from "../../console/src/lib/format.js";
+import { connectionBadge, detailText, eventTone, relTime, when } from "../../console/src/lib/format.js";
 import { connectionHref, integrationHref, parseRoute } from "../../console/src/lib/routes.js";
 import { ariaSort, bulkSummary, bulkTargets, type ConnLike, connectionsHref, connectionsQuery, EMPTY_FILTER, filterFromQuery, filterParams, linkBlock, mapLimited, rowActions, rowKey, toggleSort } from "../../console/src/lib/connections.js";
 import { currentCursor, FIRST_PAGE, localPage, nextPage, pageQuery, previousPage, rangeLabel } from "../../console/src/lib/paging.js";
@@ -319,6 +319,18 @@ describe("connections page helpers", () => {
     expect(out).toEqual([50, 10, 40, 20, 30]);
     expect(peak).toBe(2);
     expect(await mapLimited([], 4, async () => 1)).toEqual([]);
+  });
+});
+
+describe("event and detail formatting", () => {
+  it("eventTone: failures warn, disconnects are muted, the rest ok", () => {
+    expect(["needs_reauth", "refresh_failed", "disconnected", "connected", "refreshed_after_failure"].map(eventTone)).toEqual(["warn", "warn", "muted", "ok", "ok"]);
+  });
+  it("detailText: one line of JSON, empty for nothing", () => {
+    expect(detailText({ reason: "invalid_grant", attempts: 2 })).toBe('{"reason":"invalid_grant","attempts":2}');
+    expect(detailText({})).toBe("");
+    expect(detailText(null)).toBe("");
+    expect(detailText(undefined)).toBe("");
   });
 });
 

@@ -35,3 +35,14 @@ export function connectionBadge(c: Pick<Connection, "state" | "expires_at" | "la
   if (c.expires_at !== null && Date.parse(c.expires_at) - now < 15 * 60_000) return { tone: "info", text: `expires ${relTime(c.expires_at, now)}` };
   return { tone: "ok", text: "connected" };
 }
+
+/** The badge tone of an OAuth event type: failures warn, a disconnect is muted, the rest are fine. */
+export function eventTone(type: string): "warn" | "muted" | "ok" {
+  if (type === "needs_reauth" || type === "refresh_failed") return "warn";
+  return type === "disconnected" ? "muted" : "ok";
+}
+
+/** An event's payload or an entry's detail as one line of JSON; "" when it has nothing. */
+export function detailText(detail: Record<string, unknown> | null | undefined): string {
+  return detail && Object.keys(detail).length ? JSON.stringify(detail) : "";
+}

@@ -5,7 +5,7 @@
  */
 import { type AuditEntry, client, type EventRow, ok, okAs } from "../api";
 import { actorLabel } from "../lib/audit";
-import { relTime, when } from "../lib/format";
+import { detailText, eventTone, relTime, when } from "../lib/format";
 import { connectionsHref } from "../lib/connections";
 import { integrationHref } from "../lib/routes";
 import { fetchConnection } from "../api/connections";
@@ -106,7 +106,7 @@ export function ConnectionPage(props: { integration: string; org: string | null 
                   <td data-label="Action">{e.action}</td>
                   <td data-label="By">{actorLabel(e.actor)}</td>
                   <td data-label="Details" className="mono small">
-                    {Object.keys(e.detail ?? {}).length ? JSON.stringify(e.detail) : ""}
+                    {detailText(e.detail)}
                   </td>
                 </tr>
               ))}
@@ -126,10 +126,10 @@ export function ConnectionPage(props: { integration: string; org: string | null 
                 <tr key={ev.id}>
                   <td data-label="When">{when(ev.created_at)}</td>
                   <td data-label="Type">
-                    <span className={`badge ${ev.type === "needs_reauth" || ev.type === "refresh_failed" ? "warn" : ev.type === "disconnected" ? "muted" : "ok"}`}>{ev.type}</span>
+                    <span className={`badge ${eventTone(ev.type)}`}>{ev.type}</span>
                   </td>
                   <td data-label="Details" className="mono small">
-                    {Object.keys(ev.payload ?? {}).length ? JSON.stringify(ev.payload) : ""}
+                    {detailText(ev.payload)}
                   </td>
                 </tr>
               ))}

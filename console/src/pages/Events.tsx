@@ -1,7 +1,7 @@
 /** OAuth events, filtered by integration, organization and type, oldest first (as the API answers), 100 per page. */
 import { useState } from "react";
 import { client, type EventRow, okAs } from "../api";
-import { when } from "../lib/format";
+import { detailText, eventTone, when } from "../lib/format";
 import { pageQuery } from "../lib/paging";
 import { Pager, usePaged } from "../paged";
 import { FormError, TableHead, TextField } from "../ui";
@@ -54,12 +54,12 @@ export function EventsPage(props: { query: URLSearchParams }) {
               <tr key={ev.id}>
                 <td data-label="When">{when(ev.created_at)}</td>
                 <td data-label="Type">
-                  <span className={`badge ${ev.type === "needs_reauth" || ev.type === "refresh_failed" ? "warn" : ev.type === "disconnected" ? "muted" : "ok"}`}>{ev.type}</span>
+                  <span className={`badge ${eventTone(ev.type)}`}>{ev.type}</span>
                 </td>
                 <td data-label="Integration">{ev.integration ?? "—"}</td>
                 <td data-label="Organization">{ev.org ?? "—"}</td>
                 <td data-label="Details" className="mono small">
-                  {Object.keys(ev.payload ?? {}).length ? JSON.stringify(ev.payload) : ""}
+                  {detailText(ev.payload)}
                 </td>
               </tr>
             ))}
