@@ -1,4 +1,4 @@
-import { type ReactNode, useCallback, useEffect, useId, useRef, useState } from "react";
+import { type Dispatch, type ReactNode, type SetStateAction, useCallback, useEffect, useId, useRef, useState } from "react";
 import { type ApiError, type Connection, errorMatches, toApiError } from "./api";
 import { connectionBadge } from "./lib/format";
 
@@ -38,9 +38,38 @@ export function Dialog(props: { title: string; onClose: () => void; children: Re
   );
 }
 
-export function ConfirmDialog(props: { title: string; children: ReactNode; confirmLabel: string; danger?: boolean; onConfirm: () => Promise<void>; onClose: () => void }) {
-  const [busy, setBusy] = useState(false);
+export interface Action {
+  /** The action running (the name `run` was given), null when none is. */
+  busy: string | null;
+  /** The last action's failure; cleared when one succeeds. */
+  error: ApiError | null;
+  setError: Dispatch<SetStateAction<ApiError | null>>;
+  /** Run `fn` as action `name`; false when it failed (its error is in `error`). */
+  run: (name: string, fn: () => Promise<unknown>) => Promise<boolean>;
+}
+
+/** What a button that calls the API needs: which action is running, and the error of the last one. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const run = async (name: string, fn: () => Promise<unknown>): Promise<boolean> => {
+    setBusy(name);
+    try {
+      await fn();
+      setError(null);
+      return true;
+    } catch (e) {
+      setError(toApiError(e));
+      return false;
+    } finally {
+      setBusy(null);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
+export function ConfirmDialog(props: { title: string; children: ReactNode; confirmLabel: string; danger?: boolean; onConfirm: () => Promise<void>; onClose: () => void }) {
+  const { busy, error, run } = useAction();
   return (
     <Dialog title={props.title} onClose={props.onClose}>
       <div className="dialog-body">{props.children}</div>
@@ -52,18 +81,13 @@ export function ConfirmDialog(props: { title: string; children: ReactNode; confi
         <button
           type="button"
           className={props.danger ? "danger" : "primary"}
-          disabled={busy}
-          onClick={async () => {
-            setBusy(true);
-            try {
+          disabled={busy !== null}
+          onClick={() =>
+            void run("confirm", async () => {
               await props.onConfirm();
               props.onClose();
-            } catch (e) {
-              setError(toApiError(e));
-            } finally {
-              setBusy(false);
-            }
-          }}
+            })
+          }
         >
           {props.confirmLabel}
         </button>

@@ -1,7 +1,7 @@
 import { useState } from "react";
-import { type ApiError, isMasked, type SchemaItem, toApiError } from "../api";
+import { isMasked, type SchemaItem } from "../api";
 import { configPatch, display, type Draft, jsonErrors as jsonErrorsOf, jsonText } from "../lib/config-values";
-import { FieldError, FormError } from "../ui";
+import { FieldError, FormError, useAction } from "../ui";
 
 /**
  * A form rendered from the config schema: text / number / checkbox / select / JSON editor, and secrets
@@ -21,8 +21,7 @@ export function ConfigForm(props: {
 }) {
   const [drafts, setDrafts] = useState<Record<string, Draft>>({});
   const [replacing, setReplacing] = useState<Record<string, boolean>>({});
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [saved, setSaved] = useState(false);
   const set = (k: string, v: Draft) => {
     setSaved(false);
@@ -42,18 +41,12 @@ export function ConfigForm(props: {
 
   const submit = async () => {
     const patch = configPatch(props.schema, drafts);
-    setBusy(true);
-    try {
+    await run("save", async () => {
       await props.onSave(patch);
       setDrafts({});
       setReplacing({});
-      setError(null);
       setSaved(true);
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (props.schema.length === 0) return <p className="muted">The config schema has no keys yet.</p>;
@@ -177,7 +170,7 @@ export function ConfigForm(props: {
               Cancel
             </button>
           )}
-          <button type="submit" className="primary" disabled={!dirty || busy || hasJsonErrors}>
+          <button type="submit" className="primary" disabled={!dirty || busy !== null || hasJsonErrors}>
             {props.saveLabel ?? "Save"}
           </button>
         </div>

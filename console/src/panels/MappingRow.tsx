@@ -3,10 +3,10 @@
  * A page renders 100 of these: the row is memoized (the tab passes stable callbacks), runs no effect, and keeps its DOM small (labels as `aria-label`).
  */
 import { memo, useState } from "react";
-import { type ApiError, client, type IntegrationOrgRow, ok, toApiError } from "../api";
+import { client, type IntegrationOrgRow, ok } from "../api";
 import { enc } from "../lib/format";
 import { connectionHref } from "../lib/routes";
-import { StateBadge } from "../ui";
+import { StateBadge, useAction } from "../ui";
 import { ConnectionActions } from "./ConnectionActions";
 
 /** Unsaved entity fields, with the saved values they were typed over (a draft over values that changed since, e.g. by bulk mapping, is dropped). */
@@ -29,8 +29,7 @@ export const MappingRow = memo(function MappingRow(props: {
   const savedName = r.entity_name ?? "";
   const base = `${savedId}\n${savedName}`;
   const [draft, setDraft] = useState<Draft | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const current = draft !== null && draft.base === base ? draft : null;
   const entityId = current ? current.id : savedId;
   const entityName = current ? current.name : savedName;
@@ -38,18 +37,11 @@ export const MappingRow = memo(function MappingRow(props: {
   const name = props.integration;
   const slug = r.org;
   const edit = (id: string, nm: string) => setDraft({ base, id, name: nm });
-  const save = async () => {
-    setBusy(true);
-    try {
+  const save = () =>
+    run("save", async () => {
       await ok(client.PUT("/api/integrations/{name}/mappings/{org}", { params: { path: { name, org: slug } }, body: { entity_id: entityId === "" ? null : entityId, entity_name: entityName === "" ? null : entityName } }));
-      setError(null);
       await props.onChanged();
-    } catch (e) {
-      setError(toApiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <tr data-org={slug}>
       <th scope="row" data-label="Organization">
@@ -79,7 +71,7 @@ export const MappingRow = memo(function MappingRow(props: {
             aria-invalid={error?.field === "entity_name" ? true : undefined}
           />
           {(dirty || !r.mapped) && (
-            <button type="submit" disabled={busy || (!r.mapped && entityId === "" && entityName === "")}>
+            <button type="submit" disabled={busy !== null || (!r.mapped && entityId === "" && entityName === "")}>
               {r.mapped ? "Save" : "Map"}
             </button>
           )}
