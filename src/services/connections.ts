@@ -85,6 +85,18 @@ function days(raw: number | string | undefined): number | undefined {
   return n;
 }
 
+/** The filters both lists take (states, search, unmapped) and the caller's scope, validated. */
+function commonFilters(input: CommonInput, scopeOrgId: string | null): Pick<ConnectionQuery, "states" | "like" | "unmapped" | "scopeOrgId"> {
+  const f: Pick<ConnectionQuery, "states" | "like" | "unmapped" | "scopeOrgId"> = {};
+  const states = parseStates(input.state);
+  if (states) f.states = states;
+  const like = likePattern(input.q);
+  if (like !== undefined) f.like = like;
+  if (input.unmapped) f.unmapped = true;
+  if (scopeOrgId !== null) f.scopeOrgId = scopeOrgId;
+  return f;
+}
+
 /**
  * One page of connections. `scopeOrgId`: an org admin's organization (only its rows; the caller has
  * checked that a named `org` is its own). Unknown integration or org → 404.
@@ -95,14 +107,9 @@ export async function listConnections(deps: Deps, input: ConnectionListInput, sc
   const order = oneOf(input.order, ["asc", "desc"] as const, "asc", "order");
   const query: ConnectionQuery = { sort, order, limit: limit + 1 };
   if (input.cursor !== undefined) query.after = decodeCursor(input.cursor, `connections:${sort}:${order}`, connectionSortShape(sort));
-  const states = parseStates(input.state);
-  if (states) query.states = states;
-  const like = likePattern(input.q);
-  if (like !== undefined) query.like = like;
-  if (input.unmapped) query.unmapped = true;
+  Object.assign(query, commonFilters(input, scopeOrgId));
   const within = days(input.expiringWithinDays);
   if (within !== undefined) query.expiringBefore = new Date(Date.parse(deps.clock.now()) + within * 86_400_000).toISOString();
-  if (scopeOrgId !== null) query.scopeOrgId = scopeOrgId;
   if (input.integration !== undefined) query.integrationId = (await requireIntegration(deps.store, checkIntegrationName(input.integration))).id;
   if (input.org !== undefined) query.orgId = (await requireOrg(deps.store, checkOrgSlug(input.org))).id;
   const { rows, total } = await deps.store.listConnections(query);
@@ -130,12 +137,7 @@ export async function listIntegrationOrganizations(deps: Deps, integrationName: 
   const integration = await requireIntegration(deps.store, integrationName);
   const query: IntegrationOrgQuery = { integrationId: integration.id, limit: limit + 1 };
   if (input.cursor !== undefined) query.after = decodeCursor(input.cursor, "integration-orgs", ["s"]);
-  const states = parseStates(input.state);
-  if (states) query.states = states;
-  const like = likePattern(input.q);
-  if (like !== undefined) query.like = like;
-  if (input.unmapped) query.unmapped = true;
-  if (scopeOrgId !== null) query.scopeOrgId = scopeOrgId;
+  Object.assign(query, commonFilters(input, scopeOrgId));
   const { rows, total } = await deps.store.listIntegrationOrgs(query);
   const page = cutPage(rows, limit, "integration-orgs", (r) => r.keys);
   const organizations: IntegrationOrgView[] = page.rows.map((r) => ({
