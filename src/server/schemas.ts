@@ -190,17 +190,22 @@ export const OAuthCallbackQuery = z
   })
   .describe("What the provider appends to the redirect URI; other provider parameters (e.g. realmId) are passed through.");
 
+/** A page size query parameter: a whole number from 1 to `max`, as its text. */
+function limitParam(max: number) {
+  const message = `a whole number from 1 to ${max}`;
+  return z
+    .string()
+    .regex(new RegExp(`^\\d{1,${String(max).length}}$`), message)
+    .refine((s) => Number(s) >= 1 && Number(s) <= max, message)
+    .optional();
+}
+
 export const EventsQuery = z.strictObject({
   integration: integrationName.optional(),
   org: orgSlug.optional().describe("Only this organization's events; org-scoped keys always see only their own."),
   type: z.string().max(64).optional().describe("connected, refreshed, refresh_failed, needs_reauth, disconnected, …"),
   after: z.string().max(64).optional().describe("Only events created after this timestamp (ISO 8601); combines with cursor."),
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, "a whole number from 1 to 1000")
-    .refine((s) => Number(s) >= 1 && Number(s) <= 1000, "a whole number from 1 to 1000")
-    .optional()
-    .describe("Page size (default 100, max 1000)."),
+  limit: limitParam(1000).describe("Page size (default 100, max 1000)."),
   cursor: z.string().max(2000).optional().describe("Opaque: the next_cursor of the previous page (same filters)."),
   q: z.string().max(200).optional().describe("Case-insensitive substring of the event type."),
 });
@@ -241,12 +246,7 @@ export const AuditPageOut = z.object({ entries: z.array(AuditEntryOut), next_cur
 // ---------------------------------------------------------------------------------------------
 // Pagination (every list route): limit, cursor, q → the list's key plus next_cursor.
 
-const pageLimitParam = z
-  .string()
-  .regex(/^\d{1,3}$/, "a whole number from 1 to 500")
-  .refine((s) => Number(s) >= 1 && Number(s) <= 500, "a whole number from 1 to 500")
-  .optional()
-  .describe("Page size: 1-500 (default 100).");
+const pageLimitParam = limitParam(500).describe("Page size: 1-500 (default 100).");
 const pageCursorParam = z.string().max(2000).optional().describe("Opaque: the next_cursor of the previous page (same filters and sort).");
 const qParam = z.string().max(200).optional().describe("Case-insensitive substring of the row's name or slug.");
 

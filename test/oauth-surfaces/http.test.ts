@@ -180,6 +180,9 @@ for (const backend of BACKENDS) {
       expect(onlyConnected).toHaveLength(1);
       expect(onlyConnected[0].type).toBe("connected");
       envelope(await call("GET", "/api/events?limit=abc", h.keys.platform), 422, "BIFROST_VALIDATION");
+      // Events page up to 1,000 (other lists up to 500).
+      expect((await call("GET", "/api/events?limit=1000", h.keys.platform)).statusCode).toBe(200);
+      expect(envelope(await call("GET", "/api/events?limit=1001", h.keys.platform), 422, "BIFROST_VALIDATION").message).toContain("1 to 1000");
     });
 
     it("DELETE the provider (platform only)", async () => {
